@@ -1,0 +1,1 @@
+"""Plain services (shop profile, opening hours): no Rasa imports, injectable in tests."""

@@ -1,0 +1,347 @@
+"""The shop profile (shop.yml): load, validate, and expose it as frozen records.
+
+Everything shop-specific lives in one file so a shop edits it and restarts; nothing here
+imports Rasa, so the web server, the action server and the pipeline builder share it.
+Validation errors name the field (``opening_hours.monday[0]``) so the owner knows what to fix.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Dict, List, Mapping, Tuple
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+_RANGE = re.compile(r"^(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})$")
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
+
+
+class ShopProfileError(ValueError):
+    """shop.yml is missing, unreadable or has an invalid field."""
+
+    def __init__(self, field: str, problem: str) -> None:
+        super().__init__(f"shop.yml: {field}: {problem}" if field else f"shop.yml: {problem}")
+        self.field = field
+        self.problem = problem
+
+
+@dataclass(frozen=True)
+class TimeRange:
+    """Opening from ``start`` to ``end``; an end at or before the start runs past midnight."""
+
+    start: dt.time
+    end: dt.time
+
+    @property
+    def overnight(self) -> bool:
+        return self.end <= self.start
+
+    def __str__(self) -> str:
+        return f"{self.start:%H:%M}–{self.end:%H:%M}"
+
+
+@dataclass(frozen=True)
+class Holiday:
+    date: dt.date
+    name: str
+    hours: Tuple[TimeRange, ...] = ()  # empty: closed all day
+
+
+@dataclass(frozen=True)
+class ShippingOption:
+    name: str
+    price: float
+    days_min: int
+    days_max: int
+
+
+@dataclass(frozen=True)
+class OrderNumberFormat:
+    prefix: str
+    digits: int
+    example: str
+
+    def normalise(self, text: str) -> str | None:
+        """Canonical form of an order number the customer typed (``kc10482`` -> ``KC-10482``)."""
+        core = re.escape(self.prefix.rstrip("-").upper())
+        match = re.fullmatch(rf"#?\s*{core}-?(\d{{{self.digits}}})", text.strip().upper())
+        return f"{self.prefix.upper()}{match.group(1)}" if match else None
+
+
+@dataclass(frozen=True)
+class ShopProfile:
+    name: str
+    greeting: str
+    timezone: ZoneInfo
+    currency: str
+    opening_hours: Mapping[str, Tuple[TimeRange, ...]]
+    holidays: Tuple[Holiday, ...]
+    email: str
+    phone: str
+    reply_time: str
+    address: str
+    directions: str
+    map_url: str
+    shipping_options: Tuple[ShippingOption, ...]
+    free_shipping_over: float | None
+    dispatch: str
+    shipping_countries: Tuple[str, ...]
+    return_window_days: int
+    return_conditions: str
+    return_instructions: str
+    refund_processing_days: int
+    refund_method: str
+    refund_damaged_or_wrong: str
+    cancellation_fee: float
+    cancellation_policy: str
+    payment_methods: Tuple[str, ...]
+    order_number: OrderNumberFormat
+    how_to_order: str
+    account: str
+    newsletter: str
+    invoices: str
+    owner_email: str
+    catalog: Tuple[str, ...]
+    accent_colour: str
+    privacy_url: str
+
+    def money(self, amount: float) -> str:
+        symbol = {"GBP": "£", "EUR": "€", "USD": "$"}.get(self.currency)
+        text = f"{amount:.2f}".removesuffix(".00")
+        return f"{symbol}{text}" if symbol else f"{text} {self.currency}"
+
+    def holiday_on(self, day: dt.date) -> Holiday | None:
+        return next((h for h in self.holidays if h.date == day), None)
+
+    def hours_on(self, day: dt.date) -> Tuple[TimeRange, ...]:
+        holiday = self.holiday_on(day)
+        if holiday is not None:
+            return holiday.hours
+        return self.opening_hours[WEEKDAYS[day.weekday()]]
+
+
+class _Reader:
+    """Typed access to the raw mapping that reports the dotted path of a bad field."""
+
+    def __init__(self, raw: Any, path: str = "") -> None:
+        if not isinstance(raw, dict):
+            raise ShopProfileError(path, "must be a mapping of fields")
+        self.raw = raw
+        self.path = path
+
+    def _name(self, key: str) -> str:
+        return f"{self.path}.{key}" if self.path else key
+
+    def _get(self, key: str, optional: bool) -> Any:
+        if key not in self.raw or self.raw[key] is None:
+            if optional:
+                return None
+            raise ShopProfileError(self._name(key), "is required")
+        return self.raw[key]
+
+    def text(self, key: str, optional: bool = False, default: str = "") -> str:
+        value = self._get(key, optional)
+        if value is None:
+            return default
+        if not isinstance(value, str) or not value.strip():
+            raise ShopProfileError(self._name(key), "must be a non-empty text")
+        return " ".join(value.split())
+
+    def number(self, key: str, optional: bool = False, minimum: float = 0) -> float | None:
+        value = self._get(key, optional)
+        if value is None:
+            return None
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or value < minimum:
+            raise ShopProfileError(self._name(key), f"must be a number ≥ {minimum:g}, got {value!r}")
+        return float(value)
+
+    def integer(self, key: str, minimum: int = 0) -> int:
+        value = self._get(key, False)
+        if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+            raise ShopProfileError(self._name(key), f"must be a whole number ≥ {minimum}, got {value!r}")
+        return value
+
+    def email(self, key: str) -> str:
+        value = self.text(key)
+        if not _EMAIL.match(value):
+            raise ShopProfileError(self._name(key), f"{value!r} is not an email address")
+        return value
+
+    def url(self, key: str, optional: bool = False) -> str:
+        value = self.text(key, optional)
+        if value and not value.startswith(("https://", "http://")):
+            raise ShopProfileError(self._name(key), f"{value!r} must start with https:// or http://")
+        return value
+
+    def list(self, key: str, optional: bool = False) -> List[Any]:
+        value = self._get(key, optional)
+        if value is None:
+            return []
+        if not isinstance(value, list):
+            raise ShopProfileError(self._name(key), "must be a list")
+        return value
+
+    def texts(self, key: str) -> Tuple[str, ...]:
+        items = self.list(key)
+        if not items:
+            raise ShopProfileError(self._name(key), "must list at least one entry")
+        for index, item in enumerate(items):
+            if not isinstance(item, str) or not item.strip():
+                raise ShopProfileError(f"{self._name(key)}[{index}]", "must be a non-empty text")
+        return tuple(item.strip() for item in items)
+
+    def section(self, key: str) -> "_Reader":
+        return _Reader(self._get(key, False), self._name(key))
+
+
+def _time_ranges(items: Any, field: str) -> Tuple[TimeRange, ...]:
+    if items is None:
+        return ()
+    if not isinstance(items, list):
+        raise ShopProfileError(field, 'must be a list of "HH:MM-HH:MM" ranges ([] when closed)')
+    ranges = []
+    for index, item in enumerate(items):
+        match = _RANGE.match(str(item).strip())
+        hours = [int(g) for g in match.groups()] if match else []
+        if not match or hours[0] > 23 or hours[2] > 24 or hours[1] > 59 or hours[3] > 59:
+            raise ShopProfileError(f"{field}[{index}]", f'{item!r} is not a range like "09:00-17:30"')
+        start = dt.time(hours[0], hours[1])
+        end = dt.time(0, 0) if hours[2] == 24 else dt.time(hours[2], hours[3])
+        if start == end:
+            raise ShopProfileError(f"{field}[{index}]", f"{item!r} opens and closes at the same time")
+        ranges.append(TimeRange(start, end))
+    return tuple(sorted(ranges, key=lambda r: r.start))
+
+
+def _parse(raw: Any) -> ShopProfile:
+    top = _Reader(raw)
+    try:
+        timezone = ZoneInfo(top.text("timezone"))
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ShopProfileError(
+            "timezone", f"{raw['timezone']!r} is not a time zone like Europe/London") from None
+
+    hours_section = top.section("opening_hours")
+    unknown = set(hours_section.raw) - set(WEEKDAYS)
+    if unknown:
+        raise ShopProfileError(f"opening_hours.{sorted(unknown)[0]}", "is not a weekday (monday … sunday)")
+    opening_hours = {
+        day: _time_ranges(hours_section.raw.get(day), f"opening_hours.{day}") for day in WEEKDAYS
+    }
+
+    holidays = []
+    for index, item in enumerate(top.list("holidays", optional=True)):
+        field = f"holidays[{index}]"
+        entry = _Reader(item, field)
+        date = entry.raw.get("date")
+        if not isinstance(date, dt.date):
+            raise ShopProfileError(f"{field}.date", f"{date!r} is not a date like 2026-12-25")
+        holidays.append(
+            Holiday(date, entry.text("name", optional=True, default="holiday"),
+                    _time_ranges(entry.raw.get("hours"), f"{field}.hours"))
+        )
+
+    contact = top.section("contact")
+    location = top.section("location")
+    shipping = top.section("shipping")
+    options = []
+    for index, item in enumerate(shipping.list("options")):
+        entry = _Reader(item, f"shipping.options[{index}]")
+        days = entry.raw.get("days")
+        if (not isinstance(days, list) or len(days) != 2
+                or not all(isinstance(d, int) and not isinstance(d, bool) and d >= 0 for d in days)
+                or days[0] > days[1]):
+            raise ShopProfileError(f"shipping.options[{index}].days",
+                                   f"must be [fewest, most] working days, got {days!r}")
+        options.append(ShippingOption(entry.text("name"), entry.number("price") or 0.0, days[0], days[1]))
+    if not options:
+        raise ShopProfileError("shipping.options", "must list at least one shipping option")
+
+    returns = top.section("returns")
+    refunds = top.section("refunds")
+    cancellation = top.section("cancellation")
+    order_number = top.section("order_number")
+    prefix = order_number.text("prefix")
+    if not re.fullmatch(r"[A-Za-z]{1,6}-?", prefix):
+        raise ShopProfileError("order_number.prefix",
+                               f"{prefix!r} must be 1–6 letters, optionally ending in -")
+    digits = order_number.integer("digits", minimum=3)
+    example = order_number.text("example")
+    number_format = OrderNumberFormat(prefix.upper(), digits, example)
+    if number_format.normalise(example) != example.upper():
+        raise ShopProfileError("order_number.example", f"{example!r} does not match prefix {prefix!r} "
+                                                       f"with {digits} digits")
+    currency = top.text("currency")
+    if not re.fullmatch(r"[A-Z]{3}", currency):
+        raise ShopProfileError("currency", f"{currency!r} is not a 3-letter currency code like GBP")
+    widget = _Reader(raw.get("widget") or {}, "widget")
+    accent = widget.text("accent_colour", optional=True, default="#2f6f4e")
+    if not _COLOUR.match(accent):
+        raise ShopProfileError("widget.accent_colour", f"{accent!r} is not a colour like #2f6f4e")
+
+    return ShopProfile(
+        name=top.text("name"),
+        greeting=top.text("greeting"),
+        timezone=timezone,
+        currency=currency,
+        opening_hours=opening_hours,
+        holidays=tuple(sorted(holidays, key=lambda h: h.date)),
+        email=contact.email("email"),
+        phone=contact.text("phone"),
+        reply_time=contact.text("reply_time"),
+        address=location.text("address"),
+        directions=location.text("directions", optional=True),
+        map_url=location.url("map_url", optional=True),
+        shipping_options=tuple(options),
+        free_shipping_over=shipping.number("free_over", optional=True),
+        dispatch=shipping.text("dispatch", optional=True),
+        shipping_countries=shipping.texts("countries"),
+        return_window_days=returns.integer("window_days", minimum=0),
+        return_conditions=returns.text("conditions"),
+        return_instructions=returns.text("instructions"),
+        refund_processing_days=refunds.integer("processing_days", minimum=0),
+        refund_method=refunds.text("method"),
+        refund_damaged_or_wrong=refunds.text("damaged_or_wrong"),
+        cancellation_fee=cancellation.number("fee") or 0.0,
+        cancellation_policy=cancellation.text("policy"),
+        payment_methods=top.texts("payment_methods"),
+        order_number=number_format,
+        how_to_order=top.text("how_to_order"),
+        account=top.text("account"),
+        newsletter=top.text("newsletter"),
+        invoices=top.text("invoices"),
+        owner_email=top.section("owner").email("email"),
+        catalog=top.texts("catalog"),
+        accent_colour=accent,
+        privacy_url=widget.url("privacy_url", optional=True),
+    )
+
+
+def parse_shop_profile(text: str) -> ShopProfile:
+    """Validate shop.yml's text; raises ShopProfileError naming the first bad field."""
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark else ""
+        raise ShopProfileError(
+            "", f"is not valid YAML{where}: {getattr(error, 'problem', error)}") from None
+    return _parse(raw)
+
+
+def load_shop_profile(path: "str | Path") -> ShopProfile:
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as error:
+        raise ShopProfileError("", f"cannot read {path}: {error.strerror}") from None
+    return parse_shop_profile(text)
+
+
+def shop_profile_dict(path: "str | Path") -> Dict[str, Any]:
+    """The raw mapping, for tests that build a variant of the real file."""
+    return yaml.safe_load(Path(path).read_text(encoding="utf-8"))

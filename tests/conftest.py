@@ -1,0 +1,59 @@
+"""Fresh fixtures for every test: the real domain and shop profile, a new dispatcher, trackers
+built from events, and a fixed clock in the shop's time zone."""
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any, Dict, List
+
+import pytest
+import yaml
+from rasa_sdk import Tracker
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.services.shop_profile import ShopProfile, load_shop_profile
+
+ROOT = Path(__file__).resolve().parent.parent
+LONDON = "Europe/London"
+
+
+@pytest.fixture
+def domain() -> Dict[str, Any]:
+    return yaml.safe_load((ROOT / "domain.yml").read_text())
+
+
+@pytest.fixture
+def shop() -> ShopProfile:
+    return load_shop_profile(ROOT / "shop.yml")
+
+
+@pytest.fixture
+def dispatcher() -> CollectingDispatcher:
+    return CollectingDispatcher()
+
+
+def shop_time(shop: ShopProfile, text: str) -> dt.datetime:
+    """'2026-11-23 10:30' as a moment in the shop's time zone."""
+    return dt.datetime.fromisoformat(text).replace(tzinfo=shop.timezone)
+
+
+def fixed_clock(moment: dt.datetime):
+    return lambda: moment
+
+
+def tracker_for(intent: str, text: str = "", ranking: List[Dict[str, Any]] | None = None,
+                entities: List[Dict[str, Any]] | None = None) -> Tracker:
+    """A tracker whose latest event is the customer's message classified as ``intent``."""
+    message = {
+        "text": text or f"/{intent}",
+        "intent": {"name": intent, "confidence": 0.9},
+        "intent_ranking": ranking or [{"name": intent, "confidence": 0.9}],
+        "entities": entities or [],
+    }
+    events = [
+        {"event": "action", "name": "action_session_start"},
+        {"event": "session_started"},
+        {"event": "action", "name": "action_listen"},
+        {"event": "user", "text": message["text"], "parse_data": message},
+    ]
+    return Tracker("test-customer", {}, message, events, False, None, None, "action_listen")
