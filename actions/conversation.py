@@ -1,0 +1,90 @@
+"""Greeting, help, "are you a bot?", thanks, goodbye and out-of-scope answers, in the shop's voice."""
+from __future__ import annotations
+
+import datetime as dt
+
+from actions.replies import MAIN_TOPICS, Reply, ShopReplyAction
+from actions.services.opening_hours import describe_status, opening_status
+from actions.services.shop_profile import ShopProfile
+
+_CAN_DO = (
+    "I can tell you our opening hours, where to find us and how to reach us, explain delivery options "
+    "and times, payments, invoices, returns and refunds, and help with your account or the newsletter."
+)
+
+
+class ActionGreet(ShopReplyAction):
+    def name(self) -> str:
+        return "action_greet"
+
+    def reply(self, intent: str, shop: ShopProfile, now: dt.datetime) -> Reply:
+        return Reply.with_topics(f"{shop.greeting}\nWhat can I help you with?", MAIN_TOPICS)
+
+
+class ActionHelp(ShopReplyAction):
+    def name(self) -> str:
+        return "action_help"
+
+    def reply(self, intent: str, shop: ShopProfile, now: dt.datetime) -> Reply:
+        return Reply.with_topics(
+            f"{_CAN_DO} For anything else I'll give you the way to reach a person at {shop.name}. "
+            "Just type your question, or pick a topic:",
+            MAIN_TOPICS,
+        )
+
+
+class ActionBotChallenge(ShopReplyAction):
+    def name(self) -> str:
+        return "action_bot_challenge"
+
+    def reply(self, intent: str, shop: ShopProfile, now: dt.datetime) -> Reply:
+        return Reply.with_topics(
+            f"Yes, I'm {shop.name}'s virtual assistant, a bot. The people behind the shop read every "
+            f"message sent to {shop.email} and reply {shop.reply_time}.",
+            ["contact_info", "help"],
+        )
+
+
+class ActionThankYou(ShopReplyAction):
+    def name(self) -> str:
+        return "action_thank_you"
+
+    def reply(self, intent: str, shop: ShopProfile, now: dt.datetime) -> Reply:
+        return Reply("You're welcome! Is there anything else I can help you with?")
+
+
+class ActionGoodbye(ShopReplyAction):
+    def name(self) -> str:
+        return "action_goodbye"
+
+    def reply(self, intent: str, shop: ShopProfile, now: dt.datetime) -> Reply:
+        return Reply(f"Thanks for stopping by {shop.name}. Have a lovely day!")
+
+
+class ActionOutOfScope(ShopReplyAction):
+    def name(self) -> str:
+        return "action_out_of_scope"
+
+    def reply(self, intent: str, shop: ShopProfile, now: dt.datetime) -> Reply:
+        return Reply.with_topics(
+            f"Sorry, that's not something I can help with: I only know about {shop.name}. {_CAN_DO}",
+            MAIN_TOPICS,
+        )
+
+
+class ActionAnythingElse(ShopReplyAction):
+    """After a bare yes/no that answers nothing in particular."""
+
+    def name(self) -> str:
+        return "action_anything_else"
+
+    def reply(self, intent: str, shop: ShopProfile, now: dt.datetime) -> Reply:
+        if intent == "deny":
+            return Reply("Alright. If you think of anything, just type it here.")
+        return Reply.with_topics("Great. What else can I do for you?", MAIN_TOPICS)
+
+
+def contact_sentence(shop: ShopProfile, now: dt.datetime) -> str:
+    """How to reach a person, with whether the shop is open now."""
+    return (f"You can reach the team by email at {shop.email} (we reply {shop.reply_time}) "
+            f"or by phone on {shop.phone}. {describe_status(shop, opening_status(shop, now))}")

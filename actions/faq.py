@@ -1,0 +1,144 @@
+"""Answers to the shop's frequent questions, rendered from shop.yml at answer time.
+
+A policy change in shop.yml needs a restart, not a retrain: the model only picks the intent.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from typing import Callable, Dict
+
+from actions.replies import Reply, ShopReplyAction
+from actions.services.opening_hours import (
+    describe_status,
+    opening_status,
+    upcoming_holidays,
+    weekly_schedule,
+)
+from actions.services.shop_profile import ShopProfile
+
+Answer = Callable[[ShopProfile, dt.datetime], Reply]
+
+
+def _opening_hours(shop: ShopProfile, now: dt.datetime) -> Reply:
+    lines = [describe_status(shop, opening_status(shop, now)), f"Our hours: {weekly_schedule(shop)}."]
+    holidays = upcoming_holidays(shop, now)
+    if holidays:
+        lines.append(f"Coming up: {holidays}.")
+    return Reply.with_topics("\n".join(lines), ["store_location", "contact_info"])
+
+
+def _contact_info(shop: ShopProfile, now: dt.datetime) -> Reply:
+    status = describe_status(shop, opening_status(shop, now))
+    return Reply.with_topics(
+        f"You can reach {shop.name} by email at {shop.email} or by phone on {shop.phone}. "
+        f"We reply to emails {shop.reply_time}.\n{status}",
+        ["opening_hours", "store_location"],
+    )
+
+
+def _store_location(shop: ShopProfile, now: dt.datetime) -> Reply:
+    text = f"You'll find us at {shop.address}."
+    if shop.directions:
+        text += f" {shop.directions}"
+    if shop.map_url:
+        text += f"\nMap: {shop.map_url}"
+    return Reply.with_topics(text, ["opening_hours"])
+
+
+def _shipping_lines(shop: ShopProfile) -> str:
+    lines = []
+    for option in shop.shipping_options:
+        price = "free" if option.price == 0 else shop.money(option.price)
+        lines.append(f"• {option.name}: {price}, {_days(option.days_min, option.days_max)}")
+    return "\n".join(lines)
+
+
+def _days(fewest: int, most: int) -> str:
+    if most == 0:
+        return "same day"
+    if fewest == most:
+        return f"{most} working day{'s' if most != 1 else ''}"
+    return f"{fewest}–{most} working days"
+
+
+def _shipping_options(shop: ShopProfile, now: dt.datetime) -> Reply:
+    text = f"We deliver to {', '.join(shop.shipping_countries)}:\n{_shipping_lines(shop)}"
+    if shop.free_shipping_over:
+        text += f"\nStandard delivery is free on orders over {shop.money(shop.free_shipping_over)}."
+    return Reply.with_topics(text, ["delivery_time", "order_status"])
+
+
+def _delivery_time(shop: ShopProfile, now: dt.datetime) -> Reply:
+    text = f"How long delivery takes depends on the option you choose at checkout:\n{_shipping_lines(shop)}"
+    if shop.dispatch:
+        text += f"\n{shop.dispatch}"
+    return Reply.with_topics(text, ["shipping_options", "order_status"])
+
+
+def _payment_methods(shop: ShopProfile, now: dt.datetime) -> Reply:
+    methods = list(shop.payment_methods)
+    listed = ", ".join(methods[:-1]) + f" and {methods[-1]}" if len(methods) > 1 else methods[0]
+    return Reply.with_topics(f"We accept {listed}.", ["payment_issue", "place_order"])
+
+
+def _refund_policy(shop: ShopProfile, now: dt.datetime) -> Reply:
+    return Reply.with_topics(
+        f"You can return items within {shop.return_window_days} days of delivery. "
+        f"{shop.return_conditions}\nHow: {shop.return_instructions}\n"
+        f"Refunds are made within {shop.refund_processing_days} working days of the return arriving. "
+        f"{shop.refund_method} {shop.refund_damaged_or_wrong}",
+        ["return_item", "refund_status"],
+    )
+
+
+def _cancellation_fee(shop: ShopProfile, now: dt.datetime) -> Reply:
+    fee = ("There is no fee for cancelling." if shop.cancellation_fee == 0
+           else f"Cancelling costs {shop.money(shop.cancellation_fee)}.")
+    return Reply.with_topics(f"{fee} {shop.cancellation_policy}", ["cancel_order", "refund_policy"])
+
+
+def _account_help(shop: ShopProfile, now: dt.datetime) -> Reply:
+    return Reply.with_topics(
+        f"{shop.account}\nStill stuck? Email {shop.email} and we'll sort it out.", ["contact_info"]
+    )
+
+
+def _newsletter(shop: ShopProfile, now: dt.datetime) -> Reply:
+    return Reply(shop.newsletter)
+
+
+def _place_order(shop: ShopProfile, now: dt.datetime) -> Reply:
+    return Reply.with_topics(shop.how_to_order, ["shipping_options", "payment_methods"])
+
+
+def _invoice(shop: ShopProfile, now: dt.datetime) -> Reply:
+    return Reply(f"{shop.invoices} ({shop.email})")
+
+
+FAQ_ANSWERS: Dict[str, Answer] = {
+    "opening_hours": _opening_hours,
+    "contact_info": _contact_info,
+    "store_location": _store_location,
+    "shipping_options": _shipping_options,
+    "delivery_time": _delivery_time,
+    "payment_methods": _payment_methods,
+    "refund_policy": _refund_policy,
+    "cancellation_fee": _cancellation_fee,
+    "account_help": _account_help,
+    "newsletter": _newsletter,
+    "place_order": _place_order,
+    "invoice": _invoice,
+}
+
+
+class ActionAnswerFaq(ShopReplyAction):
+    """Answers every FAQ intent; rules map each of them here."""
+
+    def name(self) -> str:
+        return "action_answer_faq"
+
+    def reply(self, intent: str, shop: ShopProfile, now: dt.datetime) -> Reply:
+        answer = FAQ_ANSWERS.get(intent)
+        if answer is None:  # reached through a story the rules did not foresee
+            return Reply.with_topics("Here's what I can help with:", list(FAQ_ANSWERS)[:5])
+        return answer(shop, now)

@@ -1,0 +1,84 @@
+"""Greeting, help, bot challenge, out of scope, referrals and the two-stage fallback's words."""
+from __future__ import annotations
+
+import asyncio
+
+from rasa_sdk.executor import ActionExecutor, CollectingDispatcher
+
+from actions.conversation import ActionBotChallenge, ActionGreet, ActionOutOfScope
+from actions.fallback import ActionAskAffirmation, ActionAskRephrase, ActionDefaultFallback
+from actions.referrals import REFERRAL_OPENINGS, ActionReferToShop
+from tests.conftest import fixed_clock, shop_time, tracker_for
+
+
+def run(action, tracker, domain):
+    dispatcher = CollectingDispatcher()
+    events = asyncio.run(action.run(dispatcher, tracker, domain))
+    return dispatcher.messages, events
+
+
+def test_action_server_registers_exactly_the_domain_actions(domain):
+    # Abstract bases (ShopReplyAction) are skipped by rasa-sdk, so they never show up here.
+    executor = ActionExecutor()
+    executor.register_package("actions")
+    assert set(executor.actions) == set(domain["actions"])
+
+
+def test_greeting_names_the_shop_and_offers_topics(shop, domain):
+    messages, _ = run(ActionGreet(shop=shop), tracker_for("greet", "hi"), domain)
+    assert messages[0]["text"].startswith("Hi, welcome to Kettle & Crumb!")
+    payloads = [b["payload"] for b in messages[0]["buttons"]]
+    assert payloads == ["/order_status", "/opening_hours", "/shipping_options", "/refund_policy",
+                        "/contact_info"]
+    assert all(payload[1:] in domain["intents"] for payload in payloads)
+
+
+def test_bot_admits_being_a_bot(shop, domain):
+    messages, _ = run(ActionBotChallenge(shop=shop), tracker_for("bot_challenge"), domain)
+    assert "a bot" in messages[0]["text"] and shop.email in messages[0]["text"]
+
+
+def test_out_of_scope_says_what_it_can_do_instead(shop, domain):
+    messages, _ = run(ActionOutOfScope(shop=shop), tracker_for("out_of_scope", "weather?"), domain)
+    assert "not something I can help with" in messages[0]["text"]
+    assert "opening hours" in messages[0]["text"] and messages[0]["buttons"]
+
+
+def test_intents_of_later_flows_answer_honestly_with_contact_details(shop, domain):
+    assert set(REFERRAL_OPENINGS) <= set(domain["intents"])
+    clock = fixed_clock(shop_time(shop, "2026-11-29 12:00"))
+    for intent in REFERRAL_OPENINGS:
+        messages, _ = run(ActionReferToShop(shop=shop, clock=clock), tracker_for(intent), domain)
+        text = messages[0]["text"]
+        assert "can't" in text, intent
+        assert shop.email in text and shop.phone in text, intent
+        assert "we open tomorrow at 08:00" in text, intent
+    messages, _ = run(ActionReferToShop(shop=shop, clock=clock), tracker_for("order_status"), domain)
+    assert "KC-10482" in messages[0]["text"]
+
+
+def test_did_you_mean_offers_readable_top_intents(domain):
+    ranking = [{"name": "nlu_fallback", "confidence": 0.5}, {"name": "delivery_time", "confidence": 0.4},
+               {"name": "out_of_scope", "confidence": 0.3}, {"name": "shipping_options", "confidence": 0.2},
+               {"name": "order_status", "confidence": 0.05}, {"name": "invoice", "confidence": 0.01}]
+    messages, events = run(ActionAskAffirmation(), tracker_for("nlu_fallback", "how long shiping", ranking),
+                           domain)
+    assert events == []
+    assert messages[0]["buttons"] == [
+        {"title": "Delivery times", "payload": "/delivery_time"},
+        {"title": "Shipping options", "payload": "/shipping_options"},
+        {"title": "Where is my order?", "payload": "/order_status"},
+        {"title": "Something else", "payload": "/out_of_scope"},
+    ]
+
+
+def test_rephrase_asks_for_other_words(domain):
+    messages, _ = run(ActionAskRephrase(), tracker_for("out_of_scope"), domain)
+    assert "other words" in messages[0]["text"]
+
+
+def test_second_failure_offers_a_person_and_reverts(shop, domain):
+    action = ActionDefaultFallback(shop=shop, clock=fixed_clock(shop_time(shop, "2026-11-23 10:00")))
+    messages, events = run(action, tracker_for("nlu_fallback", "blorp"), domain)
+    assert events == [{"event": "rewind", "timestamp": None}]
+    assert shop.phone in messages[0]["text"] and "open now" in messages[0]["text"]

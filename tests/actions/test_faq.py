@@ -1,0 +1,80 @@
+"""FAQ answers come from shop.yml at answer time; a policy change needs no retraining."""
+from __future__ import annotations
+
+import copy
+
+import pytest
+import yaml
+
+from actions.faq import FAQ_ANSWERS, ActionAnswerFaq
+from actions.services.shop_profile import parse_shop_profile, shop_profile_dict
+from tests.conftest import ROOT, fixed_clock, shop_time, tracker_for
+
+FAQ_INTENTS = ["opening_hours", "contact_info", "store_location", "shipping_options", "delivery_time",
+               "payment_methods", "refund_policy", "cancellation_fee", "account_help", "newsletter",
+               "place_order", "invoice"]
+
+
+def answer(shop, intent, when="2026-11-23 10:30", dispatcher=None, domain=None):
+    from rasa_sdk.executor import CollectingDispatcher
+
+    dispatcher = dispatcher or CollectingDispatcher()
+    action = ActionAnswerFaq(shop=shop, clock=fixed_clock(shop_time(shop, when)))
+    import asyncio
+
+    events = asyncio.run(action.run(dispatcher, tracker_for(intent), domain or {}))
+    assert events == []
+    assert len(dispatcher.messages) == 1
+    return dispatcher.messages[0]
+
+
+def test_every_faq_intent_of_the_issue_has_an_answer_and_a_rule(domain):
+    assert sorted(FAQ_ANSWERS) == sorted(FAQ_INTENTS)
+    rules = yaml.safe_load((ROOT / "data/rules/faq.yml").read_text())["rules"]
+    ruled = {r["steps"][0]["intent"] for r in rules if r["steps"][1]["action"] == "action_answer_faq"}
+    assert ruled == set(FAQ_INTENTS)
+    assert set(FAQ_INTENTS) <= set(domain["intents"])
+
+
+@pytest.mark.parametrize("intent,expected", [
+    ("opening_hours", "We're open now, until 18:00 today."),
+    ("contact_info", "hello@kettleandcrumb.example"),
+    ("store_location", "14 Quay Street, Bristol"),
+    ("shipping_options", "Express (DPD next working day): £7.50, 1 working day"),
+    ("delivery_time", "Standard (Royal Mail 2nd Class): £3.95, 2–4 working days"),
+    ("payment_methods", "PayPal, Apple Pay, Google Pay and Kettle & Crumb gift cards"),
+    ("refund_policy", "within 30 days of delivery"),
+    ("cancellation_fee", "There is no fee for cancelling."),
+    ("account_help", "Forgot password"),
+    ("newsletter", "unsubscribe link"),
+    ("place_order", "add items to your basket"),
+    ("invoice", "VAT receipt"),
+])
+def test_answers_quote_the_shop_profile(shop, domain, dispatcher, intent, expected):
+    message = answer(shop, intent, dispatcher=dispatcher, domain=domain)
+    assert expected in message["text"]
+
+
+def test_opening_hours_answer_knows_the_time(shop):
+    assert answer(shop, "opening_hours", "2026-11-29 12:00")["text"].startswith(
+        "We're closed right now; we open tomorrow at 08:00.")
+    text = answer(shop, "opening_hours", "2026-12-20 09:00")["text"]
+    assert "Coming up: Christmas Eve (24 December): 08:00–13:00" in text
+
+
+def test_free_delivery_threshold_and_buttons(shop):
+    message = answer(shop, "shipping_options")
+    assert "free on orders over £40" in message["text"]
+    assert {"title": "Delivery times", "payload": "/delivery_time"} in message["buttons"]
+
+
+def test_policy_change_in_shop_yml_changes_the_answer_without_retraining():
+    raw = copy.deepcopy(shop_profile_dict(ROOT / "shop.yml"))
+    raw["returns"]["window_days"] = 14
+    raw["cancellation"]["fee"] = 2.5
+    raw["opening_hours"]["monday"] = ["10:00-16:00"]
+    shop = parse_shop_profile(yaml.safe_dump(raw))
+    assert "within 14 days of delivery" in answer(shop, "refund_policy")["text"]
+    assert "Cancelling costs £2.50." in answer(shop, "cancellation_fee")["text"]
+    assert answer(shop, "opening_hours", "2026-11-23 09:30")["text"].startswith(
+        "We're closed right now; we open today at 10:00.")
