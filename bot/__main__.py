@@ -1,0 +1,135 @@
+"""Command line: ``python -m bot run | serve | check-shop | build-nlp``.
+
+``run`` is what ``make run`` calls: it checks shop.yml, starts the action server and the web
+server as two processes, prints the URL, and stops both on Ctrl-C.
+"""
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import List, Sequence
+
+from actions.services.shop_profile import ShopProfile, ShopProfileError, load_shop_profile
+from bot.settings import Settings, SettingsError
+
+
+def _fail(message: str) -> "SystemExit":
+    print(f"error: {message}", file=sys.stderr)
+    return SystemExit(2)
+
+
+def _settings(**overrides: object) -> Settings:
+    try:
+        return Settings.from_env(os.environ, **overrides)
+    except SettingsError as error:
+        raise _fail(str(error)) from None
+
+
+def _shop(path: Path) -> ShopProfile:
+    try:
+        return load_shop_profile(path)
+    except ShopProfileError as error:
+        raise _fail(str(error)) from None
+
+
+def serve(args: argparse.Namespace) -> None:
+    settings = _settings(port=args.port, host=args.host, enable_api=args.enable_api or None,
+                         model_path=Path(args.model) if args.model else None)
+    shop = _shop(settings.shop_file)
+    if not settings.model_path.is_file():
+        raise _fail(f"no trained model at {settings.model_path}; run `make train` first")
+    from rasa.utils.common import configure_logging_and_warnings
+
+    configure_logging_and_warnings(logging.INFO)
+    from bot.app import create_app  # imports Rasa and TensorFlow: only when serving
+
+    app = create_app(settings, shop)
+    app.run(host=settings.host, port=settings.port, workers=1, access_log=False, motd=False)
+
+
+def _spawn(command: List[str]) -> subprocess.Popen:
+    return subprocess.Popen(command, start_new_session=True)
+
+
+def run(args: argparse.Namespace) -> None:
+    """Start the action server and the web server; stop both when either stops or on Ctrl-C."""
+    settings = _settings(port=args.port)
+    shop = _shop(settings.shop_file)
+    python = sys.executable
+    processes = [
+        _spawn([python, "-m", "rasa_sdk", "--actions", "actions", "--port", str(settings.action_port)]),
+        _spawn([python, "-m", "bot", "serve", "--port", str(settings.port)]),
+    ]
+    print(f"\n  {shop.name} assistant starting: open http://{settings.host}:{settings.port}/ "
+          "(Ctrl-C stops it)\n", flush=True)
+    stopping = False
+
+    def stop(*_: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
+    try:
+        while not stopping and all(p.poll() is None for p in processes):
+            time.sleep(0.5)
+    finally:
+        for process in processes:
+            if process.poll() is None:
+                process.send_signal(signal.SIGINT)
+        deadline = time.monotonic() + 15
+        for process in processes:
+            try:
+                process.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                process.kill()
+    failed = [p.returncode for p in processes if p.returncode not in (0, -signal.SIGINT, None)]
+    if failed and not stopping:
+        raise SystemExit(1)
+
+
+def check_shop(args: argparse.Namespace) -> None:
+    shop = _shop(Path(args.file))
+    print(f"{args.file}: OK ({shop.name}, {len(shop.shipping_options)} shipping options, "
+          f"{len(shop.catalog)} products)")
+
+
+def build_nlp(args: argparse.Namespace) -> None:
+    from bot.nlp.pipeline import write_pipeline
+
+    target = write_pipeline(_shop(Path(args.shop)), Path(args.out))
+    print(f"spaCy pipeline written to {target}")
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m bot", description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    p = commands.add_parser("run", help="start the action server and the web server")
+    p.add_argument("--port", type=int)
+    p.set_defaults(func=run)
+    p = commands.add_parser("serve", help="start the web server only")
+    p.add_argument("--host")
+    p.add_argument("--port", type=int)
+    p.add_argument("--model", help="model archive (default models/shop.tar.gz)")
+    p.add_argument("--enable-api", action="store_true",
+                   help="expose Rasa's HTTP API (needs RASA_API_TOKEN or RASA_JWT_SECRET)")
+    p.set_defaults(func=serve)
+    p = commands.add_parser("check-shop", help="validate a shop profile")
+    p.add_argument("file", nargs="?", default="shop.yml")
+    p.set_defaults(func=check_shop)
+    p = commands.add_parser("build-nlp", help="build the spaCy pipeline from shop.yml")
+    p.add_argument("--shop", default="shop.yml")
+    p.add_argument("--out", default="build/spacy/en_shop")
+    p.set_defaults(func=build_nlp)
+    args = parser.parse_args(argv)
+    args.func(args)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,118 @@
+"""App factory for the web server: the Rasa agent, our channels, the demo page and /health.
+
+No module-level app: ``create_app(settings, shop)`` builds one; the agent is loaded in a
+``before_server_start`` listener and hung on ``app.ctx``.
+"""
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import List
+from unittest import mock
+
+import rasa.server
+from rasa.core.agent import Agent, load_agent
+from rasa.core.channels.channel import InputChannel, register
+from rasa.core.run import create_http_input_channels
+from rasa.core.utils import AvailableEndpoints
+from rasa.utils.endpoints import EndpointConfig
+from sanic import Sanic
+from sqlalchemy.engine import make_url
+
+from actions.services.shop_profile import ShopProfile
+from bot.channels.rest import ValidatingRestInput
+from bot.channels.socketio import ValidatingSocketIOInput
+from bot.settings import Settings
+from bot.web.site import register_site
+
+logger = logging.getLogger(__name__)
+CREDENTIALS_FILE = Path("credentials.yml")
+REQUEST_MAX_BYTES = 64 * 1024  # far above a 2,000-character message; bigger bodies get 413
+
+
+def tracker_store_config(database_url: str) -> EndpointConfig:
+    """Rasa's SQL tracker store on the same database the project uses (SQLite file by default)."""
+    url = make_url(database_url)
+    if url.drivername == "sqlite":
+        Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+        return EndpointConfig(type="SQL", dialect="sqlite", db=url.database)
+    return EndpointConfig(type="SQL", dialect=url.drivername, host=url.host, port=url.port,
+                          db=url.database, username=url.username, password=url.password)
+
+
+def endpoints_for(settings: Settings) -> AvailableEndpoints:
+    lock_store = None
+    if settings.redis_url:
+        redis = make_url(settings.redis_url)
+        lock_store = EndpointConfig(type="redis", url=redis.host, port=redis.port or 6379,
+                                    password=redis.password, db=int(redis.database or 0))
+    return AvailableEndpoints(
+        action=EndpointConfig(url=settings.action_server_url),
+        tracker_store=tracker_store_config(settings.database_url),
+        lock_store=lock_store,
+    )
+
+
+def input_channels(settings: Settings, credentials_file: Path = CREDENTIALS_FILE) -> List[InputChannel]:
+    """The channels listed in credentials.yml, with limits and origins from the settings."""
+    channels = create_http_input_channels(None, str(credentials_file))
+    for channel in channels:
+        if isinstance(channel, (ValidatingRestInput, ValidatingSocketIOInput)):
+            channel.max_message_chars = settings.max_message_chars
+        if isinstance(channel, ValidatingSocketIOInput):
+            channel.cors_origins = settings.cors_origins
+    return channels
+
+
+def _base_app(settings: Settings) -> Sanic:
+    if not settings.enable_api:
+        app = Sanic("shop_bot", configure_logging=False)
+        rasa.server.configure_cors(app, list(settings.cors_origins))
+        return app
+    # Rasa's API app claims "/" for a hello text; the demo page lives there instead.
+    with mock.patch.object(rasa.server, "add_root_route", lambda app: None):
+        return rasa.server.create_app(
+            cors_origins=list(settings.cors_origins),
+            auth_token=settings.api_token,
+            jwt_secret=settings.jwt_secret,
+            jwt_method="HS256",
+            response_timeout=settings.response_timeout,
+            endpoints=endpoints_for(settings),
+        )
+
+
+def create_app(
+    settings: Settings,
+    shop: ShopProfile,
+    agent: Agent | None = None,
+    channels: List[InputChannel] | None = None,
+) -> Sanic:
+    settings.check()
+    app = _base_app(settings)
+    app.config.FALLBACK_ERROR_FORMAT = "json"
+    app.config.REQUEST_MAX_SIZE = REQUEST_MAX_BYTES
+    app.ctx.settings = settings
+    app.ctx.shop = shop
+    register(channels if channels is not None else input_channels(settings), app, route="/webhooks/")
+    register_site(app)
+
+    async def load_model(app: Sanic, _loop: object) -> None:
+        if agent is not None:
+            app.ctx.agent = agent
+            return
+        app.ctx.agent = await load_agent(model_path=str(settings.model_path),
+                                         endpoints=endpoints_for(settings))
+        if not app.ctx.agent.is_ready():
+            raise SystemExit(f"Could not load the model {settings.model_path}; run `make train`.")
+        logger.info("Model %s loaded; serving on http://%s:%s/", app.ctx.agent.model_id,
+                    settings.host, settings.port)
+
+    async def close(app: Sanic, _loop: object) -> None:
+        current = getattr(app.ctx, "agent", None)
+        broker = current and current.tracker_store and current.tracker_store.event_broker
+        if broker:
+            await broker.close()
+
+    app.register_listener(load_model, "before_server_start")
+    app.register_listener(close, "after_server_stop")
+    return app

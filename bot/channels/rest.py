@@ -1,0 +1,87 @@
+"""REST channel at /webhooks/rest/webhook, answering errors with 4xx/5xx and a JSON body.
+
+Rasa's own RestInput answers 200 with an empty list when processing fails; a client could not
+tell a silent bot from a broken one. Here bad input is refused before the agent sees it.
+"""
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any, Awaitable, Callable, Dict
+
+from rasa.core.channels.channel import CollectingOutputChannel, InputChannel, UserMessage
+from sanic import Blueprint, response
+from sanic.request import Request
+from sanic.response import HTTPResponse
+
+from bot.channels.messages import (
+    DEFAULT_MAX_CHARS,
+    Rejection,
+    check_metadata,
+    check_sender,
+    check_text,
+)
+from bot.health import no_reply_rejection
+
+logger = logging.getLogger(__name__)
+
+
+def rejection_response(rejection: Rejection) -> HTTPResponse:
+    return response.json(rejection.as_json(), status=rejection.status)
+
+
+class ValidatingRestInput(InputChannel):
+    @classmethod
+    def name(cls) -> str:
+        return "rest"
+
+    @classmethod
+    def from_credentials(cls, credentials: Dict[str, Any] | None) -> InputChannel:
+        return cls(int((credentials or {}).get("max_message_chars", DEFAULT_MAX_CHARS)))
+
+    def __init__(self, max_message_chars: int = DEFAULT_MAX_CHARS) -> None:
+        self.max_message_chars = max_message_chars
+
+    def _parse(self, request: Request) -> "Dict[str, Any] | Rejection":
+        try:
+            body = json.loads(request.body or b"")
+        except (ValueError, UnicodeDecodeError):
+            return Rejection("invalid_json", "The request body is not valid JSON.")
+        if not isinstance(body, dict):
+            return Rejection("invalid_json", "The request body must be a JSON object.")
+        for problem in (check_sender(body.get("sender")),
+                        check_text(body.get("message"), self.max_message_chars),
+                        check_metadata(body.get("metadata"))):
+            if problem:
+                return problem
+        return body
+
+    def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
+        webhook = Blueprint("rest_webhook", __name__)
+
+        @webhook.route("/", methods=["GET"])
+        async def health(_: Request) -> HTTPResponse:
+            return response.json({"status": "ok"})
+
+        @webhook.route("/webhook", methods=["POST"])
+        async def receive(request: Request) -> HTTPResponse:
+            parsed = self._parse(request)
+            if isinstance(parsed, Rejection):
+                return rejection_response(parsed)
+            collector = CollectingOutputChannel()
+            message = UserMessage(parsed["message"], collector, parsed["sender"],
+                                  input_channel=self.name(), metadata=parsed.get("metadata"))
+            try:
+                await on_new_message(message)
+            except Exception:  # noqa: BLE001 - any failure must reach the client as a 500
+                logger.exception("Processing a REST message from %s failed", parsed["sender"])
+                return response.json({"error": "processing_failed",
+                                      "detail": "The assistant failed to process this message."},
+                                     status=500)
+            if not collector.messages:
+                problem = await no_reply_rejection(request.app)
+                if problem:
+                    return rejection_response(problem)
+            return response.json(collector.messages)
+
+        return webhook

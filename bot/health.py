@@ -1,0 +1,51 @@
+"""Health of the web server's dependencies, for /health and for explaining a silent bot."""
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any, Dict
+from urllib.parse import urlsplit, urlunsplit
+
+import aiohttp
+from sanic import Sanic
+
+from bot.channels.messages import Rejection
+
+logger = logging.getLogger(__name__)
+_TIMEOUT = aiohttp.ClientTimeout(total=2)
+
+
+def action_health_url(webhook_url: str) -> str:
+    """rasa-sdk serves /health beside /webhook."""
+    parts = urlsplit(webhook_url)
+    return urlunsplit((parts.scheme, parts.netloc, "/health", "", ""))
+
+
+async def action_server_ok(webhook_url: str) -> bool:
+    try:
+        async with aiohttp.ClientSession(timeout=_TIMEOUT) as session:
+            async with session.get(action_health_url(webhook_url)) as reply:
+                return reply.status == 200
+    except (aiohttp.ClientError, asyncio.TimeoutError, OSError):
+        return False
+
+
+async def health_report(app: Sanic) -> Dict[str, Any]:
+    agent = getattr(app.ctx, "agent", None)
+    model_id = agent.model_id if agent is not None and agent.is_ready() else None
+    actions_ok = await action_server_ok(app.ctx.settings.action_server_url)
+    return {
+        "status": "ok" if model_id and actions_ok else "degraded",
+        "model": model_id,
+        "action_server": "ok" if actions_ok else "unreachable",
+    }
+
+
+async def no_reply_rejection(app: Sanic) -> Rejection | None:
+    """The bot said nothing: fine if it meant to, an error if the action server is down."""
+    if await action_server_ok(app.ctx.settings.action_server_url):
+        return None
+    logger.error("No reply was produced and the action server at %s is unreachable",
+                 app.ctx.settings.action_server_url)
+    return Rejection("action_server_unavailable",
+                     "The assistant cannot answer right now; please try again shortly.", 503)

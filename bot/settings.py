@@ -1,0 +1,101 @@
+"""The web server's settings: one frozen object built from an injected mapping (``os.environ``).
+
+Tests pass a dict; nothing reads the environment anywhere else in ``bot``.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any, Dict, Mapping, Tuple
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
+
+
+class SettingsError(ValueError):
+    """A setting is malformed or a combination is unsafe; the message names the variable."""
+
+
+def _int(env: Mapping[str, str], name: str, default: int, low: int = 1, high: int = 65535) -> int:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise SettingsError(f"{name}={raw!r} is not a whole number") from None
+    if not low <= value <= high:
+        raise SettingsError(f"{name}={value} must be between {low} and {high}")
+    return value
+
+
+def _flag(env: Mapping[str, str], name: str) -> bool:
+    raw = env.get(name, "").strip().lower()
+    if raw in _TRUE:
+        return True
+    if raw in _FALSE:
+        return False
+    raise SettingsError(f"{name}={raw!r} must be one of 1/0, true/false, yes/no, on/off")
+
+
+@dataclass(frozen=True)
+class Settings:
+    host: str = "127.0.0.1"
+    port: int = 5005
+    action_port: int = 5055
+    action_server_url: str = "http://127.0.0.1:5055/webhook"
+    database_url: str = "sqlite:///var/bot.db"
+    redis_url: str | None = None
+    model_path: Path = Path("models/shop.tar.gz")
+    shop_file: Path = Path("shop.yml")
+    vendor_dir: Path = Path("node_modules")
+    enable_api: bool = False
+    api_token: str | None = None
+    jwt_secret: str | None = None
+    cors_origins: Tuple[str, ...] = ()
+    max_message_chars: int = 2000
+    response_timeout: int = 60
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str], **overrides: Any) -> "Settings":
+        """Build from environment variables; keyword overrides (from the command line) win."""
+        action_port = _int(env, "ACTION_PORT", 5055)
+        values: Dict[str, Any] = dict(
+            host=env.get("BOT_HOST") or "127.0.0.1",
+            port=_int(env, "BOT_PORT", 5005),
+            action_port=action_port,
+            action_server_url=env.get("ACTION_SERVER_URL") or f"http://127.0.0.1:{action_port}/webhook",
+            database_url=env.get("DATABASE_URL") or "sqlite:///var/bot.db",
+            redis_url=env.get("REDIS_URL") or None,
+            model_path=Path(env.get("MODEL_PATH") or "models/shop.tar.gz"),
+            shop_file=Path(env.get("SHOP_FILE") or "shop.yml"),
+            vendor_dir=Path(env.get("VENDOR_DIR") or "node_modules"),
+            enable_api=_flag(env, "RASA_ENABLE_API"),
+            api_token=env.get("RASA_API_TOKEN") or None,
+            jwt_secret=env.get("RASA_JWT_SECRET") or None,
+            cors_origins=tuple(o.strip().rstrip("/") for o in env.get("CORS_ORIGINS", "").split(",")
+                               if o.strip()),
+            max_message_chars=_int(env, "MAX_MESSAGE_CHARS", 2000, high=100_000),
+        )
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        settings = cls(**values)
+        settings.check()
+        return settings
+
+    def check(self) -> None:
+        if self.enable_api and not (self.api_token or self.jwt_secret):
+            raise SettingsError(
+                "The Rasa HTTP API is enabled (--enable-api / RASA_ENABLE_API) but neither "
+                "RASA_API_TOKEN nor RASA_JWT_SECRET is set; refusing to expose it without authentication."
+            )
+        if not self.database_url.startswith(("sqlite:///", "postgresql://", "postgresql+psycopg2://")):
+            raise SettingsError(
+                f"DATABASE_URL={self.database_url!r}: use sqlite:///path or postgresql://user@host/db"
+            )
+        if self.redis_url and not self.redis_url.startswith(("redis://", "rediss://")):
+            raise SettingsError(f"REDIS_URL={self.redis_url!r} must start with redis://")
+
+    def but(self, **changes: Any) -> "Settings":
+        changed = replace(self, **changes)
+        changed.check()
+        return changed

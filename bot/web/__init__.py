@@ -1,0 +1,1 @@
+"""The pages and files the web server serves itself: the demo shop page, the widget, /health."""

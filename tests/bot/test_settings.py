@@ -1,0 +1,46 @@
+"""Settings come from an injected mapping; unsafe combinations refuse to start."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bot.settings import Settings, SettingsError
+
+
+def test_defaults_are_embedded_and_local():
+    settings = Settings.from_env({})
+    assert (settings.host, settings.port) == ("127.0.0.1", 5005)
+    assert settings.database_url == "sqlite:///var/bot.db"
+    assert settings.action_server_url == "http://127.0.0.1:5055/webhook"
+    assert settings.model_path == Path("models/shop.tar.gz")
+    assert not settings.enable_api and settings.cors_origins == ()
+
+
+def test_environment_and_overrides():
+    settings = Settings.from_env(
+        {"BOT_PORT": "6000", "ACTION_PORT": "6001", "CORS_ORIGINS": "https://shop.example/, http://a.test",
+         "DATABASE_URL": "postgresql://bot@127.0.0.1/test"}, port=7000)
+    assert settings.port == 7000
+    assert settings.action_server_url == "http://127.0.0.1:6001/webhook"
+    assert settings.cors_origins == ("https://shop.example", "http://a.test")
+
+
+def test_api_without_auth_is_refused():
+    with pytest.raises(SettingsError, match="RASA_API_TOKEN"):
+        Settings.from_env({"RASA_ENABLE_API": "true"})
+    with pytest.raises(SettingsError, match="without authentication"):
+        Settings.from_env({}, enable_api=True)
+    assert Settings.from_env({"RASA_ENABLE_API": "1", "RASA_API_TOKEN": "s3cret"}).enable_api
+
+
+@pytest.mark.parametrize("env,name", [
+    ({"BOT_PORT": "http"}, "BOT_PORT"),
+    ({"BOT_PORT": "70000"}, "BOT_PORT"),
+    ({"RASA_ENABLE_API": "maybe"}, "RASA_ENABLE_API"),
+    ({"DATABASE_URL": "mysql://x"}, "DATABASE_URL"),
+    ({"REDIS_URL": "localhost:6379"}, "REDIS_URL"),
+])
+def test_malformed_settings_name_the_variable(env, name):
+    with pytest.raises(SettingsError, match=name):
+        Settings.from_env(env)
