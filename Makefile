@@ -1,0 +1,86 @@
+# Shop support assistant. `make run` starts everything; `make test` is what CI runs.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+VENV := .venv
+PY := $(VENV)/bin/python
+RASA := $(VENV)/bin/rasa
+MODEL := models/shop.tar.gz
+PIPELINE := build/spacy/en_shop
+DATA := $(shell find data -name '*.yml' 2>/dev/null)
+
+export PYTHONPATH := $(CURDIR)
+export RASA_TELEMETRY_ENABLED := false
+export TF_CPP_MIN_LOG_LEVEL := 2
+export SQLALCHEMY_SILENCE_UBER_WARNING := 1
+
+# Rasa 3.6 needs Python 3.10: PYTHON310, then python3.10 on PATH, then pyenv's and the system's.
+PYTHON310 ?= $(shell for c in python3.10 $$HOME/.pyenv/versions/3.10*/bin/python3.10 \
+	/usr/local/bin/python3.10 /usr/bin/python3.10; do \
+	"$$c" -c 'import sys; assert sys.version_info[:2] == (3, 10)' 2>/dev/null && { echo "$$c"; break; }; done)
+
+.PHONY: help install run serve train test test-unit test-stories validate eval lint lock browser clean
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
+
+install: $(VENV)/.installed node_modules/.installed $(PIPELINE)/meta.json  ## venv, npm packages, spaCy pipeline
+
+$(VENV)/.installed: requirements.lock
+	@if [ -z "$(PYTHON310)" ]; then echo "error: Python 3.10 not found (Rasa 3.6 needs it). Install it (e.g. 'pyenv install 3.10') or set PYTHON310=/path/to/python3.10." >&2; exit 1; fi
+	$(PYTHON310) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check pip==24.0
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements.lock
+	touch $@
+
+node_modules/.installed: package.json package-lock.json
+	@command -v npm >/dev/null || { echo "error: npm not found; install Node.js (it serves the widget's socket.io client)." >&2; exit 1; }
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+$(PIPELINE)/meta.json: shop.yml bot/nlp/pipeline.py actions/services/shop_profile.py $(VENV)/.installed
+	$(PY) -m bot build-nlp --out $(PIPELINE)
+
+train: $(MODEL)  ## train the model if data, config, domain or pipeline changed
+
+$(MODEL): config.yml domain.yml $(DATA) $(PIPELINE)/meta.json
+	$(RASA) train --fixed-model-name shop --out models
+	touch $@
+
+run: install train  ## start the action server and web server: http://127.0.0.1:5005/
+	$(PY) -m bot run
+
+validate: install  ## rasa data validate, warnings are errors
+	$(RASA) data validate --fail-on-warnings
+
+browser:  ## Debian's Chromium for the browser tests (installed with apt when missing)
+	@test -x /usr/bin/chromium || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium >/dev/null; \
+	  else echo "error: /usr/bin/chromium missing: sudo apt-get install chromium" >&2; exit 1; fi; }
+
+test-unit: install  ## pytest without the slow end-to-end and browser tests
+	$(PY) -m pytest -m "not e2e and not browser"
+
+test-stories: train  ## rasa test on the conversation tests, failing on any wrong prediction
+	$(RASA) test core --stories tests/stories --model $(MODEL) --fail-on-prediction-errors --out results/stories
+
+test: install train browser validate lint  ## everything CI runs
+	$(PY) -m pytest
+	$(MAKE) --no-print-directory test-stories
+
+eval: train  ## NLU report on our held-out set into reports/ (fails below macro-F1 0.90)
+	$(RASA) test nlu --nlu tests/nlu/heldout.yml --model $(MODEL) --out reports/nlu
+	$(PY) -m bot.evaluation reports/nlu/intent_report.json --min-macro-f1 0.90
+
+lint: install  ## ruff (and mypy)
+	$(VENV)/bin/ruff check actions bot tests
+	$(VENV)/bin/mypy
+
+lock:  ## re-pin requirements.lock from requirements.in in a scratch venv
+	rm -rf /tmp/lock-venv && $(PYTHON310) -m venv /tmp/lock-venv
+	/tmp/lock-venv/bin/pip install --quiet pip==24.0 && /tmp/lock-venv/bin/pip install --quiet -r requirements.in
+	(echo "# Generated from requirements.in by 'make lock' (pip freeze --all of a clean install); Python 3.10."; \
+	 /tmp/lock-venv/bin/pip freeze --all --exclude-editable | sort -f) > requirements.lock
+
+clean:  ## remove everything make builds (keeps var/, the conversations)
+	rm -rf $(VENV) node_modules build models results reports .rasa
