@@ -108,8 +108,8 @@ def create_app(
                     settings.host, settings.port)
 
     async def close(app: Sanic, _loop: object) -> None:
-        current = getattr(app.ctx, "agent", None)
-        broker = current and current.tracker_store and current.tracker_store.event_broker
+        store = getattr(getattr(app.ctx, "agent", None), "tracker_store", None)
+        broker = getattr(store, "event_broker", None)
         if broker:
             await broker.close()
 

@@ -1,0 +1,93 @@
+"""Start the real action server and web server as processes on free loopback ports."""
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Dict, List, Mapping, Optional
+
+ROOT = Path(__file__).resolve().parents[2]
+MODEL = ROOT / "models" / "shop.tar.gz"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_until_healthy(url: str, processes: List[subprocess.Popen], timeout: float = 180) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for process in processes:
+            if process.poll() is not None:
+                raise RuntimeError(f"{process.args} exited with {process.returncode} before becoming healthy")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as reply:
+                if reply.status == 200:
+                    return
+        except OSError:
+            pass
+        time.sleep(0.5)
+    raise TimeoutError(f"{url} not healthy after {timeout} s")
+
+
+def stop(process: subprocess.Popen) -> None:
+    if process.poll() is None:
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=10)
+
+
+def bot_env(extra: Mapping[str, str]) -> Dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("RASA_", "BOT_", "CORS_"))}
+    env.update({"PYTHONPATH": str(ROOT), "RASA_TELEMETRY_ENABLED": "false", "TF_CPP_MIN_LOG_LEVEL": "2"})
+    env.update(extra)
+    return env
+
+
+@dataclass
+class Servers:
+    base_url: str
+    database: Path
+    actions: subprocess.Popen
+    web: subprocess.Popen
+
+    def stop(self) -> None:
+        stop(self.web)
+        stop(self.actions)
+
+
+def start_servers(workdir: Path, extra_env: Optional[Mapping[str, str]] = None,
+                  web_args: Optional[List[str]] = None) -> Servers:
+    action_port, web_port = free_port(), free_port()
+    database = workdir / "tracker.db"
+    env = bot_env({"ACTION_PORT": str(action_port), "BOT_PORT": str(web_port),
+                   "DATABASE_URL": f"sqlite:///{database}", "MODEL_PATH": str(MODEL),
+                   "SHOP_FILE": str(ROOT / "shop.yml"), "VENDOR_DIR": str(ROOT / "node_modules"),
+                   **(extra_env or {})})
+    logs = workdir / "logs"
+    logs.mkdir(exist_ok=True)
+    actions = subprocess.Popen(
+        [sys.executable, "-m", "rasa_sdk", "--actions", "actions", "--port", str(action_port)],
+        cwd=ROOT, env=env, stdout=open(logs / "actions.log", "w"), stderr=subprocess.STDOUT)
+    web = subprocess.Popen(
+        [sys.executable, "-m", "bot", "serve", *(web_args or [])],
+        cwd=ROOT, env=env, stdout=open(logs / "web.log", "w"), stderr=subprocess.STDOUT)
+    servers = Servers(f"http://127.0.0.1:{web_port}", database, actions, web)
+    try:
+        wait_until_healthy(f"{servers.base_url}/health", [actions, web])
+    except BaseException:
+        servers.stop()
+        print((logs / "web.log").read_text()[-3000:], file=sys.stderr)
+        raise
+    return servers

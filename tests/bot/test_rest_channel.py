@@ -1,0 +1,122 @@
+"""The REST channel refuses bad input with a clear 4xx before the agent sees it.
+
+The agent here is a stand-in that records what reaches it, so "changes nothing" is checked
+directly; tests/bot/test_e2e.py repeats the important cases against the real trained model.
+"""
+from __future__ import annotations
+
+import json
+from typing import Any, List
+
+import pytest
+from rasa.core.channels.channel import UserMessage
+from sanic import Sanic
+from sanic_testing import TestManager
+
+from bot.app import create_app
+from bot.channels.rest import ValidatingRestInput
+from bot.settings import Settings
+
+URL = "/webhooks/rest/webhook"
+
+
+class RecordingAgent:
+    """Answers every message with an echo, or raises, and remembers what it was given."""
+
+    model_id = "test-model"
+
+    def __init__(self, fail: bool = False, silent: bool = False) -> None:
+        self.received: List[UserMessage] = []
+        self.fail = fail
+        self.silent = silent
+
+    def is_ready(self) -> bool:
+        return True
+
+    async def handle_message(self, message: UserMessage) -> Any:
+        self.received.append(message)
+        if self.fail:
+            raise RuntimeError("model exploded")
+        if not self.silent:
+            await message.output_channel.send_response(message.sender_id, {"text": f"echo: {message.text}"})
+
+
+@pytest.fixture
+def make_app(shop):
+    Sanic.test_mode = True
+
+    def make(agent: RecordingAgent, **settings: Any) -> Sanic:
+        app = create_app(Settings(**settings), shop, agent=agent, channels=[ValidatingRestInput()])
+        TestManager(app)
+        return app
+
+    return make
+
+
+def post(app: Sanic, body: Any, raw: bool = False):
+    data = body if raw else json.dumps(body)
+    _, response = app.test_client.post(URL, content=data)
+    return response
+
+
+def test_a_good_message_is_answered(make_app):
+    agent = RecordingAgent()
+    response = post(make_app(agent), {"sender": "c1", "message": "hello", "metadata": {"page": "/"}})
+    assert response.status == 200
+    assert response.json == [{"recipient_id": "c1", "text": "echo: hello"}]
+    assert agent.received[0].metadata == {"page": "/"}
+
+
+@pytest.mark.parametrize("body,raw,status,error", [
+    ("{not json", True, 400, "invalid_json"),
+    ("", True, 400, "invalid_json"),
+    ('["a", "list"]', True, 400, "invalid_json"),
+    ({"message": "hi"}, False, 400, "missing_sender"),
+    ({"sender": "", "message": "hi"}, False, 400, "invalid_sender"),
+    ({"sender": "a b/../c", "message": "hi"}, False, 400, "invalid_sender"),
+    ({"sender": "x" * 200, "message": "hi"}, False, 400, "invalid_sender"),
+    ({"sender": "c1"}, False, 400, "missing_message"),
+    ({"sender": "c1", "message": 42}, False, 400, "invalid_message"),
+    ({"sender": "c1", "message": ""}, False, 400, "empty_message"),
+    ({"sender": "c1", "message": " \n\t "}, False, 400, "empty_message"),
+    ({"sender": "c1", "message": "x" * 2001}, False, 413, "message_too_long"),
+    ({"sender": "c1", "message": "hi", "metadata": "page=/"}, False, 400, "invalid_metadata"),
+])
+def test_bad_input_is_refused_and_never_reaches_the_agent(make_app, body, raw, status, error):
+    agent = RecordingAgent()
+    response = post(make_app(agent), body, raw)
+    assert response.status == status
+    assert response.json["error"] == error
+    assert response.json["detail"]
+    assert agent.received == []
+
+
+def test_exactly_the_limit_is_accepted(make_app):
+    agent = RecordingAgent()
+    assert post(make_app(agent), {"sender": "c1", "message": "x" * 2000}).status == 200
+
+
+def test_oversized_body_is_refused(make_app):
+    agent = RecordingAgent()
+    response = post(make_app(agent), {"sender": "c1", "message": "hi", "pad": "x" * 100_000})
+    assert response.status == 413
+    assert agent.received == []
+
+
+def test_processing_failure_is_a_500_not_an_empty_200(make_app):
+    response = post(make_app(RecordingAgent(fail=True)), {"sender": "c1", "message": "hello"})
+    assert response.status == 500
+    assert response.json["error"] == "processing_failed"
+
+
+def test_silence_with_the_action_server_down_is_a_503(make_app):
+    app = make_app(RecordingAgent(silent=True), action_server_url="http://127.0.0.1:9/webhook")
+    response = post(app, {"sender": "c1", "message": "hello"})
+    assert response.status == 503
+    assert response.json["error"] == "action_server_unavailable"
+
+
+def test_unknown_route_is_a_json_404(make_app):
+    _, response = make_app(RecordingAgent()).test_client.get("/webhooks/nope")
+    assert response.status == 404
+    assert response.json["message"]
