@@ -69,7 +69,8 @@ def _shipping_options(shop: ShopProfile, now: dt.datetime) -> Reply:
 
 
 def _delivery_time(shop: ShopProfile, now: dt.datetime) -> Reply:
-    text = f"How long delivery takes depends on the option you choose at checkout:\n{_shipping_lines(shop)}"
+    text = (f"We deliver to {', '.join(shop.shipping_countries)}. How long it takes depends on the "
+            f"option you choose at checkout:\n{_shipping_lines(shop)}")
     if shop.dispatch:
         text += f"\n{shop.dispatch}"
     return Reply.with_topics(text, ["shipping_options", "order_status"])

@@ -12,6 +12,7 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.request
 from pathlib import Path
 from typing import List, Sequence
 
@@ -57,6 +58,14 @@ def _spawn(command: List[str]) -> subprocess.Popen:
     return subprocess.Popen(command, start_new_session=True)
 
 
+def _healthy(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=1) as reply:
+            return reply.status == 200
+    except OSError:
+        return False
+
+
 def run(args: argparse.Namespace) -> None:
     """Start the action server and the web server; stop both when either stops or on Ctrl-C."""
     settings = _settings(port=args.port)
@@ -66,9 +75,10 @@ def run(args: argparse.Namespace) -> None:
         _spawn([python, "-m", "rasa_sdk", "--actions", "actions", "--port", str(settings.action_port)]),
         _spawn([python, "-m", "bot", "serve", "--port", str(settings.port)]),
     ]
-    print(f"\n  {shop.name} assistant starting: open http://{settings.host}:{settings.port}/ "
-          "(Ctrl-C stops it)\n", flush=True)
+    url = f"http://{settings.host}:{settings.port}/"
+    print(f"\n  Starting the {shop.name} assistant (loading the model takes a few seconds)…\n", flush=True)
     stopping = False
+    ready = False
 
     def stop(*_: object) -> None:
         nonlocal stopping
@@ -78,6 +88,9 @@ def run(args: argparse.Namespace) -> None:
     signal.signal(signal.SIGTERM, stop)
     try:
         while not stopping and all(p.poll() is None for p in processes):
+            if not ready and _healthy(url + "health"):
+                ready = True
+                print(f"\n  Ready: open {url} to chat with the bot (Ctrl-C stops it)\n", flush=True)
             time.sleep(0.5)
     finally:
         for process in processes:

@@ -36,7 +36,8 @@ def tracker_store_config(database_url: str) -> EndpointConfig:
     if url.drivername == "sqlite":
         Path(url.database).parent.mkdir(parents=True, exist_ok=True)
         return EndpointConfig(type="SQL", dialect="sqlite", db=url.database)
-    return EndpointConfig(type="SQL", dialect=url.drivername, host=url.host, port=url.port,
+    # Rasa passes the endpoint's url to SQLTrackerStore as the host.
+    return EndpointConfig(url=url.host, type="SQL", dialect=url.drivername, port=url.port,
                           db=url.database, username=url.username, password=url.password)
 
 

@@ -10,7 +10,7 @@ from sanic.exceptions import NotFound
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from actions.services.opening_hours import describe_status, opening_status
+from actions.services.opening_hours import describe_status, opening_status, weekly_schedule
 from actions.shop import utc_now
 from bot.health import health_report
 
@@ -37,9 +37,14 @@ def site_blueprint() -> Blueprint:
         shop = request.app.ctx.shop
         page = Template((WEB_DIR / "templates" / "demo.html").read_text(encoding="utf-8"))
         status = describe_status(shop, opening_status(shop, utc_now()))
-        return response.html(page.safe_substitute(
-            shop_name=html.escape(shop.name), greeting_hint=html.escape(status),
-            accent_colour=html.escape(shop.accent_colour)))
+        free = f"Free standard delivery on orders over {shop.money(shop.free_shipping_over)}. " \
+            if shop.free_shipping_over else ""
+        values = {
+            "shop_name": shop.name, "greeting_hint": status, "accent_colour": shop.accent_colour,
+            "address": shop.address, "weekly_schedule": weekly_schedule(shop),
+            "shipping_note": f"{free}Returns within {shop.return_window_days} days of delivery.",
+        }
+        return response.html(page.safe_substitute({k: html.escape(v) for k, v in values.items()}))
 
     @site.get("/widget.js")
     async def widget(_: Request) -> HTTPResponse:
