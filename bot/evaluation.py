@@ -1,52 +1,209 @@
-"""Summarise a `rasa test nlu` intent report and gate on macro-F1 (used by `make eval`).
+"""Measure trained models on our own NLU test sets (used by `make eval`).
 
-    python -m bot.evaluation reports/nlu/intent_report.json --min-macro-f1 0.90
+    python -m bot.evaluation --model embeddings=models/shop.tar.gz \
+        --model sparse=models/compare/sparse.tar.gz \
+        --set tests/nlu/heldout.yml --set tests/nlu/second_voice.yml --out reports/nlu --min-macro-f1 0.93
+
+For every model and set: accuracy, macro-F1, per-intent precision/recall/F1, the confusion pairs, and
+the share of out-of-scope questions refused (answered as out_of_scope or by the fallback). A message
+the fallback catches counts as a miss for an in-scope intent and as a refusal for out_of_scope.
+Examples that also stand word for word in the training data are left out (and counted).
+Writes one JSON report per model and set plus summary.md; exits 1 when the first model's macro-F1 on
+any set is below --min-macro-f1.
 """
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
+import logging
 import sys
+from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
-_SUMMARY_KEYS = {"accuracy", "macro avg", "weighted avg", "micro avg"}
+FALLBACK = "nlu_fallback"
+TRAINING_DATA = Path("data/nlu")
+OUT_OF_SCOPE = "out_of_scope"
 
 
-def per_intent(report: Dict[str, Any]) -> Dict[str, Dict[str, Any]]:
-    return {name: row for name, row in report.items() if name not in _SUMMARY_KEYS}
+@dataclass(frozen=True)
+class Prediction:
+    text: str
+    expected: str
+    predicted: str        # after the fallback: may be nlu_fallback
+    top_intent: str       # the classifier's best intent, ignoring the fallback
+    confidence: float     # the classifier's confidence in top_intent
 
 
-def confusions(report: Dict[str, Any]) -> List[Tuple[int, str, str]]:
-    """(count, true intent, predicted intent), most frequent first."""
-    pairs = [(count, name, other) for name, row in per_intent(report).items()
-             for other, count in (row.get("confused_with") or {}).items()]
-    return sorted(pairs, key=lambda p: (-p[0], p[1], p[2]))
+def normalise(text: str) -> str:
+    return " ".join(text.lower().split())
 
 
-def summary(report: Dict[str, Any], worst: int = 8) -> str:
-    macro = report["macro avg"]
-    lines = [f"intents: {len(per_intent(report))}, examples: {macro['support']}, "
-             f"accuracy: {report['accuracy']:.3f}, macro-F1: {macro['f1-score']:.3f}",
-             "lowest F1:"]
-    rows = sorted(per_intent(report).items(), key=lambda kv: kv[1]["f1-score"])[:worst]
-    lines += [f"  {name:26} P {row['precision']:.2f}  R {row['recall']:.2f}  F1 {row['f1-score']:.2f}"
-              for name, row in rows]
-    lines.append("most frequent confusions (true -> predicted):")
-    lines += [f"  {count} x {true} -> {predicted}" for count, true, predicted in confusions(report)[:worst]]
+def load_examples(path: Path) -> List[Tuple[str, str]]:
+    """(text, intent) pairs of a Rasa NLU YAML file (or folder), entity annotations stripped."""
+    from rasa.shared.nlu.training_data.loading import load_data
+
+    data = load_data(str(path))
+    return [(m.get("text"), m.get("intent")) for m in data.intent_examples]
+
+
+def unseen(examples: List[Tuple[str, str]], training: Path = TRAINING_DATA) -> List[Tuple[str, str]]:
+    """Drop test examples that also stand, word for word, in the training data.
+
+    Separately written sets still share short common messages ("no", "my payment failed"); scored,
+    they would only measure memory.
+    """
+    seen = {normalise(text) for text, _ in load_examples(training)}
+    return [(text, intent) for text, intent in examples if normalise(text) not in seen]
+
+
+def prediction_from_parse(text: str, expected: str, parsed: Dict[str, Any]) -> Prediction:
+    ranking = [r for r in parsed.get("intent_ranking") or [] if r["name"] != FALLBACK]
+    top = ranking[0] if ranking else {"name": parsed["intent"]["name"], "confidence": 0.0}
+    return Prediction(text, expected, parsed["intent"]["name"], top["name"], float(top["confidence"]))
+
+
+async def _predict_all(model: Path, examples: List[Tuple[str, str]]) -> List[Prediction]:
+    from rasa.core.agent import Agent
+    from rasa.utils.common import configure_logging_and_warnings
+    from rasa.utils.log_utils import configure_structlog
+
+    configure_logging_and_warnings(logging.WARNING)
+    configure_structlog(logging.WARNING)  # otherwise every parse is logged
+
+    agent = Agent.load(str(model))
+    return [prediction_from_parse(text, intent, await agent.parse_message(text)) for text, intent in examples]
+
+
+def predict(model: Path, examples: List[Tuple[str, str]]) -> List[Prediction]:
+    return asyncio.run(_predict_all(model, examples))
+
+
+def score(predictions: Sequence[Prediction]) -> Dict[str, Any]:
+    """Per-intent P/R/F1 over the expected intents, accuracy, macro-F1, confusions, OOS refusal."""
+    intents = sorted({p.expected for p in predictions})
+    per_intent: Dict[str, Dict[str, float]] = {}
+    for intent in intents:
+        tp = sum(p.expected == intent and p.predicted == intent for p in predictions)
+        fp = sum(p.expected != intent and p.predicted == intent for p in predictions)
+        fn = sum(p.expected == intent and p.predicted != intent for p in predictions)
+        precision = tp / (tp + fp) if tp + fp else 0.0
+        recall = tp / (tp + fn) if tp + fn else 0.0
+        f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+        per_intent[intent] = {"precision": precision, "recall": recall, "f1-score": f1, "support": tp + fn}
+    confusions = Counter((p.expected, p.predicted) for p in predictions if p.expected != p.predicted)
+    oos = [p for p in predictions if p.expected == OUT_OF_SCOPE]
+    in_scope = [p for p in predictions if p.expected != OUT_OF_SCOPE]
+    return {
+        "examples": len(predictions),
+        "accuracy": sum(p.expected == p.predicted for p in predictions) / len(predictions),
+        "macro_f1": sum(row["f1-score"] for row in per_intent.values()) / len(per_intent),
+        "oos_refused": (sum(p.predicted in (OUT_OF_SCOPE, FALLBACK) for p in oos) / len(oos))
+        if oos else None,
+        "in_scope_fallback_rate": (sum(p.predicted == FALLBACK for p in in_scope) / len(in_scope))
+        if in_scope else None,
+        "per_intent": per_intent,
+        "confusions": [{"expected": e, "predicted": p, "count": n} for (e, p), n in confusions.most_common()],
+    }
+
+
+def summary(name: str, set_name: str, report: Dict[str, Any], worst: int = 8) -> str:
+    lines = [f"### {name} on {set_name}", "",
+             f"{report['examples']} examples · accuracy {report['accuracy']:.3f} · "
+             f"macro-F1 {report['macro_f1']:.3f}"
+             + (f" · out-of-scope refused {report['oos_refused']:.2f}" if report["oos_refused"] is not None
+                else "")
+             + (f" · in-scope caught by the fallback {report['in_scope_fallback_rate']:.2f}"
+                if report["in_scope_fallback_rate"] is not None else ""),
+             "", "| lowest F1 | precision | recall | F1 |", "|---|---|---|---|"]
+    rows = sorted(report["per_intent"].items(), key=lambda kv: kv[1]["f1-score"])[:worst]
+    lines += [f"| {intent} | {r['precision']:.2f} | {r['recall']:.2f} | {r['f1-score']:.2f} |"
+              for intent, r in rows]
+    lines += ["", "Most frequent confusions (expected → predicted): "
+              + ", ".join(f"{c['count']}× {c['expected']} → {c['predicted']}"
+                          for c in report["confusions"][:worst]), ""]
     return "\n".join(lines)
+
+
+def comparison_table(results: Dict[Tuple[str, str], Dict[str, Any]]) -> str:
+    sets = sorted({s for _, s in results})
+    models = list(dict.fromkeys(m for m, _ in results))
+    head = "| model | " + " | ".join(f"{s} macro-F1 | {s} accuracy | {s} OOS refused" for s in sets) + " |"
+    lines = [head, "|" + "---|" * (1 + 3 * len(sets))]
+    for model in models:
+        cells = []
+        for set_name in sets:
+            r = results[(model, set_name)]
+            oos = f"{r['oos_refused']:.2f}" if r["oos_refused"] is not None else "–"
+            cells += [f"{r['macro_f1']:.3f}", f"{r['accuracy']:.3f}", oos]
+        lines.append(f"| {model} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def write_unseen(path: Path, target: Path, training: Path = TRAINING_DATA) -> int:
+    """Copy a test set without the examples that stand in the training data (annotations kept),
+    for `rasa test nlu`; returns how many examples were kept."""
+    from rasa.shared.nlu.training_data.loading import load_data
+    from rasa.shared.nlu.training_data.training_data import TrainingData
+
+    seen = {normalise(text) for text, _ in load_examples(training)}
+    kept = [m for m in load_data(str(path)).intent_examples if normalise(m.get("text")) not in seen]
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(TrainingData(training_examples=kept).nlu_as_yaml())
+    return len(kept)
+
+
+def _named(value: str) -> Tuple[str, Path]:
+    name, _, path = value.partition("=")
+    return (name, Path(path)) if path else (Path(value).stem, Path(value))
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("report", type=Path)
+    parser.add_argument("--model", action="append", default=[], help="NAME=PATH; the first one is gated")
+    parser.add_argument("--set", action="append", required=True, type=Path, help="Rasa NLU YAML test set")
+    parser.add_argument("--out", type=Path, default=Path("reports/nlu"))
     parser.add_argument("--min-macro-f1", type=float, default=0.0)
+    parser.add_argument("--write-unseen", type=Path, metavar="DIR",
+                        help="only write each set, less what stands in data/nlu, into DIR and stop")
     args = parser.parse_args(argv)
-    report = json.loads(args.report.read_text())
-    print(summary(report))
-    macro_f1 = report["macro avg"]["f1-score"]
-    if macro_f1 < args.min_macro_f1:
-        print(f"FAIL: macro-F1 {macro_f1:.3f} is below {args.min_macro_f1:.2f}", file=sys.stderr)
+    if args.write_unseen:
+        for path in args.set:
+            print(f"{path}: {write_unseen(path, args.write_unseen / path.name)} unseen examples")
+        return 0
+
+    if not args.model:
+        parser.error("give at least one --model NAME=PATH (or --write-unseen DIR)")
+    models = [_named(m) for m in args.model]
+    sets = {}
+    for path in args.set:
+        examples = load_examples(path)
+        sets[path.stem] = unseen(examples)
+        print(f"{path}: {len(examples)} examples, {len(examples) - len(sets[path.stem])} left out "
+              "because they also stand word for word in data/nlu")
+    results: Dict[Tuple[str, str], Dict[str, Any]] = {}
+    sections = []
+    for name, path in models:
+        for set_name, examples in sets.items():
+            predictions = predict(path, examples)
+            report = score(predictions)
+            report["errors"] = [p.__dict__ for p in predictions if p.expected != p.predicted]
+            results[(name, set_name)] = report
+            target = args.out / name / f"{set_name}.json"
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(json.dumps(report, indent=2))
+            sections.append(summary(name, set_name, report))
+    text = "# NLU evaluation\n\n" + comparison_table(results) + "\n\n" + "\n".join(sections)
+    (args.out / "summary.md").write_text(text)
+    print(text)
+
+    gated = models[0][0]
+    failing = [s for s in sets if results[(gated, s)]["macro_f1"] < args.min_macro_f1]
+    if failing:
+        print(f"FAIL: {gated} is below macro-F1 {args.min_macro_f1:.2f} on {', '.join(failing)}",
+              file=sys.stderr)
         return 1
     return 0
 

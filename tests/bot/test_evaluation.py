@@ -1,28 +1,70 @@
-"""The evaluation summary reads Rasa's intent report and gates on macro-F1."""
+"""The evaluation's figures and the threshold sweep, on predictions whose right answer we know."""
 from __future__ import annotations
 
-import json
+import pytest
 
-from bot.evaluation import confusions, main
-
-REPORT = {
-    "greet": {"precision": 1.0, "recall": 0.5, "f1-score": 0.667, "support": 2,
-              "confused_with": {"goodbye": 1}},
-    "goodbye": {"precision": 0.5, "recall": 1.0, "f1-score": 0.667, "support": 1, "confused_with": {}},
-    "accuracy": 0.667,
-    "macro avg": {"precision": 0.75, "recall": 0.75, "f1-score": 0.667, "support": 3},
-    "weighted avg": {"precision": 0.83, "recall": 0.67, "f1-score": 0.667, "support": 3},
-}
+from bot.evaluation import Prediction, prediction_from_parse, score
+from bot.fallback_threshold import choose, sweep
 
 
-def test_confusions_are_pairs_of_true_and_predicted():
-    assert confusions(REPORT) == [(1, "greet", "goodbye")]
+def p(expected, predicted, top=None, confidence=0.9):
+    return Prediction("text", expected, predicted, top or predicted, confidence)
 
 
-def test_gate_fails_below_the_threshold(tmp_path, capsys):
-    path = tmp_path / "intent_report.json"
-    path.write_text(json.dumps(REPORT))
-    assert main([str(path), "--min-macro-f1", "0.9"]) == 1
-    assert "macro-F1 0.667 is below 0.90" in capsys.readouterr().err
-    assert main([str(path), "--min-macro-f1", "0.6"]) == 0
-    assert "1 x greet -> goodbye" in capsys.readouterr().out
+PREDICTIONS = [
+    p("greet", "greet"), p("greet", "goodbye"), p("goodbye", "goodbye"),
+    p("out_of_scope", "out_of_scope"), p("out_of_scope", "nlu_fallback", "greet", 0.3),
+    p("out_of_scope", "greet", "greet", 0.8),
+]
+
+
+def test_scores_by_hand():
+    report = score(PREDICTIONS)
+    assert report["examples"] == 6
+    assert report["accuracy"] == pytest.approx(3 / 6)
+    assert report["per_intent"]["greet"]["precision"] == pytest.approx(1 / 2)   # 1 of 2 "greet" right
+    assert report["per_intent"]["greet"]["recall"] == pytest.approx(1 / 2)
+    assert report["per_intent"]["goodbye"]["f1-score"] == pytest.approx(2 / 3)  # P 1/2, R 1
+    assert report["per_intent"]["out_of_scope"]["recall"] == pytest.approx(1 / 3)
+    assert report["oos_refused"] == pytest.approx(2 / 3)                        # fallback counts as refused
+    assert report["in_scope_fallback_rate"] == 0
+    assert report["confusions"][0]["count"] == 1
+    assert {(c["expected"], c["predicted"]) for c in report["confusions"]} == {
+        ("greet", "goodbye"), ("out_of_scope", "nlu_fallback"), ("out_of_scope", "greet")}
+
+
+def test_fallback_ranking_is_read_through():
+    parsed = {"intent": {"name": "nlu_fallback", "confidence": 0.5},
+              "intent_ranking": [{"name": "nlu_fallback", "confidence": 0.5},
+                                 {"name": "invoice", "confidence": 0.41},
+                                 {"name": "help", "confidence": 0.2}]}
+    prediction = prediction_from_parse("receipt?", "invoice", parsed)
+    assert (prediction.predicted, prediction.top_intent, prediction.confidence) == (
+        "nlu_fallback", "invoice", pytest.approx(0.41))
+
+
+def test_threshold_sweep_trades_answers_for_refusals():
+    predictions = [p("greet", "greet", confidence=0.95), p("greet", "greet", confidence=0.55),
+                   p("help", "help", confidence=0.45),
+                   p("out_of_scope", "help", "help", 0.5), p("out_of_scope", "greet", "greet", 0.35)]
+    rows = {r["threshold"]: r for r in sweep(predictions, [0.3, 0.4, 0.5, 0.6])}
+    assert rows[0.3]["in_scope_answered"] == 1 and rows[0.3]["out_of_scope_refused"] == 0
+    assert rows[0.4]["out_of_scope_refused"] == 0.5
+    assert rows[0.5]["in_scope_answered"] == pytest.approx(2 / 3, abs=1e-4)
+    assert rows[0.6]["out_of_scope_refused"] == 1
+    assert rows[0.6]["in_scope_answered"] == pytest.approx(1 / 3, abs=1e-4)
+    # Refusing at least half the out-of-scope: 0.4 answers the most in-scope messages.
+    assert choose(list(rows.values()), min_refused=0.5)["threshold"] == 0.4
+    # Refusing all of them: only 0.6 does, whatever it costs.
+    assert choose(list(rows.values()), min_refused=1.0)["threshold"] == 0.6
+    # Nothing reaches the bar: the best mean of the two rates (0.4: 0.75).
+    assert choose([rows[0.3], rows[0.4], rows[0.5]], min_refused=0.9)["threshold"] == 0.4
+
+
+def test_examples_seen_in_training_are_left_out(tmp_path):
+    from bot.evaluation import unseen
+
+    training = tmp_path / "nlu.yml"
+    training.write_text('version: "3.1"\nnlu:\n- intent: deny\n  examples: |\n    - No\n    - nope\n')
+    examples = [("no", "deny"), ("  NOPE ", "deny"), ("not really", "deny")]
+    assert unseen(examples, training) == [("not really", "deny")]

@@ -1,0 +1,67 @@
+"""Choose the FallbackClassifier threshold on our validation set instead of guessing it.
+
+    python -m bot.fallback_threshold --model models/shop.tar.gz --validation tests/nlu/validation.yml
+
+For each candidate threshold: the share of in-scope messages answered with the right intent (top
+intent right and confident enough), and the share of out-of-scope messages refused (classified
+out_of_scope, or not confident enough). The chosen threshold answers the most in-scope messages
+while still refusing at least --min-refused of the out-of-scope ones (our target, 0.85); if none
+does, the best mean of the two. config.yml's FallbackClassifier threshold carries the value chosen.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Sequence
+
+from bot.evaluation import OUT_OF_SCOPE, Prediction, load_examples, predict, unseen
+
+CANDIDATES = [round(0.20 + 0.05 * i, 2) for i in range(15)]  # 0.20 … 0.90
+
+
+def sweep(predictions: Sequence[Prediction],
+          candidates: Sequence[float] = CANDIDATES) -> List[Dict[str, Any]]:
+    in_scope = [p for p in predictions if p.expected != OUT_OF_SCOPE]
+    oos = [p for p in predictions if p.expected == OUT_OF_SCOPE]
+    rows = []
+    for threshold in candidates:
+        answered = sum(p.top_intent == p.expected and p.confidence >= threshold for p in in_scope)
+        refused = sum(p.top_intent == OUT_OF_SCOPE or p.confidence < threshold for p in oos)
+        in_rate, oos_rate = answered / len(in_scope), refused / len(oos)
+        rows.append({"threshold": threshold, "in_scope_answered": round(in_rate, 4),
+                     "out_of_scope_refused": round(oos_rate, 4),
+                     "balanced": round((in_rate + oos_rate) / 2, 4)})
+    return rows
+
+
+def choose(rows: Sequence[Dict[str, Any]], min_refused: float = 0.85) -> Dict[str, Any]:
+    """Most in-scope answers among thresholds refusing enough out-of-scope; ties: the lowest."""
+    enough = [r for r in rows if r["out_of_scope_refused"] >= min_refused]
+    if enough:
+        return max(enough, key=lambda r: (r["in_scope_answered"], -r["threshold"]))
+    return max(rows, key=lambda r: (r["balanced"], -r["threshold"]))
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", type=Path, required=True)
+    parser.add_argument("--validation", type=Path, required=True)
+    parser.add_argument("--out", type=Path, default=Path("reports/threshold.json"))
+    parser.add_argument("--min-refused", type=float, default=0.85)
+    args = parser.parse_args(argv)
+    rows = sweep(predict(args.model, unseen(load_examples(args.validation))))
+    best = choose(rows, args.min_refused)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps({"chosen": best, "sweep": rows}, indent=2))
+    print("threshold  in-scope answered  out-of-scope refused  balanced")
+    for row in rows:
+        mark = "  <- chosen" if row is best else ""
+        print(f"  {row['threshold']:.2f}        {row['in_scope_answered']:.3f}              "
+              f"{row['out_of_scope_refused']:.3f}          {row['balanced']:.3f}{mark}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
