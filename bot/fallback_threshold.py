@@ -5,8 +5,10 @@
 For each candidate threshold: the share of in-scope messages answered with the right intent (top
 intent right and confident enough), and the share of out-of-scope messages refused (classified
 out_of_scope, or not confident enough). The chosen threshold answers the most in-scope messages
-while still refusing at least --min-refused of the out-of-scope ones (our target, 0.85); if none
-does, the best mean of the two. config.yml's FallbackClassifier threshold carries the value chosen.
+while still refusing at least --min-refused of the out-of-scope ones; if none does, the best mean
+of the two. The default 0.90 sits one standard error (about 0.035 with ~100 out-of-scope
+validation examples) above our 0.85 target, so the target still holds on new questions.
+config.yml's FallbackClassifier threshold carries the value chosen.
 """
 from __future__ import annotations
 
@@ -36,7 +38,7 @@ def sweep(predictions: Sequence[Prediction],
     return rows
 
 
-def choose(rows: Sequence[Dict[str, Any]], min_refused: float = 0.85) -> Dict[str, Any]:
+def choose(rows: Sequence[Dict[str, Any]], min_refused: float = 0.90) -> Dict[str, Any]:
     """Most in-scope answers among thresholds refusing enough out-of-scope; ties: the lowest."""
     enough = [r for r in rows if r["out_of_scope_refused"] >= min_refused]
     if enough:
@@ -49,7 +51,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser.add_argument("--model", type=Path, required=True)
     parser.add_argument("--validation", type=Path, required=True)
     parser.add_argument("--out", type=Path, default=Path("reports/threshold.json"))
-    parser.add_argument("--min-refused", type=float, default=0.85)
+    parser.add_argument("--min-refused", type=float, default=0.90)
     args = parser.parse_args(argv)
     rows = sweep(predict(args.model, unseen(load_examples(args.validation))))
     best = choose(rows, args.min_refused)
