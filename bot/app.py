@@ -105,6 +105,9 @@ def create_app(
                                          endpoints=endpoints_for(settings))
         if not app.ctx.agent.is_ready():
             raise SystemExit(f"Could not load the model {settings.model_path}; run `make train`.")
+        # One parse at start loads and verifies the embedding model (sha256 of its files) now,
+        # so a corrupt install stops the server instead of failing the first customer's message.
+        await app.ctx.agent.parse_message("hello")
         logger.info("Model %s loaded; serving on http://%s:%s/", app.ctx.agent.model_id,
                     settings.host, settings.port)
 
