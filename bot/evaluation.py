@@ -20,8 +20,9 @@ import logging
 import sys
 from collections import Counter
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Dict, FrozenSet, List, Optional, Sequence, Tuple
 
 FALLBACK = "nlu_fallback"
 TRAINING_DATA = Path("data/nlu")
@@ -49,13 +50,18 @@ def load_examples(path: Path) -> List[Tuple[str, str]]:
     return [(m.get("text"), m.get("intent")) for m in data.intent_examples]
 
 
+@lru_cache(maxsize=4)
+def training_texts(training: Path = TRAINING_DATA) -> FrozenSet[str]:
+    return frozenset(normalise(text) for text, _ in load_examples(training))
+
+
 def unseen(examples: List[Tuple[str, str]], training: Path = TRAINING_DATA) -> List[Tuple[str, str]]:
     """Drop test examples that also stand, word for word, in the training data.
 
     Separately written sets still share short common messages ("no", "my payment failed"); scored,
     they would only measure memory.
     """
-    seen = {normalise(text) for text, _ in load_examples(training)}
+    seen = training_texts(training)
     return [(text, intent) for text, intent in examples if normalise(text) not in seen]
 
 
@@ -148,7 +154,7 @@ def write_unseen(path: Path, target: Path, training: Path = TRAINING_DATA) -> in
     from rasa.shared.nlu.training_data.loading import load_data
     from rasa.shared.nlu.training_data.training_data import TrainingData
 
-    seen = {normalise(text) for text, _ in load_examples(training)}
+    seen = training_texts(training)
     kept = [m for m in load_data(str(path)).intent_examples if normalise(m.get("text")) not in seen]
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(TrainingData(training_examples=kept).nlu_as_yaml())
