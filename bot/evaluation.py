@@ -71,7 +71,9 @@ def prediction_from_parse(text: str, expected: str, parsed: Dict[str, Any]) -> P
     return Prediction(text, expected, parsed["intent"]["name"], top["name"], float(top["confidence"]))
 
 
-async def _predict_all(model: Path, examples: List[Tuple[str, str]]) -> List[Prediction]:
+async def _predict_sets(
+    model: Path, sets: Dict[str, List[Tuple[str, str]]]
+) -> Dict[str, List[Prediction]]:
     from rasa.core.agent import Agent
     from rasa.utils.common import configure_logging_and_warnings
     from rasa.utils.log_utils import configure_structlog
@@ -79,12 +81,20 @@ async def _predict_all(model: Path, examples: List[Tuple[str, str]]) -> List[Pre
     configure_logging_and_warnings(logging.WARNING)
     configure_structlog(logging.WARNING)  # otherwise every parse is logged
 
-    agent = Agent.load(str(model))
-    return [prediction_from_parse(text, intent, await agent.parse_message(text)) for text, intent in examples]
+    agent = Agent.load(str(model))  # once per model: loading takes longer than parsing a set
+    predictions: Dict[str, List[Prediction]] = {}
+    for name, examples in sets.items():
+        predictions[name] = [prediction_from_parse(text, intent, await agent.parse_message(text))
+                             for text, intent in examples]
+    return predictions
+
+
+def predict_sets(model: Path, sets: Dict[str, List[Tuple[str, str]]]) -> Dict[str, List[Prediction]]:
+    return asyncio.run(_predict_sets(model, sets))
 
 
 def predict(model: Path, examples: List[Tuple[str, str]]) -> List[Prediction]:
-    return asyncio.run(_predict_all(model, examples))
+    return predict_sets(model, {"examples": examples})["examples"]
 
 
 def score(predictions: Sequence[Prediction]) -> Dict[str, Any]:
@@ -192,8 +202,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     results: Dict[Tuple[str, str], Dict[str, Any]] = {}
     sections = []
     for name, path in models:
-        for set_name, examples in sets.items():
-            predictions = predict(path, examples)
+        for set_name, predictions in predict_sets(path, sets).items():
             report = score(predictions)
             report["errors"] = [p.__dict__ for p in predictions if p.expected != p.predicted]
             results[(name, set_name)] = report
