@@ -116,8 +116,11 @@ def check_shop(args: argparse.Namespace) -> None:
 def build_nlp(args: argparse.Namespace) -> None:
     from bot.nlp.pipeline import write_pipeline
 
-    target = write_pipeline(_shop(Path(args.shop)), Path(args.out))
-    print(f"spaCy pipeline written to {target}")
+    target = Path(args.out)
+    if write_pipeline(_shop(Path(args.shop)), target):
+        print(f"spaCy pipeline written to {target}")
+    else:
+        print(f"spaCy pipeline {target} is up to date (catalog and order numbers unchanged)")
 
 
 def main(argv: Sequence[str] | None = None) -> None:

@@ -7,6 +7,8 @@ number format, emails, phone numbers and catalog product names. Rasa's SpacyNLP 
 from __future__ import annotations
 
 import re
+import shutil
+import tempfile
 from pathlib import Path
 from typing import Any, Dict, List, cast
 
@@ -62,7 +64,24 @@ def build_pipeline(shop: ShopProfile) -> Language:
     return nlp
 
 
-def write_pipeline(shop: ShopProfile, target: Path = DEFAULT_PIPELINE_DIR) -> Path:
+def _same_files(first: Path, second: Path) -> bool:
+    def contents(root: Path) -> Dict[str, bytes]:
+        return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+    return second.is_dir() and contents(first) == contents(second)
+
+
+def write_pipeline(shop: ShopProfile, target: Path = DEFAULT_PIPELINE_DIR) -> bool:
+    """Write the pipeline; False when it is identical to the one already there, which is left untouched.
+
+    shop.yml holds policies too; editing the return window must not make `make` retrain the model
+    (its files' times stay as they were unless the catalog or order number format changed).
+    """
     target.parent.mkdir(parents=True, exist_ok=True)
-    build_pipeline(shop).to_disk(target)
-    return target
+    with tempfile.TemporaryDirectory(dir=target.parent) as scratch:
+        fresh = Path(scratch) / target.name
+        build_pipeline(shop).to_disk(fresh)
+        if _same_files(fresh, target):
+            return False
+        shutil.rmtree(target, ignore_errors=True)
+        fresh.rename(target)
+    return True

@@ -1,6 +1,8 @@
 """The spaCy pipeline built from code: lemmas, and the entity ruler's shop patterns."""
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 import spacy
 
@@ -49,7 +51,19 @@ def test_order_regex_follows_shop_format(shop):
 
 
 def test_written_pipeline_loads_by_path_with_its_patterns(shop, tmp_path):
-    target = write_pipeline(shop, tmp_path / "en_shop")
+    target = tmp_path / "en_shop"
+    assert write_pipeline(shop, target)
     loaded = spacy.load(target)
     assert loaded.pipe_names == ["lemmatizer", "entity_ruler"]
     assert [(e.text, e.label_) for e in loaded("refund for KC-55555").ents] == [("KC-55555", "order_id")]
+
+
+def test_policy_edit_leaves_the_pipeline_untouched_but_a_new_product_rewrites_it(shop, tmp_path):
+    target = tmp_path / "en_shop"
+    write_pipeline(shop, target)
+    written = (target / "meta.json").stat().st_mtime_ns
+    longer_returns = dataclasses.replace(shop, return_window_days=60)
+    assert not write_pipeline(longer_returns, target)  # `make` will not retrain for a policy change
+    assert (target / "meta.json").stat().st_mtime_ns == written
+    assert write_pipeline(dataclasses.replace(shop, catalog=shop.catalog + ("Pour-over Kettle",)), target)
+    assert spacy.load(target)("is the pour-over kettle back").ents[0].label_ == "product"
