@@ -81,6 +81,15 @@ def describe_status(shop: ShopProfile, status: OpeningStatus) -> str:
     return f"{prefix}We're closed right now; we open {_day_word(next_open, now)} at {next_open:%H:%M}."
 
 
+def header_status(shop: ShopProfile, status: OpeningStatus) -> str:
+    """A few words for the chat header: "Open now until 18:00", "Closed · opens tomorrow at 08:00"."""
+    if status.open_until is not None:
+        return f"Open now until {status.open_until:%H:%M}"
+    if status.next_open is None:
+        return "Closed"
+    return f"Closed · opens {_day_word(status.next_open, status.now)} at {status.next_open:%H:%M}"
+
+
 def weekly_schedule(shop: ShopProfile) -> str:
     """"Mon–Thu 08:00–18:00 · Fri 08:00–19:00 · Sun closed", grouping equal neighbouring days."""
     groups: List[Tuple[int, int, str]] = []

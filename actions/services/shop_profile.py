@@ -15,10 +15,11 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 
+from actions.services.widget_look import WidgetLook, WidgetLookError, parse_widget_look
+
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 _RANGE = re.compile(r"^(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-_COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
 
 
 class ShopProfileError(ValueError):
@@ -107,8 +108,7 @@ class ShopProfile:
     invoices: str
     owner_email: str
     catalog: Tuple[str, ...]
-    accent_colour: str
-    privacy_url: str
+    widget: WidgetLook = WidgetLook()
 
     def money(self, amount: float) -> str:
         symbol = {"GBP": "£", "EUR": "€", "USD": "$"}.get(self.currency)
@@ -218,7 +218,7 @@ def _time_ranges(items: Any, field: str) -> Tuple[TimeRange, ...]:
     return tuple(sorted(ranges, key=lambda r: r.start))
 
 
-def _parse(raw: Any) -> ShopProfile:
+def _parse(raw: Any, base_dir: Path) -> ShopProfile:
     top = _Reader(raw)
     try:
         timezone = ZoneInfo(top.text("timezone"))
@@ -279,10 +279,10 @@ def _parse(raw: Any) -> ShopProfile:
     currency = top.text("currency")
     if not re.fullmatch(r"[A-Z]{3}", currency):
         raise ShopProfileError("currency", f"{currency!r} is not a 3-letter currency code like GBP")
-    widget = _Reader(raw.get("widget") or {}, "widget")
-    accent = widget.text("accent_colour", optional=True, default="#2f6f4e")
-    if not _COLOUR.match(accent):
-        raise ShopProfileError("widget.accent_colour", f"{accent!r} is not a colour like #2f6f4e")
+    try:
+        widget = parse_widget_look(raw.get("widget"), base_dir)
+    except WidgetLookError as error:
+        raise ShopProfileError(error.field, error.problem) from None
 
     return ShopProfile(
         name=top.text("name"),
@@ -317,13 +317,15 @@ def _parse(raw: Any) -> ShopProfile:
         invoices=top.text("invoices"),
         owner_email=top.section("owner").email("email"),
         catalog=top.texts("catalog"),
-        accent_colour=accent,
-        privacy_url=widget.url("privacy_url", optional=True),
+        widget=widget,
     )
 
 
-def parse_shop_profile(text: str) -> ShopProfile:
-    """Validate shop.yml's text; raises ShopProfileError naming the first bad field."""
+def parse_shop_profile(text: str, base_dir: "Path | None" = None) -> ShopProfile:
+    """Validate shop.yml's text; raises ShopProfileError naming the first bad field.
+
+    ``base_dir`` is where files named in it (the widget's avatar) are looked up: shop.yml's folder.
+    """
     try:
         raw = yaml.safe_load(text)
     except yaml.YAMLError as error:
@@ -331,7 +333,7 @@ def parse_shop_profile(text: str) -> ShopProfile:
         where = f" at line {mark.line + 1}" if mark else ""
         raise ShopProfileError(
             "", f"is not valid YAML{where}: {getattr(error, 'problem', error)}") from None
-    return _parse(raw)
+    return _parse(raw, base_dir or Path.cwd())
 
 
 def load_shop_profile(path: "str | Path") -> ShopProfile:
@@ -339,7 +341,7 @@ def load_shop_profile(path: "str | Path") -> ShopProfile:
         text = Path(path).read_text(encoding="utf-8")
     except OSError as error:
         raise ShopProfileError("", f"cannot read {path}: {error.strerror}") from None
-    return parse_shop_profile(text)
+    return parse_shop_profile(text, Path(path).resolve().parent)
 
 
 def shop_profile_dict(path: "str | Path") -> Dict[str, Any]:

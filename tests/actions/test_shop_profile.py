@@ -8,6 +8,7 @@ import pytest
 import yaml
 
 from actions.services.shop_profile import ShopProfileError, parse_shop_profile, shop_profile_dict
+from actions.services.widget_look import contrast_ratio
 from tests.conftest import ROOT
 
 RAW = shop_profile_dict(ROOT / "shop.yml")
@@ -51,11 +52,15 @@ BAD_FIELDS = [
     ("owner.email", lambda r: r["owner"].update(email="owner"), "not an email"),
     ("location.map_url", lambda r: r["location"].update(map_url="javascript:alert(1)"), "https://"),
     ("widget.accent_colour", lambda r: r["widget"].update(accent_colour="green"), "colour"),
+    ("widget.accent_colour", lambda r: r["widget"].update(accent_colour="#f4c542"), "1.6:1 with white"),
+    ("widget.avatar", lambda r: r["widget"].update(avatar="branding/missing.png"), "does not exist"),
+    ("widget.avatar", lambda r: r["widget"].update(avatar="shop.yml"), "must be an image"),
+    ("widget.privacy_url", lambda r: r["widget"].update(privacy_url="privacy.html"), "https://"),
     ("catalog[1]", lambda r: r["catalog"].__setitem__(1, ""), "non-empty"),
 ]
 
 
-@pytest.mark.parametrize("field,change,problem", BAD_FIELDS, ids=[b[0] for b in BAD_FIELDS])
+@pytest.mark.parametrize("field,change,problem", BAD_FIELDS, ids=[f"{b[0]}-{b[2]}" for b in BAD_FIELDS])
 def test_each_bad_field_is_named(field, change, problem):
     with pytest.raises(ShopProfileError) as error:
         parse_shop_profile(variant(change))
@@ -79,3 +84,28 @@ def test_closed_day_and_24h_end_are_accepted():
     shop = parse_shop_profile(text)
     assert shop.opening_hours["sunday"] == ()
     assert shop.opening_hours["saturday"][0].overnight
+
+
+def test_widget_look_from_shop_yml(shop):
+    assert shop.widget.accent_colour == "#2f6f4e"
+    assert shop.widget.avatar == ROOT / "branding" / "avatar.svg"
+    assert shop.widget.avatar_type == "image/svg+xml"
+    assert shop.widget.live_reply_time == "in about 10 minutes"
+
+
+def test_widget_section_is_optional():
+    shop = parse_shop_profile(variant(lambda r: r.pop("widget")), ROOT)
+    assert shop.widget.accent_colour == "#2f6f4e" and shop.widget.avatar is None
+    assert shop.widget.privacy_url == "" and shop.widget.live_reply_time == "in a few minutes"
+
+
+def test_avatar_over_the_size_limit_is_refused(tmp_path):
+    (tmp_path / "big.png").write_bytes(b"\x89PNG" + bytes(200 * 1024))
+    with pytest.raises(ShopProfileError, match="widget.avatar: 'big.png' is larger than 100 KB"):
+        parse_shop_profile(variant(lambda r: r["widget"].update(avatar="big.png")), tmp_path)
+
+
+@pytest.mark.parametrize("colour,ratio", [("#ffffff", 1.0), ("#000000", 21.0), ("#767676", 4.54),
+                                          ("#595959", 7.0)])
+def test_contrast_ratio_matches_wcag(colour, ratio):
+    assert contrast_ratio(colour, "#ffffff") == pytest.approx(ratio, abs=0.01)
