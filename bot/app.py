@@ -15,6 +15,7 @@ from rasa.core.agent import Agent, load_agent
 from rasa.core.channels.channel import InputChannel, register
 from rasa.core.run import create_http_input_channels
 from rasa.core.utils import AvailableEndpoints
+from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.utils.endpoints import EndpointConfig
 from sanic import Sanic
 from sqlalchemy.engine import make_url
@@ -23,6 +24,7 @@ from actions.services.shop_profile import ShopProfile
 from bot.channels.rest import ValidatingRestInput
 from bot.channels.socketio import ValidatingSocketIOInput
 from bot.settings import Settings
+from bot.web.cors import install_origin_policy
 from bot.web.site import register_site
 
 logger = logging.getLogger(__name__)
@@ -67,13 +69,11 @@ def input_channels(settings: Settings, credentials_file: Path = CREDENTIALS_FILE
 
 def _base_app(settings: Settings) -> Sanic:
     if not settings.enable_api:
-        app = Sanic("shop_bot", configure_logging=False)
-        rasa.server.configure_cors(app, list(settings.cors_origins))
-        return app
+        return Sanic("shop_bot", configure_logging=False)
     # Rasa's API app claims "/" for a hello text; the demo page lives there instead.
     with mock.patch.object(rasa.server, "add_root_route", lambda app: None):
         return rasa.server.create_app(
-            cors_origins=list(settings.cors_origins),
+            cors_origins=[],  # origins are checked by install_origin_policy, for every route
             auth_token=settings.api_token,
             jwt_secret=settings.jwt_secret,
             jwt_method="HS256",
@@ -94,8 +94,17 @@ def create_app(
     app.config.REQUEST_MAX_SIZE = REQUEST_MAX_BYTES
     app.ctx.settings = settings
     app.ctx.shop = shop
-    register(channels if channels is not None else input_channels(settings), app, route="/webhooks/")
+    channels = channels if channels is not None else input_channels(settings)
+    register(channels, app, route="/webhooks/")
     register_site(app)
+    install_origin_policy(app, settings.cors_origins)
+
+    async def find_tracker(session_id: str) -> DialogueStateTracker | None:
+        return await app.ctx.agent.tracker_store.retrieve(session_id)
+
+    for channel in channels:
+        if isinstance(channel, ValidatingSocketIOInput):
+            channel.find_tracker = find_tracker
 
     async def load_model(app: Sanic, _loop: object) -> None:
         if agent is not None:

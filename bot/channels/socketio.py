@@ -4,16 +4,24 @@ A page reload or reconnect sends ``session_request`` with the stored session id 
 same conversation (the tracker is keyed by it). Session ids are minted here (128 random bits), never
 chosen by the client, and a socket may only send into the session it was confirmed for. Refused
 messages get an ``error_message`` event instead of silence.
+
+Delivery is exactly-once with the widget's help: each message carries a ``message_id`` and asks for an
+acknowledgement, which is sent after the bot has answered. A message whose acknowledgement was lost
+(server restart, network drop) is sent again with ``resent: true``; if the conversation already holds
+it, it is not processed again and the answers that followed it are sent once more instead.
 """
 from __future__ import annotations
 
 import logging
 import re
 import uuid
-from typing import Any, Awaitable, Callable, Dict, Iterable
+from collections import OrderedDict
+from typing import Any, Awaitable, Callable, Dict, Iterable, List, Optional, Tuple
 
 from rasa.core.channels.channel import InputChannel, UserMessage
 from rasa.core.channels.socketio import SocketBlueprint, SocketIOInput, SocketIOOutput
+from rasa.shared.core.events import BotUttered, UserUttered
+from rasa.shared.core.trackers import DialogueStateTracker
 from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
@@ -23,6 +31,39 @@ from bot.channels.messages import DEFAULT_MAX_CHARS, Rejection, check_metadata, 
 
 logger = logging.getLogger(__name__)
 _SESSION_ID = re.compile(r"^[0-9a-f]{32}$")
+_MESSAGE_ID = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
+TrackerLookup = Callable[[str], Awaitable[Optional[DialogueStateTracker]]]
+
+
+class SeenMessages:
+    """Message ids this process has accepted, so a resend that races the original is dropped."""
+
+    def __init__(self, capacity: int = 20_000) -> None:
+        self.capacity = capacity
+        self._ids: "OrderedDict[Tuple[str, str], None]" = OrderedDict()
+
+    def claim(self, session_id: str, message_id: str) -> bool:
+        key = (session_id, message_id)
+        if key in self._ids:
+            return False
+        self._ids[key] = None
+        if len(self._ids) > self.capacity:
+            self._ids.popitem(last=False)
+        return True
+
+
+def replies_after(tracker: DialogueStateTracker, message_id: str) -> List[Dict[str, Any]] | None:
+    """The bot's answers to the user message ``message_id``; None if the conversation lacks it."""
+    replies: List[Dict[str, Any]] | None = None
+    for event in tracker.events:
+        if isinstance(event, UserUttered):
+            if replies is not None:
+                break
+            if event.message_id == message_id:
+                replies = []
+        elif isinstance(event, BotUttered) and replies is not None:
+            replies.append(event.message())
+    return replies
 
 
 def origin_policy(allowed: Iterable[str]) -> Callable[[str | None, Dict[str, Any]], bool]:
@@ -65,6 +106,9 @@ class ValidatingSocketIOInput(SocketIOInput):
         super().__init__(user_message_evt, bot_message_evt, None, session_persistence, socketio_path)
         self.max_message_chars = max_message_chars
         self.cors_origins = tuple(cors_origins)
+        self.seen = SeenMessages()
+        # Set by the app once the agent is loaded; without it a resend is answered from memory only.
+        self.find_tracker: TrackerLookup | None = None
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         sio = AsyncServer(async_mode="sanic", cors_allowed_origins=origin_policy(self.cors_origins))
@@ -75,8 +119,20 @@ class ValidatingSocketIOInput(SocketIOInput):
         async def health(_: Request) -> HTTPResponse:
             return response.json({"status": "ok"})
 
-        async def refuse(sid: str, rejection: Rejection) -> None:
+        async def refuse(sid: str, rejection: Rejection) -> Dict[str, Any]:
             await sio.emit("error_message", rejection.as_json(), room=sid)
+            return {"status": "refused", **rejection.as_json()}
+
+        async def answered_before(session_id: str, message_id: str) -> bool:
+            """Send the earlier answers again if this resent message was already handled."""
+            tracker = await self.find_tracker(session_id) if self.find_tracker else None
+            replies = replies_after(tracker, message_id) if tracker else None
+            if replies is None:
+                return False
+            output = SocketIOOutput(sio, self.bot_message_evt)
+            for reply in replies:
+                await output.send_response(session_id, reply)
+            return True
 
         @sio.on("session_request")
         async def session_request(sid: str, data: Any) -> None:
@@ -88,7 +144,8 @@ class ValidatingSocketIOInput(SocketIOInput):
             await sio.emit("session_confirm", session_id, room=sid)
 
         @sio.on(self.user_message_evt)
-        async def handle_message(sid: str, data: Any) -> None:
+        async def handle_message(sid: str, data: Any) -> Dict[str, Any]:
+            """Returns the acknowledgement: delivered, duplicate, refused or failed."""
             session = await sio.get_session(sid)
             session_id = session.get("session_id")
             if not isinstance(data, dict):
@@ -98,15 +155,28 @@ class ValidatingSocketIOInput(SocketIOInput):
                     "no_session", "Send session_request first and use the confirmed session_id."))
             problem = check_text(data.get("message"), self.max_message_chars) \
                 or check_metadata(data.get(self.metadata_key))
+            message_id = data.get("message_id")
+            if message_id is not None and not (isinstance(message_id, str) and _MESSAGE_ID.match(message_id)):
+                problem = Rejection("invalid_message_id", "message_id must be 8-64 letters, digits, - or _.")
             if problem:
                 return await refuse(sid, problem)
+            if message_id is not None:
+                first_time = self.seen.claim(session_id, message_id)
+                # A resend may follow a restart (this process never saw it) or a dropped socket (the
+                # answers went to an empty room): either way the tracker tells whether it was handled.
+                if (data.get("resent") is True and await answered_before(session_id, message_id)) \
+                        or not first_time:
+                    return {"status": "duplicate", "message_id": message_id}
             message = UserMessage(data["message"], SocketIOOutput(sio, self.bot_message_evt), session_id,
-                                  input_channel=self.name(), metadata=data.get(self.metadata_key))
+                                  input_channel=self.name(), message_id=message_id,
+                                  metadata=data.get(self.metadata_key))
             try:
                 await on_new_message(message)
             except Exception:  # noqa: BLE001 - the customer must hear that it failed
                 logger.exception("Processing a socket.io message in session %s failed", session_id)
-                await refuse(sid, Rejection("processing_failed",
-                                            "Sorry, something went wrong; please try again.", 500))
+                return {**await refuse(sid, Rejection(
+                    "processing_failed", "Sorry, something went wrong; please try again.", 500)),
+                    "status": "failed"}
+            return {"status": "delivered", "message_id": message_id}
 
         return webhook

@@ -4,13 +4,15 @@ from __future__ import annotations
 import html
 from pathlib import Path
 from string import Template
+from typing import Any, Dict
 
 from sanic import Blueprint, Sanic, response
 from sanic.exceptions import NotFound
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from actions.services.opening_hours import describe_status, opening_status, weekly_schedule
+from actions.services.opening_hours import describe_status, header_status, opening_status, weekly_schedule
+from actions.services.shop_profile import ShopProfile
 from actions.shop import utc_now
 from bot.health import health_report
 
@@ -29,6 +31,23 @@ def _asset(path: Path) -> HTTPResponse:
                         headers={"Cache-Control": "public, max-age=300"})
 
 
+def widget_config(shop: ShopProfile, max_message_chars: int) -> Dict[str, Any]:
+    """What the widget shows before the first message: look from shop.yml, open now, reply time."""
+    status = opening_status(shop, utc_now())
+    open_now = status.open_until is not None
+    look = shop.widget
+    return {
+        "shop_name": shop.name,
+        "accent_colour": look.accent_colour,
+        "avatar": bool(look.avatar),
+        "privacy_url": look.privacy_url or None,
+        "open_now": open_now,
+        "status": header_status(shop, status),
+        "reply_time": f"A person replies {look.live_reply_time if open_now else shop.reply_time}",
+        "max_message_chars": max_message_chars,
+    }
+
+
 def site_blueprint() -> Blueprint:
     site = Blueprint("site")
 
@@ -40,11 +59,26 @@ def site_blueprint() -> Blueprint:
         free = f"Free standard delivery on orders over {shop.money(shop.free_shipping_over)}. " \
             if shop.free_shipping_over else ""
         values = {
-            "shop_name": shop.name, "greeting_hint": status, "accent_colour": shop.accent_colour,
-            "address": shop.address, "weekly_schedule": weekly_schedule(shop),
+            "shop_name": shop.name, "greeting_hint": status, "address": shop.address,
+            "weekly_schedule": weekly_schedule(shop),
             "shipping_note": f"{free}Returns within {shop.return_window_days} days of delivery.",
         }
         return response.html(page.safe_substitute({k: html.escape(v) for k, v in values.items()}))
+
+    @site.get("/widget/config")
+    async def config(request: Request) -> HTTPResponse:
+        return response.json(widget_config(request.app.ctx.shop, request.app.ctx.settings.max_message_chars),
+                             headers={"Cache-Control": "no-store"})
+
+    @site.get("/widget/avatar")
+    async def avatar(request: Request) -> HTTPResponse:
+        look = request.app.ctx.shop.widget
+        if look.avatar is None:
+            raise NotFound("This shop has no avatar")
+        # An SVG opened on its own must not run script in our origin.
+        return response.raw(look.avatar.read_bytes(), content_type=look.avatar_type, headers={
+            "Cache-Control": "public, max-age=300", "X-Content-Type-Options": "nosniff",
+            "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; sandbox"})
 
     @site.get("/widget.js")
     async def widget(_: Request) -> HTTPResponse:

@@ -166,6 +166,40 @@ def test_socketio_bad_input_gets_an_error_event_and_changes_nothing(servers):
     assert stored_user_texts(servers, result["session_id"]) == []
 
 
+def test_socketio_resent_message_is_answered_again_not_processed_twice(servers):
+    client = socketio.Client(reconnection=False)
+    confirmed: queue.Queue = queue.Queue()
+    inbox: queue.Queue = queue.Queue()
+    client.on("session_confirm", confirmed.put)
+    client.on("bot_uttered", inbox.put)
+    client.connect(servers.base_url, socketio_path="/socket.io", transports=["websocket"])
+    try:
+        client.emit("session_request", {"session_id": None})
+        sid = confirmed.get(timeout=10)
+        message = {"message": "where are you?", "session_id": sid, "message_id": "m-0001-where"}
+        assert client.call("user_uttered", message, timeout=30) == {
+            "status": "delivered", "message_id": "m-0001-where"}
+        first = inbox.get(timeout=5)["text"]
+        # The acknowledgement was lost, say: the widget sends the same message again.
+        assert client.call("user_uttered", {**message, "resent": True}, timeout=30)["status"] == "duplicate"
+        assert inbox.get(timeout=5)["text"] == first  # the answer comes again ...
+        bad = client.call("user_uttered", {**message, "message_id": "x"}, timeout=30)
+    finally:
+        client.disconnect()
+    assert "14 Quay Street" in first
+    assert stored_user_texts(servers, sid) == ["where are you?"]  # ... but the bot saw it once
+    assert bad["status"] == "refused" and bad["error"] == "invalid_message_id"
+
+
+def test_socketio_from_a_disallowed_origin_is_refused(servers):
+    client = socketio.Client(reconnection=False)
+    with pytest.raises(socketio.exceptions.ConnectionError):
+        client.connect(servers.base_url, socketio_path="/socket.io", transports=["websocket"],
+                       headers={"Origin": "http://evil.example"})
+    refusals = [line for line in servers.log("web").splitlines() if "Refused a socket.io connection" in line]
+    assert any("http://evil.example" in line for line in refusals)
+
+
 def test_demo_page_and_widget_assets_are_served(servers):
     page = requests.get(servers.base_url + "/", timeout=5)
     assert page.status_code == 200 and '<script src="/widget.js" defer></script>' in page.text

@@ -6,51 +6,14 @@ directly; tests/bot/test_e2e.py repeats the important cases against the real tra
 from __future__ import annotations
 
 import json
-from typing import Any, List
+from typing import Any
 
 import pytest
-from rasa.core.channels.channel import UserMessage
 from sanic import Sanic
-from sanic_testing import TestManager
 
-from bot.app import create_app
-from bot.channels.rest import ValidatingRestInput
-from bot.settings import Settings
+from tests.bot.fakes import RecordingAgent
 
 URL = "/webhooks/rest/webhook"
-
-
-class RecordingAgent:
-    """Answers every message with an echo, or raises, and remembers what it was given."""
-
-    model_id = "test-model"
-
-    def __init__(self, fail: bool = False, silent: bool = False) -> None:
-        self.received: List[UserMessage] = []
-        self.fail = fail
-        self.silent = silent
-
-    def is_ready(self) -> bool:
-        return True
-
-    async def handle_message(self, message: UserMessage) -> Any:
-        self.received.append(message)
-        if self.fail:
-            raise RuntimeError("model exploded")
-        if not self.silent:
-            await message.output_channel.send_response(message.sender_id, {"text": f"echo: {message.text}"})
-
-
-@pytest.fixture
-def make_app(shop):
-    Sanic.test_mode = True
-
-    def make(agent: RecordingAgent, **settings: Any) -> Sanic:
-        app = create_app(Settings(**settings), shop, agent=agent, channels=[ValidatingRestInput()])
-        TestManager(app)
-        return app
-
-    return make
 
 
 def post(app: Sanic, body: Any, raw: bool = False):
