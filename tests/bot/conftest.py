@@ -1,15 +1,79 @@
 from __future__ import annotations
 
-import pytest
+from pathlib import Path
+from typing import Any
 
-from tests.bot.servers import MODEL, start_servers
+import pytest
+from playwright.sync_api import sync_playwright
+from sanic import Sanic
+from sanic_testing import TestManager
+
+from bot.app import create_app
+from bot.channels.rest import ValidatingRestInput
+from bot.settings import Settings
+from tests.bot.fakes import RecordingAgent
+from tests.bot.servers import MODEL, ROOT, free_port, start_servers
+from tests.bot.shop_site import start_shop_site
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync"]
+SHOTS = ROOT / "results" / "screenshots"
 
 
 @pytest.fixture(scope="session")
-def servers(tmp_path_factory):
+def shop_site_port():
+    """The port of the shop's own website, known before the bot starts so CORS_ORIGINS can list it."""
+    return free_port()
+
+
+@pytest.fixture(scope="session")
+def servers(tmp_path_factory, shop_site_port):
     """One action server and one web server with the trained model, shared by the e2e tests."""
     if not MODEL.is_file():
         pytest.fail(f"{MODEL} is missing: `make test` trains it first")
-    running = start_servers(tmp_path_factory.mktemp("servers"))
+    running = start_servers(tmp_path_factory.mktemp("servers"),
+                            {"CORS_ORIGINS": f"http://127.0.0.1:{shop_site_port}"})
     yield running
     running.stop()
+
+
+@pytest.fixture(scope="session")
+def shop_site(servers, shop_site_port):
+    """The shop's own site on a second origin, embedding the widget (on the left, by data-position)."""
+    site = start_shop_site(shop_site_port, servers.base_url, 'data-position="left"')
+    yield site
+    site.stop()
+
+
+@pytest.fixture(scope="session")
+def chromium():
+    """Debian's Chromium, headless, driven by Playwright; screenshots go to results/screenshots/."""
+    if not Path(CHROMIUM).exists():
+        pytest.fail("Debian's chromium is not installed: `make browser` installs it")
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def browser(chromium):
+    """A fresh browser context per test: its own localStorage, so conversations don't leak."""
+    context = chromium.new_context(viewport={"width": 1280, "height": 800})
+    context.set_default_timeout(20_000)
+    yield context
+    context.close()
+
+
+@pytest.fixture
+def make_app(shop):
+    Sanic.test_mode = True
+
+    def make(agent: RecordingAgent, **settings: Any) -> Sanic:
+        app = create_app(Settings(**settings), shop, agent=agent, channels=[ValidatingRestInput()])
+        TestManager(app)
+        return app
+
+    return make

@@ -61,6 +61,22 @@ class Servers:
     database: Path
     actions: subprocess.Popen
     web: subprocess.Popen
+    logs: Path
+    web_command: List[str]
+    env: Dict[str, str]
+
+    def log(self, name: str) -> str:
+        return (self.logs / f"{name}.log").read_text(errors="replace")
+
+    def stop_web(self) -> None:
+        stop(self.web)
+
+    def start_web(self) -> None:
+        """Start the web server again on the same port and database (after stop_web)."""
+        with open(self.logs / "web.log", "a") as log:
+            self.web = subprocess.Popen(self.web_command, cwd=ROOT, env=self.env, stdout=log,
+                                        stderr=subprocess.STDOUT)
+        wait_until_healthy(f"{self.base_url}/health", [self.actions, self.web])
 
     def stop(self) -> None:
         stop(self.web)
@@ -80,10 +96,10 @@ def start_servers(workdir: Path, extra_env: Optional[Mapping[str, str]] = None,
     actions = subprocess.Popen(
         [sys.executable, "-m", "rasa_sdk", "--actions", "actions", "--port", str(action_port)],
         cwd=ROOT, env=env, stdout=open(logs / "actions.log", "w"), stderr=subprocess.STDOUT)
-    web = subprocess.Popen(
-        [sys.executable, "-m", "bot", "serve", *(web_args or [])],
-        cwd=ROOT, env=env, stdout=open(logs / "web.log", "w"), stderr=subprocess.STDOUT)
-    servers = Servers(f"http://127.0.0.1:{web_port}", database, actions, web)
+    web_command = [sys.executable, "-m", "bot", "serve", *(web_args or [])]
+    web = subprocess.Popen(web_command, cwd=ROOT, env=env, stdout=open(logs / "web.log", "w"),
+                           stderr=subprocess.STDOUT)
+    servers = Servers(f"http://127.0.0.1:{web_port}", database, actions, web, logs, web_command, env)
     try:
         wait_until_healthy(f"{servers.base_url}/health", [actions, web])
     except BaseException:

@@ -1,7 +1,13 @@
 /* Shop support chat widget (plain JS, no build step).
- * <script src="https://BOT/widget.js" data-shop-name="My Shop" defer></script>
- * Loads BOT/static/widget.css and BOT/vendor/socket.io.min.js itself.
- * Message content only ever goes into text nodes, never innerHTML. */
+ *   <script src="https://BOT-HOST/widget.js" defer></script>
+ * Options (data- attributes on that tag): data-position="left" (default right), data-open="true" (open on
+ * the first visit), data-shop-name="…" (shown until the server's settings arrive).
+ * Loads BOT/static/widget.css and BOT/widget/config at once, BOT/vendor/socket.io.min.js only when a
+ * conversation starts or continues. Message content only ever goes into text nodes, never innerHTML.
+ *
+ * Delivery: every customer message gets an id and waits in an outbox (kept in localStorage) until the
+ * server acknowledges it; after a lost connection it is sent again marked "resent", and the server drops
+ * a message it already holds. So nothing typed is lost and nothing is processed twice. */
 (function () {
   'use strict';
   if (window.__shopbotWidget) return;
@@ -10,11 +16,12 @@
   const script = document.currentScript || document.querySelector('script[src$="widget.js"]');
   if (!script) return;
   const ORIGIN = new URL(script.src, location.href).origin;
-  // Shop name: data-shop-name on the script tag, else on any element of the page.
-  const named = script.dataset.shopName ? script : document.querySelector('[data-shop-name]');
-  const SHOP = ((named && named.dataset.shopName) || '').trim() || 'Chat';
+  const opts = script.dataset;
+  const named = opts.shopName ? script : document.querySelector('[data-shop-name]');
+  let SHOP = (named && named.dataset.shopName) || 'Chat';
   const K_SESSION = 'shopbot.session', K_HISTORY = 'shopbot.history', K_OPEN = 'shopbot.open';
-  const MAX_LEN = 2000, MAX_HISTORY = 100, TYPING_MS = 10000;
+  const MAX_HISTORY = 100, TYPING_MS = 15000, ACK_MS = 30000, CONFIG_MAX_AGE = 5 * 60 * 1000;
+  let maxLen = 2000;
   const URL_RE = /https?:\/\/[^\s<>"'`]+/gi;
 
   // ---- storage (may be unavailable: private mode, sandboxed iframes, quota) ----
@@ -25,14 +32,20 @@
     try { if (s) { if (v == null) s.removeItem(k); else s.setItem(k, v); } } catch (e) { /* ignore */ }
   };
 
+  const FROM = ['user', 'bot', 'person'];
   let history = [];
   try {
     const h = JSON.parse(get(LS, K_HISTORY) || '[]');
-    if (Array.isArray(h)) history = h.filter((m) => m && typeof m === 'object' && (m.from === 'user' || m.from === 'bot'));
+    if (Array.isArray(h)) history = h.filter((m) => m && typeof m === 'object' && FROM.includes(m.from));
   } catch (e) { /* corrupt history: start fresh */ }
   const saveHistory = () => {
     history = history.slice(-MAX_HISTORY);
     set(LS, K_HISTORY, JSON.stringify(history));
+  };
+  const newId = () => {
+    const b = new Uint8Array(16);
+    crypto.getRandomValues(b);
+    return Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
   };
 
   // ---- DOM helpers ----
@@ -82,12 +95,15 @@
   }
 
   // ---- build the widget ----
-  const root = el('div', 'root');
+  const root = el('div', 'root' + (opts.position === 'left' ? ' left' : ''));
   root.style.display = 'none'; // revealed once widget.css has loaded: no flash, no layout shift
   const launcher = el('button', 'launcher', {
     type: 'button', 'aria-label': 'Open chat', 'aria-expanded': 'false', 'aria-controls': 'shopbot-panel',
   }, [icon(I_CHAT), el('span', 'badge', { 'aria-hidden': 'true' })]);
-  const status = el('span', 'status', { role: 'status' });
+  const avatar = el('div', 'avatar', { 'aria-hidden': 'true' });
+  const title = el('h2', 'title');
+  const hours = el('span', 'hours');
+  const replyTime = el('span', 'replytime');
   const menuItem = el('button', 'menuitem', { type: 'button', role: 'menuitem' }, ['New conversation']);
   const menu = el('div', 'menu', { id: 'shopbot-menu', role: 'menu', 'aria-label': 'Chat options' }, [menuItem]);
   const menuBtn = el('button', 'iconbtn', {
@@ -96,15 +112,14 @@
   const menuWrap = el('div', 'menuwrap', null, [menuBtn, menu]);
   const closeBtn = el('button', 'iconbtn', { type: 'button', 'aria-label': 'Close chat' }, [icon(I_CLOSE)]);
   const header = el('div', 'header', null, [
-    el('div', 'avatar', { 'aria-hidden': 'true' }, [[...SHOP][0].toUpperCase()]),
-    el('div', 'heading', null, [el('h2', 'title', null, [SHOP]), status]),
-    menuWrap, closeBtn,
+    avatar, el('div', 'heading', null, [title, hours, replyTime]), menuWrap, closeBtn,
   ]);
+  const offline = el('div', 'offline', { role: 'status' });
   const log = el('div', 'log', { role: 'log', 'aria-live': 'polite', 'aria-label': 'Messages' });
   const typing = el('div', 'typing', { 'aria-hidden': 'true' }, [el('span'), el('span'), el('span')]);
   const scroller = el('div', 'scroll', null, [log, typing]);
   const input = el('textarea', 'input', {
-    id: 'shopbot-input', rows: '1', maxlength: String(MAX_LEN), placeholder: 'Type your message…',
+    id: 'shopbot-input', rows: '1', maxlength: String(maxLen), placeholder: 'Type your message…',
     autocomplete: 'off', 'aria-describedby': 'shopbot-limit', enterkeyhint: 'send',
   });
   const form = el('form', 'form', null, [
@@ -113,30 +128,70 @@
     el('button', 'send', { type: 'submit' }, ['Send']),
   ]);
   const limit = el('div', 'limit', { id: 'shopbot-limit', role: 'status' });
-  const panel = el('div', 'panel', { id: 'shopbot-panel', role: 'dialog', 'aria-label': 'Chat with ' + SHOP }, [
-    header, scroller, form, limit,
+  const footer = el('div', 'footer');
+  const panel = el('div', 'panel', { id: 'shopbot-panel', role: 'dialog' }, [
+    header, offline, scroller, form, limit, footer,
   ]);
-  menu.hidden = typing.hidden = panel.hidden = true;
+  menu.hidden = typing.hidden = panel.hidden = offline.hidden = true;
   root.append(launcher, panel);
+
+  function applyName(name) {
+    SHOP = name;
+    title.textContent = name;
+    panel.setAttribute('aria-label', 'Chat with ' + name);
+    if (!avatar.firstChild || avatar.firstChild.nodeType === 3) avatar.textContent = [...name][0].toUpperCase();
+  }
+  applyName(SHOP);
+
+  // Look and opening status from the server (shop.yml); the widget works with defaults until it arrives.
+  let configAt = 0;
+  function loadConfig() {
+    if (Date.now() - configAt < CONFIG_MAX_AGE) return;
+    configAt = Date.now();
+    fetch(ORIGIN + '/widget/config', { credentials: 'omit', cache: 'no-store' })
+      .then((r) => (r.ok ? r.json() : Promise.reject(new Error('HTTP ' + r.status))))
+      .then((c) => {
+        if (typeof c.shop_name === 'string' && c.shop_name) applyName(c.shop_name);
+        if (/^#[0-9a-f]{6}$/i.test(c.accent_colour)) root.style.setProperty('--shopbot-accent', c.accent_colour);
+        if (c.avatar) {
+          const img = el('img', 'avatarimg', { src: ORIGIN + '/widget/avatar', alt: '' });
+          avatar.replaceChildren(img);
+        }
+        hours.textContent = typeof c.status === 'string' ? c.status : '';
+        hours.dataset.open = c.open_now ? 'yes' : 'no';
+        replyTime.textContent = typeof c.reply_time === 'string' ? c.reply_time : '';
+        const privacy = c.privacy_url && safeUrl(c.privacy_url);
+        footer.replaceChildren(...(privacy ? [el('a', 'privacy', { href: privacy, target: '_blank', rel: 'noopener noreferrer' }, ['Privacy notice'])] : []));
+        if (Number.isInteger(c.max_message_chars) && c.max_message_chars > 0) {
+          maxLen = c.max_message_chars;
+          input.setAttribute('maxlength', String(maxLen));
+        }
+      })
+      .catch(() => { configAt = 0; });
+  }
 
   const rowOf = new WeakMap();
   const scrollDown = () => { scroller.scrollTop = scroller.scrollHeight; };
 
   function render(m) {
-    const mine = m.from === 'user';
-    const bubble = el('div', 'bubble', null, [el('span', 'sr', null, [mine ? 'You: ' : SHOP + ': '])]);
+    const kind = m.from === 'user' ? 'user' : m.from === 'person' ? 'person' : 'bot';
+    const who = kind === 'user' ? 'You' : kind === 'person' ? String(m.name || 'Staff') : SHOP;
+    const bubble = el('div', 'bubble', null, [el('span', 'sr', null, [who + ': '])]);
     if (m.text) richText(bubble, m.text);
     const src = typeof m.image === 'string' && safeUrl(m.image, ORIGIN + '/');
     if (src) {
       if (!m.text) bubble.classList.add('shopbot-bubble--media');
-      const img = el('img', 'img', { src, alt: 'Image from ' + SHOP, loading: 'lazy', referrerpolicy: 'no-referrer' });
+      const img = el('img', 'img', { src, alt: 'Image from ' + who, loading: 'lazy', referrerpolicy: 'no-referrer' });
       img.addEventListener('load', scrollDown);
       bubble.append(img);
     }
     const d = new Date(m.time);
     const time = el('time', 'time', isNaN(d) ? null : { datetime: d.toISOString() }, [hhmm(d)]);
-    const row = el('div', 'msg msg--' + (mine ? 'user' : 'bot'), null, [bubble, time]);
+    const row = el('div', 'msg msg--' + kind);
+    if (kind === 'person') row.append(el('div', 'name', { 'aria-hidden': 'true' }, [who]));
+    row.append(bubble, time);
     if (m.pending) row.classList.add('shopbot-pending');
+    if (m.failed) row.classList.add('shopbot-failed');
     if (Array.isArray(m.buttons) && m.buttons.length) {
       const qr = el('div', 'quick', { role: 'group', 'aria-label': 'Suggested replies' });
       m.buttons.forEach((b) => {
@@ -158,6 +213,16 @@
   }
   function add(m) { history.push(m); saveHistory(); render(m); return m; }
   function notice(text) { log.append(el('div', 'notice', null, [String(text)])); scrollDown(); }
+  function setEntry(m, changes) {
+    Object.assign(m, changes);
+    Object.keys(changes).forEach((k) => { if (changes[k] == null) delete m[k]; });
+    const row = rowOf.get(m);
+    if (row) {
+      row.classList.toggle('shopbot-pending', !!m.pending);
+      row.classList.toggle('shopbot-failed', !!m.failed);
+    }
+    saveHistory();
+  }
 
   let typingTimer = 0;
   function showTyping() {
@@ -167,12 +232,20 @@
     scrollDown();
   }
   function hideTyping() { typing.hidden = true; clearTimeout(typingTimer); }
-  function setStatus(text, state) { status.textContent = text; status.dataset.state = state || 'offline'; }
+  function setOffline(text) {
+    offline.hidden = !text;
+    if (offline.textContent !== (text || '')) offline.textContent = text || '';
+  }
+  const unreachable = () => `Can't reach ${SHOP} right now. We'll keep trying, and send what you type as soon as we're back.`;
 
-  // ---- connection ----
-  let socket = null, sessionId = null, ready = false, greetedFor = null, ioPromise = null;
-  const queue = []; // {message, entry} typed while not connected; sent once on session_confirm
-  history.forEach((m) => { if (typeof m.pending === 'string') queue.push({ message: m.pending, entry: m }); });
+  // ---- connection and delivery ----
+  let socket = null, sessionId = null, ready = false, greetedFor = null, ioPromise = null, ioRetry = 1000;
+  // Outbox: {id, message, entry, resent}; entry is the history item the customer sees (null for /greet).
+  const outbox = [];
+  history.forEach((m) => {
+    if (typeof m.pending === 'string') outbox.push({ id: m.id || newId(), message: m.pending, entry: m, resent: !!m.sent });
+  });
+  let inFlight = null, attempt = 0, retryTimer = 0, retryDelay = 2000;
 
   function loadIo() {
     if (ioPromise) return ioPromise;
@@ -192,25 +265,53 @@
     return ioPromise;
   }
 
-  function emit(item) {
-    socket.emit('user_uttered', { message: item.message, session_id: sessionId });
-    const m = item.entry;
-    if (m && m.pending) { delete m.pending; rowOf.get(m).classList.remove('shopbot-pending'); saveHistory(); }
+  function flush() {
+    if (!ready || inFlight || !outbox.length) return;
+    const item = outbox[0];
+    inFlight = item;
+    const mine = ++attempt;
+    const data = { message: item.message, session_id: sessionId, message_id: item.id };
+    if (item.resent) data.resent = true;
+    item.resent = true; // from now on, any further try is a resend
+    if (item.entry && !item.entry.sent) setEntry(item.entry, { sent: true });
     showTyping();
+    socket.timeout(ACK_MS).emit('user_uttered', data, (err, ack) => {
+      if (mine !== attempt) return; // the connection dropped meanwhile; the reconnect resends it
+      inFlight = null;
+      if (err) { // no acknowledgement in time: try again (the server drops it if it already has it)
+        clearTimeout(retryTimer);
+        retryTimer = setTimeout(flush, retryDelay);
+        retryDelay = Math.min(retryDelay * 2, 30000);
+        return;
+      }
+      retryDelay = 2000;
+      outbox.shift();
+      if (!outbox.length) hideTyping();
+      const status = ack && ack.status;
+      if (item.entry) setEntry(item.entry, { pending: null, sent: null, failed: status === 'refused' || status === 'failed' || null });
+      if (status === 'refused' || status === 'failed') {
+        hideTyping();
+        notice((ack && ack.detail) || 'Sorry, something went wrong; please try again.');
+      }
+      flush();
+    });
   }
 
   function send(message, shown) {
-    const entry = shown == null ? null : add({ from: 'user', text: shown, time: Date.now() });
-    const item = { message, entry };
-    if (ready) return emit(item);
-    if (entry) { entry.pending = message; rowOf.get(entry).classList.add('shopbot-pending'); saveHistory(); }
-    queue.push(item);
-    connect();
+    const id = newId();
+    const entry = shown == null ? null : add({ from: 'user', text: shown, time: Date.now(), id, pending: message });
+    outbox.push({ id, message, entry, resent: false });
+    if (ready) flush(); else connect();
   }
 
   function onBot(d) {
     if (!d || typeof d !== 'object') return;
     const m = { from: 'bot', time: Date.now() };
+    const sender = d.sender;
+    if (sender && typeof sender === 'object' && sender.type === 'person') {
+      m.from = 'person';
+      m.name = String(sender.name || 'Staff').slice(0, 60);
+    }
     if (typeof d.text === 'string' && d.text) m.text = d.text;
     const a = d.attachment;
     if (a && a.type === 'image' && a.payload && typeof a.payload.src === 'string' && safeUrl(a.payload.src, ORIGIN + '/')) m.image = String(a.payload.src);
@@ -233,44 +334,58 @@
     sessionId = String(id);
     set(LS, K_SESSION, sessionId);
     ready = true;
-    setStatus('Online', 'online');
+    setOffline('');
     // new conversation: greet silently (no customer bubble), once per session id
     if ((prev !== sessionId || !history.length) && greetedFor !== sessionId) {
       greetedFor = sessionId;
-      emit({ message: '/greet' });
+      outbox.unshift({ id: newId(), message: '/greet', entry: null, resent: false });
     }
-    queue.splice(0).forEach(emit);
+    flush();
+  }
+
+  function lostConnection() {
+    ready = false;
+    attempt++; // ignore a late acknowledgement; the message in flight is resent after reconnecting
+    inFlight = null;
+    clearTimeout(retryTimer);
+    hideTyping();
   }
 
   function connect() {
     if (socket) return;
-    setStatus('Connecting…');
     loadIo().then((io) => {
+      ioRetry = 1000;
       if (socket) return;
-      socket = io(ORIGIN, { path: '/socket.io', transports: ['websocket', 'polling'] });
+      // socket.io retries by itself with exponential back-off (1 s doubling to 15 s, ±50 %).
+      socket = io(ORIGIN, {
+        path: '/socket.io', transports: ['websocket', 'polling'],
+        reconnectionDelay: 1000, reconnectionDelayMax: 15000, randomizationFactor: 0.5,
+      });
       socket.on('connect', () => { ready = false; socket.emit('session_request', { session_id: get(LS, K_SESSION) || null }); });
       socket.on('session_confirm', onSession);
       socket.on('bot_uttered', onBot);
-      socket.on('error_message', (d) => { hideTyping(); notice((d && (d.detail || d.error)) || 'Sorry, something went wrong.'); });
       socket.on('disconnect', (reason) => {
-        ready = false;
-        hideTyping();
-        setStatus(reason === 'io client disconnect' ? 'Connecting…' : 'Reconnecting…');
+        lostConnection();
+        if (reason === 'io client disconnect') return;
+        setOffline(unreachable());
         if (reason === 'io server disconnect') socket.connect(); // not retried automatically
       });
-      socket.on('connect_error', () => setStatus('Reconnecting…'));
-    }, () => { setStatus('Offline'); notice('The chat could not be loaded. Please try again later.'); });
+      socket.on('connect_error', () => setOffline(unreachable()));
+    }, () => {
+      setOffline(unreachable());
+      setTimeout(connect, ioRetry);
+      ioRetry = Math.min(ioRetry * 2, 30000);
+    });
   }
 
   function newConversation() {
     set(LS, K_SESSION, null);
     set(LS, K_HISTORY, null);
     history = [];
-    queue.length = 0;
+    outbox.length = 0;
     sessionId = greetedFor = null;
-    ready = false;
     log.textContent = '';
-    hideTyping();
+    lostConnection();
     if (socket) { socket.disconnect(); socket.connect(); } else connect();
   }
 
@@ -284,6 +399,7 @@
     set(SS, K_OPEN, open ? '1' : '0');
     if (open) {
       launcher.classList.remove('shopbot-unread');
+      loadConfig();
       connect();
       scrollDown();
       if (focus) input.focus();
@@ -306,13 +422,13 @@
     if (atBottom) scrollDown();
   }
   function updateLimit() {
-    const msg = input.value.length >= MAX_LEN ? `Messages can be at most ${MAX_LEN} characters.` : '';
+    const msg = input.value.length >= maxLen ? `Messages can be at most ${maxLen} characters.` : '';
     if (limit.textContent !== msg) limit.textContent = msg; // changes only at the limit: announced once
   }
   function submit() {
     const text = input.value.trim();
     if (!text) { input.value = ''; autosize(); return; }
-    if (text.length > MAX_LEN) { updateLimit(); return; }
+    if (text.length > maxLen) { updateLimit(); return; }
     input.value = '';
     autosize(); updateLimit();
     send(text, text);
@@ -347,10 +463,12 @@
     link.onload = () => { root.style.display = ''; scrollDown(); };
     document.head.append(link);
     document.body.append(root);
-    setStatus('');
+    loadConfig();
     history.forEach(render);
-    if (get(SS, K_OPEN) === '1') setOpen(true, false);
-    else if (queue.length) connect();
+    const remembered = get(SS, K_OPEN);
+    if (remembered === '1' || (remembered == null && opts.open === 'true')) setOpen(true, false);
+    // A conversation in progress reconnects at once: replies (from a person, too) and unsent messages.
+    else if (outbox.length || get(LS, K_SESSION)) connect();
   }
   if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', init);
   else init();
