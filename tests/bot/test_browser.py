@@ -26,6 +26,7 @@ def test_customer_chats_on_the_demo_page(servers, browser):
     box.fill("what delivery options do you have?")
     box.press("Enter")
     expect(log).to_contain_text("We deliver to United Kingdom")
+    expect(page.locator(".shopbot-typing")).to_be_hidden()  # shown while the answer was coming
     page.screenshot(path=str(SHOTS / "demo-desktop.png"))
 
     session = page.evaluate("localStorage.getItem('shopbot.session')")

@@ -324,7 +324,7 @@
     if (!m.text && !m.image && !m.buttons) return;
     hideTyping();
     add(m);
-    if (!isOpen) launcher.classList.add('shopbot-unread');
+    if (!isOpen) markUnread(true);
   }
 
   function onSession(d) {
@@ -391,6 +391,10 @@
 
   // ---- UI behaviour ----
   let isOpen = false;
+  function markUnread(unread) {
+    launcher.classList.toggle('shopbot-unread', unread);
+    launcher.setAttribute('aria-label', unread ? 'Open chat (new message)' : 'Open chat');
+  }
   function setOpen(open, focus) {
     isOpen = open;
     panel.hidden = !open;
@@ -398,7 +402,7 @@
     launcher.setAttribute('aria-expanded', String(open));
     set(SS, K_OPEN, open ? '1' : '0');
     if (open) {
-      launcher.classList.remove('shopbot-unread');
+      markUnread(false);
       loadConfig();
       connect();
       scrollDown();
