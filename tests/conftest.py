@@ -3,9 +3,12 @@ built from events, and a fixed clock in the shop's time zone."""
 from __future__ import annotations
 
 import datetime as dt
+import os
+import uuid
 from pathlib import Path
 from typing import Any, Dict, List
 
+import psycopg2
 import pytest
 import yaml
 from rasa_sdk import Tracker
@@ -14,6 +17,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.services.shop_profile import ShopProfile, load_shop_profile
 
 ROOT = Path(__file__).resolve().parent.parent
+POSTGRES_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 LONDON = "Europe/London"
 
 
@@ -57,3 +61,15 @@ def tracker_for(intent: str, text: str = "", ranking: List[Dict[str, Any]] | Non
         {"event": "user", "text": message["text"], "parse_data": message},
     ]
     return Tracker("test-customer", {}, message, events, False, None, None, "action_listen")
+
+
+@pytest.fixture
+def postgres_url():
+    """A fresh database on the local PostgreSQL server (CI starts it), dropped afterwards."""
+    name = f"shopbot_test_{uuid.uuid4().hex[:8]}"
+    admin = psycopg2.connect(POSTGRES_ADMIN_URL)
+    admin.autocommit = True
+    admin.cursor().execute(f'CREATE DATABASE "{name}"')
+    yield POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    admin.cursor().execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    admin.close()

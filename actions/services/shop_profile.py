@@ -100,6 +100,8 @@ class ShopProfile:
     refund_damaged_or_wrong: str
     cancellation_fee: float
     cancellation_policy: str
+    cancellable_until: str         # "packed" or "shipped": the first status that can no longer be cancelled
+    problem_remedies: Tuple[str, ...]  # offered for damaged, wrong or missing items: replacement, refund
     payment_methods: Tuple[str, ...]
     order_number: OrderNumberFormat
     how_to_order: str
@@ -309,6 +311,8 @@ def _parse(raw: Any, base_dir: Path) -> ShopProfile:
         refund_damaged_or_wrong=refunds.text("damaged_or_wrong"),
         cancellation_fee=cancellation.number("fee") or 0.0,
         cancellation_policy=cancellation.text("policy"),
+        cancellable_until=_one_of(cancellation, "until", ("packed", "shipped"), "shipped"),
+        problem_remedies=_some_of(refunds, "remedies", ("replacement", "refund")),
         payment_methods=top.texts("payment_methods"),
         order_number=number_format,
         how_to_order=top.text("how_to_order"),
@@ -319,6 +323,21 @@ def _parse(raw: Any, base_dir: Path) -> ShopProfile:
         catalog=top.texts("catalog"),
         widget=widget,
     )
+
+
+def _one_of(section: _Reader, key: str, allowed: Tuple[str, ...], default: str) -> str:
+    value = section.raw.get(key, default)
+    if value not in allowed:
+        raise ShopProfileError(section._name(key), f"{value!r} must be one of: {', '.join(allowed)}")
+    return value
+
+
+def _some_of(section: _Reader, key: str, allowed: Tuple[str, ...]) -> Tuple[str, ...]:
+    value = section.raw.get(key, list(allowed))
+    if not isinstance(value, list) or not value or any(v not in allowed for v in value):
+        raise ShopProfileError(section._name(key),
+                               f"{value!r} must list one or more of: {', '.join(allowed)}")
+    return tuple(value)
 
 
 def parse_shop_profile(text: str, base_dir: "Path | None" = None) -> ShopProfile:

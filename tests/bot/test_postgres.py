@@ -1,9 +1,6 @@
 """DATABASE_URL switches Rasa's tracker store to PostgreSQL (the local server, a fresh database)."""
 from __future__ import annotations
 
-import os
-import uuid
-
 import psycopg2
 import pytest
 import requests
@@ -11,21 +8,10 @@ import requests
 from tests.bot.servers import start_servers
 
 pytestmark = pytest.mark.e2e
-ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 
 
-@pytest.fixture
-def database():
-    name = f"shopbot_e2e_{uuid.uuid4().hex[:8]}"
-    admin = psycopg2.connect(ADMIN_URL)
-    admin.autocommit = True
-    admin.cursor().execute(f'CREATE DATABASE "{name}"')
-    yield ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
-    admin.cursor().execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    admin.close()
-
-
-def test_conversation_is_stored_in_postgres(tmp_path, database):
+def test_conversation_is_stored_in_postgres(tmp_path, postgres_url):
+    database = postgres_url
     servers = start_servers(tmp_path, {"DATABASE_URL": database})
     try:
         reply = requests.post(f"{servers.base_url}/webhooks/rest/webhook",

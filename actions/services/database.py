@@ -1,0 +1,32 @@
+"""The project's database: one engine per URL, the same database as Rasa's tracker store.
+
+SQLite by default (``sqlite:///var/bot.db``), PostgreSQL when DATABASE_URL says so. The action
+server and the web server both write to it, so SQLite runs in WAL mode with a busy timeout.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import create_engine, event
+from sqlalchemy.engine import Engine, make_url
+
+DEFAULT_DATABASE_URL = "sqlite:///var/bot.db"
+
+
+def create_database_engine(url: str = DEFAULT_DATABASE_URL) -> Engine:
+    parsed = make_url(url)
+    if parsed.drivername.startswith("sqlite"):
+        if parsed.database and parsed.database != ":memory:":
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, future=True, connect_args={"timeout": 30, "check_same_thread": False})
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_pragmas(connection: Any, _record: Any) -> None:
+            cursor = connection.cursor()
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.close()
+
+        return engine
+    return create_engine(url, future=True, pool_pre_ping=True)

@@ -1,0 +1,53 @@
+"""Schema migrations for the project's own tables: numbered steps, each applied once, in order.
+
+``migrate(engine)`` records every applied step in ``schema_migrations``, so running it at every
+start is cheap and safe. A later change to the schema is a new step at the end of MIGRATIONS
+(ALTER TABLE ...), never an edit of a step that may already have run somewhere.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Callable, List
+
+from sqlalchemy import select
+from sqlalchemy.engine import Connection, Engine
+
+from actions.services import order_tables as t
+
+
+@dataclass(frozen=True)
+class Migration:
+    version: int
+    name: str
+    apply: Callable[[Connection], None]
+
+
+def _create_order_tables(connection: Connection) -> None:
+    for table in (t.orders, t.order_lines, t.shipments, t.refunds, t.returns, t.order_changes, t.cases,
+                  t.audit_log, t.verification_attempts):
+        table.create(connection)
+
+
+MIGRATIONS: List[Migration] = [
+    Migration(1, "orders, lines, shipments, refunds, returns, changes, cases, audit log, verification",
+              _create_order_tables),
+]
+
+
+def migrate(engine: Engine) -> List[int]:
+    """Apply the steps this database has not had yet; returns their versions."""
+    t.schema_migrations.create(engine, checkfirst=True)
+    with engine.connect() as connection:
+        done = set(connection.execute(select(t.schema_migrations.c.version)).scalars())
+    applied = []
+    for migration in MIGRATIONS:
+        if migration.version in done:
+            continue
+        with engine.begin() as connection:  # the step and its record commit together
+            migration.apply(connection)
+            connection.execute(t.schema_migrations.insert().values(
+                version=migration.version, name=migration.name,
+                applied_at=dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)))
+        applied.append(migration.version)
+    return applied

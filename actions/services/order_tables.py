@@ -1,0 +1,141 @@
+"""The project's own tables for orders and what the bot did with them (SQLAlchemy Core).
+
+They live in the same database as Rasa's tracker store (SQLite file by default, PostgreSQL by
+DATABASE_URL); the names do not collide with Rasa's ``events`` table. Changes to this schema go
+through ``actions/services/migrations.py``; nothing here creates tables by itself.
+"""
+from __future__ import annotations
+
+from sqlalchemy import (
+    Column,
+    DateTime,
+    ForeignKey,
+    Integer,
+    MetaData,
+    Numeric,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+metadata = MetaData()
+
+# paid -> packed -> shipped -> delivered; or cancelled / refunded at any point the rules allow.
+ORDER_STATUSES = ("paid", "packed", "shipped", "delivered", "cancelled", "refunded")
+
+orders = Table(
+    "orders", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("number", String(32), nullable=False, unique=True),  # canonical form, e.g. KC-10482
+    Column("email", String(254), nullable=False),                # lower case
+    Column("phone", String(32)),                                 # digits only, with country code
+    Column("customer_name", String(200), nullable=False, default=""),
+    Column("status", String(16), nullable=False),
+    Column("placed_at", DateTime, nullable=False),                # UTC, naive
+    Column("shipping_option", String(200), nullable=False),      # a name from shop.yml's shipping options
+    Column("shipping_address", Text, nullable=False, default=""),
+    Column("total", Numeric(10, 2), nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("source", String(16), nullable=False),                 # demo, shopify, woocommerce
+    Column("updated_at", DateTime, nullable=False),
+)
+
+order_lines = Table(
+    "order_lines", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("order_id", Integer, ForeignKey("orders.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("product", String(200), nullable=False),
+    Column("sku", String(64)),
+    Column("quantity", Integer, nullable=False),
+    Column("unit_price", Numeric(10, 2), nullable=False),
+)
+
+shipments = Table(
+    "shipments", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("order_id", Integer, ForeignKey("orders.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("carrier", String(100), nullable=False),
+    Column("tracking_number", String(100)),
+    Column("tracking_url", String(500)),
+    Column("shipped_at", DateTime, nullable=False),
+    Column("delivered_at", DateTime),
+)
+
+refunds = Table(
+    "refunds", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("order_id", Integer, ForeignKey("orders.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("amount", Numeric(10, 2)),                 # None until the shop decides the amount
+    Column("status", String(16), nullable=False),     # requested, approved, paid, rejected
+    Column("reason", Text, nullable=False, default=""),
+    Column("requested_at", DateTime, nullable=False),
+    Column("processed_at", DateTime),
+    Column("conversation_id", String(255)),
+)
+
+returns = Table(
+    "returns", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("order_id", Integer, ForeignKey("orders.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("items", Text, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("status", String(16), nullable=False),     # requested, label_sent, received, closed
+    Column("created_at", DateTime, nullable=False),
+    Column("conversation_id", String(255)),
+)
+
+order_changes = Table(
+    "order_changes", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("order_id", Integer, ForeignKey("orders.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("kind", String(16), nullable=False),       # items, address
+    Column("details", Text, nullable=False),
+    Column("created_at", DateTime, nullable=False),
+    Column("conversation_id", String(255)),
+)
+
+# Complaint cases: damaged / wrong / missing items now, complaints and handoffs later.
+cases = Table(
+    "cases", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("number", String(16), unique=True),   # shown to the customer, C-1042; set from the id on insert
+    Column("category", String(16), nullable=False),             # damaged, wrong, missing, complaint
+    Column("order_id", Integer, ForeignKey("orders.id", ondelete="SET NULL"), index=True),
+    Column("items", Text, nullable=False, default=""),
+    Column("description", Text, nullable=False, default=""),
+    Column("remedy", String(16)),                               # replacement, refund, person
+    Column("photo_path", String(500)),                          # under var/uploads/
+    Column("contact", String(254)),
+    Column("status", String(16), nullable=False),               # open, resolved
+    Column("created_at", DateTime, nullable=False),
+    Column("conversation_id", String(255)),
+)
+
+# Every change the bot made, in the same transaction as the change itself.
+audit_log = Table(
+    "audit_log", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("at", DateTime, nullable=False),
+    Column("conversation_id", String(255)),
+    Column("order_id", Integer, ForeignKey("orders.id", ondelete="SET NULL"), index=True),
+    Column("action", String(32), nullable=False),
+    Column("details", Text, nullable=False, default=""),  # JSON
+)
+
+# Failed order verifications per conversation, counted here so the client cannot reset them.
+verification_attempts = Table(
+    "verification_attempts", metadata,
+    Column("conversation_id", String(255), primary_key=True),
+    Column("failures", Integer, nullable=False, default=0),
+    Column("locked_at", DateTime),
+    Column("updated_at", DateTime, nullable=False),
+)
+
+schema_migrations = Table(
+    "schema_migrations", metadata,
+    Column("version", Integer, primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("applied_at", DateTime, nullable=False),
+    UniqueConstraint("name"),
+)

@@ -1,0 +1,284 @@
+"""All order access goes through OrderService, so another backend (a shop's API) can replace it.
+
+Reads return frozen records (actions.services.order_rules.Order); every write re-checks the rule on the
+row it changes, writes an audit_log row in the same transaction, and commits before it returns, so
+what the bot then confirms to the customer is already stored.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any, Callable, Dict, List, Optional
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.engine import Connection, Engine
+
+from actions.services import order_tables as t
+from actions.services.order_rules import (
+    Decision,
+    Order,
+    OrderLine,
+    Refund,
+    Shipment,
+    can_cancel,
+    can_change,
+    can_return,
+)
+from actions.services.shop_profile import ShopProfile
+
+MAX_VERIFICATION_FAILURES = 3
+Clock = Callable[[], dt.datetime]
+
+
+def utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+def _naive(moment: dt.datetime) -> dt.datetime:
+    return moment.astimezone(dt.timezone.utc).replace(tzinfo=None)
+
+
+def _aware(moment: Optional[dt.datetime]) -> Optional[dt.datetime]:
+    return moment.replace(tzinfo=dt.timezone.utc) if moment is not None else None
+
+
+def phone_digits(text: str) -> str:
+    """Digits of a phone number with the UK trunk 0 replaced by 44, so 07700… and +44 7700… agree."""
+    digits = re.sub(r"\D", "", text)
+    if digits.startswith("00"):
+        digits = digits[2:]
+    if digits.startswith("0"):
+        digits = "44" + digits[1:]
+    return digits
+
+
+def contact_matches(order: Order, contact: str) -> bool:
+    contact = contact.strip()
+    if "@" in contact:
+        return contact.lower() == order.email.lower()
+    digits = phone_digits(contact)
+    return bool(order.phone) and len(digits) >= 9 and digits == order.phone
+
+
+@dataclass(frozen=True)
+class WriteResult:
+    """What a write did: ``done`` with the order as it now is, or why not (the rule's reason code)."""
+
+    done: bool
+    order: Order
+    reason: str = ""
+    reference: str = ""   # a case number, when one was opened
+
+
+class OrderService:
+    def __init__(self, engine: Engine, shop: ShopProfile, clock: Clock = utc_now) -> None:
+        self.engine = engine
+        self.shop = shop
+        self.clock = clock
+
+    # ---- reading ----
+    def get(self, number: str) -> Optional[Order]:
+        with self.engine.connect() as connection:
+            return self._load(connection, number)
+
+    def verify(self, number: str, contact: str) -> Optional[Order]:
+        """The order, if ``contact`` is its email or phone; None for a wrong contact *or* no such order."""
+        order = self.get(number)
+        return order if order is not None and contact_matches(order, contact) else None
+
+    def _load(self, connection: Connection, number: str) -> Optional[Order]:
+        row = connection.execute(select(t.orders).where(t.orders.c.number == number)).mappings().first()
+        if row is None:
+            return None
+        lines = connection.execute(select(t.order_lines).where(t.order_lines.c.order_id == row["id"])
+                                   .order_by(t.order_lines.c.id)).mappings().all()
+        shipment = connection.execute(select(t.shipments).where(t.shipments.c.order_id == row["id"])
+                                      .order_by(t.shipments.c.id.desc())).mappings().first()
+        refunds = connection.execute(select(t.refunds).where(t.refunds.c.order_id == row["id"])
+                                     .order_by(t.refunds.c.id)).mappings().all()
+        return Order(
+            number=row["number"], email=row["email"], phone=row["phone"], customer_name=row["customer_name"],
+            status=row["status"], placed_at=_aware(row["placed_at"]),  # type: ignore[arg-type]
+            shipping_option=row["shipping_option"], shipping_address=row["shipping_address"],
+            total=Decimal(row["total"]), currency=row["currency"],
+            lines=tuple(OrderLine(r["product"], r["quantity"], Decimal(r["unit_price"]), r["sku"])
+                        for r in lines),
+            shipment=Shipment(shipment["carrier"], shipment["tracking_number"], shipment["tracking_url"],
+                              _aware(shipment["shipped_at"]),  # type: ignore[arg-type]
+                              _aware(shipment["delivered_at"])) if shipment else None,
+            refunds=tuple(Refund(r["status"], Decimal(r["amount"]) if r["amount"] is not None else None,
+                                 r["reason"], _aware(r["requested_at"]),  # type: ignore[arg-type]
+                                 _aware(r["processed_at"])) for r in refunds),
+        )
+
+    def _order_id(self, connection: Connection, number: str) -> Optional[int]:
+        return connection.execute(select(t.orders.c.id).where(t.orders.c.number == number)).scalar()
+
+    # ---- verification attempts, counted per conversation ----
+    def failures(self, conversation_id: str) -> int:
+        with self.engine.connect() as connection:
+            count = connection.execute(select(t.verification_attempts.c.failures).where(
+                t.verification_attempts.c.conversation_id == conversation_id)).scalar()
+        return int(count or 0)
+
+    def is_locked(self, conversation_id: str) -> bool:
+        return self.failures(conversation_id) >= MAX_VERIFICATION_FAILURES
+
+    def record_failure(self, conversation_id: str) -> int:
+        """Count one failed verification; returns the failures so far (locked at 3)."""
+        now = _naive(self.clock())
+        with self.engine.begin() as connection:
+            table = t.verification_attempts
+            count = connection.execute(select(table.c.failures).where(
+                table.c.conversation_id == conversation_id)).scalar()
+            if count is None:
+                count = 1
+                connection.execute(table.insert().values(conversation_id=conversation_id, failures=1,
+                                                         updated_at=now))
+            else:
+                count += 1
+                connection.execute(update(table).where(table.c.conversation_id == conversation_id).values(
+                    failures=count, updated_at=now,
+                    locked_at=now if count >= MAX_VERIFICATION_FAILURES else None))
+            self._audit(connection, conversation_id, None, "verification_failed", {"failures": count})
+        return count
+
+    # ---- writes ----
+    def _audit(self, connection: Connection, conversation_id: Optional[str], order_id: Optional[int],
+               action: str, details: Dict[str, Any]) -> None:
+        connection.execute(t.audit_log.insert().values(
+            at=_naive(self.clock()), conversation_id=conversation_id, order_id=order_id, action=action,
+            details=json.dumps(details, default=str, ensure_ascii=False)))
+
+    def _write(self, number: str, conversation_id: str, rule: Callable[[Order], Decision],
+               change: Callable[[Connection, int, Order], str]) -> WriteResult:
+        """Load, check the rule on the current row, change, audit: one transaction."""
+        with self.engine.begin() as connection:
+            order = self._load(connection, number)
+            if order is None:
+                raise LookupError(number)
+            decision = rule(order)
+            if not decision.allowed:
+                return WriteResult(False, order, decision.reason)
+            order_id = self._order_id(connection, number)
+            assert order_id is not None
+            reference = change(connection, order_id, order)
+            connection.execute(update(t.orders).where(t.orders.c.id == order_id)
+                               .values(updated_at=_naive(self.clock())))
+            updated = self._load(connection, number)
+        assert updated is not None
+        return WriteResult(True, updated, reference=reference)
+
+    def cancel(self, number: str, conversation_id: str) -> WriteResult:
+        """Cancel if the shop's rule still allows it; a second call finds it already cancelled."""
+        def change(connection: Connection, order_id: int, order: Order) -> str:
+            connection.execute(update(t.orders).where(t.orders.c.id == order_id).values(status="cancelled"))
+            self._audit(connection, conversation_id, order_id, "cancel_order",
+                        {"from_status": order.status, "fee": self.shop.cancellation_fee})
+            return ""
+        return self._write(number, conversation_id, lambda o: can_cancel(o, self.shop), change)
+
+    def change_address(self, number: str, address: str, conversation_id: str) -> WriteResult:
+        def change(connection: Connection, order_id: int, order: Order) -> str:
+            connection.execute(update(t.orders).where(t.orders.c.id == order_id)
+                               .values(shipping_address=address))
+            connection.execute(t.order_changes.insert().values(
+                order_id=order_id, kind="address", details=address, created_at=_naive(self.clock()),
+                conversation_id=conversation_id))
+            self._audit(connection, conversation_id, order_id, "change_address",
+                        {"from": order.shipping_address, "to": address})
+            return ""
+        return self._write(number, conversation_id, can_change, change)
+
+    def request_item_change(self, number: str, details: str, conversation_id: str) -> WriteResult:
+        """Record what the customer wants changed; the shop adjusts the order before packing it."""
+        def change(connection: Connection, order_id: int, order: Order) -> str:
+            connection.execute(t.order_changes.insert().values(
+                order_id=order_id, kind="items", details=details, created_at=_naive(self.clock()),
+                conversation_id=conversation_id))
+            self._audit(connection, conversation_id, order_id, "change_items", {"request": details})
+            return ""
+        return self._write(number, conversation_id, can_change, change)
+
+    def record_return(self, number: str, items: str, reason: str, conversation_id: str,
+                      refund: bool = False) -> WriteResult:
+        """A return inside the window; with ``refund`` also a refund request for the shop to approve."""
+        def change(connection: Connection, order_id: int, order: Order) -> str:
+            now = _naive(self.clock())
+            connection.execute(t.returns.insert().values(
+                order_id=order_id, items=items, reason=reason, status="requested", created_at=now,
+                conversation_id=conversation_id))
+            if refund:
+                connection.execute(t.refunds.insert().values(
+                    order_id=order_id, amount=None, status="requested", reason=f"{items}: {reason}",
+                    requested_at=now, conversation_id=conversation_id))
+            self._audit(connection, conversation_id, order_id, "refund_request" if refund else "return",
+                        {"items": items, "reason": reason})
+            return ""
+        return self._write(number, conversation_id, lambda o: can_return(o, self.shop, self.clock()), change)
+
+    def open_case(self, category: str, number: Optional[str], items: str, description: str,
+                  conversation_id: str, remedy: Optional[str] = None, photo_path: Optional[str] = None,
+                  contact: Optional[str] = None) -> str:
+        """Record a damaged / wrong / missing item case (or a complaint); returns its case number."""
+        with self.engine.begin() as connection:
+            order_id = self._order_id(connection, number) if number else None
+            result = connection.execute(t.cases.insert().values(
+                category=category, order_id=order_id, items=items, description=description, remedy=remedy,
+                photo_path=photo_path, contact=contact, status="open", created_at=_naive(self.clock()),
+                conversation_id=conversation_id))
+            case_id = result.inserted_primary_key[0]
+            case_number = f"C-{1000 + case_id}"
+            connection.execute(update(t.cases).where(t.cases.c.id == case_id).values(number=case_number))
+            self._audit(connection, conversation_id, order_id, "open_case",
+                        {"case": case_number, "category": category, "remedy": remedy})
+        return case_number
+
+    # ---- loading orders (demo seed, CSV imports) ----
+    def count_orders(self) -> int:
+        with self.engine.connect() as connection:
+            return int(connection.execute(select(func.count()).select_from(t.orders)).scalar() or 0)
+
+    def upsert_orders(self, orders: List[Order], source: str) -> None:
+        """Insert or replace orders by number, with their lines and shipment, all in one transaction.
+
+        What the bot recorded about an order (refund requests, returns, changes, cases, audit) is kept.
+        """
+        now = _naive(self.clock())
+        with self.engine.begin() as connection:
+            for order in orders:
+                phone = phone_digits(order.phone) if order.phone else None
+                values = dict(email=order.email.lower(), phone=phone, customer_name=order.customer_name,
+                              status=order.status, placed_at=_naive(order.placed_at),
+                              shipping_option=order.shipping_option, shipping_address=order.shipping_address,
+                              total=order.total, currency=order.currency, source=source, updated_at=now)
+                order_id = self._order_id(connection, order.number)
+                if order_id is None:
+                    order_id = connection.execute(t.orders.insert().values(number=order.number, **values)) \
+                        .inserted_primary_key[0]
+                else:
+                    connection.execute(update(t.orders).where(t.orders.c.id == order_id).values(**values))
+                    connection.execute(delete(t.order_lines).where(t.order_lines.c.order_id == order_id))
+                    connection.execute(delete(t.shipments).where(t.shipments.c.order_id == order_id))
+                for line in order.lines:
+                    connection.execute(t.order_lines.insert().values(
+                        order_id=order_id, product=line.product, sku=line.sku, quantity=line.quantity,
+                        unit_price=line.unit_price))
+                if order.shipment:
+                    s = order.shipment
+                    connection.execute(t.shipments.insert().values(
+                        order_id=order_id, carrier=s.carrier, tracking_number=s.tracking_number,
+                        tracking_url=s.tracking_url, shipped_at=_naive(s.shipped_at),
+                        delivered_at=_naive(s.delivered_at) if s.delivered_at else None))
+                existing = connection.execute(select(func.count()).select_from(t.refunds)
+                                              .where(t.refunds.c.order_id == order_id)).scalar()
+                if not existing:
+                    for refund in order.refunds:
+                        connection.execute(t.refunds.insert().values(
+                            order_id=order_id, amount=refund.amount, status=refund.status,
+                            reason=refund.reason,
+                            requested_at=_naive(refund.requested_at),
+                            processed_at=_naive(refund.processed_at) if refund.processed_at else None))
