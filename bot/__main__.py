@@ -1,4 +1,4 @@
-"""Command line: ``python -m bot run | serve | check-shop | build-nlp``.
+"""Command line: ``python -m bot run | serve | check-shop | build-nlp | orders import FILE | orders seed``.
 
 ``run`` is what ``make run`` calls: it checks shop.yml, starts the action server and the web
 server as two processes, prints the URL, and stops both on Ctrl-C.
@@ -16,6 +16,10 @@ import urllib.request
 from pathlib import Path
 from typing import List, Sequence
 
+from actions.services.database import create_database_engine
+from actions.services.demo_orders import seed_demo_orders
+from actions.services.migrations import migrate
+from actions.services.orders import OrderService
 from actions.services.shop_profile import ShopProfile, ShopProfileError, load_shop_profile
 from bot.settings import Settings, SettingsError
 
@@ -66,10 +70,28 @@ def _healthy(url: str) -> bool:
         return False
 
 
+def _seed(settings: Settings, shop: ShopProfile) -> int:
+    """Bring the order tables up to date and, into an empty database, load the demo orders."""
+    engine = create_database_engine(settings.database_url)
+    try:
+        migrate(engine)
+        return seed_demo_orders(OrderService(engine, shop))
+    finally:
+        engine.dispose()
+
+
+def seed_orders(args: argparse.Namespace) -> None:
+    settings = _settings()
+    added = _seed(settings, _shop(settings.shop_file))
+    print(f"Added {added} demo orders." if added else "The database already has orders; nothing added.")
+
+
 def run(args: argparse.Namespace) -> None:
     """Start the action server and the web server; stop both when either stops or on Ctrl-C."""
     settings = _settings(port=args.port)
     shop = _shop(settings.shop_file)
+    if _seed(settings, shop):
+        print("  First start: added the demo orders (README.md, \"Try the order flows\").", flush=True)
     python = sys.executable
     processes = [
         _spawn([python, "-m", "rasa_sdk", "--actions", "actions", "--port", str(settings.action_port)]),
@@ -123,6 +145,31 @@ def build_nlp(args: argparse.Namespace) -> None:
         print(f"spaCy pipeline {target} is up to date (catalog and order numbers unchanged)")
 
 
+def import_orders(args: argparse.Namespace) -> None:
+    """Import a Shopify / WooCommerce orders export into DATABASE_URL; any bad row imports nothing."""
+    settings = _settings(shop_file=Path(args.shop) if args.shop else None)
+    shop = _shop(settings.shop_file)
+    path = Path(args.file)
+    if not path.is_file():  # before touching the database, so a typo creates no empty var/bot.db
+        raise _fail(f"{path}: no such file")
+    from actions.services.order_import import OrderImportError, import_orders_file
+
+    engine = create_database_engine(settings.database_url)
+    try:
+        migrate(engine)
+        summary = import_orders_file(path, OrderService(engine, shop), shop)
+    except OSError as error:
+        raise _fail(f"cannot read {path}: {error.strerror}") from None
+    except OrderImportError as error:
+        for row_error in error.errors:
+            print(f"{error.file}: line {row_error.line}: {row_error.message}", file=sys.stderr)
+        print(f"{error.file}: nothing imported; fix the rows above and run the import again", file=sys.stderr)
+        raise SystemExit(2) from None
+    finally:
+        engine.dispose()
+    print(summary.text())
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m bot", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
@@ -143,6 +190,14 @@ def main(argv: Sequence[str] | None = None) -> None:
     p.add_argument("--shop", default="shop.yml")
     p.add_argument("--out", default="build/spacy/en_shop")
     p.set_defaults(func=build_nlp)
+    p = commands.add_parser("orders", help="manage the order database")
+    order_commands = p.add_subparsers(dest="orders_command", required=True)
+    p = order_commands.add_parser("import", help="import a Shopify or WooCommerce orders export (CSV)")
+    p.add_argument("file", help="the export, e.g. orders_export.csv")
+    p.add_argument("--shop", help="shop profile (default: SHOP_FILE or shop.yml)")
+    p.set_defaults(func=import_orders)
+    p = order_commands.add_parser("seed", help="load the demo orders into an empty database")
+    p.set_defaults(func=seed_orders)
     args = parser.parse_args(argv)
     args.func(args)
 
