@@ -79,7 +79,7 @@ class ActionAnythingElse(ShopReplyAction):
         return "action_anything_else"
 
     def reply(self, intent: str, shop: ShopProfile, now: dt.datetime) -> Reply:
-        if intent == "deny":
+        if intent in ("deny", "stop"):
             return Reply("Alright. If you think of anything, just type it here.")
         return Reply.with_topics("Great. What else can I do for you?", MAIN_TOPICS)
 

@@ -1,5 +1,5 @@
-"""Honest answers for requests the assistant cannot handle itself yet (order lookups and changes,
-complaints, a person, feedback): say so plainly and give the shop's contact details. No pretend flows.
+"""Honest answers for requests the assistant cannot handle itself yet (payment problems, complaints,
+a person, feedback): say so plainly and give the shop's contact details. No pretend flows.
 """
 from __future__ import annotations
 
@@ -14,16 +14,6 @@ _ORDER_NOTE = "Please have your order number (like {example}) ready."
 
 # What the customer asked for, in the words of the answer; {example} is an order number.
 REFERRAL_OPENINGS: Dict[str, str] = {
-    "order_status": "I can't look up orders in this chat yet, so I can't see where yours is.",
-    "cancel_order": "I can't cancel orders from this chat yet.",
-    "change_order": "I can't change orders from this chat yet.",
-    "change_shipping_address": "I can't change delivery addresses from this chat yet.",
-    "return_item": "I can't start a return from this chat yet.",
-    "request_refund": "I can't start a refund from this chat yet.",
-    "refund_status": "I can't see refunds from this chat yet.",
-    "damaged_item": "I'm sorry your order arrived damaged. I can't open a case from this chat yet.",
-    "wrong_item": "I'm sorry you received the wrong item. I can't open a case from this chat yet.",
-    "missing_item": "I'm sorry something is missing. I can't open a case from this chat yet.",
     "payment_issue": "I'm sorry about the trouble with your payment. I can't see payments from this chat.",
     "complaint": "I'm sorry you've had a bad experience. I can't record complaints in this chat yet, "
                  "but the team wants to hear about it.",
@@ -32,21 +22,8 @@ REFERRAL_OPENINGS: Dict[str, str] = {
                      "I can't record feedback in this chat yet; "
                      "the team would love to hear it directly.",
 }
-_NEEDS_ORDER_NUMBER = {
-    "order_status", "cancel_order", "change_order", "change_shipping_address", "return_item",
-    "request_refund", "refund_status", "damaged_item", "wrong_item", "missing_item", "payment_issue",
-}
-_FOLLOW_UPS: Dict[str, list] = {
-    "cancel_order": ["cancellation_fee"],
-    "return_item": ["refund_policy"],
-    "request_refund": ["refund_policy"],
-    "refund_status": ["refund_policy"],
-    "damaged_item": ["refund_policy"],
-    "wrong_item": ["refund_policy"],
-    "missing_item": ["refund_policy"],
-    "order_status": ["delivery_time"],
-    "payment_issue": ["payment_methods"],
-}
+_NEEDS_ORDER_NUMBER = {"payment_issue"}
+_FOLLOW_UPS: Dict[str, list] = {"payment_issue": ["payment_methods"]}
 
 
 class ActionReferToShop(ShopReplyAction):

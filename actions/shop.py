@@ -6,6 +6,9 @@ import os
 from functools import lru_cache
 from typing import Callable
 
+from actions.services.database import DEFAULT_DATABASE_URL, create_database_engine
+from actions.services.migrations import migrate
+from actions.services.orders import OrderService
 from actions.services.shop_profile import ShopProfile, load_shop_profile
 
 Clock = Callable[[], dt.datetime]
@@ -25,6 +28,19 @@ def current_shop_profile() -> ShopProfile:
     return _cached_profile(os.environ.get("SHOP_FILE", "shop.yml"))
 
 
+@lru_cache(maxsize=4)
+def _cached_order_service(database_url: str, shop_file: str) -> OrderService:
+    engine = create_database_engine(database_url)
+    migrate(engine)  # cheap when up to date; the web server's `bot run` has usually done it already
+    return OrderService(engine, _cached_profile(shop_file))
+
+
+def current_order_service() -> OrderService:
+    """Orders in the database named by DATABASE_URL, opened on first use (not at import)."""
+    return _cached_order_service(os.environ.get("DATABASE_URL", DEFAULT_DATABASE_URL),
+                                 os.environ.get("SHOP_FILE", "shop.yml"))
+
+
 class ShopAware:
     """Mixin for actions that answer from shop.yml; tests pass a profile and a fixed clock."""
 
@@ -40,3 +56,18 @@ class ShopAware:
 
     def now(self) -> dt.datetime:
         return self._clock()
+
+
+class OrderAware(ShopAware):
+    """Mixin for actions that read or change orders; tests pass an OrderService on a test database."""
+
+    def __init__(self, shop: ShopProfile | None = None, clock: Clock = utc_now,
+                 orders: OrderService | None = None) -> None:
+        super().__init__(shop, clock)
+        self._orders = orders
+
+    @property
+    def orders(self) -> OrderService:
+        if self._orders is None:
+            self._orders = current_order_service()
+        return self._orders

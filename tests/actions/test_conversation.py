@@ -53,7 +53,7 @@ def test_intents_of_later_flows_answer_honestly_with_contact_details(shop, domai
         assert "can't" in text, intent
         assert shop.email in text and shop.phone in text, intent
         assert "we open tomorrow at 08:00" in text, intent
-    messages, _ = run(ActionReferToShop(shop=shop, clock=clock), tracker_for("order_status"), domain)
+    messages, _ = run(ActionReferToShop(shop=shop, clock=clock), tracker_for("payment_issue"), domain)
     assert "KC-10482" in messages[0]["text"]
 
 

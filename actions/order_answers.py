@@ -1,0 +1,213 @@
+"""The end of an order flow: do what the customer confirmed (committed first), then say so.
+
+Every write goes through OrderService, which re-checks the rule on the stored order and commits with
+an audit row before this action sends a word, so a confirmation is never ahead of the database.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Callable, Dict, List
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from actions.conversation import contact_sentence
+from actions.order_flow import PROBLEM_TASKS, TASK_SLOTS
+from actions.replies import Reply, intent_button
+from actions.services.order_rules import (
+    STATUS_WORDS,
+    Order,
+    can_cancel,
+    can_change,
+    can_return,
+    expected_delivery,
+    is_late,
+    local_date,
+)
+from actions.shop import OrderAware
+
+CATEGORIES = {"damaged_item": "damaged", "wrong_item": "wrong", "missing_item": "missing"}
+_PHOTO = re.compile(r"^([0-9a-f]{32})/[0-9a-f]{32}\.(jpg|png|gif|webp)$")
+
+
+def own_photo(photo: str | None, conversation_id: str) -> str | None:
+    """The uploaded photo's path under the upload folder, if it was uploaded in this conversation."""
+    match = _PHOTO.match(photo or "")
+    return photo if match and match.group(1) == conversation_id else None
+
+
+def day(date: dt.date) -> str:
+    return f"{date:%A} {date.day} {date:%B}"
+
+
+class ActionFinishOrderTask(OrderAware, Action):
+    def name(self) -> str:
+        return "action_finish_order_task"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: DomainDict) -> List[EventType]:
+        task = tracker.get_slot("order_task") or "order_status"
+        verified = tracker.get_slot("verified_order")
+        order = self.orders.get(verified) if verified else None
+        locked = tracker.get_slot("verification_locked") or self.orders.is_locked(tracker.sender_id)
+        if order is None or locked:
+            reply = Reply(f"I can't look up orders in this conversation any more. A person can check it "
+                          f"for you: {contact_sentence(self.shop, self.now())}",
+                          (intent_button("human_handoff"),))
+        else:
+            reply = self._answers()[task](order, tracker)
+        reply.send(dispatcher)
+        return [SlotSet(slot, None) for slot in ("order_task", *TASK_SLOTS)]
+
+    def _answers(self) -> Dict[str, Callable[[Order, Tracker], Reply]]:
+        return {
+            "order_status": self.status, "cancel_order": self.cancel, "change_order": self.change,
+            "change_shipping_address": self.change, "return_item": self.return_item,
+            "request_refund": self.return_item, "refund_status": self.refund_status,
+            **{task: self.problem for task in PROBLEM_TASKS},
+        }
+
+    def _person(self) -> str:
+        return f"A person can look at it: {contact_sentence(self.shop, self.now())}"
+
+    # ---- where is it ----
+    def status(self, order: Order, tracker: Tracker) -> Reply:
+        now = self.now()
+        parts = [f"Order {order.number} ({order.items_text()}) is {STATUS_WORDS[order.status]}."]
+        shipment = order.shipment
+        if shipment and order.status in ("shipped", "delivered"):
+            track = shipment.tracking_url or shipment.tracking_number
+            tracking = f"; tracking: {track}" if track else ""
+            parts.append(f"It left us on {day(local_date(shipment.shipped_at, self.shop))} with "
+                         f"{shipment.carrier or 'the courier'}{tracking}.")
+        if order.status == "delivered" and shipment and shipment.delivered_at:
+            parts.append(f"It was delivered on {day(local_date(shipment.delivered_at, self.shop))}.")
+        expected = expected_delivery(order, self.shop)
+        if is_late(order, self.shop, now) and expected:
+            parts.append(f"I'm sorry: it should have arrived by {day(expected)}. Shall I open a case so the "
+                         f"team can chase it with the courier?")
+            return Reply(" ".join(parts), ({"title": "Yes, open a case", "payload": "/missing_item"},
+                                           {"title": "No, I'll wait", "payload": "/deny"}))
+        if expected and order.status != "delivered":
+            parts.append(f"It should arrive by {day(expected)} ({order.shipping_option}).")
+        follow_ups = {"paid": ["cancel_order", "change_shipping_address"], "packed": ["cancel_order"],
+                      "delivered": ["return_item"], "refunded": ["refund_status"]}.get(order.status, [])
+        return Reply.with_topics(" ".join(parts), follow_ups)
+
+    # ---- cancel ----
+    def cancel(self, order: Order, tracker: Tracker) -> Reply:
+        decision = can_cancel(order, self.shop)
+        if not decision.allowed:
+            return self._cannot_cancel(order, decision.reason)
+        if tracker.get_slot("order_confirmed") is not True:
+            return Reply(f"OK, order {order.number} stays as it is.")
+        result = self.orders.cancel(order.number, tracker.sender_id)
+        if not result.done:
+            return self._cannot_cancel(result.order, result.reason)
+        fee = self.shop.cancellation_fee
+        refund = (f"We refund {self.shop.money(float(order.total) - fee)} (the total less the "
+                  f"{self.shop.money(fee)} cancellation fee)" if fee else
+                  f"We refund the full {self.shop.money(float(order.total))}")
+        return Reply(f"Done: order {order.number} is cancelled. {refund}. {self.shop.refund_method} It takes "
+                     f"up to {self.shop.refund_processing_days} working days.")
+
+    def _cannot_cancel(self, order: Order, reason: str) -> Reply:
+        if reason.startswith("already_"):
+            return Reply(f"Order {order.number} is already {reason.removeprefix('already_')}.")
+        if reason == "packed":
+            return Reply(f"Order {order.number} is already packed, so I can't cancel it here. "
+                         f"{self.shop.cancellation_policy} {self._person()}")
+        gone = "been delivered" if reason == "delivered" else "shipped"
+        return Reply.with_topics(
+            f"Order {order.number} has already {gone}, so "
+            f"it can't be cancelled any more. You can return it within {self.shop.return_window_days} days "
+            f"of delivery instead.", ["return_item"])
+
+    # ---- change items or address ----
+    def change(self, order: Order, tracker: Tracker) -> Reply:
+        task = tracker.get_slot("order_task")
+        if not can_change(order).allowed:
+            return Reply.with_topics(
+                f"Order {order.number} is already {order.status}, so it can't be changed here any more. "
+                f"{self._person()}", ["human_handoff"])
+        details = tracker.get_slot("order_details") or ""
+        if tracker.get_slot("order_confirmed") is not True or not details:
+            return Reply("OK, I haven't changed anything.")
+        if task == "change_shipping_address":
+            result = self.orders.change_address(order.number, details, tracker.sender_id)
+            if result.done:
+                return Reply(f"Done: order {order.number} will be delivered to {details}.")
+        else:
+            result = self.orders.request_item_change(order.number, details, tracker.sender_id)
+            if result.done:
+                return Reply(f"I've passed your change to the team: \u201c{details}\u201d. They'll adjust "
+                             f"order {order.number} before packing it and email you if the price changes or "
+                             f"something is out of stock.")
+        return Reply(f"Order {order.number} was {result.order.status} a moment ago, so I couldn't change it. "
+                     f"{self._person()}")
+
+    # ---- return or refund ----
+    def return_item(self, order: Order, tracker: Tracker) -> Reply:
+        refund = tracker.get_slot("order_task") == "request_refund"
+        decision = can_return(order, self.shop, self.now())
+        if decision.allowed:
+            result = self.orders.record_return(order.number, tracker.get_slot("order_details") or "",
+                                               tracker.get_slot("order_reason") or "", tracker.sender_id,
+                                               refund=refund)
+            if result.done:
+                then = (f" Once it's back with us we refund it: {self.shop.refund_method} It takes up to "
+                        f"{self.shop.refund_processing_days} working days." if refund else "")
+                return Reply(f"I've recorded the return of {tracker.get_slot('order_details')} from order "
+                             f"{order.number}. {self.shop.return_instructions}{then}")
+            decision = can_return(result.order, self.shop, self.now())  # the order changed meanwhile
+        if decision.reason == "window_passed" and decision.deadline:
+            return Reply(f"The {self.shop.return_window_days}-day return window for order {order.number} "
+                         f"ended on {day(decision.deadline)}, so I can't start a return here. "
+                         f"{self._person()}")
+        if decision.reason == "not_delivered":
+            topics = ["cancel_order"] if can_cancel(order, self.shop).allowed else ["order_status"]
+            return Reply.with_topics(f"Order {order.number} hasn't been delivered yet, so there's nothing to "
+                                     f"return.", topics)
+        return Reply(f"Order {order.number} is already {decision.reason.removeprefix('already_')}.")
+
+    def refund_status(self, order: Order, tracker: Tracker) -> Reply:
+        if not order.refunds:
+            return Reply.with_topics(f"There's no refund on order {order.number}.", ["request_refund"])
+        refund = order.refunds[-1]
+        requested = day(local_date(refund.requested_at, self.shop))
+        days = self.shop.refund_processing_days
+        if refund.status == "paid" and refund.processed_at:
+            amount = self.shop.money(float(refund.amount)) if refund.amount is not None else "your refund"
+            return Reply(f"We refunded {amount} for order {order.number} on "
+                         f"{day(local_date(refund.processed_at, self.shop))}. {self.shop.refund_method} It "
+                         f"can take a few days to show on your statement.")
+        if refund.status == "approved":
+            return Reply(f"Your refund for order {order.number} is approved; it is paid within {days} "
+                         f"working days of approval. {self.shop.refund_method}")
+        if refund.status == "rejected":
+            return Reply(f"The refund requested on {requested} for order {order.number} was declined. "
+                         f"{self._person()}")
+        return Reply(f"Your refund request for order {order.number} from {requested} is waiting for the team "
+                     f"to approve it. Approved refunds are paid within {days} working days.")
+
+    # ---- damaged, wrong or missing ----
+    def problem(self, order: Order, tracker: Tracker) -> Reply:
+        task = tracker.get_slot("order_task")
+        items = tracker.get_slot("order_details") or ""
+        remedy = tracker.get_slot("order_remedy") or "person"
+        description = tracker.get_slot("order_reason") or ""
+        case = self.orders.open_case(CATEGORIES[task], order.number, items, description, tracker.sender_id,
+                                     remedy=remedy, contact=order.email,
+                                     photo_path=own_photo(tracker.get_slot("order_photo"), tracker.sender_id))
+        then = {
+            "replacement": f"We'll send a replacement for {items} at no cost once the team has checked "
+                           f"the case.",
+            "refund": f"We'll refund {items}: {self.shop.refund_method} It takes up to "
+                      f"{self.shop.refund_processing_days} working days.",
+            "person": "A person from the team will contact you about it.",
+        }[remedy]
+        return Reply(f"Thank you. I've opened case {case} for order {order.number}. {then} The team replies "
+                     f"{self.shop.reply_time} at {order.email}.")

@@ -1,0 +1,169 @@
+"""The order flows' form: which questions a task needs, verification, starting and leaving a flow.
+
+One form (``order_form``) serves every order task; the task is the intent that started it (kept in
+the ``order_task`` slot). It first needs the order number and the email or phone on that order and
+checks them against the orders (OrderService); only then does it ask the task's own questions.
+Failed checks are counted in the database per conversation; after three the lookup is locked.
+"""
+from __future__ import annotations
+
+import re
+from typing import Any, Dict, List, Optional
+
+from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk.events import ActiveLoop, EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from actions.replies import MAIN_TOPICS, Reply
+from actions.services.order_rules import Order, can_cancel, can_change, can_return
+from actions.services.orders import MAX_VERIFICATION_FAILURES
+from actions.services.shop_profile import ShopProfile
+from actions.shop import OrderAware
+
+ORDER_TASKS = ("order_status", "cancel_order", "change_order", "change_shipping_address", "return_item",
+               "request_refund", "refund_status", "damaged_item", "wrong_item", "missing_item")
+PROBLEM_TASKS = ("damaged_item", "wrong_item", "missing_item")
+TASK_SLOTS = ("order_confirmed", "order_details", "order_reason", "order_remedy", "order_photo")
+NOT_FOUND = ("I couldn't find an order with that number and that email or phone. Please check both and "
+             "try again ({left} more {tries} before I have to stop looking up orders here).")
+LOCKED = ("That still doesn't match an order, so I've stopped looking up orders in this conversation: "
+          "it keeps everyone's orders safe.")
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+def task_slots(task: str, order: Order, shop: ShopProfile, now: Any) -> List[str]:
+    """The questions a task still needs once the order is verified; none when the rules say no."""
+    if task == "cancel_order":
+        return ["order_confirmed"] if can_cancel(order, shop).allowed else []
+    if task in ("change_order", "change_shipping_address"):
+        return ["order_details", "order_confirmed"] if can_change(order).allowed else []
+    if task in ("return_item", "request_refund"):
+        return ["order_details", "order_reason"] if can_return(order, shop, now).allowed else []
+    if task in PROBLEM_TASKS:
+        return ["order_details", "order_reason", "order_remedy"]
+    return []  # order_status, refund_status: nothing more to ask
+
+
+def _clear_task() -> List[EventType]:
+    return [SlotSet(slot, None) for slot in ("order_task", *TASK_SLOTS)]
+
+
+class ActionStartOrderTask(Action):
+    """Remembers which task the customer asked for and forgets the previous task's answers."""
+
+    def name(self) -> str:
+        return "action_start_order_task"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: DomainDict) -> List[EventType]:
+        intent = (tracker.latest_message.get("intent") or {}).get("name")
+        task = intent if intent in ORDER_TASKS else "order_status"  # a bare order number: look it up
+        return [*_clear_task(), SlotSet("order_task", task)]
+
+
+class ActionStopOrderTask(Action):
+    """"Never mind": leave the flow, keep the verification, offer the main topics."""
+
+    def name(self) -> str:
+        return "action_stop_order_task"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: DomainDict) -> List[EventType]:
+        Reply.with_topics("No problem, I've left it there and changed nothing. Anything else I can help "
+                          "with?", MAIN_TOPICS).send(dispatcher)
+        return [ActiveLoop(None), SlotSet("requested_slot", None), *_clear_task()]
+
+
+class ValidateOrderForm(OrderAware, FormValidationAction):
+    def name(self) -> str:
+        return "validate_order_form"
+
+    def _locked(self, tracker: Tracker) -> bool:
+        return bool(tracker.get_slot("verification_locked")) or self.orders.is_locked(tracker.sender_id)
+
+    async def required_slots(self, domain_slots: List[str], dispatcher: CollectingDispatcher,
+                             tracker: Tracker, domain: DomainDict) -> List[str]:
+        if self._locked(tracker):
+            return []
+        verified = tracker.get_slot("verified_order")
+        if not verified or verified != tracker.get_slot("order_id"):
+            return ["order_id", "order_contact"]
+        order = self.orders.get(verified)
+        if order is None:  # deleted since: start again
+            return ["order_id", "order_contact"]
+        task = tracker.get_slot("order_task") or "order_status"
+        return ["order_id", "order_contact", *task_slots(task, order, self.shop, self.now())]
+
+    def validate_order_id(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
+                          domain: DomainDict) -> Dict[str, Any]:
+        number = self.shop.order_number.normalise(str(value)) if value else None
+        if number is None:
+            dispatcher.utter_message(text=f"That doesn't look like one of our order numbers: they look like "
+                                          f"{self.shop.order_number.example}.")
+        return {"order_id": number}
+
+    def validate_order_contact(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
+                               domain: DomainDict) -> Dict[str, Any]:
+        text = str(value or "").strip()
+        if _EMAIL.match(text) or len(re.sub(r"\D", "", text)) >= 9:
+            return {"order_contact": text}
+        dispatcher.utter_message(text="Please give the email address or phone number you used for the order.")
+        return {"order_contact": None}
+
+    def validate_order_confirmed(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
+                                 domain: DomainDict) -> Dict[str, Any]:
+        return {"order_confirmed": value if isinstance(value, bool) else None}
+
+    def validate_order_details(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
+                               domain: DomainDict) -> Dict[str, Any]:
+        return {"order_details": _free_text(value)}
+
+    def validate_order_reason(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
+                              domain: DomainDict) -> Dict[str, Any]:
+        return {"order_reason": _free_text(value)}
+
+    def validate_order_remedy(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
+                              domain: DomainDict) -> Dict[str, Any]:
+        remedy = remedy_from_text(str(value or ""), self.shop)
+        if remedy is None:
+            dispatcher.utter_message(text="Sorry, which would you prefer? Please choose one of the options.")
+        return {"order_remedy": remedy}
+
+    async def get_validation_events(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                                    domain: DomainDict) -> List[EventType]:
+        """After the slots are validated, check order number + contact once, against the orders."""
+        events = await super().get_validation_events(dispatcher, tracker, domain)
+        number, contact = tracker.slots.get("order_id"), tracker.slots.get("order_contact")
+        if not number or not contact or tracker.slots.get("verified_order") == number:
+            return events
+        if self._locked(tracker):
+            return [*events, SlotSet("verification_locked", True)]
+        if self.orders.verify(number, contact) is not None:
+            dispatcher.utter_message(text=f"Thank you, I've found order {number}.")
+            return [*events, SlotSet("verified_order", number)]
+        failures = self.orders.record_failure(tracker.sender_id)
+        forget = [SlotSet("order_id", None), SlotSet("order_contact", None), SlotSet("verified_order", None)]
+        if failures >= MAX_VERIFICATION_FAILURES:
+            dispatcher.utter_message(text=LOCKED)
+            return [*events, *forget, SlotSet("verification_locked", True)]
+        left = MAX_VERIFICATION_FAILURES - failures
+        dispatcher.utter_message(text=NOT_FOUND.format(left=left, tries="try" if left == 1 else "tries"))
+        return [*events, *forget]
+
+
+def _free_text(value: Any) -> Optional[str]:
+    text = " ".join(str(value or "").split())
+    return text[:500] if text and not text.startswith("/") else None
+
+
+def remedy_from_text(text: str, shop: ShopProfile) -> Optional[str]:
+    """replacement / refund (as offered by the shop) / person, from a button or typed words."""
+    words = text.lower()
+    if re.search(r"\b(person|human|someone|somebody|staff|team)\b", words):
+        return "person"
+    for remedy, pattern in (("replacement", r"replac|new one|another one|send (it|one) again|resend"),
+                            ("refund", r"refund|money back|reimburs")):
+        if remedy in shop.problem_remedies and re.search(pattern, words):
+            return remedy
+    return None

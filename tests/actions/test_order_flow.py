@@ -1,0 +1,421 @@
+"""The order flows' actions with the real domain, on a seeded SQLite database and a fixed clock."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+from typing import Any, Dict, List, Optional
+
+import pytest
+from rasa_sdk import Tracker
+from rasa_sdk.executor import CollectingDispatcher
+from sqlalchemy import select
+
+from actions.order_answers import ActionFinishOrderTask
+from actions.order_flow import (
+    NOT_FOUND,
+    ActionStartOrderTask,
+    ActionStopOrderTask,
+    ValidateOrderForm,
+    remedy_from_text,
+)
+from actions.order_questions import (
+    AskOrderConfirmed,
+    AskOrderDetails,
+    AskOrderId,
+    AskOrderReason,
+    AskOrderRemedy,
+)
+from actions.services import order_tables as t
+from actions.services.database import create_database_engine
+from actions.services.demo_orders import seed_demo_orders
+from actions.services.migrations import migrate
+from actions.services.orders import OrderService
+from tests.conftest import fixed_clock, shop_time
+
+VERIFIED = {"order_id": "KC-10001", "order_contact": "alex.morgan@example.com", "verified_order": "KC-10001"}
+
+
+@pytest.fixture
+def clock(shop):
+    return fixed_clock(shop_time(shop, "2026-11-23 10:00"))
+
+
+@pytest.fixture
+def orders(tmp_path, shop, clock):
+    service = OrderService(create_database_engine(f"sqlite:///{tmp_path}/orders.db"), shop, clock)
+    migrate(service.engine)
+    seed_demo_orders(service)
+    return service
+
+
+@pytest.fixture
+def make(shop, clock, orders):
+    return lambda cls: cls(shop=shop, clock=clock, orders=orders)
+
+
+def form_tracker(
+    slots: Dict[str, Any],
+    new_slots: Optional[Dict[str, Any]] = None,
+    intent: str = "inform",
+    text: str = "",
+    sender: str = "customer-1",
+    requested: Optional[str] = None,
+) -> Tracker:
+    """order_form active; ``new_slots`` were extracted from the latest message (they get validated)."""
+    message = {"text": text or intent, "intent": {"name": intent, "confidence": 0.95}, "entities": []}
+    events: List[Dict[str, Any]] = [
+        {"event": "action", "name": "action_listen"},
+        {"event": "user", "text": message["text"], "parse_data": message},
+        *({"event": "slot", "name": k, "value": v} for k, v in (new_slots or {}).items()),
+    ]
+    all_slots = {"requested_slot": requested, **slots, **(new_slots or {})}
+    return Tracker(sender, all_slots, message, events, False, None, {"name": "order_form"}, "action_listen")
+
+
+def run(action, tracker, domain):
+    dispatcher = CollectingDispatcher()
+    events = asyncio.run(action.run(dispatcher, tracker, domain))
+    return [m["text"] for m in dispatcher.messages if m.get("text")], events, dispatcher.messages
+
+
+def slot_events(events) -> Dict[str, Any]:
+    return {e["name"]: e["value"] for e in events if e["event"] == "slot"}
+
+
+def test_every_form_slot_has_a_question_and_a_validator(domain):
+    actions = set(domain["actions"])
+    for slot in domain["forms"]["order_form"]["required_slots"]:
+        assert f"action_ask_{slot}" in actions, slot
+        assert callable(getattr(ValidateOrderForm, f"validate_{slot}", None)), slot
+
+
+def test_order_number_and_email_in_one_message_verify_and_finish_a_status_request(make, domain):
+    tracker = form_tracker(
+        {"order_task": "order_status"}, {"order_id": "kc10003", "order_contact": "jo.baker@example.com"}
+    )
+    texts, events, _ = run(make(ValidateOrderForm), tracker, domain)
+    slots = slot_events(events)
+    assert texts == ["Thank you, I've found order KC-10003."]
+    assert slots["verified_order"] == "KC-10003" and slots["order_id"] == "KC-10003"
+    assert slots["requested_slot"] is None  # nothing more to ask: the form is done
+
+    done = form_tracker(
+        {
+            "order_task": "order_status",
+            **{k: "KC-10003" for k in ("order_id", "verified_order")},
+            "order_contact": "jo.baker@example.com",
+        }
+    )
+    texts, events, messages = run(make(ActionFinishOrderTask), done, domain)
+    assert texts[0].startswith(
+        "Order KC-10003 (1 × Ethiopia Yirgacheffe 250 g, 1 × Earl Grey 100 g) is on its way."
+    )
+    assert "Royal Mail; tracking: https://www.royalmail.com/" in texts[0]
+    assert "It should arrive by" in texts[0]
+    assert slot_events(events)["order_task"] is None and "verified_order" not in slot_events(events)
+
+
+def test_wrong_email_and_unknown_order_get_the_same_sentence(make, domain, orders):
+    wrong_email = form_tracker(
+        {}, {"order_id": "KC-10001", "order_contact": "sam.patel@example.com"}, sender="probe"
+    )
+    unknown = form_tracker(
+        {}, {"order_id": "KC-99999", "order_contact": "alex.morgan@example.com"}, sender="probe"
+    )
+    first, events, _ = run(make(ValidateOrderForm), wrong_email, domain)
+    second, _, _ = run(make(ValidateOrderForm), unknown, domain)
+    assert first[0].replace("2 more tries", "N") == second[0].replace("1 more try", "N")
+    assert first[0] == NOT_FOUND.format(left=2, tries="tries")
+    assert slot_events(events)["order_id"] is None and slot_events(events)["order_contact"] is None
+    assert slot_events(events)["requested_slot"] == "order_id"  # asks again from the start
+    assert orders.failures("probe") == 2
+
+
+def test_three_failures_lock_the_lookup_even_with_fresh_slots(make, domain, orders):
+    for _ in range(2):
+        run(
+            make(ValidateOrderForm),
+            form_tracker({}, {"order_id": "KC-10001", "order_contact": "x@example.com"}, sender="s3"),
+            domain,
+        )
+    texts, events, _ = run(
+        make(ValidateOrderForm),
+        form_tracker({}, {"order_id": "KC-10001", "order_contact": "y@example.com"}, sender="s3"),
+        domain,
+    )
+    assert "stopped looking up orders" in texts[0]
+    assert (
+        slot_events(events)["verification_locked"] is True and slot_events(events)["requested_slot"] is None
+    )
+    # Even the right details in a tracker without the lock slot (a client could not reset the count):
+    texts, events, _ = run(
+        make(ValidateOrderForm),
+        form_tracker({}, {"order_id": "KC-10001", "order_contact": "alex.morgan@example.com"}, sender="s3"),
+        domain,
+    )
+    assert "verified_order" not in slot_events(events) and slot_events(events)["requested_slot"] is None
+    texts, _, messages = run(
+        make(ActionFinishOrderTask), form_tracker({"order_task": "order_status"}, sender="s3"), domain
+    )
+    assert texts[0].startswith("I can't look up orders in this conversation any more. A person can check it")
+    assert messages[0]["buttons"] == [{"title": "Talk to a person", "payload": "/human_handoff"}]
+
+
+def test_a_bad_order_number_is_refused_with_the_shops_format(make, domain):
+    texts, events, _ = run(make(ValidateOrderForm), form_tracker({}, {"order_id": "12345"}), domain)
+    assert texts == ["That doesn't look like one of our order numbers: they look like KC-10482."]
+    assert slot_events(events)["order_id"] is None
+
+
+def test_verified_customer_is_not_asked_again_for_a_new_task(make, domain):
+    tracker = form_tracker({**VERIFIED, "order_task": "cancel_order"})
+    _, events, _ = run(make(ValidateOrderForm), tracker, domain)
+    assert slot_events(events)["requested_slot"] == "order_confirmed"
+
+
+def test_cancel_commits_then_confirms_and_confirming_twice_does_not_cancel_twice(make, domain, orders, shop):
+    question, _, messages = run(
+        make(AskOrderConfirmed), form_tracker({**VERIFIED, "order_task": "cancel_order"}), domain
+    )
+    assert question[0] == (
+        "Shall I cancel order KC-10001 (2 × House Espresso Blend 250 g, 1 × Ceramic Mug, "
+        "£34.95)? There's no fee for cancelling."
+    )
+    assert [b["payload"] for b in messages[0]["buttons"]] == ["/affirm", "/deny"]
+    confirmed = form_tracker({**VERIFIED, "order_task": "cancel_order", "order_confirmed": True})
+    texts, _, _ = run(make(ActionFinishOrderTask), confirmed, domain)
+    assert texts[0].startswith("Done: order KC-10001 is cancelled. We refund the full £34.95.")
+    assert orders.get("KC-10001").status == "cancelled"
+    again, _, _ = run(make(ActionFinishOrderTask), confirmed, domain)
+    assert again == ["Order KC-10001 is already cancelled."]
+    with orders.engine.connect() as connection:
+        actions = connection.execute(select(t.audit_log.c.action)).scalars().all()
+    assert actions.count("cancel_order") == 1
+
+
+def test_cancellation_fee_from_shop_yml_is_shown_and_kept(make, domain, orders, shop, clock):
+    costly = dataclasses.replace(shop, cancellation_fee=2.5)
+    question, _, _ = run(
+        AskOrderConfirmed(shop=costly, clock=clock, orders=orders),
+        form_tracker({**VERIFIED, "order_task": "cancel_order"}),
+        domain,
+    )
+    assert "Cancelling costs £2.50, which is kept from your refund." in question[0]
+    texts, _, _ = run(
+        ActionFinishOrderTask(shop=costly, clock=clock, orders=orders),
+        form_tracker({**VERIFIED, "order_task": "cancel_order", "order_confirmed": True}),
+        domain,
+    )
+    assert "We refund £32.45 (the total less the £2.50 cancellation fee)" in texts[0]
+
+
+def test_saying_no_changes_nothing(make, domain, orders):
+    texts, _, _ = run(
+        make(ActionFinishOrderTask),
+        form_tracker({**VERIFIED, "order_task": "cancel_order", "order_confirmed": False}),
+        domain,
+    )
+    assert texts == ["OK, order KC-10001 stays as it is."] and orders.get("KC-10001").status == "paid"
+
+
+def test_shipped_order_is_not_asked_to_confirm_and_gets_the_return_path(make, domain):
+    shipped = {
+        "order_id": "KC-10003",
+        "order_contact": "jo.baker@example.com",
+        "verified_order": "KC-10003",
+        "order_task": "cancel_order",
+    }
+    _, events, _ = run(make(ValidateOrderForm), form_tracker(shipped), domain)
+    assert slot_events(events)["requested_slot"] is None
+    texts, _, messages = run(make(ActionFinishOrderTask), form_tracker(shipped), domain)
+    assert texts[0].startswith("Order KC-10003 has already shipped, so it can't be cancelled any more.")
+    assert messages[0]["buttons"][0]["payload"] == "/return_item"
+
+
+def test_address_change_is_stored_before_it_is_confirmed(make, domain, orders):
+    slots = {
+        **VERIFIED,
+        "order_task": "change_shipping_address",
+        "order_details": "9 New Street, Bath BA1 1AA",
+    }
+    question, _, _ = run(make(AskOrderConfirmed), form_tracker(slots), domain)
+    assert question[0].startswith(
+        "To confirm: deliver order KC-10001 to 9 New Street, Bath BA1 1AA instead of"
+    )
+    texts, _, _ = run(make(ActionFinishOrderTask), form_tracker({**slots, "order_confirmed": True}), domain)
+    assert texts == ["Done: order KC-10001 will be delivered to 9 New Street, Bath BA1 1AA."]
+    assert orders.get("KC-10001").shipping_address == "9 New Street, Bath BA1 1AA"
+
+
+def test_packed_order_cannot_change(make, domain):
+    packed = {
+        "order_id": "KC-10002",
+        "order_contact": "07700 900102",
+        "verified_order": "KC-10002",
+        "order_task": "change_order",
+    }
+    _, events, _ = run(make(ValidateOrderForm), form_tracker(packed), domain)
+    assert slot_events(events)["requested_slot"] is None
+    texts, _, _ = run(make(ActionFinishOrderTask), form_tracker(packed), domain)
+    assert texts[0].startswith("Order KC-10002 is already packed, so it can't be changed here any more.")
+
+
+def test_return_inside_the_window_is_recorded_with_instructions(make, domain, orders, shop):
+    slots = {
+        "order_id": "KC-10004",
+        "order_contact": "chris.evans@example.com",
+        "verified_order": "KC-10004",
+        "order_task": "request_refund",
+    }
+    _, events, _ = run(make(ValidateOrderForm), form_tracker(slots), domain)
+    assert slot_events(events)["requested_slot"] == "order_details"
+    _, _, messages = run(make(AskOrderDetails), form_tracker(slots), domain)
+    assert [b["title"] for b in messages[0]["buttons"]] == ["Ceramic Mug", "Milk Frother", "All of them"]
+    assert messages[0]["buttons"][1]["payload"] == '/inform{"choice": "Milk Frother"}'
+    done = {**slots, "order_details": "Milk Frother", "order_reason": "Not what I expected"}
+    texts, _, _ = run(make(ActionFinishOrderTask), form_tracker(done), domain)
+    assert texts[0].startswith(
+        "I've recorded the return of Milk Frother from order KC-10004. " + shop.return_instructions
+    )
+    assert "Once it's back with us we refund it" in texts[0]
+    assert [r.status for r in orders.get("KC-10004").refunds] == ["requested"]
+
+
+def test_return_outside_the_window_says_when_it_ended(make, domain):
+    slots = {
+        "order_id": "KC-10005",
+        "order_contact": "dana.white@example.com",
+        "verified_order": "KC-10005",
+        "order_task": "return_item",
+    }
+    _, events, _ = run(make(ValidateOrderForm), form_tracker(slots), domain)
+    assert slot_events(events)["requested_slot"] is None
+    texts, _, _ = run(make(ActionFinishOrderTask), form_tracker(slots), domain)
+    assert texts[0].startswith("The 30-day return window for order KC-10005 ended on")
+
+
+@pytest.mark.parametrize(
+    "number,contact,expected",
+    [
+        ("KC-10009", "ria.shah@example.com", "Your refund request for order KC-10009 from"),
+        ("KC-10007", "mo.khan@example.com", "We refunded £33.95 for order KC-10007 on"),
+        ("KC-10004", "chris.evans@example.com", "There's no refund on order KC-10004."),
+    ],
+)
+def test_refund_status(make, domain, number, contact, expected):
+    slots = {
+        "order_id": number,
+        "order_contact": contact,
+        "verified_order": number,
+        "order_task": "refund_status",
+    }
+    texts, _, _ = run(make(ActionFinishOrderTask), form_tracker(slots), domain)
+    assert texts[0].startswith(expected)
+
+
+def test_late_order_gets_an_apology_and_the_offer_of_a_case(make, domain):
+    slots = {
+        "order_id": "KC-10008",
+        "order_contact": "pat.green@example.com",
+        "verified_order": "KC-10008",
+        "order_task": "order_status",
+    }
+    texts, _, messages = run(make(ActionFinishOrderTask), form_tracker(slots), domain)
+    assert "I'm sorry: it should have arrived by" in texts[0]
+    assert messages[0]["buttons"][0] == {"title": "Yes, open a case", "payload": "/missing_item"}
+
+
+def test_damaged_item_opens_a_case_the_customer_sees(make, domain, orders):
+    slots = {
+        "order_id": "KC-10004",
+        "order_contact": "chris.evans@example.com",
+        "verified_order": "KC-10004",
+        "order_task": "damaged_item",
+        "order_details": "Ceramic Mug",
+        "order_reason": "handle snapped off",
+        "order_remedy": "replacement",
+    }
+    _, _, messages = run(make(AskOrderRemedy), form_tracker(slots), domain)
+    assert [b["payload"] for b in messages[0]["buttons"]] == [
+        '/inform{"choice": "replacement"}',
+        '/inform{"choice": "refund"}',
+        '/inform{"choice": "person"}',
+    ]
+    texts, _, _ = run(make(ActionFinishOrderTask), form_tracker(slots), domain)
+    with orders.engine.connect() as connection:
+        case = connection.execute(select(t.cases)).mappings().one()
+    assert texts[0].startswith(
+        f"Thank you. I've opened case {case['number']} for order KC-10004. "
+        f"We'll send a replacement for Ceramic Mug"
+    )
+    assert (case["category"], case["items"], case["description"]) == (
+        "damaged",
+        "Ceramic Mug",
+        "handle snapped off",
+    )
+
+
+@pytest.mark.parametrize(
+    "text,remedy",
+    [
+        ("replacement", "replacement"),
+        ("I'd like my money back", "refund"),
+        ("can a person call me", "person"),
+        ("hmm", None),
+        ("please replace it", "replacement"),
+    ],
+)
+def test_remedy_from_buttons_or_words(shop, text, remedy):
+    assert remedy_from_text(text, shop) == remedy
+
+
+def test_start_remembers_the_task_and_stop_leaves_the_form(domain):
+    tracker = form_tracker({"order_task": "order_status", "order_details": "old"}, intent="cancel_order")
+    _, events, _ = run(ActionStartOrderTask(), tracker, domain)
+    assert (
+        slot_events(events)["order_task"] == "cancel_order" and slot_events(events)["order_details"] is None
+    )
+    texts, events, _ = run(ActionStopOrderTask(), tracker, domain)
+    assert texts[0].startswith("No problem, I've left it there and changed nothing.")
+    assert any(e["event"] == "active_loop" and e["name"] is None for e in events)
+
+
+def test_first_question_uses_the_shops_order_number_example(make, domain):
+    texts, _, _ = run(make(AskOrderId), form_tracker({"order_task": "order_status"}), domain)
+    assert "KC-10482" in texts[0]
+
+
+def test_a_photo_from_this_conversation_is_kept_with_the_case(make, domain, orders):
+    sender = "0123456789abcdef0123456789abcdef"
+    photo = f"{sender}/{'a' * 32}.jpg"
+    slots = {
+        "order_id": "KC-10004",
+        "order_contact": "chris.evans@example.com",
+        "verified_order": "KC-10004",
+        "order_task": "wrong_item",
+        "order_details": "Ceramic Mug",
+        "order_reason": "a blue mug, not green",
+        "order_remedy": "refund",
+        "order_photo": photo,
+    }
+    run(make(ActionFinishOrderTask), form_tracker(slots, sender=sender), domain)
+    run(
+        make(ActionFinishOrderTask),
+        form_tracker({**slots, "order_photo": f"{'b' * 32}/{'c' * 32}.jpg"}, sender=sender),
+        domain,
+    )  # someone else's upload
+    with orders.engine.connect() as connection:
+        paths = connection.execute(select(t.cases.c.photo_path).order_by(t.cases.c.id)).scalars().all()
+    assert paths == [photo, None]
+
+
+def test_the_question_thanks_for_a_photo(make, domain):
+    tracker = form_tracker(
+        {**VERIFIED, "order_task": "damaged_item", "order_photo": "x"}, text='/inform{"photo": "x"}'
+    )
+    tracker.latest_message["entities"] = [{"entity": "photo", "value": "x"}]
+    texts, _, _ = run(make(AskOrderReason), tracker, domain)
+    assert texts == [
+        "Thank you, I've got the photo. I'm sorry about that. Please describe the damage in a few words."
+    ]
