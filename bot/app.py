@@ -17,7 +17,9 @@ from rasa.core.run import create_http_input_channels
 from rasa.core.utils import AvailableEndpoints
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.utils.endpoints import EndpointConfig
-from sanic import Sanic
+from sanic import Sanic, response
+from sanic.request import Request
+from sanic.response import HTTPResponse
 from sqlalchemy.engine import make_url
 
 from actions.services.shop_profile import ShopProfile
@@ -26,10 +28,12 @@ from bot.channels.socketio import ValidatingSocketIOInput
 from bot.settings import Settings
 from bot.web.cors import install_origin_policy
 from bot.web.site import register_site
+from bot.web.uploads import MAX_PHOTO_BYTES, uploads_blueprint
 
 logger = logging.getLogger(__name__)
 CREDENTIALS_FILE = Path("credentials.yml")
 REQUEST_MAX_BYTES = 64 * 1024  # far above a 2,000-character message; bigger bodies get 413
+UPLOAD_PATH = "/uploads"  # photos: up to MAX_PHOTO_BYTES, the only route with bodies above 64 KB
 
 
 def tracker_store_config(database_url: str) -> EndpointConfig:
@@ -91,12 +95,23 @@ def create_app(
     settings.check()
     app = _base_app(settings)
     app.config.FALLBACK_ERROR_FORMAT = "json"
-    app.config.REQUEST_MAX_SIZE = REQUEST_MAX_BYTES
+    # Sanic refuses anything above the photo limit before reading it; the rest may not exceed 64 KB.
+    app.config.REQUEST_MAX_SIZE = MAX_PHOTO_BYTES + 64 * 1024
+
+    @app.on_request
+    async def limit_body(request: Request) -> HTTPResponse | None:
+        if request.path != UPLOAD_PATH and len(request.body or b"") > REQUEST_MAX_BYTES:
+            return response.json({"error": "body_too_large",
+                                  "detail": f"Request bodies are limited to {REQUEST_MAX_BYTES // 1024} KB."},
+                                 status=413)
+        return None
+
     app.ctx.settings = settings
     app.ctx.shop = shop
     channels = channels if channels is not None else input_channels(settings)
     register(channels, app, route="/webhooks/")
     register_site(app)
+    app.blueprint(uploads_blueprint(settings.upload_dir))
     install_origin_policy(app, settings.cors_origins)
 
     async def find_tracker(session_id: str) -> DialogueStateTracker | None:

@@ -49,6 +49,7 @@ class Settings:
     model_path: Path = Path("models/shop.tar.gz")
     shop_file: Path = Path("shop.yml")
     vendor_dir: Path = Path("node_modules")
+    upload_dir: Path = Path("var/uploads")
     enable_api: bool = False
     api_token: str | None = None
     jwt_secret: str | None = None
@@ -70,6 +71,7 @@ class Settings:
             model_path=Path(env.get("MODEL_PATH") or "models/shop.tar.gz"),
             shop_file=Path(env.get("SHOP_FILE") or "shop.yml"),
             vendor_dir=Path(env.get("VENDOR_DIR") or "node_modules"),
+            upload_dir=Path(env.get("UPLOAD_DIR") or "var/uploads"),
             enable_api=_flag(env, "RASA_ENABLE_API"),
             api_token=env.get("RASA_API_TOKEN") or None,
             jwt_secret=env.get("RASA_JWT_SECRET") or None,

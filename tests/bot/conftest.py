@@ -8,6 +8,11 @@ from playwright.sync_api import sync_playwright
 from sanic import Sanic
 from sanic_testing import TestManager
 
+from actions.services.database import create_database_engine
+from actions.services.demo_orders import seed_demo_orders
+from actions.services.migrations import migrate
+from actions.services.orders import OrderService
+from actions.shop import current_shop_profile
 from bot.app import create_app
 from bot.channels.rest import ValidatingRestInput
 from bot.settings import Settings
@@ -29,13 +34,19 @@ def shop_site_port():
 
 @pytest.fixture(scope="session")
 def servers(tmp_path_factory, shop_site_port):
-    """One action server and one web server with the trained model, shared by the e2e tests."""
+    """One action server and one web server with the trained model and the demo orders, shared by the
+    e2e tests (each uses its own conversation ids and orders)."""
     if not MODEL.is_file():
         pytest.fail(f"{MODEL} is missing: `make test` trains it first")
-    running = start_servers(tmp_path_factory.mktemp("servers"),
-                            {"CORS_ORIGINS": f"http://127.0.0.1:{shop_site_port}"})
+    workdir = tmp_path_factory.mktemp("servers")
+    engine = create_database_engine(f"sqlite:///{workdir}/tracker.db")  # the servers' database
+    migrate(engine)
+    seed_demo_orders(OrderService(engine, current_shop_profile()))
+    running = start_servers(workdir, {"CORS_ORIGINS": f"http://127.0.0.1:{shop_site_port}"})
+    running.engine = engine  # for tests that check what the bot wrote
     yield running
     running.stop()
+    engine.dispose()
 
 
 @pytest.fixture(scope="session")
@@ -46,9 +57,13 @@ def shop_site(servers, shop_site_port):
     site.stop()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def chromium():
-    """Debian's Chromium, headless, driven by Playwright; screenshots go to results/screenshots/."""
+    """Debian's Chromium, headless, driven by Playwright; screenshots go to results/screenshots/.
+
+    One per test module: Playwright's sync API keeps an event loop running while it is open, which
+    would break the asyncio tests of other modules (sanic-testing, actions) if it stayed open.
+    """
     if not Path(CHROMIUM).exists():
         pytest.fail("Debian's chromium is not installed: `make browser` installs it")
     SHOTS.mkdir(parents=True, exist_ok=True)

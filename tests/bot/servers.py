@@ -90,7 +90,7 @@ def start_servers(workdir: Path, extra_env: Optional[Mapping[str, str]] = None,
     env = bot_env({"ACTION_PORT": str(action_port), "BOT_PORT": str(web_port),
                    "DATABASE_URL": f"sqlite:///{database}", "MODEL_PATH": str(MODEL),
                    "SHOP_FILE": str(ROOT / "shop.yml"), "VENDOR_DIR": str(ROOT / "node_modules"),
-                   **(extra_env or {})})
+                   "UPLOAD_DIR": str(workdir / "uploads"), **(extra_env or {})})
     logs = workdir / "logs"
     logs.mkdir(exist_ok=True)
     actions = subprocess.Popen(

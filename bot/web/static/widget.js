@@ -21,6 +21,7 @@
   let SHOP = (named && named.dataset.shopName) || 'Chat';
   const K_SESSION = 'shopbot.session', K_HISTORY = 'shopbot.history', K_OPEN = 'shopbot.open';
   const MAX_HISTORY = 100, TYPING_MS = 15000, ACK_MS = 30000, CONFIG_MAX_AGE = 5 * 60 * 1000;
+  const PHOTO_TYPES = ['image/jpeg', 'image/png', 'image/webp', 'image/gif'], MAX_PHOTO = 5 * 1024 * 1024;
   let maxLen = 2000;
   const URL_RE = /https?:\/\/[^\s<>"'`]+/gi;
 
@@ -66,6 +67,7 @@
   }
   const I_CHAT = 'M4 3h16a2 2 0 0 1 2 2v11a2 2 0 0 1-2 2H8l-4.3 3.6A.4.4 0 0 1 3 21.3V5a2 2 0 0 1 1-2zm3 6.5a1.5 1.5 0 1 0 0 .01zm5 0a1.5 1.5 0 1 0 0 .01zm5 0a1.5 1.5 0 1 0 0 .01z';
   const I_CLOSE = 'M19 6.41 17.59 5 12 10.59 6.41 5 5 6.41 10.59 12 5 17.59 6.41 19 12 13.41 17.59 19 19 17.59 13.41 12z';
+  const I_CLIP = 'M16.5 6v11.5a4 4 0 0 1-8 0V5a2.5 2.5 0 0 1 5 0v10.5a1 1 0 0 1-2 0V6H10v9.5a2.5 2.5 0 0 0 5 0V5a4 4 0 0 0-8 0v12.5a5.5 5.5 0 0 0 11 0V6h-1.5z';
   const I_MORE = 'M12 8a2 2 0 1 0 0-4 2 2 0 0 0 0 4zm0 2a2 2 0 1 0 0 4 2 2 0 0 0 0-4zm0 6a2 2 0 1 0 0 4 2 2 0 0 0 0-4z';
 
   function safeUrl(u, base) {
@@ -122,8 +124,13 @@
     id: 'shopbot-input', rows: '1', maxlength: String(maxLen), placeholder: 'Type your message…',
     autocomplete: 'off', 'aria-describedby': 'shopbot-limit', enterkeyhint: 'send',
   });
+  const fileInput = el('input', 'sr', {
+    type: 'file', accept: PHOTO_TYPES.join(','), tabindex: '-1', 'aria-hidden': 'true',
+  });
+  const attach = el('button', 'iconbtn attach', { type: 'button', 'aria-label': 'Attach a photo' }, [icon(I_CLIP)]);
   const form = el('form', 'form', null, [
     el('label', 'sr', { for: 'shopbot-input' }, ['Type your message']),
+    attach, fileInput,
     input,
     el('button', 'send', { type: 'submit' }, ['Send']),
   ]);
@@ -378,6 +385,22 @@
     });
   }
 
+  // A photo goes to BOT/uploads first (images only, 5 MB); the message then names the stored file.
+  function sendPhoto(file) {
+    if (!PHOTO_TYPES.includes(file.type)) return notice('Please choose a photo (JPEG, PNG, WebP or GIF).');
+    if (file.size > MAX_PHOTO) return notice('That photo is larger than 5 MB; please choose a smaller one.');
+    if (!ready) return notice("Photos can be sent once the chat is connected again.");
+    const name = String(file.name || 'photo').slice(0, 80);
+    fetch(`${ORIGIN}/uploads?session_id=${encodeURIComponent(sessionId)}`, {
+      method: 'POST', body: file, headers: { 'Content-Type': file.type }, credentials: 'omit',
+    }).then((r) => r.json().then((j) => ({ ok: r.ok, j })))
+      .then(({ ok, j }) => {
+        if (!ok || typeof j.photo !== 'string') throw new Error((j && j.detail) || 'upload failed');
+        send('/inform' + JSON.stringify({ photo: j.photo }), 'Photo attached: ' + name);
+      })
+      .catch((e) => notice('The photo could not be sent: ' + e.message));
+  }
+
   function newConversation() {
     set(LS, K_SESSION, null);
     set(LS, K_HISTORY, null);
@@ -455,6 +478,12 @@
     if (!menu.hidden) closeMenu(true); else setOpen(false, true);
   });
   form.addEventListener('submit', (e) => { e.preventDefault(); submit(); });
+  attach.addEventListener('click', () => fileInput.click());
+  fileInput.addEventListener('change', () => {
+    const file = fileInput.files && fileInput.files[0];
+    fileInput.value = '';
+    if (file) sendPhoto(file);
+  });
   input.addEventListener('keydown', (e) => {
     if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) { e.preventDefault(); submit(); }
   });
