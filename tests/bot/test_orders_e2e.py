@@ -142,3 +142,28 @@ def test_late_order_and_refund_status(servers):
         say(servers, "e2e-refund", "has my refund for KC-10009 gone through? ria.shah@example.com")
     )
     assert "Your refund request for order KC-10009 from" in refund
+
+
+def test_packed_order_cannot_be_changed_and_stays_as_it_was(servers):
+    s = "e2e-packed"
+    answer = texts(say(servers, s, "can I swap the item in order KC-10002? my phone is 07700 900102"))
+    assert "Order KC-10002 is already packed, so it can't be changed here any more." in answer
+    assert rows(servers, t.order_changes, conversation_id=s) == []
+    assert order_status(servers, "KC-10002") == "packed"
+
+
+def test_late_order_case_for_the_whole_parcel(servers):
+    s = "e2e-late-case"
+    late = say(servers, s, "where is my order KC-10008? my email is pat.green@example.com")
+    assert "I'm sorry: it should have arrived by" in texts(late)
+    open_case = next(b for m in late for b in m.get("buttons", []) if b["title"] == "Yes, open a case")
+    which = say(servers, s, open_case["payload"])  # verified already: straight to the question
+    assert "Which item is missing?" in texts(which)
+    whole = next(b for m in which for b in m.get("buttons", []) if b["title"] == "The whole parcel")
+    assert "what happened" in texts(say(servers, s, whole["payload"]))
+    assert "What would you prefer?" in texts(say(servers, s, "nothing has arrived after almost two weeks"))
+    done = texts(say(servers, s, '/inform{"choice": "person"}'))
+    case = rows(servers, t.cases, conversation_id=s)[0]
+    assert f"I've opened case {case['number']} for order KC-10008." in done
+    assert "A person from the team will contact you about it." in done
+    assert (case["category"], case["items"], case["remedy"]) == ("missing", "The whole parcel", "person")
