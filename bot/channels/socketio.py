@@ -28,6 +28,7 @@ from sanic.response import HTTPResponse
 from socketio import AsyncServer
 
 from bot.channels.messages import DEFAULT_MAX_CHARS, Rejection, check_metadata, check_text
+from bot.web.cors import AllowedOrigins
 
 logger = logging.getLogger(__name__)
 _SESSION_ID = re.compile(r"^[0-9a-f]{32}$")
@@ -67,14 +68,13 @@ def replies_after(tracker: DialogueStateTracker, message_id: str) -> List[Dict[s
 
 
 def origin_policy(allowed: Iterable[str]) -> Callable[[str | None, Dict[str, Any]], bool]:
-    """Engine.IO origin check: the page's own host, plus the configured origins; refusals are logged."""
-    extra = {origin.rstrip("/") for origin in allowed}
+    """Engine.IO origin check, by the same rule as every other route; refusals are logged."""
+    origins = AllowedOrigins(allowed)
 
     def is_allowed(origin: str | None, environ: Dict[str, Any]) -> bool:
         if origin is None:  # not a browser (server-side clients send no Origin)
             return True
-        own = f"{environ.get('wsgi.url_scheme', 'http')}://{environ.get('HTTP_HOST', '')}"
-        if origin == own or origin in extra:
+        if origins.allows(origin, environ.get("wsgi.url_scheme", "http"), environ.get("HTTP_HOST", "")):
             return True
         logger.warning("Refused a socket.io connection from origin %s (not in CORS_ORIGINS)", origin)
         return False

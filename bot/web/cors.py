@@ -22,17 +22,23 @@ ALLOWED_HEADERS = "Content-Type, Authorization"
 PREFLIGHT_MAX_AGE = "600"
 
 
-def own_origin(request: Request) -> str:
-    # A websocket upgrade arrives as ws:// or wss://, but the page it comes from is http(s).
-    scheme = {"ws": "http", "wss": "https"}.get(request.scheme, request.scheme)
-    return f"{scheme}://{request.host}"
+class AllowedOrigins:
+    """The one place that decides: this server's own pages, plus the shop's sites in CORS_ORIGINS."""
+
+    def __init__(self, extra: Iterable[str]) -> None:
+        self.extra = frozenset(origin.rstrip("/") for origin in extra)
+
+    def allows(self, origin: str, scheme: str, host: str) -> bool:
+        # A websocket upgrade arrives as ws:// or wss://, but the page it comes from is http(s).
+        own = f"{ {'ws': 'http', 'wss': 'https'}.get(scheme, scheme)}://{host}"
+        return origin == own or origin in self.extra
 
 
 def install_origin_policy(app: Sanic, allowed: Iterable[str], engine_io_path: str = "/socket.io") -> None:
-    extra = {origin.rstrip("/") for origin in allowed}
+    origins = AllowedOrigins(allowed)
 
     def is_allowed(request: Request, origin: str) -> bool:
-        return origin == own_origin(request) or origin in extra
+        return origins.allows(origin, request.scheme, request.host)
 
     @app.on_request
     async def check_origin(request: Request) -> HTTPResponse | None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 import json
 import logging
 
+from bot.channels.socketio import origin_policy
+from bot.web.cors import AllowedOrigins
 from tests.bot.fakes import RecordingAgent
 from tests.bot.test_rest_channel import URL
 
@@ -87,3 +89,15 @@ def test_avatar_is_served_as_an_inert_image(make_app):
     assert reply.headers["content-type"] == "image/svg+xml"
     assert "sandbox" in reply.headers["content-security-policy"]
     assert reply.body.startswith(b"<svg")
+
+
+def test_one_rule_for_every_route_and_for_socket_io():
+    origins = AllowedOrigins([SHOP_SITE + "/"])
+    assert origins.allows(SHOP_SITE, "http", "bot.example:5005")
+    assert origins.allows("http://bot.example:5005", "ws", "bot.example:5005")  # websocket from our page
+    assert origins.allows("https://bot.example", "wss", "bot.example")
+    assert not origins.allows("https://evil.example", "https", "bot.example")
+    policy = origin_policy([SHOP_SITE])  # Engine.IO's check uses the same rule
+    assert policy("http://bot.example:5005", {"wsgi.url_scheme": "ws", "HTTP_HOST": "bot.example:5005"})
+    assert not policy("https://evil.example", {"wsgi.url_scheme": "http", "HTTP_HOST": "bot.example:5005"})
+    assert policy(None, {})  # not a browser
