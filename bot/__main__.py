@@ -1,4 +1,5 @@
-"""Command line: ``python -m bot run | serve | check-shop | build-nlp | orders import FILE | orders seed``.
+"""Command line: ``python -m bot run | serve | check-shop | build-nlp | orders import FILE | orders seed |
+owner add EMAIL``.
 
 ``run`` is what ``make run`` calls: it checks shop.yml, starts the action server and the web
 server as two processes, prints the URL, and stops both on Ctrl-C.
@@ -6,6 +7,7 @@ server as two processes, prints the URL, and stops both on Ctrl-C.
 from __future__ import annotations
 
 import argparse
+import getpass
 import logging
 import os
 import signal
@@ -170,6 +172,27 @@ def import_orders(args: argparse.Namespace) -> None:
     print(summary.text())
 
 
+def add_owner(args: argparse.Namespace) -> None:
+    """Create a console account; the password is asked twice (or read from stdin for scripts)."""
+    from actions.services.owners import AccountError, OwnerAccounts
+
+    if args.password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = getpass.getpass(f"Password for {args.email}: ")
+        if getpass.getpass("Again: ") != password:
+            raise _fail("the two passwords differ; nothing was created")
+    engine = create_database_engine(_settings().database_url)
+    try:
+        migrate(engine)
+        owner = OwnerAccounts(engine).add(args.email, args.name or args.email.split("@")[0].title(), password)
+    except AccountError as error:
+        raise _fail(str(error)) from None
+    finally:
+        engine.dispose()
+    print(f"Created the console account {owner.email} (shown to customers as {owner.name}).")
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m bot", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
@@ -198,6 +221,13 @@ def main(argv: Sequence[str] | None = None) -> None:
     p.set_defaults(func=import_orders)
     p = order_commands.add_parser("seed", help="load the demo orders into an empty database")
     p.set_defaults(func=seed_orders)
+    p = commands.add_parser("owner", help="console accounts")
+    owner_commands = p.add_subparsers(dest="owner_command", required=True)
+    p = owner_commands.add_parser("add", help="create a console account (asks for the password)")
+    p.add_argument("email")
+    p.add_argument("--name", help="the name customers see on your replies (default: from the email)")
+    p.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
+    p.set_defaults(func=add_owner)
     args = parser.parse_args(argv)
     args.func(args)
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Callable, List
+from typing import Callable, List, Sequence
 
 from sqlalchemy import select
 from sqlalchemy.engine import Connection, Engine
@@ -29,19 +29,24 @@ def _create_order_tables(connection: Connection) -> None:
         table.create(connection)
 
 
+def _create_owners(connection: Connection) -> None:
+    t.owners.create(connection)
+
+
 MIGRATIONS: List[Migration] = [
     Migration(1, "orders, lines, shipments, refunds, returns, changes, cases, audit log, verification",
               _create_order_tables),
+    Migration(2, "console accounts", _create_owners),
 ]
 
 
-def migrate(engine: Engine) -> List[int]:
-    """Apply the steps this database has not had yet; returns their versions."""
+def migrate(engine: Engine, steps: Sequence[Migration] = ()) -> List[int]:
+    """Apply the steps (default: all of MIGRATIONS) this database has not had yet; returns them."""
     t.schema_migrations.create(engine, checkfirst=True)
     with engine.connect() as connection:
         done = set(connection.execute(select(t.schema_migrations.c.version)).scalars())
     applied = []
-    for migration in MIGRATIONS:
+    for migration in steps or MIGRATIONS:
         if migration.version in done:
             continue
         with engine.begin() as connection:  # the step and its record commit together

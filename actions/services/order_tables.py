@@ -1,4 +1,4 @@
-"""The project's own tables for orders and what the bot did with them (SQLAlchemy Core).
+"""The project's own tables: orders, what the bot did with them, console accounts (SQLAlchemy Core).
 
 They live in the same database as Rasa's tracker store (SQLite file by default, PostgreSQL by
 DATABASE_URL); the names do not collide with Rasa's ``events`` table. Changes to this schema go
@@ -130,6 +130,17 @@ verification_attempts = Table(
     Column("failures", Integer, nullable=False, default=0),
     Column("locked_at", DateTime),
     Column("updated_at", DateTime, nullable=False),
+)
+
+# Console accounts (the shop's owner and staff); passwords as scrypt hashes (actions/services/passwords.py).
+owners = Table(
+    "owners", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("email", String(254), nullable=False, unique=True),  # lower case
+    Column("name", String(100), nullable=False),               # shown to customers on the person's replies
+    Column("password_hash", String(200), nullable=False),
+    Column("created_at", DateTime, nullable=False),
+    Column("last_login_at", DateTime),
 )
 
 schema_migrations = Table(

@@ -1,0 +1,67 @@
+"""Console accounts: created on the command line (``python -m bot owner add EMAIL``), used to sign in."""
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+from typing import Optional
+
+from sqlalchemy import select, update
+from sqlalchemy.engine import Engine
+
+from actions.services import order_tables as t
+from actions.services.passwords import hash_password, needs_rehash, password_problem, verify_password
+
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+# Verifying against this when the email is unknown takes as long as a real check: no timing hint.
+_DUMMY_HASH = hash_password("not a real password, only for timing")
+
+
+class AccountError(ValueError):
+    """An account cannot be created as asked; the message says why, for the person at the console."""
+
+
+@dataclass(frozen=True)
+class Owner:
+    id: int
+    email: str
+    name: str
+
+
+class OwnerAccounts:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def add(self, email: str, name: str, password: str) -> Owner:
+        email = email.strip().lower()
+        if not _EMAIL.match(email):
+            raise AccountError(f"{email!r} is not an email address.")
+        if not name.strip() or len(name) > 100:
+            raise AccountError("The name customers see must be 1–100 characters.")
+        problem = password_problem(password)
+        if problem:
+            raise AccountError(problem)
+        with self.engine.begin() as connection:
+            if connection.execute(select(t.owners.c.id).where(t.owners.c.email == email)).first():
+                raise AccountError(f"There is already an account for {email}.")
+            owner_id = connection.execute(t.owners.insert().values(
+                email=email, name=name.strip(), password_hash=hash_password(password),
+                created_at=dt.datetime.now(dt.timezone.utc).replace(tzinfo=None))).inserted_primary_key[0]
+        return Owner(owner_id, email, name.strip())
+
+    def authenticate(self, email: str, password: str) -> Optional[Owner]:
+        """The account if the password is right; None for a wrong password *or* an unknown email."""
+        with self.engine.connect() as connection:
+            row = connection.execute(select(t.owners).where(
+                t.owners.c.email == email.strip().lower())).mappings().first()
+        if row is None:
+            verify_password(password, _DUMMY_HASH)
+            return None
+        if not verify_password(password, row["password_hash"]):
+            return None
+        changes = {"last_login_at": dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)}
+        if needs_rehash(row["password_hash"]):
+            changes["password_hash"] = hash_password(password)  # type: ignore[assignment]
+        with self.engine.begin() as connection:
+            connection.execute(update(t.owners).where(t.owners.c.id == row["id"]).values(**changes))
+        return Owner(row["id"], row["email"], row["name"])

@@ -1,0 +1,108 @@
+"""Console accounts: scrypt hashes, one answer for a wrong password and an unknown email, the CLI."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+from sqlalchemy import select
+
+from actions.services import order_tables as t
+from actions.services.database import create_database_engine
+from actions.services.migrations import MIGRATIONS, migrate
+from actions.services.owners import AccountError, OwnerAccounts
+from actions.services.passwords import hash_password, needs_rehash, verify_password
+from tests.conftest import ROOT
+
+PASSWORD = "correct horse battery"
+
+
+@pytest.fixture
+def accounts(tmp_path):
+    engine = create_database_engine(f"sqlite:///{tmp_path}/console.db")
+    migrate(engine)
+    yield OwnerAccounts(engine)
+    engine.dispose()
+
+
+def test_hashes_are_salted_scrypt_and_verify():
+    first, second = hash_password(PASSWORD), hash_password(PASSWORD)
+    assert first.startswith("scrypt$32768$8$1$") and first != second
+    assert verify_password(PASSWORD, first) and verify_password(PASSWORD, second)
+    assert not verify_password("correct horse batterY", first)
+    assert not verify_password(PASSWORD, "md5$abc") and not verify_password(PASSWORD, "garbage")
+    assert not needs_rehash(first) and needs_rehash("scrypt$16384$8$1$00$00")
+
+
+def test_sign_in_with_the_right_password_only(accounts):
+    owner = accounts.add("Mara@KettleAndCrumb.example", "Mara", PASSWORD)
+    assert owner.email == "mara@kettleandcrumb.example"
+    assert accounts.authenticate("mara@kettleandcrumb.example", PASSWORD) == owner
+    assert accounts.authenticate("MARA@kettleandcrumb.example ", PASSWORD) == owner
+    assert accounts.authenticate("mara@kettleandcrumb.example", "wrong password!") is None
+    assert accounts.authenticate("nobody@kettleandcrumb.example", PASSWORD) is None  # same answer
+    with accounts.engine.connect() as connection:
+        row = connection.execute(select(t.owners)).mappings().one()
+    assert row["last_login_at"] is not None and PASSWORD not in row["password_hash"]
+
+
+@pytest.mark.parametrize(
+    "email,name,password,problem",
+    [
+        ("not-an-email", "Mara", PASSWORD, "not an email address"),
+        ("mara@example.com", "", PASSWORD, "1–100 characters"),
+        ("mara@example.com", "Mara", "short", "at least 12 characters"),
+        ("mara@example.com", "Mara", " leading space pw", "must not start or end with spaces"),
+    ],
+)
+def test_bad_accounts_are_refused(accounts, email, name, password, problem):
+    with pytest.raises(AccountError, match=problem):
+        accounts.add(email, name, password)
+
+
+def test_one_account_per_email(accounts):
+    accounts.add("mara@example.com", "Mara", PASSWORD)
+    with pytest.raises(AccountError, match="already an account"):
+        accounts.add("MARA@example.com", "Mara again", PASSWORD)
+
+
+def test_an_older_database_gets_the_new_table(tmp_path):
+    engine = create_database_engine(f"sqlite:///{tmp_path}/old.db")
+    assert migrate(engine, MIGRATIONS[:1]) == [1]  # a database from before the console
+    assert migrate(engine) == [2]
+    OwnerAccounts(engine).add("mara@example.com", "Mara", PASSWORD)
+
+
+def test_owner_add_on_the_command_line(tmp_path):
+    env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT), "DATABASE_URL": f"sqlite:///{tmp_path}/cli.db"}
+    command = [
+        sys.executable,
+        "-m",
+        "bot",
+        "owner",
+        "add",
+        "mara@example.com",
+        "--name",
+        "Mara",
+        "--password-stdin",
+    ]
+    made = subprocess.run(
+        command, input=PASSWORD + "\n", capture_output=True, text=True, cwd=ROOT, env=env, timeout=60
+    )
+    assert made.returncode == 0, made.stderr
+    assert "Created the console account mara@example.com (shown to customers as Mara)." in made.stdout
+    again = subprocess.run(
+        command, input=PASSWORD + "\n", capture_output=True, text=True, cwd=ROOT, env=env, timeout=60
+    )
+    assert again.returncode == 2 and "already an account" in again.stderr
+    weak = subprocess.run(
+        [*command[:5], "sam@example.com", "--password-stdin"],
+        input="short\n",
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=env,
+        timeout=60,
+    )
+    assert weak.returncode == 2 and "at least 12 characters" in weak.stderr
