@@ -33,10 +33,16 @@ def _create_owners(connection: Connection) -> None:
     t.owners.create(connection)
 
 
+def _create_handoff_tables(connection: Connection) -> None:
+    for table in (t.handoffs, t.handoff_notes, t.canned_replies):
+        table.create(connection)
+
+
 MIGRATIONS: List[Migration] = [
     Migration(1, "orders, lines, shipments, refunds, returns, changes, cases, audit log, verification",
               _create_order_tables),
     Migration(2, "console accounts", _create_owners),
+    Migration(3, "handoffs, notes on them, canned replies", _create_handoff_tables),
 ]
 
 

@@ -143,6 +143,43 @@ owners = Table(
     Column("last_login_at", DateTime),
 )
 
+# A conversation handed to a person: waiting in the queue, active (a person owns it and the bot is
+# silent), a ticket (answered by email later), resolved, or handed back to the bot.
+HANDOFF_STATUSES = ("waiting", "active", "ticket", "resolved", "returned")
+handoffs = Table(
+    "handoffs", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("conversation_id", String(255), nullable=False, index=True),
+    Column("status", String(16), nullable=False),
+    Column("reason", String(32), nullable=False),       # human_handoff, complaint, fallback, order_case
+    Column("summary", Text, nullable=False, default="{}"),  # JSON: intent, order, verified, complaint text
+    Column("contact_email", String(254)),
+    Column("owner_id", Integer, ForeignKey("owners.id", ondelete="SET NULL")),
+    Column("case_id", Integer, ForeignKey("cases.id", ondelete="SET NULL")),
+    Column("tags", Text, nullable=False, default=""),    # comma-separated
+    Column("created_at", DateTime, nullable=False),
+    Column("claimed_at", DateTime),
+    Column("closed_at", DateTime),                      # resolved or handed back
+    Column("reply_due_at", DateTime),                   # tickets: what the customer was promised
+)
+
+handoff_notes = Table(
+    "handoff_notes", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("handoff_id", Integer, ForeignKey("handoffs.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("owner_id", Integer, ForeignKey("owners.id", ondelete="SET NULL")),
+    Column("text", Text, nullable=False),
+    Column("created_at", DateTime, nullable=False),
+)
+
+canned_replies = Table(
+    "canned_replies", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("title", String(100), nullable=False),
+    Column("text", Text, nullable=False),
+    Column("created_at", DateTime, nullable=False),
+)
+
 schema_migrations = Table(
     "schema_migrations", metadata,
     Column("version", Integer, primary_key=True),

@@ -1,0 +1,74 @@
+"""Email really goes through an SMTP server on loopback (aiosmtpd), and a dead server is an error."""
+
+from __future__ import annotations
+
+import email
+import socket
+
+import pytest
+from aiosmtpd.controller import Controller
+
+from actions.services.mail import Mailer, MailError, SmtpSettings
+
+
+class Inbox:
+    def __init__(self) -> None:
+        self.messages = []
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's hook name
+        self.messages.append((envelope.rcpt_tos, email.message_from_bytes(envelope.content)))
+        return "250 OK"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def smtp():
+    inbox = Inbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    yield controller, inbox
+    controller.stop()
+
+
+def test_a_message_arrives_with_its_headers(smtp):
+    controller, inbox = smtp
+    mailer = Mailer(
+        SmtpSettings.from_env(
+            {
+                "SMTP_HOST": "127.0.0.1",
+                "SMTP_PORT": str(controller.port),
+                "SMTP_FROM": "bot@kettleandcrumb.example",
+                "SMTP_STARTTLS": "0",
+            }
+        )
+    )
+    message_id = mailer.send(
+        "owner@kettleandcrumb.example",
+        "New ticket from a customer",
+        "A customer asked for a person at 23:10.\nReply by tomorrow.",
+        reply_to="customer@example.com",
+    )
+    [(recipients, received)] = inbox.messages
+    assert recipients == ["owner@kettleandcrumb.example"]
+    assert received["Subject"] == "New ticket from a customer"
+    assert received["From"] == "bot@kettleandcrumb.example" and received["Reply-To"] == "customer@example.com"
+    assert received["Message-ID"] == message_id and message_id.endswith("@kettleandcrumb.example>")
+    assert "asked for a person at 23:10" in received.get_payload()
+
+
+def test_no_smtp_host_means_no_mail_and_a_clear_error():
+    mailer = Mailer(SmtpSettings.from_env({}))
+    assert not mailer.enabled
+    with pytest.raises(MailError, match="SMTP_HOST is not set"):
+        mailer.send("owner@example.com", "x", "y")
+
+
+def test_an_unreachable_server_is_an_error_not_silence():
+    mailer = Mailer(SmtpSettings(host="127.0.0.1", port=free_port(), starttls=False, timeout=3))
+    with pytest.raises(MailError, match="could not send mail to owner@example.com"):
+        mailer.send("owner@example.com", "x", "y")
