@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import List
+from typing import List, Optional
 from unittest import mock
+from urllib.parse import urljoin
 
 import rasa.server
 from rasa.core.agent import Agent, load_agent
-from rasa.core.channels.channel import InputChannel, register
+from rasa.core.channels.channel import InputChannel, UserMessage
 from rasa.core.run import create_http_input_channels
 from rasa.core.utils import AvailableEndpoints
 from rasa.shared.core.trackers import DialogueStateTracker
@@ -22,9 +23,13 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 from sqlalchemy.engine import make_url
 
+from actions.services.database import create_database_engine
+from actions.services.handoffs import HandoffQueue
+from actions.services.migrations import migrate
 from actions.services.shop_profile import ShopProfile
 from bot.channels.rest import ValidatingRestInput
 from bot.channels.socketio import ValidatingSocketIOInput
+from bot.person_gate import PersonGate
 from bot.settings import Settings
 from bot.web.cors import install_origin_policy
 from bot.web.site import register_site
@@ -71,6 +76,19 @@ def input_channels(settings: Settings, credentials_file: Path = CREDENTIALS_FILE
     return channels
 
 
+def register_channels(channels: List[InputChannel], app: Sanic, route: str = "/webhooks/") -> None:
+    """Like Rasa's ``register``, but every message passes the PersonGate: silent while a person owns it.
+
+    The handler returns None when the bot handled the message, WITH_PERSON when it was only recorded.
+    """
+    async def handler(message: UserMessage) -> Optional[str]:
+        return await app.ctx.gate.handle(app.ctx.agent, message)
+
+    for channel in channels:
+        app.blueprint(channel.blueprint(handler), url_prefix=urljoin(route, channel.url_prefix()))
+    app.ctx.input_channels = channels
+
+
 def _base_app(settings: Settings) -> Sanic:
     if not settings.enable_api:
         return Sanic("shop_bot", configure_logging=False)
@@ -109,7 +127,7 @@ def create_app(
     app.ctx.settings = settings
     app.ctx.shop = shop
     channels = channels if channels is not None else input_channels(settings)
-    register(channels, app, route="/webhooks/")
+    register_channels(channels, app)
     register_site(app)
     app.blueprint(uploads_blueprint(settings.upload_dir))
     install_origin_policy(app, settings.cors_origins)
@@ -120,6 +138,12 @@ def create_app(
     for channel in channels:
         if isinstance(channel, ValidatingSocketIOInput):
             channel.find_tracker = find_tracker
+
+    async def open_database(app: Sanic, _loop: object) -> None:
+        engine = create_database_engine(settings.database_url)
+        migrate(engine)
+        app.ctx.engine = engine
+        app.ctx.gate = PersonGate(HandoffQueue(engine))
 
     async def load_model(app: Sanic, _loop: object) -> None:
         if agent is not None:
@@ -140,7 +164,10 @@ def create_app(
         broker = getattr(store, "event_broker", None)
         if broker:
             await broker.close()
+        if getattr(app.ctx, "engine", None) is not None:
+            app.ctx.engine.dispose()
 
+    app.register_listener(open_database, "before_server_start")
     app.register_listener(load_model, "before_server_start")
     app.register_listener(close, "after_server_stop")
     return app

@@ -22,6 +22,7 @@ from bot.channels.messages import (
     check_text,
 )
 from bot.health import no_reply_rejection
+from bot.person_gate import WITH_PERSON
 
 logger = logging.getLogger(__name__)
 
@@ -72,12 +73,16 @@ class ValidatingRestInput(InputChannel):
             message = UserMessage(parsed["message"], collector, parsed["sender"],
                                   input_channel=self.name(), metadata=parsed.get("metadata"))
             try:
-                await on_new_message(message)
+                outcome = await on_new_message(message)
             except Exception:  # noqa: BLE001 - any failure must reach the client as a 500
                 logger.exception("Processing a REST message from %s failed", parsed["sender"])
                 return response.json({"error": "processing_failed",
                                       "detail": "The assistant failed to process this message."},
                                      status=500)
+            if outcome == WITH_PERSON:  # recorded; a person answers in the chat, not the bot
+                return response.json({"status": WITH_PERSON, "detail": "A person from the shop has this "
+                                                                       "conversation and will answer."},
+                                     status=202)
             if not collector.messages:
                 problem = await no_reply_rejection(request.app)
                 if problem:

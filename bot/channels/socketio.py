@@ -28,6 +28,7 @@ from sanic.response import HTTPResponse
 from socketio import AsyncServer
 
 from bot.channels.messages import DEFAULT_MAX_CHARS, Rejection, check_metadata, check_text
+from bot.person_gate import WITH_PERSON
 from bot.web.cors import AllowedOrigins
 
 logger = logging.getLogger(__name__)
@@ -171,12 +172,12 @@ class ValidatingSocketIOInput(SocketIOInput):
                                   input_channel=self.name(), message_id=message_id,
                                   metadata=data.get(self.metadata_key))
             try:
-                await on_new_message(message)
+                outcome = await on_new_message(message)
             except Exception:  # noqa: BLE001 - the customer must hear that it failed
                 logger.exception("Processing a socket.io message in session %s failed", session_id)
                 return {**await refuse(sid, Rejection(
                     "processing_failed", "Sorry, something went wrong; please try again.", 500)),
                     "status": "failed"}
-            return {"status": "delivered", "message_id": message_id}
+            return {"status": "delivered", "message_id": message_id, "with_person": outcome == WITH_PERSON}
 
         return webhook

@@ -83,10 +83,12 @@ def browser(chromium):
 
 
 @pytest.fixture
-def make_app(shop):
+def make_app(shop, tmp_path):
+    """An app around a stand-in agent, with its own database in tmp_path."""
     Sanic.test_mode = True
 
     def make(agent: RecordingAgent, **settings: Any) -> Sanic:
+        settings.setdefault("database_url", f"sqlite:///{tmp_path}/app.db")
         app = create_app(Settings(**settings), shop, agent=agent, channels=[ValidatingRestInput()])
         TestManager(app)
         return app

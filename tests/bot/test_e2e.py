@@ -178,7 +178,7 @@ def test_socketio_resent_message_is_answered_again_not_processed_twice(servers):
         sid = confirmed.get(timeout=10)
         message = {"message": "where are you?", "session_id": sid, "message_id": "m-0001-where"}
         assert client.call("user_uttered", message, timeout=30) == {
-            "status": "delivered", "message_id": "m-0001-where"}
+            "status": "delivered", "message_id": "m-0001-where", "with_person": False}
         first = inbox.get(timeout=5)["text"]
         # The acknowledgement was lost, say: the widget sends the same message again.
         assert client.call("user_uttered", {**message, "resent": True}, timeout=30)["status"] == "duplicate"
