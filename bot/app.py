@@ -26,9 +26,13 @@ from sqlalchemy.engine import make_url
 from actions.services.database import create_database_engine
 from actions.services.handoffs import HandoffQueue
 from actions.services.migrations import migrate
+from actions.services.owners import OwnerAccounts
 from actions.services.shop_profile import ShopProfile
 from bot.channels.rest import ValidatingRestInput
 from bot.channels.socketio import ValidatingSocketIOInput
+from bot.console.auth import SessionSigner, load_secret
+from bot.console.login_limit import LoginLimiter
+from bot.console.routes import Console, console_blueprint
 from bot.person_gate import PersonGate
 from bot.settings import Settings
 from bot.web.cors import install_origin_policy
@@ -130,6 +134,7 @@ def create_app(
     register_channels(channels, app)
     register_site(app)
     app.blueprint(uploads_blueprint(settings.upload_dir))
+    app.blueprint(console_blueprint())
     install_origin_policy(app, settings.cors_origins)
 
     async def find_tracker(session_id: str) -> DialogueStateTracker | None:
@@ -139,11 +144,16 @@ def create_app(
         if isinstance(channel, ValidatingSocketIOInput):
             channel.find_tracker = find_tracker
 
+    limiter = LoginLimiter()  # in memory, made once: it must outlive each start of the server's listeners
+
     async def open_database(app: Sanic, _loop: object) -> None:
         engine = create_database_engine(settings.database_url)
         migrate(engine)
         app.ctx.engine = engine
-        app.ctx.gate = PersonGate(HandoffQueue(engine))
+        handoffs = HandoffQueue(engine)
+        app.ctx.gate = PersonGate(handoffs)
+        secret = load_secret(settings.console_secret, settings.console_secret_file)
+        app.ctx.console = Console(OwnerAccounts(engine), handoffs, SessionSigner(secret), limiter)
 
     async def load_model(app: Sanic, _loop: object) -> None:
         if agent is not None:

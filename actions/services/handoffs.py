@@ -76,6 +76,13 @@ class HandoffQueue:
             row = connection.execute(select(t.handoffs).where(t.handoffs.c.id == handoff_id)).mappings().one()
         return Handoff.from_row(row)
 
+    def get(self, handoff_id: int) -> Optional[Handoff]:
+        with self.engine.connect() as connection:
+            row = (
+                connection.execute(select(t.handoffs).where(t.handoffs.c.id == handoff_id)).mappings().first()
+            )
+        return Handoff.from_row(row) if row else None
+
     def open_for(self, conversation_id: str) -> Optional[Handoff]:
         """The conversation's handoff that is not finished yet, if any."""
         with self.engine.connect() as connection:

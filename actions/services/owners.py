@@ -49,6 +49,11 @@ class OwnerAccounts:
                 created_at=dt.datetime.now(dt.timezone.utc).replace(tzinfo=None))).inserted_primary_key[0]
         return Owner(owner_id, email, name.strip())
 
+    def get(self, owner_id: int) -> Optional[Owner]:
+        with self.engine.connect() as connection:
+            row = connection.execute(select(t.owners).where(t.owners.c.id == owner_id)).mappings().first()
+        return Owner(row["id"], row["email"], row["name"]) if row else None
+
     def authenticate(self, email: str, password: str) -> Optional[Owner]:
         """The account if the password is right; None for a wrong password *or* an unknown email."""
         with self.engine.connect() as connection:

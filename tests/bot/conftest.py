@@ -89,6 +89,7 @@ def make_app(shop, tmp_path):
 
     def make(agent: RecordingAgent, **settings: Any) -> Sanic:
         settings.setdefault("database_url", f"sqlite:///{tmp_path}/app.db")
+        settings.setdefault("console_secret", "a test secret, never used elsewhere")
         app = create_app(Settings(**settings), shop, agent=agent, channels=[ValidatingRestInput()])
         TestManager(app)
         return app

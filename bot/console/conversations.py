@@ -1,0 +1,64 @@
+"""A conversation as the console shows it, and a person's reply into it.
+
+The transcript comes from Rasa's tracker store: customer and bot messages, and the replies of a
+person, which are stored as bot messages whose metadata names the person. A person's reply is saved
+in the tracker first, then sent to the customer's widget over socket.io (the conversation's room).
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any, List, Optional
+
+from rasa.core.agent import Agent
+from rasa.shared.core.events import BotUttered, UserUttered
+
+
+@dataclass(frozen=True)
+class Line:
+    who: str            # customer, bot, person
+    name: str           # what the console shows as the speaker
+    text: str
+    at: dt.datetime     # aware, UTC
+
+
+def _at(timestamp: float) -> dt.datetime:
+    return dt.datetime.fromtimestamp(timestamp, dt.timezone.utc)
+
+
+def person_of(event: BotUttered) -> Optional[str]:
+    sender = (event.metadata or {}).get("sender") or {}
+    return sender.get("name") if sender.get("type") == "person" else None
+
+
+async def transcript(agent: Agent, conversation_id: str, shop_name: str) -> List[Line]:
+    tracker = await agent.tracker_store.retrieve(conversation_id)
+    lines: List[Line] = []
+    for event in tracker.events if tracker else []:
+        if isinstance(event, UserUttered) and event.text and not event.text.startswith("/"):
+            lines.append(Line("customer", "Customer", event.text, _at(event.timestamp)))
+        elif isinstance(event, UserUttered) and event.text:  # a button: show what it chose
+            lines.append(Line("customer", "Customer", f"[{event.text}]", _at(event.timestamp)))
+        elif isinstance(event, BotUttered) and event.text:
+            person = person_of(event)
+            lines.append(Line("person" if person else "bot", person or f"{shop_name} assistant", event.text,
+                              _at(event.timestamp)))
+    return lines
+
+
+async def person_says(agent: Agent, sio: Any, conversation_id: str, name: str, text: str) -> None:
+    """Store the reply in the conversation, then show it in the customer's widget if it is open."""
+    await _say(agent, sio, conversation_id, text, {"sender": {"type": "person", "name": name}})
+
+
+async def bot_says(agent: Agent, sio: Any, conversation_id: str, text: str) -> None:
+    await _say(agent, sio, conversation_id, text, {})
+
+
+async def _say(agent: Agent, sio: Any, conversation_id: str, text: str, metadata: dict) -> None:
+    async with agent.lock_store.lock(conversation_id):
+        tracker = await agent.tracker_store.get_or_create_tracker(conversation_id)
+        tracker.update(BotUttered(text, metadata=metadata))
+        await agent.tracker_store.save(tracker)
+    if sio is not None:
+        await sio.emit("bot_uttered", {"text": text, **metadata}, room=conversation_id)

@@ -1,0 +1,97 @@
+"""A person takes over a live chat against the real servers: the reply reaches the customer's socket,
+the bot stays silent while the person owns the chat, and answers again once it is handed back."""
+
+from __future__ import annotations
+
+import queue
+import re
+
+import pytest
+import requests
+import socketio
+
+from actions.services.handoffs import HandoffQueue
+from actions.services.owners import OwnerAccounts
+
+pytestmark = pytest.mark.e2e
+PASSWORD = "correct horse battery"
+
+
+def csrf_of(html: str) -> str:
+    return re.search(r'name="csrf" value="([^"]+)"', html).group(1)
+
+
+def test_person_takes_over_and_hands_back(servers):
+    OwnerAccounts(servers.engine).add("owner-e2e@example.com", "Mara", PASSWORD)
+    client = socketio.Client(reconnection=False)
+    confirmed: queue.Queue = queue.Queue()
+    inbox: queue.Queue = queue.Queue()
+    client.on("session_confirm", confirmed.put)
+    client.on("bot_uttered", inbox.put)
+    client.connect(servers.base_url, socketio_path="/socket.io", transports=["websocket"])
+    try:
+        client.emit("session_request", {"session_id": None})
+        session_id = confirmed.get(timeout=10)
+        handoff = HandoffQueue(servers.engine).request(
+            session_id, "human_handoff", {"intent": "human_handoff"}
+        )
+
+        owner = requests.Session()
+        form = owner.get(f"{servers.base_url}/console/login", timeout=10)
+        signed_in = owner.post(
+            f"{servers.base_url}/console/login",
+            timeout=10,
+            data={"csrf": csrf_of(form.text), "email": "owner-e2e@example.com", "password": PASSWORD},
+        )
+        assert signed_in.status_code == 200 and "Inbox" in signed_in.text
+        page = owner.get(f"{servers.base_url}/console/handoffs/{handoff.id}", timeout=10)
+        csrf = csrf_of(page.text)
+        assert (
+            owner.post(
+                f"{servers.base_url}/console/handoffs/{handoff.id}/claim", data={"csrf": csrf}, timeout=10
+            ).status_code
+            == 200
+        )
+        owner.post(
+            f"{servers.base_url}/console/handoffs/{handoff.id}/reply",
+            timeout=10,
+            data={"csrf": csrf, "text": "Hello, Mara from the shop here. How can I help?"},
+        )
+        reply = inbox.get(timeout=10)
+        assert reply == {
+            "text": "Hello, Mara from the shop here. How can I help?",
+            "sender": {"type": "person", "name": "Mara"},
+        }
+
+        ack = client.call(
+            "user_uttered",
+            {
+                "message": "what are your opening hours?",
+                "session_id": session_id,
+                "message_id": "m-person-0001",
+            },
+            timeout=30,
+        )
+        assert ack["with_person"] is True
+        with pytest.raises(queue.Empty):
+            inbox.get(timeout=2)  # the bot said nothing: the person owns the chat
+        page = owner.get(f"{servers.base_url}/console/handoffs/{handoff.id}", timeout=10)
+        assert "what are your opening hours?" in page.text  # the person sees it
+
+        owner.post(
+            f"{servers.base_url}/console/handoffs/{handoff.id}/hand-back", data={"csrf": csrf}, timeout=10
+        )
+        assert "anything else" in inbox.get(timeout=10)["text"]
+        ack = client.call(
+            "user_uttered",
+            {
+                "message": "when do you open on saturday?",
+                "session_id": session_id,
+                "message_id": "m-person-0002",
+            },
+            timeout=30,
+        )
+        assert ack["with_person"] is False
+        assert "Sat 09:00–17:00" in inbox.get(timeout=10)["text"]
+    finally:
+        client.disconnect()
