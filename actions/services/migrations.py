@@ -10,7 +10,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Callable, List, Sequence
 
-from sqlalchemy import select
+from sqlalchemy import inspect, select, text
 from sqlalchemy.engine import Connection, Engine
 
 from actions.services import order_tables as t
@@ -38,11 +38,18 @@ def _create_handoff_tables(connection: Connection) -> None:
         table.create(connection)
 
 
+def _add_owner_presence(connection: Connection) -> None:
+    # Databases made after this column joined the table definition have it from step 2 already.
+    if "last_seen_at" not in {c["name"] for c in inspect(connection).get_columns("owners")}:
+        connection.execute(text("ALTER TABLE owners ADD COLUMN last_seen_at TIMESTAMP"))
+
+
 MIGRATIONS: List[Migration] = [
     Migration(1, "orders, lines, shipments, refunds, returns, changes, cases, audit log, verification",
               _create_order_tables),
     Migration(2, "console accounts", _create_owners),
     Migration(3, "handoffs, notes on them, canned replies", _create_handoff_tables),
+    Migration(4, "when each console account was last seen", _add_owner_presence),
 ]
 
 

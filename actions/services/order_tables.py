@@ -141,6 +141,7 @@ owners = Table(
     Column("password_hash", String(200), nullable=False),
     Column("created_at", DateTime, nullable=False),
     Column("last_login_at", DateTime),
+    Column("last_seen_at", DateTime),  # the console's last request: is somebody there to take a chat?
 )
 
 # A conversation handed to a person: waiting in the queue, active (a person owns it and the bot is

@@ -12,6 +12,7 @@ from sqlalchemy.engine import Engine
 from actions.services import order_tables as t
 from actions.services.passwords import hash_password, needs_rehash, password_problem, verify_password
 
+ONLINE_WINDOW = dt.timedelta(minutes=5)
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 # Verifying against this when the email is unknown takes as long as a real check: no timing hint.
 _DUMMY_HASH = hash_password("not a real password, only for timing")
@@ -53,6 +54,19 @@ class OwnerAccounts:
         with self.engine.connect() as connection:
             row = connection.execute(select(t.owners).where(t.owners.c.id == owner_id)).mappings().first()
         return Owner(row["id"], row["email"], row["name"]) if row else None
+
+    def seen(self, owner_id: int, at: Optional[dt.datetime] = None) -> None:
+        """The owner used the console just now (each console request says so)."""
+        moment = (at or dt.datetime.now(dt.timezone.utc)).astimezone(dt.timezone.utc).replace(tzinfo=None)
+        with self.engine.begin() as connection:
+            connection.execute(update(t.owners).where(t.owners.c.id == owner_id).values(last_seen_at=moment))
+
+    def anyone_online(self, now: dt.datetime, within: dt.timedelta = ONLINE_WINDOW) -> bool:
+        """Whether somebody used the console recently enough to take a chat now."""
+        since = (now - within).astimezone(dt.timezone.utc).replace(tzinfo=None)
+        with self.engine.connect() as connection:
+            return connection.execute(select(t.owners.c.id).where(t.owners.c.last_seen_at >= since)).first() \
+                is not None
 
     def authenticate(self, email: str, password: str) -> Optional[Owner]:
         """The account if the password is right; None for a wrong password *or* an unknown email."""

@@ -52,8 +52,13 @@ def _set_cookie(reply: HTTPResponse, request: Request, name: str, value: str, ma
 
 
 def _owner(request: Request) -> Optional[Owner]:
+    """The signed-in owner, marked as present (the bot then queues chats instead of taking tickets)."""
+    accounts = _console(request).accounts
     owner_id = _console(request).signer.owner_id(request.cookies.get(COOKIE))
-    return _console(request).accounts.get(owner_id) if owner_id is not None else None
+    owner = accounts.get(owner_id) if owner_id is not None else None
+    if owner is not None:
+        accounts.seen(owner.id)
+    return owner
 
 
 def _csrf_ok(request: Request) -> bool:

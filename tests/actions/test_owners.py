@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import subprocess
 import sys
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from actions.services import order_tables as t
 from actions.services.database import create_database_engine
@@ -70,7 +71,7 @@ def test_one_account_per_email(accounts):
 def test_an_older_database_gets_the_new_table(tmp_path):
     engine = create_database_engine(f"sqlite:///{tmp_path}/old.db")
     assert migrate(engine, MIGRATIONS[:1]) == [1]  # a database from before the console
-    assert migrate(engine) == [2, 3]
+    assert migrate(engine) == [2, 3, 4]
     OwnerAccounts(engine).add("mara@example.com", "Mara", PASSWORD)
 
 
@@ -106,3 +107,22 @@ def test_owner_add_on_the_command_line(tmp_path):
         timeout=60,
     )
     assert weak.returncode == 2 and "at least 12 characters" in weak.stderr
+
+
+def test_presence_tells_whether_somebody_can_take_a_chat(accounts):
+    owner = accounts.add("mara@example.com", "Mara", PASSWORD)
+    now = dt.datetime(2026, 11, 23, 10, 0, tzinfo=dt.timezone.utc)
+    assert not accounts.anyone_online(now)
+    accounts.seen(owner.id, now - dt.timedelta(minutes=3))
+    assert accounts.anyone_online(now)
+    assert not accounts.anyone_online(now + dt.timedelta(minutes=3))  # 6 minutes without a request
+
+
+def test_presence_column_reaches_a_database_from_before_it(tmp_path):
+    engine = create_database_engine(f"sqlite:///{tmp_path}/older.db")
+    migrate(engine, MIGRATIONS[:3])
+    with engine.begin() as connection:  # as step 2 made the table before the column existed
+        connection.execute(text("ALTER TABLE owners DROP COLUMN last_seen_at"))
+    assert migrate(engine) == [4]
+    owner = OwnerAccounts(engine).add("mara@example.com", "Mara", PASSWORD)
+    OwnerAccounts(engine).seen(owner.id)
