@@ -50,7 +50,7 @@ class ActionDefaultFallback(ShopAware, Action):
         dispatcher.utter_message(
             text="I'm sorry, I still can't work out what you need, and I don't want to guess. "
                  + contact_sentence(self.shop, self.now()),
-            buttons=[intent_button("help")],
+            buttons=[intent_button("human_handoff"), intent_button("help")],
         )
         return [UserUtteranceReverted()]
 

@@ -1,5 +1,5 @@
 """Honest answers for requests the assistant cannot handle itself yet (payment problems, complaints,
-a person, feedback): say so plainly and give the shop's contact details. No pretend flows.
+feedback): say so plainly and give the shop's contact details. No pretend flows.
 """
 from __future__ import annotations
 
@@ -17,7 +17,6 @@ REFERRAL_OPENINGS: Dict[str, str] = {
     "payment_issue": "I'm sorry about the trouble with your payment. I can't see payments from this chat.",
     "complaint": "I'm sorry you've had a bad experience. I can't record complaints in this chat yet, "
                  "but the team wants to hear about it.",
-    "human_handoff": "I can't connect you to a person in this chat yet.",
     "give_feedback": "Thank you for wanting to share your thoughts! "
                      "I can't record feedback in this chat yet; "
                      "the team would love to hear it directly.",

@@ -7,8 +7,11 @@ from functools import lru_cache
 from typing import Callable
 
 from actions.services.database import DEFAULT_DATABASE_URL, create_database_engine
+from actions.services.handoffs import HandoffQueue
+from actions.services.mail import Mailer, SmtpSettings
 from actions.services.migrations import migrate
 from actions.services.orders import OrderService
+from actions.services.owners import OwnerAccounts
 from actions.services.shop_profile import ShopProfile, load_shop_profile
 
 Clock = Callable[[], dt.datetime]
@@ -58,6 +61,11 @@ class ShopAware:
         return self._clock()
 
 
+@lru_cache(maxsize=4)
+def _cached_mailer(key: str) -> Mailer:
+    return Mailer(SmtpSettings.from_env(os.environ))
+
+
 class OrderAware(ShopAware):
     """Mixin for actions that read or change orders; tests pass an OrderService on a test database."""
 
@@ -71,3 +79,26 @@ class OrderAware(ShopAware):
         if self._orders is None:
             self._orders = current_order_service()
         return self._orders
+
+
+class HandoffAware(OrderAware):
+    """Mixin for actions that hand a conversation to a person: the queue, the accounts, email."""
+
+    def __init__(self, shop: ShopProfile | None = None, clock: Clock = utc_now,
+                 orders: OrderService | None = None, mailer: Mailer | None = None) -> None:
+        super().__init__(shop, clock, orders)
+        self._mailer = mailer
+
+    @property
+    def handoffs(self) -> HandoffQueue:
+        return HandoffQueue(self.orders.engine, self._clock)
+
+    @property
+    def accounts(self) -> OwnerAccounts:
+        return OwnerAccounts(self.orders.engine)
+
+    @property
+    def mailer(self) -> Mailer:
+        if self._mailer is None:
+            self._mailer = _cached_mailer(os.environ.get("SMTP_HOST", ""))
+        return self._mailer

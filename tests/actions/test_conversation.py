@@ -82,3 +82,4 @@ def test_second_failure_offers_a_person_and_reverts(shop, domain):
     messages, events = run(action, tracker_for("nlu_fallback", "blorp"), domain)
     assert events == [{"event": "rewind", "timestamp": None}]
     assert shop.phone in messages[0]["text"] and "open now" in messages[0]["text"]
+    assert [b["payload"] for b in messages[0]["buttons"]] == ["/human_handoff", "/help"]  # a person, one tap

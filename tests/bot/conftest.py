@@ -1,9 +1,11 @@
 from __future__ import annotations
 
+import email
 from pathlib import Path
 from typing import Any
 
 import pytest
+from aiosmtpd.controller import Controller
 from playwright.sync_api import sync_playwright
 from sanic import Sanic
 from sanic_testing import TestManager
@@ -26,6 +28,17 @@ CHROMIUM_ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-backg
 SHOTS = ROOT / "results" / "screenshots"
 
 
+class SmtpInbox:
+    """aiosmtpd handler keeping what arrived."""
+
+    def __init__(self) -> None:
+        self.messages: list = []
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's hook name
+        self.messages.append(email.message_from_bytes(envelope.content))
+        return "250 OK"
+
+
 @pytest.fixture(scope="session")
 def shop_site_port():
     """The port of the shop's own website, known before the bot starts so CORS_ORIGINS can list it."""
@@ -42,10 +55,17 @@ def servers(tmp_path_factory, shop_site_port):
     engine = create_database_engine(f"sqlite:///{workdir}/tracker.db")  # the servers' database
     migrate(engine)
     seed_demo_orders(OrderService(engine, current_shop_profile()))
-    running = start_servers(workdir, {"CORS_ORIGINS": f"http://127.0.0.1:{shop_site_port}"})
+    mail = SmtpInbox()
+    smtp = Controller(mail, hostname="127.0.0.1", port=free_port())  # a real SMTP server on loopback
+    smtp.start()
+    running = start_servers(workdir, {"CORS_ORIGINS": f"http://127.0.0.1:{shop_site_port}",
+                                      "SMTP_HOST": "127.0.0.1", "SMTP_PORT": str(smtp.port),
+                                      "SMTP_STARTTLS": "0", "SMTP_FROM": "assistant@kettleandcrumb.example"})
     running.engine = engine  # for tests that check what the bot wrote
+    running.mail = mail  # what the servers emailed
     yield running
     running.stop()
+    smtp.stop()
     engine.dispose()
 
 

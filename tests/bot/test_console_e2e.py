@@ -9,7 +9,9 @@ import re
 import pytest
 import requests
 import socketio
+from sqlalchemy import update
 
+from actions.services import order_tables as t
 from actions.services.handoffs import HandoffQueue
 from actions.services.owners import OwnerAccounts
 
@@ -95,3 +97,28 @@ def test_person_takes_over_and_hands_back(servers):
         assert "Sat 09:00–17:00" in inbox.get(timeout=10)["text"]
     finally:
         client.disconnect()
+
+
+def test_nobody_at_the_console_means_a_ticket_by_email(servers):
+    with servers.engine.begin() as connection:  # nobody has used the console lately
+        connection.execute(update(t.owners).values(last_seen_at=None))
+    sender = "ticket-e2e"
+    asked = requests.post(
+        f"{servers.base_url}/webhooks/rest/webhook",
+        timeout=60,
+        json={"sender": sender, "message": "can I talk to a real person please"},
+    ).json()
+    assert "Leave your email address" in " ".join(m["text"] for m in asked)
+    done = requests.post(
+        f"{servers.base_url}/webhooks/rest/webhook",
+        timeout=60,
+        json={"sender": sender, "message": "ana.silva@example.com"},
+    ).json()
+    assert "they'll reply within one working day at ana.silva@example.com" in " ".join(
+        m["text"] for m in done
+    )
+    ticket = HandoffQueue(servers.engine).open_for(sender)
+    assert ticket.status == "ticket" and ticket.contact_email == "ana.silva@example.com"
+    mail = next(m for m in servers.mail.messages if m["Reply-To"] == "ana.silva@example.com")
+    assert mail["To"] == "owner@kettleandcrumb.example"  # shop.yml's owner.email
+    assert "can I talk to a real person please" in mail.get_payload(decode=True).decode()

@@ -1,0 +1,172 @@
+"""Handing over to a person: the queue when open and somebody is at the console, else a ticket by email."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import email
+import socket
+
+import pytest
+from aiosmtpd.controller import Controller
+from rasa_sdk import Tracker
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.handoff import ActionHandoff, ActionOpenTicket, ValidateTicketForm
+from actions.services.database import create_database_engine
+from actions.services.handoffs import HandoffQueue
+from actions.services.mail import Mailer, SmtpSettings
+from actions.services.migrations import migrate
+from actions.services.orders import OrderService
+from actions.services.owners import OwnerAccounts
+from tests.conftest import fixed_clock, shop_time
+
+OPEN = "2026-11-23 10:00"  # a Monday, open 08:00-18:00
+CLOSED = "2026-11-23 21:30"
+
+
+class Inbox:
+    def __init__(self) -> None:
+        self.messages = []
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's hook name
+        self.messages.append(email.message_from_bytes(envelope.content))
+        return "250 OK"
+
+
+@pytest.fixture
+def smtp():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    inbox = Inbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    yield Mailer(SmtpSettings(host="127.0.0.1", port=port, starttls=False)), inbox
+    controller.stop()
+
+
+@pytest.fixture
+def engine(tmp_path):
+    engine = create_database_engine(f"sqlite:///{tmp_path}/h.db")
+    migrate(engine)
+    yield engine
+    engine.dispose()
+
+
+def make(cls, shop, engine, moment, mailer=None):
+    clock = fixed_clock(shop_time(shop, moment))
+    return cls(shop=shop, clock=clock, orders=OrderService(engine, shop, clock), mailer=mailer)
+
+
+def tracker(text="can I talk to a person", intent="human_handoff", slots=None, sender="cust-1") -> Tracker:
+    message = {"text": text, "intent": {"name": intent, "confidence": 0.9}, "entities": []}
+    events = [{"event": "user", "text": text, "parse_data": message}]
+    return Tracker(sender, slots or {}, message, events, False, None, {}, "action_listen")
+
+
+def ticket_tracker() -> Tracker:
+    """Asked for a person, then gave the email address in the ticket form."""
+    asked = {"text": "I'd like a person please", "intent": {"name": "human_handoff", "confidence": 0.9}}
+    gave = {"text": "ana@example.com", "intent": {"name": "inform", "confidence": 0.9}, "entities": []}
+    events = [
+        {"event": "user", "text": asked["text"], "parse_data": asked},
+        {"event": "user", "text": gave["text"], "parse_data": gave},
+    ]
+    return Tracker(
+        "cust-1", {"ticket_email": "ana@example.com"}, gave, events, False, None, {}, "action_listen"
+    )
+
+
+def run(action, tracker_, domain):
+    dispatcher = CollectingDispatcher()
+    events = asyncio.run(action.run(dispatcher, tracker_, domain))
+    return [m["text"] for m in dispatcher.messages], {
+        e["name"]: e.get("value") for e in events if e["event"] == "slot"
+    }
+
+
+def someone_at_the_console(engine, shop, moment):
+    accounts = OwnerAccounts(engine)
+    owner = accounts.add("mara@example.com", "Mara", "correct horse battery")
+    accounts.seen(owner.id, shop_time(shop, moment) - dt.timedelta(minutes=1))
+
+
+def test_open_with_somebody_at_the_console_joins_the_queue(shop, engine, domain):
+    someone_at_the_console(engine, shop, OPEN)
+    HandoffQueue(engine).request("someone-earlier", "human_handoff", {})
+    texts, slots = run(
+        make(ActionHandoff, shop, engine, OPEN), tracker(slots={"verified_order": "KC-10004"}), domain
+    )
+    assert texts == [
+        "I've asked a person to join this chat. You're number 2 in the queue; someone usually "
+        "replies in about 10 minutes. Meanwhile I'm still here for questions about hours, delivery, "
+        "returns or your order."
+    ]
+    assert slots["handoff_route"] == "queue"
+    waiting = HandoffQueue(engine).open_for("cust-1")
+    assert (
+        waiting.status == "waiting" and waiting.summary["order"] == "KC-10004" and waiting.summary["verified"]
+    )
+    again, _ = run(make(ActionHandoff, shop, engine, OPEN), tracker(), domain)
+    assert again == ["You're already in the queue for a person: number 2."]  # no second place
+
+
+def test_open_but_nobody_at_the_console_takes_a_ticket(shop, engine, domain):
+    texts, slots = run(make(ActionHandoff, shop, engine, OPEN), tracker(), domain)
+    assert texts[0].startswith("Nobody from the team can chat right now. Leave your email address")
+    assert slots["handoff_route"] == "ticket" and HandoffQueue(engine).open_for("cust-1") is None
+
+
+def test_closed_takes_a_ticket_even_with_somebody_signed_in(shop, engine, domain):
+    someone_at_the_console(engine, shop, CLOSED)
+    texts, slots = run(make(ActionHandoff, shop, engine, CLOSED), tracker(), domain)
+    assert texts[0].startswith(
+        "We're closed right now; we open tomorrow at 08:00. Leave your email address and "
+        "the team will reply within one working day."
+    )
+    assert slots["handoff_route"] == "ticket"
+
+
+def test_the_email_address_is_checked(domain):
+    dispatcher = CollectingDispatcher()
+    assert ValidateTicketForm().validate_ticket_email("not an email", dispatcher, tracker(), domain) == {
+        "ticket_email": None
+    }
+    assert "doesn't look like an email address" in dispatcher.messages[0]["text"]
+    assert ValidateTicketForm().validate_ticket_email(" ana@example.com ", dispatcher, tracker(), domain) == {
+        "ticket_email": "ana@example.com"
+    }
+
+
+def test_the_ticket_is_stored_then_the_owner_is_emailed_then_the_customer_told(shop, engine, domain, smtp):
+    mailer, inbox = smtp
+    texts, slots = run(
+        make(ActionOpenTicket, shop, engine, CLOSED, mailer),
+        ticket_tracker(),
+        domain,
+    )
+    ticket = HandoffQueue(engine).open_for("cust-1")
+    assert ticket.status == "ticket" and ticket.contact_email == "ana@example.com"
+    assert ticket.reply_due_at == shop_time(shop, "2026-11-24 21:30")  # one working day later
+    [mail] = inbox.messages
+    assert mail["To"] == shop.owner_email and mail["Reply-To"] == "ana@example.com"
+    body = mail.get_payload(decode=True).decode()
+    assert "Reply to ana@example.com by Tuesday 24 November 21:30" in body
+    assert "intent: human_handoff" in body and "asked: I'd like a person please" in body
+    assert texts == [
+        "Thank you. I've passed this to the team; they'll reply within one working day at "
+        "ana@example.com. Meanwhile I can still help with opening hours, delivery, returns and "
+        "your orders."
+    ]
+    assert slots == {"handoff_route": None}
+
+
+def test_without_smtp_the_ticket_is_still_stored(shop, engine, domain):
+    unsent = Mailer(SmtpSettings())
+    texts, _ = run(
+        make(ActionOpenTicket, shop, engine, CLOSED, unsent),
+        tracker("ana@example.com", "inform", {"ticket_email": "ana@example.com"}),
+        domain,
+    )
+    assert HandoffQueue(engine).open_for("cust-1").status == "ticket" and texts[0].startswith("Thank you.")
