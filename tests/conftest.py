@@ -14,6 +14,8 @@ import yaml
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions.services.database import create_database_engine
+from actions.services.migrations import migrate
 from actions.services.shop_profile import ShopProfile, load_shop_profile
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -73,3 +75,15 @@ def postgres_url():
     yield POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
     admin.cursor().execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     admin.close()
+
+
+def migrated_engine(request, tmp_path):
+    """For an ``engine`` fixture parametrised over "sqlite" and "postgresql": a fresh, migrated database."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path}/test.db"
+    else:
+        url = request.getfixturevalue("postgres_url")
+    engine = create_database_engine(url)
+    migrate(engine)
+    yield engine
+    engine.dispose()

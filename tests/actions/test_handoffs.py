@@ -6,10 +6,9 @@ import datetime as dt
 
 import pytest
 
-from actions.services.database import create_database_engine
 from actions.services.handoffs import HandoffQueue
-from actions.services.migrations import migrate
 from actions.services.owners import OwnerAccounts
+from tests.conftest import migrated_engine
 
 START = dt.datetime(2026, 11, 23, 10, 0, tzinfo=dt.timezone.utc)
 
@@ -25,13 +24,8 @@ class Clock:
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def engine(request, tmp_path):
-    url = (
-        f"sqlite:///{tmp_path}/h.db" if request.param == "sqlite" else request.getfixturevalue("postgres_url")
-    )
-    engine = create_database_engine(url)
-    migrate(engine)
-    yield engine
-    engine.dispose()
+    """The project's tables, migrated, on a SQLite file and on the local PostgreSQL."""
+    yield from migrated_engine(request, tmp_path)
 
 
 @pytest.fixture

@@ -7,21 +7,16 @@ import pytest
 from sqlalchemy import func, select
 
 from actions.services import order_tables as t
-from actions.services.database import create_database_engine
 from actions.services.demo_orders import demo_orders, seed_demo_orders
 from actions.services.migrations import MIGRATIONS, migrate
 from actions.services.orders import OrderService, contact_matches, phone_digits
-from tests.conftest import fixed_clock, shop_time
+from tests.conftest import fixed_clock, migrated_engine, shop_time
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def engine(request, tmp_path):
-    url = f"sqlite:///{tmp_path}/shop.db" if request.param == "sqlite" \
-        else request.getfixturevalue("postgres_url")
-    engine = create_database_engine(url)
-    migrate(engine)
-    yield engine
-    engine.dispose()
+    """The project's tables, migrated, on a SQLite file and on the local PostgreSQL."""
+    yield from migrated_engine(request, tmp_path)
 
 
 @pytest.fixture
