@@ -2,15 +2,19 @@
 from __future__ import annotations
 
 import os
+import queue
 import signal
 import socket
 import subprocess
 import sys
 import time
 import urllib.request
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, List, Mapping, Optional
+from typing import Any, Dict, Iterator, List, Mapping, Optional, Tuple
+
+import socketio
 
 ROOT = Path(__file__).resolve().parents[2]
 MODEL = ROOT / "models" / "shop.tar.gz"
@@ -107,3 +111,19 @@ def start_servers(workdir: Path, extra_env: Optional[Mapping[str, str]] = None,
         print((logs / "web.log").read_text()[-3000:], file=sys.stderr)
         raise
     return servers
+
+
+@contextmanager
+def socket_customer(base_url: str) -> Iterator[Tuple[socketio.Client, str, "queue.Queue[Any]"]]:
+    """A customer on socket.io with a fresh session: (client, session id, queue of bot_uttered payloads)."""
+    client = socketio.Client(reconnection=False)
+    confirmed: "queue.Queue[Any]" = queue.Queue()
+    inbox: "queue.Queue[Any]" = queue.Queue()
+    client.on("session_confirm", confirmed.put)
+    client.on("bot_uttered", inbox.put)
+    client.connect(base_url, socketio_path="/socket.io", transports=["websocket"])
+    try:
+        client.emit("session_request", {"session_id": None})
+        yield client, confirmed.get(timeout=10), inbox
+    finally:
+        client.disconnect()

@@ -8,12 +8,12 @@ import re
 
 import pytest
 import requests
-import socketio
 from sqlalchemy import update
 
 from actions.services import order_tables as t
 from actions.services.handoffs import HandoffQueue
 from actions.services.owners import OwnerAccounts
+from tests.bot.servers import socket_customer
 
 pytestmark = pytest.mark.e2e
 PASSWORD = "correct horse battery"
@@ -25,15 +25,7 @@ def csrf_of(html: str) -> str:
 
 def test_person_takes_over_and_hands_back(servers):
     OwnerAccounts(servers.engine).add("owner-e2e@example.com", "Mara", PASSWORD)
-    client = socketio.Client(reconnection=False)
-    confirmed: queue.Queue = queue.Queue()
-    inbox: queue.Queue = queue.Queue()
-    client.on("session_confirm", confirmed.put)
-    client.on("bot_uttered", inbox.put)
-    client.connect(servers.base_url, socketio_path="/socket.io", transports=["websocket"])
-    try:
-        client.emit("session_request", {"session_id": None})
-        session_id = confirmed.get(timeout=10)
+    with socket_customer(servers.base_url) as (client, session_id, inbox):
         handoff = HandoffQueue(servers.engine).request(
             session_id, "human_handoff", {"intent": "human_handoff"}
         )
@@ -95,8 +87,6 @@ def test_person_takes_over_and_hands_back(servers):
         )
         assert ack["with_person"] is False
         assert "Sat 09:00–17:00" in inbox.get(timeout=10)["text"]
-    finally:
-        client.disconnect()
 
 
 def test_nobody_at_the_console_means_a_ticket_by_email(servers):

@@ -19,7 +19,7 @@ import pytest
 import requests
 import socketio
 
-from tests.bot.servers import ROOT, bot_env, start_servers
+from tests.bot.servers import ROOT, bot_env, socket_customer, start_servers
 
 pytestmark = pytest.mark.e2e
 TIMINGS: List[float] = []
@@ -167,15 +167,7 @@ def test_socketio_bad_input_gets_an_error_event_and_changes_nothing(servers):
 
 
 def test_socketio_resent_message_is_answered_again_not_processed_twice(servers):
-    client = socketio.Client(reconnection=False)
-    confirmed: queue.Queue = queue.Queue()
-    inbox: queue.Queue = queue.Queue()
-    client.on("session_confirm", confirmed.put)
-    client.on("bot_uttered", inbox.put)
-    client.connect(servers.base_url, socketio_path="/socket.io", transports=["websocket"])
-    try:
-        client.emit("session_request", {"session_id": None})
-        sid = confirmed.get(timeout=10)
+    with socket_customer(servers.base_url) as (client, sid, inbox):
         message = {"message": "where are you?", "session_id": sid, "message_id": "m-0001-where"}
         assert client.call("user_uttered", message, timeout=30) == {
             "status": "delivered", "message_id": "m-0001-where", "with_person": False}
@@ -184,8 +176,6 @@ def test_socketio_resent_message_is_answered_again_not_processed_twice(servers):
         assert client.call("user_uttered", {**message, "resent": True}, timeout=30)["status"] == "duplicate"
         assert inbox.get(timeout=5)["text"] == first  # the answer comes again ...
         bad = client.call("user_uttered", {**message, "message_id": "x"}, timeout=30)
-    finally:
-        client.disconnect()
     assert "14 Quay Street" in first
     assert stored_user_texts(servers, sid) == ["where are you?"]  # ... but the bot saw it once
     assert bad["status"] == "refused" and bad["error"] == "invalid_message_id"
