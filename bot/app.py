@@ -32,6 +32,7 @@ from bot.channels.rest import ValidatingRestInput
 from bot.channels.socketio import ValidatingSocketIOInput
 from bot.console.auth import SessionSigner, load_secret
 from bot.console.login_limit import LoginLimiter
+from actions.services.mail import Mailer
 from bot.console.routes import Console, console_blueprint
 from bot.person_gate import PersonGate
 from bot.settings import Settings
@@ -150,6 +151,7 @@ def create_app(
         engine = create_database_engine(settings.database_url)
         migrate(engine)
         app.ctx.engine = engine
+        app.ctx.mailer = Mailer(settings.smtp)
         handoffs = HandoffQueue(engine)
         app.ctx.gate = PersonGate(handoffs)
         secret = load_secret(settings.console_secret, settings.console_secret_file)

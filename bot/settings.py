@@ -8,6 +8,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Dict, Mapping, Tuple
 
+from actions.services.mail import SmtpSettings
+
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
 
@@ -58,6 +60,8 @@ class Settings:
     cors_origins: Tuple[str, ...] = ()
     max_message_chars: int = 2000
     response_timeout: int = 60
+    public_url: str = ""  # where the owner reaches this server, for links in emails; default http://host:port
+    smtp: SmtpSettings = SmtpSettings()
 
     @classmethod
     def from_env(cls, env: Mapping[str, str], **overrides: Any) -> "Settings":
@@ -81,6 +85,8 @@ class Settings:
             cors_origins=tuple(o.strip().rstrip("/") for o in env.get("CORS_ORIGINS", "").split(",")
                                if o.strip()),
             max_message_chars=_int(env, "MAX_MESSAGE_CHARS", 2000, high=100_000),
+            public_url=(env.get("PUBLIC_URL") or "").rstrip("/"),
+            smtp=SmtpSettings.from_env(env),
         )
         values.update({k: v for k, v in overrides.items() if v is not None})
         settings = cls(**values)
@@ -99,6 +105,10 @@ class Settings:
             )
         if self.redis_url and not self.redis_url.startswith(("redis://", "rediss://")):
             raise SettingsError(f"REDIS_URL={self.redis_url!r} must start with redis://")
+
+    @property
+    def console_url(self) -> str:
+        return f"{self.public_url or f'http://{self.host}:{self.port}'}/console"
 
     def but(self, **changes: Any) -> "Settings":
         changed = replace(self, **changes)

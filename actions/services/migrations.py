@@ -44,12 +44,31 @@ def _add_owner_presence(connection: Connection) -> None:
         connection.execute(text("ALTER TABLE owners ADD COLUMN last_seen_at TIMESTAMP"))
 
 
+# A new shop starts with a few replies the owner can edit or delete in the console.
+DEFAULT_CANNED_REPLIES = (
+    ("Hello", "Hello, this is {name} from the team. I've read the conversation above; let me help."),
+    ("Checking", "Thanks for waiting. I'm checking this now and will be back with you in a few minutes."),
+    ("Sorry", "I'm sorry about this; it isn't the experience we want you to have. Here is what I'll do:"),
+    ("Back to the bot", "Is there anything else I can do for you? If not, the assistant will take it "
+                        "from here."),
+)
+
+
+def _create_digests_and_canned_replies(connection: Connection) -> None:
+    t.digests_sent.create(connection)
+    now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+    connection.execute(t.canned_replies.insert(),
+                       [{"title": title, "text": text_, "created_at": now}
+                        for title, text_ in DEFAULT_CANNED_REPLIES])
+
+
 MIGRATIONS: List[Migration] = [
     Migration(1, "orders, lines, shipments, refunds, returns, changes, cases, audit log, verification",
               _create_order_tables),
     Migration(2, "console accounts", _create_owners),
     Migration(3, "handoffs, notes on them, canned replies", _create_handoff_tables),
     Migration(4, "when each console account was last seen", _add_owner_presence),
+    Migration(5, "daily digests sent, default canned replies", _create_digests_and_canned_replies),
 ]
 
 

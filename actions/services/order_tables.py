@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from sqlalchemy import (
     Column,
+    Date,
     DateTime,
     ForeignKey,
     Integer,
@@ -179,6 +180,13 @@ canned_replies = Table(
     Column("title", String(100), nullable=False),
     Column("text", Text, nullable=False),
     Column("created_at", DateTime, nullable=False),
+)
+
+digests_sent = Table(  # one row per shop day: several web processes send one digest between them
+    "digests_sent",
+    metadata,
+    Column("day", Date, primary_key=True),
+    Column("sent_at", DateTime, nullable=False),
 )
 
 schema_migrations = Table(
