@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import re
-from typing import Any, Dict, List
+from typing import Any, Dict, List, Optional, Tuple
 
 from rasa_sdk import Action, FormValidationAction, Tracker
 from rasa_sdk.events import ActiveLoop, EventType, SlotSet
@@ -27,6 +27,16 @@ from actions.shop import HandoffAware
 
 logger = logging.getLogger(__name__)
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+def valid_email(value: Any, dispatcher: CollectingDispatcher) -> Optional[str]:
+    """The address, or None after telling the customer how it should look."""
+    email = str(value or "").strip()
+    if _EMAIL.match(email):
+        return email
+    dispatcher.utter_message(
+        text="That doesn't look like an email address; please type it like name@example.com.")
+    return None
 
 
 def handoff_summary(tracker: Tracker) -> Dict[str, Any]:
@@ -55,7 +65,85 @@ def handoff_summary(tracker: Tracker) -> Dict[str, Any]:
     return summary
 
 
-class ActionHandoff(HandoffAware, Action):
+def handoff_reason(tracker: Tracker) -> str:
+    """fallback when the customer took the "Talk to a person" offer after the bot gave up, else the ask."""
+    events = tracker.events
+    asked = next((i for i in range(len(events) - 1, -1, -1) if events[i].get("event") == "user"
+                  and (events[i].get("parse_data") or {}).get("intent", {}).get("name") == "human_handoff"),
+                 None)
+    before = next((e.get("name") for e in reversed(events[:asked or 0]) if e.get("event") == "action"
+                   and e.get("name") != "action_listen"), None)
+    return "fallback" if before == "action_default_fallback" else "human_handoff"
+
+
+class PersonRouting(HandoffAware):
+    """The one way to a person, for a request, a complaint or an order case the bot cannot settle.
+
+    Returns the route (``queue``; ``ticket`` when the email address is still needed; ``ticket_open``
+    when a ticket was opened with an address the customer already gave) and what to tell the customer.
+    """
+
+    def hand_over(self, tracker: Tracker, reason: str, summary: Dict[str, Any],
+                  email: Optional[str] = None, case_id: Optional[int] = None) -> Tuple[str, str]:
+        now = self.now()
+        queue = self.handoffs
+        existing = queue.open_for(tracker.sender_id)
+        if existing is not None:
+            text = {
+                "waiting": f"You're already in the queue for a person: number "
+                           f"{queue.position(tracker.sender_id)}.",
+                "active": "A person from the team has this chat and will answer here.",
+                "ticket": f"The team already has your message and will reply {self.shop.reply_time}"
+                          f"{' at ' + existing.contact_email if existing.contact_email else ''}.",
+            }[existing.status]
+            return "queue", text
+        status = opening_status(self.shop, now)
+        if status.open_until is not None and self.accounts.anyone_online(now):
+            queue.request(tracker.sender_id, reason, summary, case_id=case_id)
+            return "queue", (
+                f"I've asked a person to join this chat. You're number {queue.position(tracker.sender_id)} "
+                f"in the queue; someone usually replies {self.shop.widget.live_reply_time}. Meanwhile I'm "
+                f"still here for questions about hours, delivery, returns or your order.")
+        why = describe_status(self.shop, status) if status.open_until is None \
+            else "Nobody from the team can chat right now."
+        if email:
+            due = self.open_ticket(tracker, reason, summary, email, case_id)
+            return "ticket_open", (
+                f"{why} The team will reply by email to {email} {self.shop.reply_time} "
+                f"(by {due:%A} {due.day} {due:%B}, {due:%H:%M}). Meanwhile I can still help with opening "
+                f"hours, delivery, returns and your orders.")
+        return "ticket", f"{why} Leave your email address and the team will reply {self.shop.reply_time}."
+
+    def open_ticket(self, tracker: Tracker, reason: str, summary: Dict[str, Any], email: str,
+                    case_id: Optional[int] = None) -> dt.datetime:
+        """Record the ticket (committed), tell the owner by email; returns the promised reply time."""
+        local = self.now().astimezone(self.shop.timezone)
+        due = dt.datetime.combine(add_working_days(local.date(), 1), local.time(), self.shop.timezone)
+        ticket = self.handoffs.request(tracker.sender_id, reason, summary, contact_email=email,
+                                       ticket_due=due, case_id=case_id)
+        self._tell_owner(ticket.id, email, summary, due)
+        return due
+
+    def _tell_owner(self, ticket_id: int, email: str, summary: Dict[str, Any], due: dt.datetime) -> None:
+        if not self.mailer.enabled:
+            logger.warning("Ticket %s opened; SMTP_HOST is not set, so the owner gets no email", ticket_id)
+            return
+        lines = (
+            [f"A customer needs a person while nobody could chat. Reply to {email} by "
+             f"{due:%A %d %B %H:%M}.", ""]
+            + [f"{k}: {v}" for k, v in summary.items()]
+            + ["", f"Ticket {ticket_id} is in the console inbox under Tickets."]
+        )
+        try:
+            self.mailer.send(self.shop.owner_email, f"New ticket from the chat ({email})", "\n".join(lines),
+                             reply_to=email)
+        except MailError:
+            logger.exception("Ticket %s is stored, but the email to the owner failed", ticket_id)
+
+
+class ActionHandoff(PersonRouting, Action):
+    """A person: asked for, offered after the bot gave up, or after a complaint (recorded first)."""
+
     def name(self) -> str:
         return "action_handoff"
 
@@ -68,38 +156,32 @@ class ActionHandoff(HandoffAware, Action):
             SlotSet("requested_slot", None),
             *(SlotSet(slot, None) for slot in ("order_task", *TASK_SLOTS)),
         ]
-        now = self.now()
-        queue = self.handoffs
-        existing = queue.open_for(tracker.sender_id)
-        if existing is not None:
-            place = queue.position(tracker.sender_id)
-            text = {
-                "waiting": f"You're already in the queue for a person: number {place}.",
-                "active": "A person from the team has this chat and will answer here.",
-                "ticket": f"The team already has your message and will reply {self.shop.reply_time}"
-                f"{' at ' + existing.contact_email if existing.contact_email else ''}.",
-            }
-            Reply(text[existing.status]).send(dispatcher)
-            return [*events, SlotSet("handoff_route", "queue")]
-        status = opening_status(self.shop, now)
-        if status.open_until is not None and self.accounts.anyone_online(now):
-            queue.request(tracker.sender_id, "human_handoff", handoff_summary(tracker))
-            place = queue.position(tracker.sender_id)
-            Reply(
-                f"I've asked a person to join this chat. You're number {place} in the queue; someone usually "
-                f"replies {self.shop.widget.live_reply_time}. Meanwhile I'm still here for questions about "
-                f"hours, delivery, returns or your order."
-            ).send(dispatcher)
-            return [*events, SlotSet("handoff_route", "queue")]
-        why = (
-            describe_status(self.shop, status)
-            if status.open_until is None
-            else "Nobody from the team can chat right now."
-        )
-        Reply(f"{why} Leave your email address and the team will reply {self.shop.reply_time}.").send(
-            dispatcher
-        )
-        return [*events, SlotSet("handoff_route", "ticket")]
+        summary = handoff_summary(tracker)
+        reason, case_id, opening = handoff_reason(tracker), None, ""
+        complaint = tracker.get_slot("complaint_text")
+        if complaint:  # the complaint form has just finished: the complaint is committed before a word
+            case_number, case_id, summary = self._record_complaint(tracker, complaint, summary)
+            reason = "complaint"
+            opening = (f"I'm sorry; that isn't the experience we want you to have. I've recorded your "
+                       f"complaint as case {case_number}, and the owner reads every one. ")
+            events += [SlotSet("complaint_text", None), SlotSet("complaint_order", None)]
+        route, text = self.hand_over(tracker, reason, summary, tracker.get_slot("ticket_email"), case_id)
+        Reply(opening + text).send(dispatcher)
+        return [*events, SlotSet("handoff_route", route)]
+
+    def _record_complaint(self, tracker: Tracker, complaint: str,
+                          summary: Dict[str, Any]) -> Tuple[str, Optional[int], Dict[str, Any]]:
+        number = tracker.get_slot("complaint_order")
+        number = number if number and number != "none" else None
+        known = number is not None and self.orders.get(number) is not None
+        description = complaint if known or number is None else f"(order {number}, not found) {complaint}"
+        case_number = self.orders.open_case("complaint", number if known else None, "", description,
+                                            tracker.sender_id, contact=tracker.get_slot("ticket_email"))
+        summary = {"intent": "complaint", "complaint": complaint, "case": case_number}
+        if number:
+            summary["order"] = number
+            summary["verified"] = number == tracker.get_slot("verified_order")
+        return case_number, self.orders.case_id(case_number), summary
 
 
 class ValidateTicketForm(FormValidationAction):
@@ -109,13 +191,7 @@ class ValidateTicketForm(FormValidationAction):
     def validate_ticket_email(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> Dict[str, Any]:
-        email = str(value or "").strip()
-        if _EMAIL.match(email):
-            return {"ticket_email": email}
-        dispatcher.utter_message(
-            text="That doesn't look like an email address; please type it like name@example.com."
-        )
-        return {"ticket_email": None}
+        return {"ticket_email": valid_email(value, dispatcher)}
 
 
 class AskTicketEmail(Action):
@@ -129,8 +205,8 @@ class AskTicketEmail(Action):
         return []
 
 
-class ActionOpenTicket(HandoffAware, Action):
-    """Record the ticket (committed), tell the owner by email, then confirm to the customer."""
+class ActionOpenTicket(PersonRouting, Action):
+    """After the email address was given: the ticket (committed), the owner told, then the customer."""
 
     def name(self) -> str:
         return "action_open_ticket"
@@ -139,37 +215,10 @@ class ActionOpenTicket(HandoffAware, Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> List[EventType]:
         email = tracker.get_slot("ticket_email") or ""
-        now = self.now()
-        local = now.astimezone(self.shop.timezone)
-        due_day = add_working_days(local.date(), 1)
-        due = dt.datetime.combine(due_day, local.time(), self.shop.timezone)
-        summary = handoff_summary(tracker)
-        ticket = self.handoffs.request(
-            tracker.sender_id, "human_handoff", summary, contact_email=email, ticket_due=due
-        )
-        self._tell_owner(ticket.id, email, summary, due)
+        due = self.open_ticket(tracker, handoff_reason(tracker), handoff_summary(tracker), email)
         Reply(
-            f"Thank you. I've passed this to the team; they'll reply {self.shop.reply_time} at {email}. "
-            f"Meanwhile I can still help with opening hours, delivery, returns and your orders."
+            f"Thank you. I've passed this to the team; they'll reply {self.shop.reply_time} at {email} (by "
+            f"{due:%A} {due.day} {due:%B}, {due:%H:%M}). Meanwhile I can still help with opening hours, "
+            f"delivery, returns and your orders."
         ).send(dispatcher)
         return [SlotSet("handoff_route", None)]
-
-    def _tell_owner(self, ticket_id: int, email: str, summary: Dict[str, Any], due: dt.datetime) -> None:
-        if not self.mailer.enabled:
-            logger.warning("Ticket %s opened; SMTP_HOST is not set, so the owner gets no email", ticket_id)
-            return
-        lines = (
-            [
-                f"A customer asked for a person while nobody could chat. Reply to {email} by "
-                f"{due:%A %d %B %H:%M}.",
-                "",
-            ]
-            + [f"{k}: {v}" for k, v in summary.items()]
-            + ["", f"Ticket {ticket_id} is in the console inbox under Tickets."]
-        )
-        try:
-            self.mailer.send(
-                self.shop.owner_email, f"New ticket from the chat ({email})", "\n".join(lines), reply_to=email
-            )
-        except MailError:
-            logger.exception("Ticket %s is stored, but the email to the owner failed", ticket_id)

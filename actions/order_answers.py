@@ -15,6 +15,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.conversation import contact_sentence
+from actions.handoff import PersonRouting
 from actions.order_flow import PROBLEM_TASKS, TASK_SLOTS
 from actions.replies import Reply, intent_button
 from actions.services.order_rules import (
@@ -27,7 +28,6 @@ from actions.services.order_rules import (
     is_late,
     local_date,
 )
-from actions.shop import OrderAware
 
 CATEGORIES = {"damaged_item": "damaged", "wrong_item": "wrong", "missing_item": "missing"}
 _PHOTO = re.compile(r"^([0-9a-f]{32})/[0-9a-f]{32}\.(jpg|png|gif|webp)$")
@@ -43,7 +43,7 @@ def day(date: dt.date) -> str:
     return f"{date:%A} {date.day} {date:%B}"
 
 
-class ActionFinishOrderTask(OrderAware, Action):
+class ActionFinishOrderTask(PersonRouting, Action):
     def name(self) -> str:
         return "action_finish_order_task"
 
@@ -202,12 +202,16 @@ class ActionFinishOrderTask(OrderAware, Action):
         case = self.orders.open_case(CATEGORIES[task], order.number, items, description, tracker.sender_id,
                                      remedy=remedy, contact=order.email,
                                      photo_path=own_photo(tracker.get_slot("order_photo"), tracker.sender_id))
+        if remedy == "person":  # the bot cannot settle it: the same way to a person as asking for one
+            summary = {"intent": task, "order": order.number, "verified": True, "case": case, "items": items,
+                       "problem": description}
+            _, then = self.hand_over(tracker, "order_case", summary, order.email, self.orders.case_id(case))
+            return Reply(f"Thank you. I've opened case {case} for order {order.number}. {then}")
         then = {
             "replacement": f"We'll send a replacement for {items} at no cost once the team has checked "
                            f"the case.",
             "refund": f"We'll refund {items}: {self.shop.refund_method} It takes up to "
                       f"{self.shop.refund_processing_days} working days.",
-            "person": "A person from the team will contact you about it.",
         }[remedy]
         return Reply(f"Thank you. I've opened case {case} for order {order.number}. {then} The team replies "
                      f"{self.shop.reply_time} at {order.email}.")

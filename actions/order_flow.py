@@ -63,7 +63,7 @@ class ActionStartOrderTask(Action):
 
 
 class ActionStopOrderTask(Action):
-    """"Never mind": leave the flow, keep the verification, offer the main topics."""
+    """"Never mind": leave the order or complaint flow, keep the verification, offer the main topics."""
 
     def name(self) -> str:
         return "action_stop_order_task"
@@ -72,7 +72,8 @@ class ActionStopOrderTask(Action):
                   domain: DomainDict) -> List[EventType]:
         Reply.with_topics("No problem, I've left it there and changed nothing. Anything else I can help "
                           "with?", MAIN_TOPICS).send(dispatcher)
-        return [ActiveLoop(None), SlotSet("requested_slot", None), *_clear_task()]
+        return [ActiveLoop(None), SlotSet("requested_slot", None), *_clear_task(),
+                SlotSet("complaint_text", None), SlotSet("complaint_order", None)]
 
 
 class ValidateOrderForm(OrderAware, FormValidationAction):

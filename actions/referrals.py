@@ -1,4 +1,4 @@
-"""Honest answers for requests the assistant cannot handle itself yet (payment problems, complaints,
+"""Honest answers for requests the assistant cannot handle itself yet (payment problems,
 feedback): say so plainly and give the shop's contact details. No pretend flows.
 """
 from __future__ import annotations
@@ -15,8 +15,6 @@ _ORDER_NOTE = "Please have your order number (like {example}) ready."
 # What the customer asked for, in the words of the answer; {example} is an order number.
 REFERRAL_OPENINGS: Dict[str, str] = {
     "payment_issue": "I'm sorry about the trouble with your payment. I can't see payments from this chat.",
-    "complaint": "I'm sorry you've had a bad experience. I can't record complaints in this chat yet, "
-                 "but the team wants to hear about it.",
     "give_feedback": "Thank you for wanting to share your thoughts! "
                      "I can't record feedback in this chat yet; "
                      "the team would love to hear it directly.",

@@ -39,6 +39,7 @@ class Handoff:
     summary: Dict[str, Any]
     contact_email: Optional[str]
     owner_id: Optional[int]
+    case_id: Optional[int]
     tags: List[str]
     created_at: dt.datetime
     claimed_at: Optional[dt.datetime]
@@ -58,6 +59,7 @@ class Handoff:
             json.loads(row["summary"]),
             row["contact_email"],
             row["owner_id"],
+            row["case_id"],
             [x for x in row["tags"].split(",") if x],
             row["created_at"].replace(tzinfo=dt.timezone.utc),
             aware(row["claimed_at"]),
@@ -108,6 +110,7 @@ class HandoffQueue:
         summary: Dict[str, Any],
         contact_email: Optional[str] = None,
         ticket_due: Optional[dt.datetime] = None,
+        case_id: Optional[int] = None,
     ) -> Handoff:
         """Queue the conversation (with ``ticket_due``: a ticket); asking twice changes nothing."""
         existing = self.open_for(conversation_id)
@@ -121,6 +124,7 @@ class HandoffQueue:
                     reason=reason,
                     summary=json.dumps(summary, ensure_ascii=False),
                     contact_email=contact_email,
+                    case_id=case_id,
                     tags="",
                     created_at=_naive(self.clock()),
                     reply_due_at=_naive(ticket_due) if ticket_due else None,

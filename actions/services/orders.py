@@ -237,6 +237,10 @@ class OrderService:
                         {"case": case_number, "category": category, "remedy": remedy})
         return case_number
 
+    def case_id(self, case_number: str) -> Optional[int]:
+        with self.engine.connect() as connection:
+            return connection.execute(select(t.cases.c.id).where(t.cases.c.number == case_number)).scalar()
+
     # ---- loading orders (demo seed, CSV imports) ----
     def count_orders(self) -> int:
         with self.engine.connect() as connection:

@@ -20,6 +20,8 @@ from actions.services.widget_look import WidgetLook, WidgetLookError, parse_widg
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 _RANGE = re.compile(r"^(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_CLOCK_TIME = re.compile(r"^(\d{1,2}):(\d{2})$")
+DEFAULT_DIGEST_AT = dt.time(8, 0)
 
 
 class ShopProfileError(ValueError):
@@ -73,6 +75,12 @@ class OrderNumberFormat:
         match = re.fullmatch(rf"#?\s*{core}-?(\d{{{self.digits}}})", text.strip().upper())
         return f"{self.prefix.upper()}{match.group(1)}" if match else None
 
+    def find(self, text: str) -> str | None:
+        """The first order number anywhere in a sentence ("it was order kc 10482, I think")."""
+        core = re.escape(self.prefix.rstrip("-").upper())
+        match = re.search(rf"\b{core}[-\s]?(\d{{{self.digits}}})\b", text.upper())
+        return f"{self.prefix.upper()}{match.group(1)}" if match else None
+
 
 @dataclass(frozen=True)
 class ShopProfile:
@@ -111,6 +119,7 @@ class ShopProfile:
     owner_email: str
     catalog: Tuple[str, ...]
     widget: WidgetLook = WidgetLook()
+    digest_at: dt.time | None = DEFAULT_DIGEST_AT  # the owner's daily digest, shop-local; None: off
 
     def money(self, amount: float) -> str:
         symbol = {"GBP": "£", "EUR": "€", "USD": "$"}.get(self.currency)
@@ -281,6 +290,7 @@ def _parse(raw: Any, base_dir: Path) -> ShopProfile:
     currency = top.text("currency")
     if not re.fullmatch(r"[A-Z]{3}", currency):
         raise ShopProfileError("currency", f"{currency!r} is not a 3-letter currency code like GBP")
+    owner = top.section("owner")
     try:
         widget = parse_widget_look(raw.get("widget"), base_dir)
     except WidgetLookError as error:
@@ -319,10 +329,28 @@ def _parse(raw: Any, base_dir: Path) -> ShopProfile:
         account=top.text("account"),
         newsletter=top.text("newsletter"),
         invoices=top.text("invoices"),
-        owner_email=top.section("owner").email("email"),
+        owner_email=owner.email("email"),
         catalog=top.texts("catalog"),
         widget=widget,
+        digest_at=_digest_at(owner),
     )
+
+
+def _digest_at(owner: _Reader) -> dt.time | None:
+    """owner.digest_at: "HH:MM" in the shop's time zone, or off. Absent: 08:00."""
+    value = owner.raw.get("digest_at")
+    if value is None:
+        return DEFAULT_DIGEST_AT
+    if value is False or (isinstance(value, str) and value.strip().lower() == "off"):
+        return None  # YAML reads an unquoted off (or no) as false
+    if isinstance(value, int) and not isinstance(value, bool):
+        # YAML 1.1 reads an unquoted 9:30 as the number 570
+        raise ShopProfileError(owner._name("digest_at"),
+                               f'{value!r} is a number; write the time in quotes, like "08:00", or off')
+    match = _CLOCK_TIME.match(value.strip()) if isinstance(value, str) else None
+    if not match or int(match.group(1)) > 23 or int(match.group(2)) > 59:
+        raise ShopProfileError(owner._name("digest_at"), f'{value!r} is not a time like "08:00", or off')
+    return dt.time(int(match.group(1)), int(match.group(2)))
 
 
 def _one_of(section: _Reader, key: str, allowed: Tuple[str, ...], default: str) -> str:

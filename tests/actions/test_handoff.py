@@ -4,54 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import email
-import socket
 
-import pytest
-from aiosmtpd.controller import Controller
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.handoff import ActionHandoff, ActionOpenTicket, ValidateTicketForm
-from actions.services.database import create_database_engine
 from actions.services.handoffs import HandoffQueue
 from actions.services.mail import Mailer, SmtpSettings
-from actions.services.migrations import migrate
 from actions.services.orders import OrderService
 from actions.services.owners import OwnerAccounts
 from tests.conftest import fixed_clock, shop_time
 
 OPEN = "2026-11-23 10:00"  # a Monday, open 08:00-18:00
 CLOSED = "2026-11-23 21:30"
-
-
-class Inbox:
-    def __init__(self) -> None:
-        self.messages = []
-
-    async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's hook name
-        self.messages.append(email.message_from_bytes(envelope.content))
-        return "250 OK"
-
-
-@pytest.fixture
-def smtp():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    inbox = Inbox()
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    yield Mailer(SmtpSettings(host="127.0.0.1", port=port, starttls=False)), inbox
-    controller.stop()
-
-
-@pytest.fixture
-def engine(tmp_path):
-    engine = create_database_engine(f"sqlite:///{tmp_path}/h.db")
-    migrate(engine)
-    yield engine
-    engine.dispose()
 
 
 def make(cls, shop, engine, moment, mailer=None):
@@ -156,7 +121,7 @@ def test_the_ticket_is_stored_then_the_owner_is_emailed_then_the_customer_told(s
     assert "intent: human_handoff" in body and "asked: I'd like a person please" in body
     assert texts == [
         "Thank you. I've passed this to the team; they'll reply within one working day at "
-        "ana@example.com. Meanwhile I can still help with opening hours, delivery, returns and "
+        "ana@example.com (by Tuesday 24 November, 21:30). Meanwhile I can still help with opening hours, delivery, returns and "
         "your orders."
     ]
     assert slots == {"handoff_route": None}

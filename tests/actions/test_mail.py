@@ -2,41 +2,14 @@
 
 from __future__ import annotations
 
-import email
-import socket
-
 import pytest
-from aiosmtpd.controller import Controller
 
 from actions.services.mail import Mailer, MailError, SmtpSettings
+from tests.actions.conftest import free_port
 
 
-class Inbox:
-    def __init__(self) -> None:
-        self.messages = []
-
-    async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's hook name
-        self.messages.append((envelope.rcpt_tos, email.message_from_bytes(envelope.content)))
-        return "250 OK"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@pytest.fixture
-def smtp():
-    inbox = Inbox()
-    controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
-    controller.start()
-    yield controller, inbox
-    controller.stop()
-
-
-def test_a_message_arrives_with_its_headers(smtp):
-    controller, inbox = smtp
+def test_a_message_arrives_with_its_headers(smtp_server):
+    controller, inbox = smtp_server
     mailer = Mailer(
         SmtpSettings.from_env(
             {
@@ -53,7 +26,7 @@ def test_a_message_arrives_with_its_headers(smtp):
         "A customer asked for a person at 23:10.\nReply by tomorrow.",
         reply_to="customer@example.com",
     )
-    [(recipients, received)] = inbox.messages
+    [(recipients, received)] = inbox.envelopes
     assert recipients == ["owner@kettleandcrumb.example"]
     assert received["Subject"] == "New ticket from a customer"
     assert received["From"] == "bot@kettleandcrumb.example" and received["Reply-To"] == "customer@example.com"
