@@ -17,6 +17,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.services.database import create_database_engine
 from actions.services.migrations import migrate
 from actions.services.shop_profile import ShopProfile, load_shop_profile
+from tests.smtp_inbox import smtp, smtp_server  # noqa: F401 - fixtures for every test package
 
 ROOT = Path(__file__).resolve().parent.parent
 POSTGRES_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")

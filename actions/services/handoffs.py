@@ -68,6 +68,13 @@ class Handoff:
         )
 
 
+@dataclass(frozen=True)
+class Note:
+    author: str
+    text: str
+    created_at: dt.datetime
+
+
 class HandoffQueue:
     def __init__(self, engine: Engine, clock: Clock = utc_now) -> None:
         self.engine = engine
@@ -186,6 +193,42 @@ class HandoffQueue:
                     handoff_id=handoff_id, owner_id=owner_id, text=text, created_at=_naive(self.clock())
                 )
             )
+
+    def notes(self, handoff_id: int) -> List[Note]:
+        """Oldest first, with the name of the person who wrote each."""
+        n, o = t.handoff_notes.c, t.owners.c
+        query = (select(n.text, n.created_at, o.name).select_from(t.handoff_notes.outerjoin(t.owners))
+                 .where(n.handoff_id == handoff_id).order_by(n.created_at, n.id))
+        with self.engine.connect() as connection:
+            rows = connection.execute(query).all()
+        utc = dt.timezone.utc
+        return [Note(row.name or "(removed account)", row.text, row.created_at.replace(tzinfo=utc))
+                for row in rows]
+
+    def answer_ticket(self, handoff_id: int, owner_id: int) -> bool:
+        """Take an open ticket to answer it by email (resolved); False if someone else already did."""
+        now = _naive(self.clock())
+        with self.engine.begin() as connection:
+            return connection.execute(
+                update(t.handoffs)
+                .where(t.handoffs.c.id == handoff_id, t.handoffs.c.status == "ticket")
+                .values(status="resolved", owner_id=owner_id, claimed_at=now, closed_at=now)
+            ).rowcount == 1
+
+    def reopen_ticket(self, handoff_id: int) -> None:
+        """The email could not be sent: the ticket goes back to the inbox as it was."""
+        with self.engine.begin() as connection:
+            connection.execute(update(t.handoffs).where(t.handoffs.c.id == handoff_id).values(
+                status="ticket", owner_id=None, claimed_at=None, closed_at=None))
+
+    def fingerprint(self) -> tuple:
+        """Changes whenever a handoff is added, claimed or closed: the console's live updates poll it."""
+        c = t.handoffs.c
+        with self.engine.connect() as connection:
+            row = connection.execute(select(func.count(), func.max(c.id), func.max(c.claimed_at),
+                                            func.max(c.closed_at), func.count(c.owner_id))).one()
+            notes = connection.execute(select(func.max(t.handoff_notes.c.id))).scalar()
+        return (*tuple(str(v) for v in row), str(notes))
 
     def set_tags(self, handoff_id: int, tags: List[str]) -> None:
         clean = sorted({tag.strip().lower()[:30] for tag in tags if tag.strip() and "," not in tag})

@@ -28,7 +28,9 @@ def _at(timestamp: float) -> dt.datetime:
 
 def person_of(event: BotUttered) -> Optional[str]:
     sender = (event.metadata or {}).get("sender") or {}
-    return sender.get("name") if sender.get("type") == "person" else None
+    if sender.get("type") != "person":
+        return None
+    return f"{sender.get('name')} (by email)" if sender.get("via") == "email" else sender.get("name")
 
 
 async def transcript(agent: Agent, conversation_id: str, shop_name: str) -> List[Line]:
@@ -46,9 +48,11 @@ async def transcript(agent: Agent, conversation_id: str, shop_name: str) -> List
     return lines
 
 
-async def person_says(agent: Agent, sio: Any, conversation_id: str, name: str, text: str) -> None:
+async def person_says(agent: Agent, sio: Any, conversation_id: str, name: str, text: str,
+                      by_email: bool = False) -> None:
     """Store the reply in the conversation, then show it in the customer's widget if it is open."""
-    await _say(agent, sio, conversation_id, text, {"sender": {"type": "person", "name": name}})
+    sender = {"type": "person", "name": name, **({"via": "email"} if by_email else {})}
+    await _say(agent, sio, conversation_id, text, {"sender": sender})
 
 
 async def bot_says(agent: Agent, sio: Any, conversation_id: str, text: str) -> None:

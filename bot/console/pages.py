@@ -7,10 +7,12 @@ import json
 from functools import lru_cache
 from html import escape
 from pathlib import Path
-from typing import Dict, Iterable, List, Optional
+from typing import Dict, Iterable, List, Optional, Sequence
 from zoneinfo import ZoneInfo
 
-from actions.services.handoffs import Handoff
+from actions.services.canned_replies import CannedReply
+from actions.services.handoffs import Handoff, Note
+from actions.services.owners import Owner
 from bot.console.conversations import Line
 
 CSS = Path(__file__).with_name("console.css")
@@ -25,22 +27,25 @@ def esc(value: object) -> str:
     return escape(str(value), quote=True)
 
 
-def page(title: str, body: str, owner_name: Optional[str] = None, csrf: str = "") -> str:
+def page(title: str, body: str, owner_name: Optional[str] = None, csrf: str = "", live: str = "") -> str:
+    """A console page; with ``live`` (an event stream URL) it updates itself when the server says so."""
     signed_in = (
         (
-            f'<span>{esc(owner_name)}</span><form class="inline" method="post" action="/console/logout">'
+            f'<a href="/console/replies">Canned replies</a><span>{esc(owner_name)}</span>'
+            f'<form class="inline" method="post" action="/console/logout">'
             f'<input type="hidden" name="csrf" value="{esc(csrf)}"><button class="secondary" '
             f'type="submit">Sign out</button></form>'
         )
         if owner_name
         else ""
     )
+    script = '<script src="/console/console.js" defer></script>' if live else ""
     return (
         f'<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" '
         f'content="width=device-width, initial-scale=1"><title>{esc(title)} · Console</title>'
-        f'<link rel="icon" href="data:,"><style>{_style()}</style></head><body><header>'
-        f'<a href="/console"><strong>Console</strong></a><div>{signed_in}</div></header>'
-        f"<main>{body}</main></body></html>"
+        f'<link rel="icon" href="data:,"><style>{_style()}</style>{script}</head><body><header>'
+        f'<a href="/console"><strong>Console</strong></a><div class="who-am-i">{signed_in}</div></header>'
+        f"<main{f' data-live={chr(34)}{esc(live)}{chr(34)}' if live else ''}>{body}</main></body></html>"
     )
 
 
@@ -63,33 +68,75 @@ def _local(moment: Optional[dt.datetime], zone: ZoneInfo) -> str:
     return moment.astimezone(zone).strftime("%a %d %b %H:%M") if moment else ""
 
 
+VIEW_NAMES = {"waiting": "Waiting", "mine": "Mine", "tickets": "Tickets", "resolved": "Resolved"}
+
+
 def inbox_page(
-    view: str, handoffs: Iterable[Handoff], counts: Dict[str, int], zone: ZoneInfo, owner_name: str, csrf: str
+    view: str,
+    handoffs: Iterable[Handoff],
+    counts: Dict[str, int],
+    zone: ZoneInfo,
+    owner_name: str,
+    csrf: str,
+    version: str = "",
+    now: Optional[dt.datetime] = None,
 ) -> str:
-    names = {"waiting": "Waiting", "mine": "Mine", "tickets": "Tickets", "resolved": "Resolved"}
+    now = now or dt.datetime.now(dt.timezone.utc)
     tabs = " ".join(
         f'<a href="/console?view={v}"{" aria-current=page" if v == view else ""}>{n} ({counts.get(v, 0)})</a>'
-        for v, n in names.items()
+        for v, n in VIEW_NAMES.items()
     )
     rows = "".join(
-        f'<tr><td><a href="/console/handoffs/{h.id}">{esc(h.conversation_id[:12])}…</a></td>'
-        f"<td>{esc(h.reason)}</td>"
-        f"<td>{esc(h.summary.get('intent', ''))} {esc(h.summary.get('order', ''))}</td>"
-        f"<td>{esc(_local(h.created_at, zone))}</td><td>{esc(h.status)}</td></tr>"
+        f'<tr><td><a href="/console/handoffs/{h.id}">#{h.id}</a></td>'
+        f"<td>{esc(REASONS.get(h.reason, h.reason))}</td>"
+        f"<td>{esc(_about(h))}</td>"
+        f"<td>{esc(_local(h.created_at, zone))}</td><td>{esc(_status(h, zone, now))}</td></tr>"
         for h in handoffs
     )
     table = (
-        f"<table><thead><tr><th>Conversation</th><th>Why</th><th>About</th><th>Since</th><th>Status</th>"
+        f"<table><thead><tr><th>Case</th><th>Why</th><th>About</th><th>Since</th><th>Status</th>"
         f"</tr></thead><tbody>{rows}</tbody></table>"
         if rows
         else "<p>Nothing here.</p>"
     )
+    waiting = counts.get("waiting", 0)
+    note = f"{waiting} waiting, {counts.get('tickets', 0)} tickets, {counts.get('mine', 0)} with you"
+    title = f"({waiting} waiting) Inbox" if waiting else "Inbox"
     return page(
-        "Inbox",
-        f'<h1>Inbox</h1><nav class="views" aria-label="Inbox views">{tabs}</nav>{table}',
+        title,
+        f'<h1>Inbox</h1><p id="live-note" class="note" role="status" aria-live="polite">{esc(note)}</p>'
+        f'<nav class="views" aria-label="Inbox views" data-region="tabs">{tabs}</nav>'
+        f'<div data-region="list">{table}</div>',
         owner_name,
         csrf,
+        live=f"/console/events?since={version}",
     )
+
+
+REASONS = {
+    "human_handoff": "Asked for a person",
+    "complaint": "Complaint",
+    "fallback": "Bot could not help",
+    "order_case": "Order problem",
+}
+
+
+def _about(handoff: Handoff) -> str:
+    s = handoff.summary
+    words = [
+        s.get("case", ""),
+        s.get("order", ""),
+        s.get("complaint") or s.get("problem") or s.get("asked", ""),
+    ]
+    text = " · ".join(w for w in words if w)
+    return text if len(text) <= 90 else text[:89] + "…"
+
+
+def _status(handoff: Handoff, zone: ZoneInfo, now: dt.datetime) -> str:
+    if handoff.status == "ticket" and handoff.reply_due_at:
+        overdue = " (overdue)" if handoff.reply_due_at < now else ""
+        return f"ticket, reply by {_local(handoff.reply_due_at, zone)}{overdue}"
+    return handoff.status
 
 
 def _button(handoff_id: int, action: str, label: str, csrf: str, secondary: bool = False) -> str:
@@ -100,12 +147,53 @@ def _button(handoff_id: int, action: str, label: str, csrf: str, secondary: bool
     )
 
 
-def conversation_page(
-    handoff: Handoff, lines: List[Line], zone: ZoneInfo, owner_id: int, owner_name: str, csrf: str
+def _reply_form(
+    handoff_id: int,
+    action: str,
+    label: str,
+    canned: Sequence[CannedReply],
+    owner_name: str,
+    csrf: str,
+    button: str,
 ) -> str:
+    options = "".join(
+        f'<option value="{esc(r.for_person(owner_name))}">{esc(r.title)}</option>' for r in canned
+    )
+    picker = (
+        (
+            f'<label for="canned">Canned reply</label><select id="canned" data-canned="reply">'
+            f'<option value="">Insert a canned reply…</option>{options}</select>'
+        )
+        if canned
+        else ""
+    )
+    return (
+        f'<form method="post" action="/console/handoffs/{handoff_id}/{action}">'
+        f'<input type="hidden" name="csrf" value="{esc(csrf)}">{picker}'
+        f'<label for="reply">{esc(label)}</label>'
+        f'<textarea id="reply" name="text" rows="3" required maxlength="2000"></textarea>'
+        f'<p><button type="submit">{esc(button)}</button></p></form>'
+    )
+
+
+def conversation_page(
+    handoff: Handoff,
+    lines: List[Line],
+    notes: Sequence[Note],
+    canned: Sequence[CannedReply],
+    zone: ZoneInfo,
+    owner: Owner,
+    csrf: str,
+    version: str = "",
+    now: Optional[dt.datetime] = None,
+) -> str:
+    now = now or dt.datetime.now(dt.timezone.utc)
+    facts = {**handoff.summary}
+    if handoff.contact_email:
+        facts["contact"] = handoff.contact_email
     summary = "".join(
         f"<dt>{esc(k)}</dt><dd>{esc(v if isinstance(v, str) else json.dumps(v))}</dd>"
-        for k, v in handoff.summary.items()
+        for k, v in facts.items()
     )
     transcript = "".join(
         f'<div class="line {esc(line.who)}"><span class="who">{esc(line.name)}</span> '
@@ -113,25 +201,90 @@ def conversation_page(
         for line in lines
     )
     actions = ""
-    if handoff.status in ("waiting", "ticket"):
-        actions = _button(handoff.id, "claim", "Claim", csrf)
-    elif handoff.status == "active" and handoff.owner_id == owner_id:
+    if handoff.status == "ticket" and handoff.contact_email:
         actions = (
-            f'<form method="post" action="/console/handoffs/{handoff.id}/reply">'
-            f'<input type="hidden" name="csrf" value="{esc(csrf)}"><label for="reply">Reply</label>'
-            f'<textarea id="reply" name="text" rows="3" required maxlength="2000"></textarea>'
-            f'<p><button type="submit">Send</button></p></form>'
+            _reply_form(
+                handoff.id,
+                "email",
+                f"Reply by email to {handoff.contact_email}",
+                canned,
+                owner.name,
+                csrf,
+                "Send email and close the ticket",
+            )
+            + "<p>Or, if the customer is still in the chat: "
+            + _button(handoff.id, "claim", "Claim the chat", csrf, secondary=True)
+            + "</p>"
+        )
+    elif handoff.status in ("waiting", "ticket"):
+        actions = _button(handoff.id, "claim", "Claim", csrf)
+    elif handoff.status == "active" and handoff.owner_id == owner.id:
+        actions = (
+            _reply_form(handoff.id, "reply", "Reply", canned, owner.name, csrf, "Send")
             + _button(handoff.id, "hand-back", "Hand back to the bot", csrf, secondary=True)
             + " "
             + _button(handoff.id, "resolve", "Resolve", csrf, secondary=True)
         )
+    elif handoff.status == "active":
+        actions = "<p>Another person has this conversation.</p>"
+    note_items = "".join(
+        f'<li><span class="who">{esc(n.author)}</span> <span class="time">'
+        f"{esc(_local(n.created_at, zone))}</span><br>{esc(n.text)}</li>"
+        for n in notes
+    )
+    team = (
+        f'<h2>Notes and tags</h2><p class="note">Only the team sees these.</p>'
+        f'<ul class="notes">{note_items or "<li>No notes yet.</li>"}</ul>'
+        f'<form method="post" action="/console/handoffs/{handoff.id}/note">'
+        f'<input type="hidden" name="csrf" value="{esc(csrf)}"><label for="note">Add a note</label>'
+        f'<textarea id="note" name="text" rows="2" required maxlength="2000"></textarea>'
+        f'<p><button class="secondary" type="submit">Add note</button></p></form>'
+        f'<form method="post" action="/console/handoffs/{handoff.id}/tags">'
+        f'<input type="hidden" name="csrf" value="{esc(csrf)}"><label for="tags">Tags, separated by commas'
+        f'</label><input id="tags" name="tags" value="{esc(", ".join(handoff.tags))}">'
+        f'<p><button class="secondary" type="submit">Save tags</button></p></form>'
+    )
+    status = _status(handoff, zone, now)
     return page(
-        "Conversation",
-        f"""<h1>Conversation {esc(handoff.conversation_id[:12])}…</h1>
-<section class="summary" aria-label="Summary"><p><strong>{esc(handoff.status)}</strong>
- · {esc(handoff.reason)} · since {esc(_local(handoff.created_at, zone))}</p><dl>{summary}</dl></section>
-<section aria-label="Transcript">{transcript or "<p>No messages yet.</p>"}</section>
-<section aria-label="Actions">{actions}</section>""",
+        f"#{handoff.id} {REASONS.get(handoff.reason, handoff.reason)}",
+        f"""<h1>#{handoff.id} · {esc(REASONS.get(handoff.reason, handoff.reason))}</h1>
+<p id="live-note" class="note" role="status" aria-live="polite">{esc(status)}</p>
+<section class="summary" aria-label="Summary" data-region="summary">
+<p><strong>{esc(status)}</strong> · since {esc(_local(handoff.created_at, zone))}</p>
+<dl>{summary}</dl></section>
+<section aria-label="Transcript" class="transcript" data-region="transcript">
+{transcript or "<p>No messages yet.</p>"}</section>
+<section aria-label="Actions" data-region="actions">{actions}</section>
+<section aria-label="Notes and tags" data-region="team">{team}</section>""",
+        owner.name,
+        csrf,
+        live=f"/console/events?handoff={handoff.id}&since={version}",
+    )
+
+
+def canned_replies_page(replies: Sequence[CannedReply], owner_name: str, csrf: str, problem: str = "") -> str:
+    error = f'<p class="error" role="alert">{esc(problem)}</p>' if problem else ""
+    hidden = f'<input type="hidden" name="csrf" value="{esc(csrf)}">'
+
+    def fields(prefix: str, title: str = "", text: str = "") -> str:
+        return (f'<label for="{prefix}-title">Title</label><input id="{prefix}-title" name="title" '
+                f'maxlength="100" required value="{esc(title)}"><label for="{prefix}-text">Text</label>'
+                f'<textarea id="{prefix}-text" name="text" rows="3" maxlength="2000" required>'
+                f"{esc(text)}</textarea>")
+
+    items = "".join(
+        f'<li class="canned"><form method="post" action="/console/replies/{r.id}/save">{hidden}'
+        f'{fields(f"r{r.id}", r.title, r.text)}<p><button type="submit">Save</button></p></form>'
+        f'<form method="post" action="/console/replies/{r.id}/delete">{hidden}'
+        f'<button class="secondary" type="submit">Delete “{esc(r.title)}”</button></form></li>'
+        for r in replies
+    )
+    return page(
+        "Canned replies",
+        f"<h1>Canned replies</h1>{error}<p class=note>{{name}} in a text becomes the name of the person "
+        f"sending it.</p><ul class=plain>{items}</ul><h2>Add a canned reply</h2>"
+        f'<form method="post" action="/console/replies">{hidden}{fields("new")}'
+        f'<p><button type="submit">Add</button></p></form>',
         owner_name,
         csrf,
     )

@@ -6,83 +6,57 @@ every form posts a CSRF token (missing or wrong: 403, nothing changes).
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import secrets
-from typing import Any, Optional
 
 from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from actions.services.handoffs import INBOX_VIEWS, HandoffQueue
-from actions.services.owners import Owner, OwnerAccounts
-from bot.console.auth import COOKIE, SESSION_SECONDS, SessionSigner
+from actions.services.handoffs import INBOX_VIEWS, Handoff
+from actions.services.mail import MailError
+from actions.services.owners import Owner
+from bot.console.access import (
+    console_of,
+    csrf_ok,
+    csrf_token,
+    forbidden,
+    form_text,
+    set_cookie,
+    signed_in_owner,
+    socket_server,
+    to_sign_in,
+)
+from bot.console.auth import COOKIE, SESSION_SECONDS
+from bot.console.canned import add_canned_reply_routes
 from bot.console.conversations import bot_says, person_says, transcript
-from bot.console.login_limit import LoginLimiter
+from bot.console.live import add_live_routes, page_version
 from bot.console.pages import conversation_page, inbox_page, login_page
 
+logger = logging.getLogger(__name__)
 LOGIN_COOKIE = "shopbot_login"  # the sign-in form's CSRF token, before there is a session
 MAX_REPLY_CHARS = 2000
-
-
-class Console:
-    """What the console's routes need, made in the server's start-up listener."""
-
-    def __init__(
-        self, accounts: OwnerAccounts, handoffs: HandoffQueue, signer: SessionSigner, limiter: LoginLimiter
-    ) -> None:
-        self.accounts = accounts
-        self.handoffs = handoffs
-        self.signer = signer
-        self.limiter = limiter
-
-
-def _console(request: Request) -> Console:
-    return request.app.ctx.console
-
-
-def _set_cookie(reply: HTTPResponse, request: Request, name: str, value: str, max_age: int) -> None:
-    reply.cookies[name] = value
-    cookie = reply.cookies[name]
-    cookie["path"] = "/console"
-    cookie["httponly"] = True
-    cookie["samesite"] = "Strict"
-    cookie["max-age"] = max_age
-    if request.scheme == "https":
-        cookie["secure"] = True
-
-
-def _owner(request: Request) -> Optional[Owner]:
-    """The signed-in owner, marked as present (the bot then queues chats instead of taking tickets)."""
-    accounts = _console(request).accounts
-    owner_id = _console(request).signer.owner_id(request.cookies.get(COOKIE))
-    owner = accounts.get(owner_id) if owner_id is not None else None
-    if owner is not None:
-        accounts.seen(owner.id)
-    return owner
-
-
-def _csrf_ok(request: Request) -> bool:
-    return _console(request).signer.csrf_ok(request.cookies.get(COOKIE), (request.form or {}).get("csrf"))
-
-
-def _forbidden() -> HTTPResponse:
-    return response.text("The form was out of date or not from this console (CSRF check failed).", status=403)
-
-
-def _sio(request: Request) -> Any:
-    return next(
-        (c.sio for c in getattr(request.app.ctx, "input_channels", []) if getattr(c, "sio", None)), None
-    )
+MAX_NOTE_CHARS = 2000
+ACTIONS = ("claim", "reply", "resolve", "hand-back", "note", "tags", "email")
+HANDED_BACK = "I'm back. Is there anything else I can help you with?"
 
 
 def console_blueprint() -> Blueprint:
     console = Blueprint("console", url_prefix="/console")
+    add_sign_in_routes(console)
+    add_conversation_routes(console)
+    add_canned_reply_routes(console)
+    add_live_routes(console)
+    return console
 
+
+def add_sign_in_routes(console: Blueprint) -> None:
     @console.get("/login")
     async def login_form(request: Request) -> HTTPResponse:
         token = secrets.token_urlsafe(24)
         reply = response.html(login_page(token))
-        _set_cookie(reply, request, LOGIN_COOKIE, token, 3600)
+        set_cookie(reply, request, LOGIN_COOKIE, token, 3600)
         return reply
 
     @console.post("/login")
@@ -90,10 +64,10 @@ def console_blueprint() -> Blueprint:
         form = request.form or {}
         expected = request.cookies.get(LOGIN_COOKIE)
         if not expected or not secrets.compare_digest(expected, form.get("csrf") or ""):
-            return _forbidden()
+            return forbidden()
         email = (form.get("email") or "").strip().lower()
         keys = (f"email:{email}", f"ip:{request.remote_addr or request.ip}")
-        state = _console(request)
+        state = console_of(request)
         wait = state.limiter.wait_seconds(*keys)
         if wait:
             return response.html(
@@ -108,27 +82,29 @@ def console_blueprint() -> Blueprint:
             return response.html(login_page(expected, "Wrong email or password.", email), status=401)
         state.limiter.succeeded(*keys)
         reply = response.redirect("/console", status=303)
-        _set_cookie(reply, request, COOKIE, state.signer.issue(owner.id), SESSION_SECONDS)
+        set_cookie(reply, request, COOKIE, state.signer.issue(owner.id), SESSION_SECONDS)
         return reply
 
     @console.post("/logout")
     async def logout(request: Request) -> HTTPResponse:
-        if not _csrf_ok(request):
-            return _forbidden()
+        if not csrf_ok(request):
+            return forbidden()
         reply = response.redirect("/console/login", status=303)
-        _set_cookie(reply, request, COOKIE, "", 0)
+        set_cookie(reply, request, COOKIE, "", 0)
         return reply
 
+
+def add_conversation_routes(console: Blueprint) -> None:
     @console.get("/")
     async def inbox(request: Request) -> HTTPResponse:
-        owner = _owner(request)
+        owner = signed_in_owner(request)
         if owner is None:
-            return response.redirect("/console/login", status=303)
+            return to_sign_in()
         view = request.args.get("view", "waiting")
         if view not in INBOX_VIEWS:
             return response.text(f"Unknown view {view!r}; use one of {', '.join(INBOX_VIEWS)}.", status=400)
-        state = _console(request)
-        csrf = state.signer.csrf_token(request.cookies.get(COOKIE, ""))
+        state = console_of(request)
+        version = await page_version(request, None)  # before reading: a change in between is sent live
         return response.html(
             inbox_page(
                 view,
@@ -136,59 +112,110 @@ def console_blueprint() -> Blueprint:
                 state.handoffs.counts(owner.id),
                 request.app.ctx.shop.timezone,
                 owner.name,
-                csrf,
+                csrf_token(request),
+                version,
             )
         )
 
     @console.get("/handoffs/<handoff_id:int>")
     async def conversation(request: Request, handoff_id: int) -> HTTPResponse:
-        owner = _owner(request)
+        owner = signed_in_owner(request)
         if owner is None:
-            return response.redirect("/console/login", status=303)
-        state = _console(request)
+            return to_sign_in()
+        state = console_of(request)
         handoff = state.handoffs.get(handoff_id)
         if handoff is None:
             return response.text("No such conversation.", status=404)
+        version = await page_version(request, handoff)
+        handoff = state.handoffs.get(handoff_id) or handoff  # read after the version: newer, never older
         lines = await transcript(request.app.ctx.agent, handoff.conversation_id, request.app.ctx.shop.name)
-        csrf = state.signer.csrf_token(request.cookies.get(COOKIE, ""))
         return response.html(
-            conversation_page(handoff, lines, request.app.ctx.shop.timezone, owner.id, owner.name, csrf)
+            conversation_page(
+                handoff,
+                lines,
+                state.handoffs.notes(handoff_id),
+                state.canned.all(),
+                request.app.ctx.shop.timezone,
+                owner,
+                csrf_token(request),
+                version,
+            )
         )
 
     @console.post("/handoffs/<handoff_id:int>/<action:str>")
     async def act(request: Request, handoff_id: int, action: str) -> HTTPResponse:
-        owner = _owner(request)
+        owner = signed_in_owner(request)
         if owner is None:
-            return response.redirect("/console/login", status=303)
-        if not _csrf_ok(request):
-            return _forbidden()
-        state = _console(request)
-        handoff = state.handoffs.get(handoff_id)
-        if handoff is None or action not in ("claim", "reply", "resolve", "hand-back"):
+            return to_sign_in()
+        if not csrf_ok(request):
+            return forbidden()
+        handoff = console_of(request).handoffs.get(handoff_id)
+        if handoff is None or action not in ACTIONS:
             return response.text("No such conversation or action.", status=404)
-        agent = request.app.ctx.agent
-        if action == "claim":
-            done = state.handoffs.claim(handoff_id, owner.id)
-        elif action == "reply":
-            text = " ".join(((request.form or {}).get("text") or "").split(" ")).strip()
-            if not text or len(text) > MAX_REPLY_CHARS:
-                return response.text(f"A reply needs 1–{MAX_REPLY_CHARS} characters.", status=400)
-            done = handoff.status == "active" and handoff.owner_id == owner.id
-            if done:
-                await person_says(agent, _sio(request), handoff.conversation_id, owner.name, text)
-        elif action == "resolve":
-            done = state.handoffs.resolve(handoff_id, owner.id)
-        else:
-            done = state.handoffs.hand_back(handoff_id, owner.id)
-            if done:
-                await bot_says(
-                    agent,
-                    _sio(request),
-                    handoff.conversation_id,
-                    "I'm back. Is there anything else I can help you with?",
-                )
-        if not done:
-            return response.text("Someone else has this conversation, or it is already closed.", status=409)
+        problem = await _do(request, action, handoff, owner)
+        if problem is not None:
+            return problem
         return response.redirect(f"/console/handoffs/{handoff_id}", status=303)
 
-    return console
+
+async def _do(request: Request, action: str, handoff: Handoff, owner: Owner) -> HTTPResponse | None:
+    """Carry out one console action; an error response if it could not be done (nothing changed)."""
+    queue = console_of(request).handoffs
+    agent, sio = request.app.ctx.agent, socket_server(request)
+    taken = response.text("Someone else has this conversation, or it is already closed.", status=409)
+    if action == "note":
+        text = form_text(request, "text")
+        if not text or len(text) > MAX_NOTE_CHARS:
+            return response.text(f"A note needs 1–{MAX_NOTE_CHARS} characters.", status=400)
+        queue.add_note(handoff.id, owner.id, text)
+    elif action == "tags":
+        queue.set_tags(handoff.id, form_text(request, "tags").split(","))
+    elif action == "claim":
+        return None if queue.claim(handoff.id, owner.id) else taken
+    elif action == "reply":
+        text = form_text(request, "text")
+        if not text or len(text) > MAX_REPLY_CHARS:
+            return response.text(f"A reply needs 1–{MAX_REPLY_CHARS} characters.", status=400)
+        if handoff.status != "active" or handoff.owner_id != owner.id:
+            return taken
+        await person_says(agent, sio, handoff.conversation_id, owner.name, text)
+    elif action == "email":
+        return await _answer_ticket(request, handoff, owner)
+    elif action == "resolve":
+        return None if queue.resolve(handoff.id, owner.id) else taken
+    elif not queue.hand_back(handoff.id, owner.id):
+        return taken
+    else:
+        await bot_says(agent, sio, handoff.conversation_id, HANDED_BACK)
+    return None
+
+
+async def _answer_ticket(request: Request, handoff: Handoff, owner: Owner) -> HTTPResponse | None:
+    """Email the customer who left a ticket; the ticket is taken first so two people never both answer."""
+    state = console_of(request)
+    text = form_text(request, "text")
+    if not text or len(text) > MAX_REPLY_CHARS:
+        return response.text(f"A reply needs 1–{MAX_REPLY_CHARS} characters.", status=400)
+    if not handoff.contact_email:
+        return response.text("This conversation has no email address to reply to.", status=409)
+    if not state.mailer.enabled:
+        return response.text("Email is not set up on this server (SMTP_HOST); nothing was sent.", status=503)
+    if not state.handoffs.answer_ticket(handoff.id, owner.id):
+        return response.text("Someone else has answered this ticket, or it is closed.", status=409)
+    shop = request.app.ctx.shop
+    try:
+        await asyncio.to_thread(
+            state.mailer.send,
+            handoff.contact_email,
+            f"Your message to {shop.name}",
+            f"{text}\n\n{owner.name}, {shop.name}",
+            shop.owner_email,
+        )
+    except MailError:
+        logger.exception("The reply to ticket %s could not be sent", handoff.id)
+        state.handoffs.reopen_ticket(handoff.id)
+        return response.text(
+            "The email could not be sent; the ticket is still open. Try again later.", status=502
+        )
+    await person_says(request.app.ctx.agent, None, handoff.conversation_id, owner.name, text, by_email=True)
+    return None

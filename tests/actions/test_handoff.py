@@ -121,8 +121,8 @@ def test_the_ticket_is_stored_then_the_owner_is_emailed_then_the_customer_told(s
     assert "intent: human_handoff" in body and "asked: I'd like a person please" in body
     assert texts == [
         "Thank you. I've passed this to the team; they'll reply within one working day at "
-        "ana@example.com (by Tuesday 24 November, 21:30). Meanwhile I can still help with opening hours, delivery, returns and "
-        "your orders."
+        "ana@example.com (by Tuesday 24 November, 21:30). Meanwhile I can still help with opening hours, "
+        "delivery, returns and your orders."
     ]
     assert slots == {"handoff_route": None}
 

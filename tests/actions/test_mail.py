@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from actions.services.mail import Mailer, MailError, SmtpSettings
-from tests.actions.conftest import free_port
+from tests.smtp_inbox import free_port
 
 
 def test_a_message_arrives_with_its_headers(smtp_server):

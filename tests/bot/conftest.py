@@ -1,11 +1,9 @@
 from __future__ import annotations
 
-import email
 from pathlib import Path
 from typing import Any
 
 import pytest
-from aiosmtpd.controller import Controller
 from playwright.sync_api import sync_playwright
 from sanic import Sanic
 from sanic_testing import TestManager
@@ -21,22 +19,12 @@ from bot.settings import Settings
 from tests.bot.fakes import RecordingAgent
 from tests.bot.servers import MODEL, ROOT, free_port, start_servers
 from tests.bot.shop_site import start_shop_site
+from tests.smtp_inbox import start_smtp
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync"]
 SHOTS = ROOT / "results" / "screenshots"
-
-
-class SmtpInbox:
-    """aiosmtpd handler keeping what arrived."""
-
-    def __init__(self) -> None:
-        self.messages: list = []
-
-    async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's hook name
-        self.messages.append(email.message_from_bytes(envelope.content))
-        return "250 OK"
 
 
 @pytest.fixture(scope="session")
@@ -55,9 +43,7 @@ def servers(tmp_path_factory, shop_site_port):
     engine = create_database_engine(f"sqlite:///{workdir}/tracker.db")  # the servers' database
     migrate(engine)
     seed_demo_orders(OrderService(engine, current_shop_profile()))
-    mail = SmtpInbox()
-    smtp = Controller(mail, hostname="127.0.0.1", port=free_port())  # a real SMTP server on loopback
-    smtp.start()
+    smtp, mail = start_smtp()  # a real SMTP server on loopback
     running = start_servers(workdir, {"CORS_ORIGINS": f"http://127.0.0.1:{shop_site_port}",
                                       "SMTP_HOST": "127.0.0.1", "SMTP_PORT": str(smtp.port),
                                       "SMTP_STARTTLS": "0", "SMTP_FROM": "assistant@kettleandcrumb.example"})
