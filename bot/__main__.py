@@ -1,5 +1,5 @@
 """Command line: ``python -m bot run | serve | check-shop | build-nlp | orders import FILE | orders seed |
-owner add EMAIL``.
+owner add EMAIL | digest``.
 
 ``run`` is what ``make run`` calls: it checks shop.yml, starts the action server and the web
 server as two processes, prints the URL, and stops both on Ctrl-C.
@@ -193,6 +193,39 @@ def add_owner(args: argparse.Namespace) -> None:
     print(f"Created the console account {owner.email} (shown to customers as {owner.name}).")
 
 
+def send_digest(args: argparse.Namespace) -> None:
+    """Today's digest for the owner now (the web server sends it daily at owner.digest_at)."""
+    from actions.services.digest import collect_digest, send_daily_digest
+    from actions.services.handoffs import utc_now
+    from actions.services.mail import Mailer, MailError
+
+    settings = _settings()
+    shop = _shop(settings.shop_file)
+    mailer = Mailer(settings.smtp)
+    if not args.dry_run and not mailer.enabled:
+        raise _fail("SMTP_HOST is not set, so no email can be sent; --dry-run prints the digest instead")
+    engine = create_database_engine(settings.database_url)
+    try:
+        migrate(engine)
+        if args.dry_run:
+            digest = collect_digest(engine, shop, settings.console_url, utc_now())
+            print(f"To: {shop.owner_email}\nSubject: {digest.subject}\n\n{digest.body}")
+            if digest.empty:
+                print("(Nothing to report: the daily run sends no email; --force sends this one.)")
+            return
+        run = send_daily_digest(engine, mailer, shop, settings.console_url, utc_now(), force=args.force)
+    except MailError as error:
+        raise _fail(f"{error}; today's digest is not marked as sent, so a later run can send it") from None
+    finally:
+        engine.dispose()
+    print({
+        "sent": f"Sent to {shop.owner_email}: {run.digest.subject}",
+        "already_sent": f"Today's digest ({run.digest.day}) went out already; --force sends it again.",
+        "nothing_to_report": "Nothing to report (no new complaints, open tickets or waiting chats); "
+                             "no email sent. --force sends one anyway.",
+    }[run.outcome])
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m bot", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
@@ -228,6 +261,11 @@ def main(argv: Sequence[str] | None = None) -> None:
     p.add_argument("--name", help="the name customers see on your replies (default: from the email)")
     p.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
     p.set_defaults(func=add_owner)
+    p = commands.add_parser("digest", help="email the owner today's digest now (SMTP_* settings)")
+    p.add_argument("--dry-run", action="store_true", help="print the email instead of sending it")
+    p.add_argument("--force", action="store_true",
+                   help="send even if today's digest went out already or there is nothing to report")
+    p.set_defaults(func=send_digest)
     args = parser.parse_args(argv)
     args.func(args)
 

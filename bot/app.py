@@ -5,6 +5,9 @@ No module-level app: ``create_app(settings, shop)`` builds one; the agent is loa
 """
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import datetime as dt
 import logging
 from pathlib import Path
 from typing import List, Optional
@@ -23,17 +26,20 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 from sqlalchemy.engine import make_url
 
+from actions.services.canned_replies import CannedReplies
 from actions.services.database import create_database_engine
+from actions.services.digest import DigestRun, run_digest_schedule, send_daily_digest
 from actions.services.handoffs import HandoffQueue
+from actions.services.mail import Mailer
 from actions.services.migrations import migrate
 from actions.services.owners import OwnerAccounts
 from actions.services.shop_profile import ShopProfile
 from bot.channels.rest import ValidatingRestInput
 from bot.channels.socketio import ValidatingSocketIOInput
+from bot.console.access import Console
 from bot.console.auth import SessionSigner, load_secret
 from bot.console.login_limit import LoginLimiter
-from actions.services.mail import Mailer
-from bot.console.routes import Console, console_blueprint
+from bot.console.routes import console_blueprint
 from bot.person_gate import PersonGate
 from bot.settings import Settings
 from bot.web.cors import install_origin_policy
@@ -92,6 +98,33 @@ def register_channels(channels: List[InputChannel], app: Sanic, route: str = "/w
     for channel in channels:
         app.blueprint(channel.blueprint(handler), url_prefix=urljoin(route, channel.url_prefix()))
     app.ctx.input_channels = channels
+
+
+def schedule_daily_digest(app: Sanic, settings: Settings, shop: ShopProfile) -> None:
+    """The owner's daily digest at owner.digest_at, while the server runs (a task, started after the start-up
+    listeners made the engine and the mailer); not when SMTP_HOST is unset or digest_at is off."""
+
+    async def start(app: Sanic, _loop: object) -> None:
+        if shop.digest_at is None or not app.ctx.mailer.enabled:
+            logger.info("No daily digest email: %s", "SMTP_HOST is not set" if shop.digest_at
+                        else "owner.digest_at is off in shop.yml")
+            return
+        engine, mailer = app.ctx.engine, app.ctx.mailer
+
+        def send(now: dt.datetime) -> DigestRun:
+            return send_daily_digest(engine, mailer, shop, settings.console_url, now)
+
+        app.ctx.digest_task = asyncio.create_task(run_digest_schedule(send, shop.digest_at, shop.timezone))
+
+    async def stop(app: Sanic, _loop: object) -> None:
+        task = getattr(app.ctx, "digest_task", None)
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    app.register_listener(start, "after_server_start")
+    app.register_listener(stop, "before_server_stop")
 
 
 def _base_app(settings: Settings) -> Sanic:
@@ -155,7 +188,8 @@ def create_app(
         handoffs = HandoffQueue(engine)
         app.ctx.gate = PersonGate(handoffs)
         secret = load_secret(settings.console_secret, settings.console_secret_file)
-        app.ctx.console = Console(OwnerAccounts(engine), handoffs, SessionSigner(secret), limiter)
+        app.ctx.console = Console(OwnerAccounts(engine), handoffs, SessionSigner(secret), limiter,
+                                  CannedReplies(engine), app.ctx.mailer)
 
     async def load_model(app: Sanic, _loop: object) -> None:
         if agent is not None:
@@ -182,4 +216,5 @@ def create_app(
     app.register_listener(open_database, "before_server_start")
     app.register_listener(load_model, "before_server_start")
     app.register_listener(close, "after_server_stop")
+    schedule_daily_digest(app, settings, shop)
     return app

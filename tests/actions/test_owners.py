@@ -71,7 +71,7 @@ def test_one_account_per_email(accounts):
 def test_an_older_database_gets_the_new_table(tmp_path):
     engine = create_database_engine(f"sqlite:///{tmp_path}/old.db")
     assert migrate(engine, MIGRATIONS[:1]) == [1]  # a database from before the console
-    assert migrate(engine) == [2, 3, 4]
+    assert migrate(engine) == [2, 3, 4, 5]
     OwnerAccounts(engine).add("mara@example.com", "Mara", PASSWORD)
 
 
@@ -123,6 +123,22 @@ def test_presence_column_reaches_a_database_from_before_it(tmp_path):
     migrate(engine, MIGRATIONS[:3])
     with engine.begin() as connection:  # as step 2 made the table before the column existed
         connection.execute(text("ALTER TABLE owners DROP COLUMN last_seen_at"))
-    assert migrate(engine) == [4]
+    assert migrate(engine) == [4, 5]
     owner = OwnerAccounts(engine).add("mara@example.com", "Mara", PASSWORD)
     OwnerAccounts(engine).seen(owner.id)
+
+
+def test_a_new_shop_starts_with_canned_replies_it_can_change(tmp_path):
+    from actions.services.canned_replies import CannedReplies, CannedReplyError
+
+    engine = create_database_engine(f"sqlite:///{tmp_path}/canned.db")
+    migrate(engine)
+    canned = CannedReplies(engine)
+    hello = next(r for r in canned.all() if r.title == "Hello")
+    assert hello.for_person("Mara").startswith("Hello, this is Mara from the team.")
+    assert canned.change(hello.id, "Hi", "Hi there!") and canned.get(hello.id).text == "Hi there!"
+    with pytest.raises(CannedReplyError):
+        canned.add("", "no title")
+    assert canned.remove(hello.id) and not canned.remove(hello.id)
+    assert migrate(engine) == []  # run again at the next start: the defaults are not added twice
+    assert canned.get(hello.id) is None

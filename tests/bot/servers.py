@@ -109,8 +109,11 @@ def start_servers(workdir: Path, extra_env: Optional[Mapping[str, str]] = None,
 
 
 @contextmanager
-def socket_customer(base_url: str) -> Iterator[Tuple[socketio.Client, str, "queue.Queue[Any]"]]:
-    """A customer on socket.io with a fresh session: (client, session id, queue of bot_uttered payloads)."""
+def socket_customer(base_url: str, requested: Optional[str] = None
+                    ) -> Iterator[Tuple[socketio.Client, str, "queue.Queue[Any]"]]:
+    """A customer on socket.io: (client, session id the server confirmed, queue of bot_uttered payloads).
+
+    ``requested`` is the session id the customer asks to continue (none: a fresh session)."""
     client = socketio.Client(reconnection=False)
     confirmed: "queue.Queue[Any]" = queue.Queue()
     inbox: "queue.Queue[Any]" = queue.Queue()
@@ -118,7 +121,7 @@ def socket_customer(base_url: str) -> Iterator[Tuple[socketio.Client, str, "queu
     client.on("bot_uttered", inbox.put)
     client.connect(base_url, socketio_path="/socket.io", transports=["websocket"])
     try:
-        client.emit("session_request", {"session_id": None})
+        client.emit("session_request", {"session_id": requested})
         yield client, confirmed.get(timeout=10), inbox
     finally:
         client.disconnect()

@@ -1,0 +1,162 @@
+"""A person takes over, seen from both sides: the customer in the widget and the owner in the console,
+two browser contexts in Debian's Chromium against real servers.
+
+These servers run a copy of shop.yml that is open around the clock, so the live path does not depend on
+when the tests run; the ticket path is forced by nobody being at the console.
+"""
+from __future__ import annotations
+
+import re
+import shutil
+import time
+
+import pytest
+import yaml
+from playwright.sync_api import expect
+from sqlalchemy import update
+
+from actions.services import order_tables as t
+from actions.services.database import create_database_engine
+from actions.services.owners import OwnerAccounts
+from tests.bot.conftest import SHOTS
+from tests.bot.servers import ROOT, start_servers
+from tests.smtp_inbox import start_smtp
+
+pytestmark = [pytest.mark.e2e, pytest.mark.browser]
+PASSWORD = "correct horse battery"
+OWNER = "mara.browser@example.com"
+
+
+@pytest.fixture(scope="module")
+def open_servers(tmp_path_factory):
+    workdir = tmp_path_factory.mktemp("open-shop")
+    profile = yaml.safe_load((ROOT / "shop.yml").read_text())
+    profile["opening_hours"] = {day: ["00:00-24:00"] for day in profile["opening_hours"]}
+    profile["holidays"] = []
+    (workdir / "shop.yml").write_text(yaml.safe_dump(profile, allow_unicode=True))
+    shutil.copytree(ROOT / "branding", workdir / "branding")
+    smtp, mail = start_smtp()
+    running = start_servers(workdir, {"SHOP_FILE": str(workdir / "shop.yml"), "SMTP_HOST": "127.0.0.1",
+                                      "SMTP_PORT": str(smtp.port), "SMTP_STARTTLS": "0",
+                                      "SMTP_FROM": "assistant@kettleandcrumb.example"})
+    running.engine = create_database_engine(f"sqlite:///{running.database}")
+    running.mail = mail
+    OwnerAccounts(running.engine).add(OWNER, "Mara", PASSWORD)
+    yield running
+    running.stop()
+    smtp.stop()
+    running.engine.dispose()
+
+
+def nobody_at_the_console(servers) -> None:
+    with servers.engine.begin() as connection:
+        connection.execute(update(t.owners).values(last_seen_at=None))
+
+
+def sign_in(page, base_url: str) -> None:
+    page.goto(f"{base_url}/console/login")
+    page.get_by_label("Email").fill(OWNER)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("heading", name="Inbox")).to_be_visible()
+
+
+def open_chat(page, base_url: str):
+    page.goto(base_url + "/")
+    page.get_by_label("Open chat").click()
+    log = page.get_by_role("log")
+    expect(log).to_contain_text("welcome to Kettle & Crumb")
+    return log
+
+
+def say(page, text: str) -> None:
+    box = page.get_by_label("Type your message")
+    box.fill(text)
+    box.press("Enter")
+
+
+def test_owner_takes_over_a_live_chat_and_hands_it_back(open_servers, chromium):
+    base = open_servers.base_url
+    owner_context = chromium.new_context(viewport={"width": 1280, "height": 900})
+    customer_context = chromium.new_context(viewport={"width": 1280, "height": 800})
+    try:
+        owner = owner_context.new_page()
+        sign_in(owner, base)  # signed in: the bot now queues customers for a person
+        expect(owner.get_by_role("status")).to_contain_text("0 waiting")
+
+        customer = customer_context.new_page()
+        log = open_chat(customer, base)
+        say(customer, "can I talk to a real person please")
+        expect(log).to_contain_text("You're number 1 in the queue")
+
+        # The owner's inbox shows the customer without a reload.
+        row = owner.get_by_role("link", name=re.compile(r"^#\d+$"))
+        expect(row).to_have_count(1, timeout=15_000)
+        expect(owner).to_have_title(re.compile(r"^\(1 waiting\) Inbox"))
+        expect(owner.get_by_role("table")).to_contain_text("can I talk to a real person please")
+        owner.screenshot(path=str(SHOTS / "console-inbox-live.png"))
+        row.click()
+        owner.get_by_role("button", name="Claim").click()
+        owner.get_by_label("Reply").fill("Hello, Mara from the shop here <b>now</b>. How can I help?")
+        owner.get_by_role("button", name="Send", exact=True).click()
+
+        # The customer sees the reply as coming from Mara, with the HTML as text.
+        person = log.locator(".shopbot-msg--person")
+        expect(person).to_contain_text("Hello, Mara from the shop here <b>now</b>. How can I help?")
+        expect(person.locator(".shopbot-name")).to_have_text("Mara")
+
+        # While Mara has the chat the bot is silent; Mara sees the message arrive without reloading.
+        answers_before = log.locator(".shopbot-msg--bot").count()
+        say(customer, "what time do you close on saturday?")
+        transcript = owner.get_by_role("region", name="Transcript")
+        expect(transcript).to_contain_text("what time do you close on saturday?", timeout=15_000)
+        time.sleep(2)  # the bot would have answered by now
+        expect(log.locator(".shopbot-msg--bot")).to_have_count(answers_before)
+        owner.screenshot(path=str(SHOTS / "console-conversation-live.png"))
+        customer.screenshot(path=str(SHOTS / "widget-with-person.png"))
+
+        owner.get_by_role("button", name="Hand back to the bot").click()
+        expect(log).to_contain_text("Is there anything else I can help you with?")
+        say(customer, "where is the shop?")
+        expect(log).to_contain_text("14 Quay Street")
+    finally:
+        owner_context.close()
+        customer_context.close()
+
+
+def test_an_offline_ticket_is_answered_by_email(open_servers, chromium):
+    base = open_servers.base_url
+    nobody_at_the_console(open_servers)
+    customer_context = chromium.new_context(viewport={"width": 1280, "height": 800})
+    owner_context = chromium.new_context(viewport={"width": 1280, "height": 900})
+    try:
+        customer = customer_context.new_page()
+        log = open_chat(customer, base)
+        say(customer, "I need to speak to a human")
+        expect(log).to_contain_text("Leave your email address")
+        say(customer, "ana.ticket@example.com")
+        expect(log).to_contain_text("they'll reply within one working day at ana.ticket@example.com")
+        say(customer, "where is the shop?")  # the bot keeps answering meanwhile
+        expect(log).to_contain_text("14 Quay Street")
+        told = next(m for m in open_servers.mail.messages if m["Reply-To"] == "ana.ticket@example.com")
+        assert told["To"] == "owner@kettleandcrumb.example"
+
+        owner = owner_context.new_page()
+        sign_in(owner, base)
+        owner.get_by_role("link", name=re.compile(r"^Tickets")).click()
+        expect(owner.get_by_role("table")).to_contain_text("I need to speak to a human")
+        owner.get_by_role("link", name=re.compile(r"^#\d+$")).first.click()
+        owner.get_by_label("Canned reply").select_option(label="Checking")
+        expect(owner.get_by_label("Reply by email to ana.ticket@example.com")).to_have_value(
+            re.compile("I'm checking this now"))
+        owner.get_by_label("Reply by email to ana.ticket@example.com").fill(
+            "Hello Ana, we are open until 18:00 today and happy to help in person.")
+        owner.get_by_role("button", name="Send email and close the ticket").click()
+        expect(owner.get_by_role("region", name="Summary")).to_contain_text("resolved")
+        expect(owner.get_by_role("region", name="Transcript")).to_contain_text("Mara (by email)")
+        owner.screenshot(path=str(SHOTS / "console-ticket-answered.png"))
+        reply = next(m for m in open_servers.mail.messages if m["To"] == "ana.ticket@example.com")
+        assert "we are open until 18:00 today" in reply.get_payload()
+    finally:
+        owner_context.close()
+        customer_context.close()
