@@ -70,6 +70,8 @@ def describe_status(shop: ShopProfile, status: OpeningStatus) -> str:
     now = status.now
     holiday = shop.holiday_on(now.date())
     prefix = f"Today is {holiday.name}: " if holiday else ""
+    if status.open_until is not None and status.open_until - now > dt.timedelta(days=1):
+        return f"{prefix}We're open now, around the clock."
     if status.open_until is not None:
         until = status.open_until
         # A night that runs past midnight is "tonight" on both sides of it.
@@ -83,6 +85,8 @@ def describe_status(shop: ShopProfile, status: OpeningStatus) -> str:
 
 def header_status(shop: ShopProfile, status: OpeningStatus) -> str:
     """A few words for the chat header: "Open now until 18:00", "Closed · opens tomorrow at 08:00"."""
+    if status.open_until is not None and status.open_until - status.now > dt.timedelta(days=1):
+        return "Open now"
     if status.open_until is not None:
         return f"Open now until {status.open_until:%H:%M}"
     if status.next_open is None:

@@ -45,7 +45,8 @@ class TimeRange:
         return self.end <= self.start
 
     def __str__(self) -> str:
-        return f"{self.start:%H:%M}–{self.end:%H:%M}"
+        end = "24:00" if self.end == dt.time(0, 0) else f"{self.end:%H:%M}"
+        return f"{self.start:%H:%M}–{end}"
 
 
 @dataclass(frozen=True)
@@ -223,7 +224,7 @@ def _time_ranges(items: Any, field: str) -> Tuple[TimeRange, ...]:
             raise ShopProfileError(f"{field}[{index}]", f'{item!r} is not a range like "09:00-17:30"')
         start = dt.time(hours[0], hours[1])
         end = dt.time(0, 0) if hours[2] == 24 else dt.time(hours[2], hours[3])
-        if start == end:
+        if start == end and not (hours[2] == 24 and start == dt.time(0, 0)):  # "00:00-24:00": all day
             raise ShopProfileError(f"{field}[{index}]", f"{item!r} opens and closes at the same time")
         ranges.append(TimeRange(start, end))
     return tuple(sorted(ranges, key=lambda r: r.start))

@@ -7,11 +7,14 @@ in the tracker first, then sent to the customer's widget over socket.io (the con
 from __future__ import annotations
 
 import datetime as dt
+import json
 from dataclasses import dataclass
 from typing import Any, List, Optional
 
 from rasa.core.agent import Agent
 from rasa.shared.core.events import BotUttered, UserUttered
+
+from actions.replies import INTENT_LABELS
 
 
 @dataclass(frozen=True)
@@ -33,14 +36,27 @@ def person_of(event: BotUttered) -> Optional[str]:
     return f"{sender.get('name')} (by email)" if sender.get("via") == "email" else sender.get("name")
 
 
+def button_words(payload: str) -> str:
+    """A button payload in words: "/greet" -> "opened the chat", '/inform{"choice": "x"}' -> "x"."""
+    intent, _, values = payload[1:].partition("{")
+    if values:
+        try:
+            chosen = json.loads("{" + values)
+        except ValueError:
+            chosen = {}
+        if isinstance(chosen, dict) and chosen:
+            return ", ".join(str(v) for v in chosen.values())
+    return "opened the chat" if intent == "greet" else f"chose: {INTENT_LABELS.get(intent, intent)}"
+
+
 async def transcript(agent: Agent, conversation_id: str, shop_name: str) -> List[Line]:
     tracker = await agent.tracker_store.retrieve(conversation_id)
     lines: List[Line] = []
     for event in tracker.events if tracker else []:
         if isinstance(event, UserUttered) and event.text and not event.text.startswith("/"):
             lines.append(Line("customer", "Customer", event.text, _at(event.timestamp)))
-        elif isinstance(event, UserUttered) and event.text:  # a button: show what it chose
-            lines.append(Line("customer", "Customer", f"[{event.text}]", _at(event.timestamp)))
+        elif isinstance(event, UserUttered) and event.text:  # a button or the widget opening
+            lines.append(Line("customer", "Customer", f"[{button_words(event.text)}]", _at(event.timestamp)))
         elif isinstance(event, BotUttered) and event.text:
             person = person_of(event)
             lines.append(Line("person" if person else "bot", person or f"{shop_name} assistant", event.text,

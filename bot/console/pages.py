@@ -248,7 +248,7 @@ def conversation_page(
     return page(
         f"#{handoff.id} {REASONS.get(handoff.reason, handoff.reason)}",
         f"""<h1>#{handoff.id} · {esc(REASONS.get(handoff.reason, handoff.reason))}</h1>
-<p id="live-note" class="note" role="status" aria-live="polite">{esc(status)}</p>
+<p id="live-note" class="sr-only" role="status" aria-live="polite">{esc(status)}</p>
 <section class="summary" aria-label="Summary" data-region="summary">
 <p><strong>{esc(status)}</strong> · since {esc(_local(handoff.created_at, zone))}</p>
 <dl>{summary}</dl></section>

@@ -58,6 +58,19 @@ def test_range_past_midnight():
     assert say(shop, "2026-11-28 02:30") == "We're closed right now; we open on Monday at 08:00."
 
 
+def test_open_round_the_clock():
+    raw = copy.deepcopy(shop_profile_dict(ROOT / "shop.yml"))
+    raw["opening_hours"] = {day: ["00:00-24:00"] for day in raw["opening_hours"]}
+    raw["holidays"] = []
+    shop = parse_shop_profile(yaml.safe_dump(raw))
+    for moment in ("2026-11-23 00:00", "2026-11-23 23:59", "2026-11-29 12:00"):
+        assert say(shop, moment) == "We're open now, around the clock.", moment
+    assert str(shop.hours_on(dt.date(2026, 11, 23))[0]) == "00:00–24:00"
+    raw["opening_hours"]["monday"] = ["09:00-09:00"]
+    with pytest.raises(ValueError, match="opens and closes at the same time"):
+        parse_shop_profile(yaml.safe_dump(raw))
+
+
 def test_never_open_says_so():
     raw = copy.deepcopy(shop_profile_dict(ROOT / "shop.yml"))
     raw["opening_hours"] = {day: [] for day in raw["opening_hours"]}

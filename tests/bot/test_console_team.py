@@ -137,3 +137,12 @@ def test_the_live_stream_needs_a_session_and_says_when_the_page_is_out_of_date(t
     assert "event: change" in changed.text
     _, inbox = app.test_client.get("/console", cookies=cookies)
     assert "(1 waiting) Inbox" in inbox.text and "a person please" in inbox.text
+
+
+def test_buttons_in_the_transcript_read_as_words():
+    from bot.console.conversations import button_words
+
+    assert button_words("/greet") == "opened the chat"
+    assert button_words("/human_handoff") == "chose: Talk to a person"
+    assert button_words('/inform{"choice": "Ceramic Mug"}') == "Ceramic Mug"
+    assert button_words("/inform{broken") == "chose: inform"

@@ -97,7 +97,8 @@ def test_owner_takes_over_a_live_chat_and_hands_it_back(open_servers, chromium):
         owner.screenshot(path=str(SHOTS / "console-inbox-live.png"))
         row.click()
         owner.get_by_role("button", name="Claim").click()
-        owner.get_by_label("Reply").fill("Hello, Mara from the shop here <b>now</b>. How can I help?")
+        reply_box = owner.get_by_label("Reply", exact=True)
+        reply_box.fill("Hello, Mara from the shop here <b>now</b>. How can I help?")
         owner.get_by_role("button", name="Send", exact=True).click()
 
         # The customer sees the reply as coming from Mara, with the HTML as text.
