@@ -180,3 +180,13 @@ def test_an_order_problem_for_a_person_opens_a_case_and_hands_over(shop, engine,
     assert (handoff.status, handoff.reason, handoff.contact_email) == ("ticket", "order_case", order.email)
     assert handoff.summary["problem"] == "handle snapped off" and handoff.case_id is not None
     assert texts[0].startswith("Thank you. I've opened case C-") and f"by email to {order.email}" in texts[0]
+
+
+def test_every_form_slot_has_a_question_and_a_validator(domain):
+    from actions.handoff import ValidateTicketForm
+
+    actions = set(domain["actions"])
+    for form, validator in (("complaint_form", ValidateComplaintForm), ("ticket_form", ValidateTicketForm)):
+        for slot in domain["forms"][form]["required_slots"]:
+            assert {f"action_ask_{slot}", f"action_ask_{form}_{slot}"} & actions, (form, slot)
+            assert callable(getattr(validator, f"validate_{slot}", None)), (form, slot)

@@ -67,6 +67,11 @@ def session_of(app) -> dict:
         ("get", "/console"),
         ("get", "/console/handoffs/1"),
         ("post", "/console/handoffs/1/claim"),
+        ("post", "/console/handoffs/1/note"),
+        ("post", "/console/handoffs/1/email"),
+        ("get", "/console/replies"),
+        ("post", "/console/replies"),
+        ("post", "/console/replies/1/delete"),
         ("post", "/console/logout"),
     ],
 )

@@ -112,3 +112,30 @@ def test_nobody_at_the_console_means_a_ticket_by_email(servers):
     mail = next(m for m in servers.mail.messages if m["Reply-To"] == "ana.silva@example.com")
     assert mail["To"] == "owner@kettleandcrumb.example"  # shop.yml's owner.email
     assert "can I talk to a real person please" in mail.get_payload(decode=True).decode()
+
+
+def test_a_complaint_is_recorded_then_a_ticket_to_the_address_given(servers):
+    with servers.engine.begin() as connection:  # nobody has used the console lately
+        connection.execute(update(t.owners).values(last_seen_at=None))
+    sender = "complaint-e2e"
+
+    def say(text: str) -> str:
+        answer = requests.post(f"{servers.base_url}/webhooks/rest/webhook", timeout=60,
+                               json={"sender": sender, "message": text}).json()
+        return " ".join(m.get("text", "") for m in answer)
+
+    assert "tell me what happened" in say("I want to make a complaint")
+    assert "Is this about an order?" in say("the barista was rude and my flat white was cold")
+    assert "What email address" in say('/inform{"choice": "none"}')
+    done = say("it's mia.k@example.com")
+    case = re.search(r"recorded your complaint as case (C-\d+)", done).group(1)
+    assert "will reply by email to mia.k@example.com within one working day" in done
+    with servers.engine.connect() as connection:
+        stored = connection.execute(t.cases.select().where(t.cases.c.number == case)).mappings().one()
+    assert (stored["category"], stored["description"], stored["contact"], stored["conversation_id"]) == (
+        "complaint", "the barista was rude and my flat white was cold", "mia.k@example.com", sender)
+    ticket = HandoffQueue(servers.engine).open_for(sender)
+    assert (ticket.status, ticket.reason, ticket.case_id) == ("ticket", "complaint", stored["id"])
+    mail = next(m for m in servers.mail.messages if m["Reply-To"] == "mia.k@example.com")
+    assert "the barista was rude" in mail.get_payload(decode=True).decode()
+    assert "14 Quay Street" in say("where is the shop?")  # the bot goes on answering
