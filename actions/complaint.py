@@ -10,15 +10,15 @@ from __future__ import annotations
 import re
 from typing import Any, Dict, List
 
-from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.handoff import valid_email
+from actions.handoff import ValidateTicketForm
 from actions.order_flow import _free_text
 from actions.order_questions import choice_button
-from actions.replies import Reply
+from actions.replies import FixedQuestion
 from actions.shop import ShopAware
 
 NOT_ABOUT_AN_ORDER = "none"
@@ -27,7 +27,9 @@ _NO_ORDER = re.compile(r"^(no|nope|none|not|n/a|na|no order|not about an order|i
 _TOLD_IT_ALL_WORDS = 10
 
 
-class ValidateComplaintForm(ShopAware, FormValidationAction):
+class ValidateComplaintForm(ShopAware, ValidateTicketForm):
+    """The email address is checked as for a ticket: it is the ticket's address if one follows."""
+
     def name(self) -> str:
         return "validate_complaint_form"
 
@@ -69,23 +71,10 @@ class ValidateComplaintForm(ShopAware, FormValidationAction):
             )
         return {"complaint_order": number}
 
-    def validate_ticket_email(
-        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> Dict[str, Any]:
-        return {"ticket_email": valid_email(value, dispatcher)}
 
-
-class AskComplaintText(Action):
-    def name(self) -> str:
-        return "action_ask_complaint_text"
-
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> List[EventType]:
-        Reply(
-            "I'm sorry to hear that. Please tell me what happened; I'll pass it to the owner word for word."
-        ).send(dispatcher)
-        return []
+class AskComplaintText(FixedQuestion):
+    action = "action_ask_complaint_text"
+    text = "I'm sorry to hear that. Please tell me what happened; I'll pass it to the owner word for word."
 
 
 class AskComplaintOrder(Action):
@@ -104,12 +93,6 @@ class AskComplaintOrder(Action):
         return []
 
 
-class AskComplaintEmail(Action):
-    def name(self) -> str:
-        return "action_ask_complaint_form_ticket_email"
-
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> List[EventType]:
-        dispatcher.utter_message(text="What email address can the team reach you at about this?")
-        return []
+class AskComplaintEmail(FixedQuestion):
+    action = "action_ask_complaint_form_ticket_email"
+    text = "What email address can the team reach you at about this?"

@@ -19,7 +19,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.order_flow import TASK_SLOTS
-from actions.replies import Reply
+from actions.replies import FixedQuestion, Reply
 from actions.services.mail import MailError
 from actions.services.opening_hours import describe_status, opening_status
 from actions.services.order_rules import add_working_days
@@ -194,15 +194,9 @@ class ValidateTicketForm(FormValidationAction):
         return {"ticket_email": valid_email(value, dispatcher)}
 
 
-class AskTicketEmail(Action):
-    def name(self) -> str:
-        return "action_ask_ticket_email"
-
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> List[EventType]:
-        dispatcher.utter_message(text="What email address should the team reply to?")
-        return []
+class AskTicketEmail(FixedQuestion):
+    action = "action_ask_ticket_email"
+    text = "What email address should the team reply to?"
 
 
 class ActionOpenTicket(PersonRouting, Action):

@@ -88,3 +88,24 @@ class ShopReplyAction(ShopAware, Action, metaclass=abc.ABCMeta):
         intent = (tracker.latest_message.get("intent") or {}).get("name") or ""
         self.reply(intent, self.shop, self.now()).send(dispatcher)
         return []
+
+
+class FixedQuestion(Action, metaclass=abc.ABCMeta):
+    """A form's question that is always the same words: set ``action`` and ``text`` in the subclass.
+
+    Abstract, so rasa_sdk does not register the base itself as an action."""
+
+    action = ""
+
+    @property
+    @abc.abstractmethod
+    def text(self) -> str:
+        """The question."""
+
+    def name(self) -> str:
+        return self.action
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: DomainDict) -> List[Dict[str, Any]]:
+        dispatcher.utter_message(text=self.text)
+        return []

@@ -8,8 +8,14 @@ from actions.services.migrations import migrate
 
 
 @pytest.fixture
-def engine(tmp_path):
+def sqlite_engine(tmp_path):
+    """tmp_path/actions.db, migrated (a command line run in a test can use the same file)."""
     engine = create_database_engine(f"sqlite:///{tmp_path}/actions.db")
     migrate(engine)
     yield engine
     engine.dispose()
+
+
+@pytest.fixture
+def engine(sqlite_engine):
+    return sqlite_engine

@@ -31,7 +31,6 @@ from actions.services.digest import (
 )
 from actions.services.handoffs import Handoff, HandoffQueue
 from actions.services.mail import MailError
-from actions.services.migrations import migrate
 from actions.services.orders import OrderService
 from actions.services.owners import OwnerAccounts
 from actions.services.shop_profile import ShopProfileError, parse_shop_profile, shop_profile_dict
@@ -358,29 +357,23 @@ def test_a_bad_digest_at_is_named_in_the_error(value, problem):
 def cli(tmp_path, *args: str, **env: str) -> subprocess.CompletedProcess:
     clean = {k: v for k, v in os.environ.items()
              if not k.startswith(("SMTP_", "DATABASE_URL", "PUBLIC_URL", "BOT_", "SHOP_FILE"))}
-    clean.update(DATABASE_URL=f"sqlite:///{tmp_path}/cli.db", SHOP_FILE=str(ROOT / "shop.yml"), **env)
+    clean.update(DATABASE_URL=f"sqlite:///{tmp_path}/actions.db", SHOP_FILE=str(ROOT / "shop.yml"), **env)
     return subprocess.run([sys.executable, "-m", "bot", "digest", *args], cwd=ROOT, env=clean,
                           capture_output=True, text=True, timeout=120)
 
 
-@pytest.fixture
-def cli_engine(tmp_path):
-    engine = create_database_engine(f"sqlite:///{tmp_path}/cli.db")
-    migrate(engine)
-    yield engine
-    engine.dispose()
-
-
-def test_the_command_line_prints_the_digest_with_dry_run_and_sends_it_once(tmp_path, cli_engine, smtp_server):
+def test_the_command_line_prints_the_digest_with_dry_run_and_sends_it_once(
+    tmp_path, sqlite_engine, smtp_server
+):
     now = dt.datetime.now(dt.timezone.utc)
-    ticket = handoff(cli_engine, now - 3 * HOUR, "conv-1", email="sam@example.com", due=now - HOUR)
+    ticket = handoff(sqlite_engine, now - 3 * HOUR, "conv-1", email="sam@example.com", due=now - HOUR)
     dry = cli(tmp_path, "--dry-run")
     assert dry.returncode == 0, dry.stderr
     assert dry.stdout.startswith("To: owner@kettleandcrumb.example\n"
                                  "Subject: Kettle & Crumb: 0 new complaints, 1 open ticket (1 overdue), "
                                  "0 unresolved chats — ")
     assert f"http://127.0.0.1:5005/console/handoffs/{ticket.id}" in dry.stdout
-    assert sent_days(cli_engine) == []  # a dry run claims nothing
+    assert sent_days(sqlite_engine) == []  # a dry run claims nothing
 
     refused = cli(tmp_path)
     assert refused.returncode == 2 and "SMTP_HOST is not set" in refused.stderr
