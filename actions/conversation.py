@@ -1,4 +1,7 @@
-"""Greeting, help, "are you a bot?", thanks, goodbye and out-of-scope answers, in the shop's voice."""
+"""Greeting, help, "are you a bot?" and out-of-scope answers, in the shop's voice.
+
+(Thanks and goodbye are in feedback.py: they may ask for a rating.)
+"""
 from __future__ import annotations
 
 import datetime as dt
@@ -43,22 +46,6 @@ class ActionBotChallenge(ShopReplyAction):
             f"message sent to {shop.email} and reply {shop.reply_time}.",
             ["contact_info", "help"],
         )
-
-
-class ActionThankYou(ShopReplyAction):
-    def name(self) -> str:
-        return "action_thank_you"
-
-    def reply(self, intent: str, shop: ShopProfile, now: dt.datetime) -> Reply:
-        return Reply("You're welcome! Is there anything else I can help you with?")
-
-
-class ActionGoodbye(ShopReplyAction):
-    def name(self) -> str:
-        return "action_goodbye"
-
-    def reply(self, intent: str, shop: ShopProfile, now: dt.datetime) -> Reply:
-        return Reply(f"Thanks for stopping by {shop.name}. Have a lovely day!")
 
 
 class ActionOutOfScope(ShopReplyAction):

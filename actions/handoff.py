@@ -21,8 +21,7 @@ from rasa_sdk.types import DomainDict
 from actions.order_flow import TASK_SLOTS
 from actions.replies import FixedQuestion, Reply
 from actions.services.mail import MailError
-from actions.services.opening_hours import describe_status, opening_status
-from actions.services.order_rules import add_working_days
+from actions.services.opening_hours import describe_status, opening_status, reply_due
 from actions.shop import HandoffAware
 
 logger = logging.getLogger(__name__)
@@ -117,8 +116,7 @@ class PersonRouting(HandoffAware):
     def open_ticket(self, tracker: Tracker, reason: str, summary: Dict[str, Any], email: str,
                     case_id: Optional[int] = None) -> dt.datetime:
         """Record the ticket (committed), tell the owner by email; returns the promised reply time."""
-        local = self.now().astimezone(self.shop.timezone)
-        due = dt.datetime.combine(add_working_days(local.date(), 1), local.time(), self.shop.timezone)
+        due = reply_due(self.shop, self.now())
         ticket = self.handoffs.request(tracker.sender_id, reason, summary, contact_email=email,
                                        ticket_due=due, case_id=case_id)
         self._tell_owner(ticket.id, email, summary, due)

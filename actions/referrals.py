@@ -1,5 +1,5 @@
-"""Honest answers for requests the assistant cannot handle itself yet (payment problems,
-feedback): say so plainly and give the shop's contact details. No pretend flows.
+"""Honest answers for requests the assistant cannot handle itself yet (payment
+problems): say so plainly and give the shop's contact details. No pretend flows.
 """
 from __future__ import annotations
 
@@ -15,9 +15,6 @@ _ORDER_NOTE = "Please have your order number (like {example}) ready."
 # What the customer asked for, in the words of the answer; {example} is an order number.
 REFERRAL_OPENINGS: Dict[str, str] = {
     "payment_issue": "I'm sorry about the trouble with your payment. I can't see payments from this chat.",
-    "give_feedback": "Thank you for wanting to share your thoughts! "
-                     "I can't record feedback in this chat yet; "
-                     "the team would love to hear it directly.",
 }
 _NEEDS_ORDER_NUMBER = {"payment_issue"}
 _FOLLOW_UPS: Dict[str, list] = {"payment_issue": ["payment_methods"]}

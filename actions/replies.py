@@ -96,6 +96,7 @@ class FixedQuestion(Action, metaclass=abc.ABCMeta):
     Abstract, so rasa_sdk does not register the base itself as an action."""
 
     action = ""
+    buttons: Sequence[Dict[str, str]] = ()
 
     @property
     @abc.abstractmethod
@@ -107,5 +108,5 @@ class FixedQuestion(Action, metaclass=abc.ABCMeta):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: DomainDict) -> List[Dict[str, Any]]:
-        dispatcher.utter_message(text=self.text)
+        dispatcher.utter_message(text=self.text, buttons=list(self.buttons))
         return []

@@ -44,6 +44,7 @@ from bot.person_gate import PersonGate
 from bot.settings import Settings
 from bot.web.cors import install_origin_policy
 from bot.web.site import register_site
+from bot.web.thumbs import thumbs_blueprint
 from bot.web.uploads import MAX_PHOTO_BYTES, uploads_blueprint
 
 logger = logging.getLogger(__name__)
@@ -168,6 +169,7 @@ def create_app(
     register_channels(channels, app)
     register_site(app)
     app.blueprint(uploads_blueprint(settings.upload_dir))
+    app.blueprint(thumbs_blueprint())
     app.blueprint(console_blueprint())
     install_origin_policy(app, settings.cors_origins)
 

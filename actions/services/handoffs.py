@@ -106,6 +106,13 @@ class HandoffQueue:
             )
         return Handoff.from_row(row) if row else None
 
+    def person_took_part(self, conversation_id: str) -> bool:
+        """A person claimed (or answered by email) a handoff of this conversation at some point."""
+        c = t.handoffs.c
+        with self.engine.connect() as connection:
+            return connection.execute(select(func.count()).select_from(t.handoffs).where(
+                c.conversation_id == conversation_id, c.claimed_at.is_not(None))).scalar() > 0
+
     def is_owned_by_person(self, conversation_id: str) -> bool:
         handoff = self.open_for(conversation_id)
         return handoff is not None and handoff.status == "active"

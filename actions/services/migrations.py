@@ -62,6 +62,10 @@ def _create_digests_and_canned_replies(connection: Connection) -> None:
                         for title, text_ in DEFAULT_CANNED_REPLIES])
 
 
+def _create_feedback(connection: Connection) -> None:
+    t.feedback.create(connection)
+
+
 MIGRATIONS: List[Migration] = [
     Migration(1, "orders, lines, shipments, refunds, returns, changes, cases, audit log, verification",
               _create_order_tables),
@@ -69,6 +73,7 @@ MIGRATIONS: List[Migration] = [
     Migration(3, "handoffs, notes on them, canned replies", _create_handoff_tables),
     Migration(4, "when each console account was last seen", _add_owner_presence),
     Migration(5, "daily digests sent, default canned replies", _create_digests_and_canned_replies),
+    Migration(6, "customer feedback: ratings, comments, thumbs", _create_feedback),
 ]
 
 

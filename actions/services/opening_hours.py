@@ -54,6 +54,14 @@ def opening_status(shop: ShopProfile, now: dt.datetime) -> OpeningStatus:
     return OpeningStatus(local, None, None)
 
 
+def reply_due(shop: ShopProfile, now: dt.datetime) -> dt.datetime:
+    """When an offline message must have its answer: the end of the next opening that starts after now
+    (Monday 04:30 -> Monday's closing; Monday 10:00 or 21:30 -> Tuesday's closing)."""
+    local = now.astimezone(shop.timezone)
+    upcoming = [end for start, end in _intervals(shop, local.date()) if start > local]
+    return upcoming[0] if upcoming else local + dt.timedelta(days=1)
+
+
 def _day_word(moment: dt.datetime, now: dt.datetime) -> str:
     days = (moment.date() - now.date()).days
     if days == 0:

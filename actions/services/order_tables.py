@@ -7,6 +7,7 @@ through ``actions/services/migrations.py``; nothing here creates tables by itsel
 from __future__ import annotations
 
 from sqlalchemy import (
+    Boolean,
     Column,
     Date,
     DateTime,
@@ -187,6 +188,26 @@ digests_sent = Table(  # one row per shop day: several web processes send one di
     metadata,
     Column("day", Date, primary_key=True),
     Column("sent_at", DateTime, nullable=False),
+)
+
+# Ratings, comments and thumbs from customers (the feedback issue). One row per answer the customer gave:
+# csat (score 1-5, optional comment), nps (score 0-10, optional comment), feedback (a comment given any
+# time, score 1-5 optional), thumb (score +1 / -1 on one bot answer, message_text is that answer).
+# declined: the customer said "no thanks" to the question (score NULL); it still counts as asked.
+feedback = Table(
+    "feedback",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("conversation_id", String(255), nullable=False, index=True),
+    Column("kind", String(16), nullable=False),
+    Column("score", Integer),
+    Column("comment", Text, nullable=False, default=""),
+    Column("declined", Boolean, nullable=False, default=False),
+    Column("intent", String(64), nullable=False, default=""),   # the intent the bot was serving
+    Column("with_person", Boolean, nullable=False, default=False),  # a person took part in the conversation
+    Column("message_text", Text, nullable=False, default=""),   # thumbs: the answer that was rated
+    Column("customer_key", String(254), nullable=False, default=""),  # NPS once per 90 days: email or id
+    Column("created_at", DateTime, nullable=False),            # UTC, naive
 )
 
 schema_migrations = Table(

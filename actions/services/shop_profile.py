@@ -121,6 +121,7 @@ class ShopProfile:
     catalog: Tuple[str, ...]
     widget: WidgetLook = WidgetLook()
     digest_at: dt.time | None = DEFAULT_DIGEST_AT  # the owner's daily digest, shop-local; None: off
+    review_url: str = ""  # where happy customers can leave a public review (feedback.review_url)
 
     def money(self, amount: float) -> str:
         symbol = {"GBP": "£", "EUR": "€", "USD": "$"}.get(self.currency)
@@ -334,6 +335,7 @@ def _parse(raw: Any, base_dir: Path) -> ShopProfile:
         catalog=top.texts("catalog"),
         widget=widget,
         digest_at=_digest_at(owner),
+        review_url=_Reader(raw.get("feedback") or {}, "feedback").url("review_url", optional=True),
     )
 
 

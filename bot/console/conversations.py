@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from typing import Any, List, Optional
 
 from rasa.core.agent import Agent
+from rasa.core.channels.channel import CollectingOutputChannel
+from rasa.core.channels.socketio import SocketIOOutput
 from rasa.shared.core.events import BotUttered, UserUttered
 
 from actions.replies import INTENT_LABELS
@@ -71,8 +73,14 @@ async def person_says(agent: Agent, sio: Any, conversation_id: str, name: str, t
     await _say(agent, sio, conversation_id, text, {"sender": sender})
 
 
-async def bot_says(agent: Agent, sio: Any, conversation_id: str, text: str) -> None:
-    await _say(agent, sio, conversation_id, text, {})
+async def hand_back_to_bot(agent: Agent, sio: Any, conversation_id: str) -> None:
+    """The bot takes the conversation again: action_handed_back says so and, when the conversation was
+    not rated yet, the feedback form asks for a rating, live in the customer's widget."""
+    output = SocketIOOutput(sio, "bot_uttered") if sio is not None else CollectingOutputChannel()
+    async with agent.lock_store.lock(conversation_id):
+        tracker = await agent.execute_action(conversation_id, "action_handed_back", output, None, None)
+        if tracker is not None and tracker.get_slot("feedback_mode") == "csat":
+            await agent.execute_action(conversation_id, "feedback_form", output, None, None)
 
 
 async def _say(agent: Agent, sio: Any, conversation_id: str, text: str, metadata: dict) -> None:

@@ -30,7 +30,7 @@ from bot.console.access import (
 )
 from bot.console.auth import COOKIE, SESSION_SECONDS
 from bot.console.canned import add_canned_reply_routes
-from bot.console.conversations import bot_says, person_says, transcript
+from bot.console.conversations import hand_back_to_bot, person_says, transcript
 from bot.console.live import add_live_routes, page_version
 from bot.console.pages import conversation_page, inbox_page, login_page
 
@@ -39,7 +39,6 @@ LOGIN_COOKIE = "shopbot_login"  # the sign-in form's CSRF token, before there is
 MAX_REPLY_CHARS = 2000
 MAX_NOTE_CHARS = 2000
 ACTIONS = ("claim", "reply", "resolve", "hand-back", "note", "tags", "email")
-HANDED_BACK = "I'm back. Is there anything else I can help you with?"
 
 
 def console_blueprint() -> Blueprint:
@@ -186,7 +185,7 @@ async def _do(request: Request, action: str, handoff: Handoff, owner: Owner) -> 
     elif not queue.hand_back(handoff.id, owner.id):
         return taken
     else:
-        await bot_says(agent, sio, handoff.conversation_id, HANDED_BACK)
+        await hand_back_to_bot(agent, sio, handoff.conversation_id)
     return None
 
 

@@ -113,15 +113,15 @@ def test_the_ticket_is_stored_then_the_owner_is_emailed_then_the_customer_told(s
     )
     ticket = HandoffQueue(engine).open_for("cust-1")
     assert ticket.status == "ticket" and ticket.contact_email == "ana@example.com"
-    assert ticket.reply_due_at == shop_time(shop, "2026-11-24 21:30")  # one working day later
+    assert ticket.reply_due_at == shop_time(shop, "2026-11-24 18:00")  # by the end of the next opening
     [mail] = inbox.messages
     assert mail["To"] == shop.owner_email and mail["Reply-To"] == "ana@example.com"
     body = mail.get_payload(decode=True).decode()
-    assert "Reply to ana@example.com by Tuesday 24 November 21:30" in body
+    assert "Reply to ana@example.com by Tuesday 24 November 18:00" in body
     assert "intent: human_handoff" in body and "asked: I'd like a person please" in body
     assert texts == [
         "Thank you. I've passed this to the team; they'll reply within one working day at "
-        "ana@example.com (by Tuesday 24 November, 21:30). Meanwhile I can still help with opening hours, "
+        "ana@example.com (by Tuesday 24 November, 18:00). Meanwhile I can still help with opening hours, "
         "delivery, returns and your orders."
     ]
     assert slots == {"handoff_route": None}

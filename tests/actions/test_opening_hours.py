@@ -10,6 +10,7 @@ import yaml
 from actions.services.opening_hours import (
     describe_status,
     opening_status,
+    reply_due,
     upcoming_holidays,
     weekly_schedule,
 )
@@ -56,6 +57,17 @@ def test_range_past_midnight():
     assert say(shop, "2026-11-27 23:30") == "We're open now, until 02:00 tonight."
     assert say(shop, "2026-11-28 01:00") == "We're open now, until 02:00 tonight."
     assert say(shop, "2026-11-28 02:30") == "We're closed right now; we open on Monday at 08:00."
+
+
+@pytest.mark.parametrize("when,due", [
+    ("2026-11-23 04:30", "2026-11-23 18:00"),  # before opening: by tonight's closing
+    ("2026-11-23 10:00", "2026-11-24 18:00"),  # while open: by the end of the next opening
+    ("2026-11-23 21:30", "2026-11-24 18:00"),
+    ("2026-11-28 20:00", "2026-11-30 18:00"),  # Saturday night: Sunday is closed
+    ("2026-12-24 20:00", "2026-12-28 18:00"),  # Christmas, Boxing Day and Sunday closed
+])
+def test_an_offline_message_is_due_by_the_end_of_the_next_opening(shop, when, due):
+    assert reply_due(shop, shop_time(shop, when)) == shop_time(shop, due)
 
 
 def test_open_round_the_clock():

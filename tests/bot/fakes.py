@@ -25,3 +25,15 @@ class RecordingAgent:
             raise RuntimeError("model exploded")
         if not self.silent:
             await message.output_channel.send_response(message.sender_id, {"text": f"echo: {message.text}"})
+
+    async def execute_action(self, sender_id: str, action: str, output_channel: Any, policy: Any,
+                             confidence: Any) -> Any:
+        """Runs no action server: says which action ran, as a bot message in the conversation."""
+        from rasa.shared.core.events import BotUttered
+
+        self.executed = [*getattr(self, "executed", []), (sender_id, action)]
+        tracker = await self.tracker_store.get_or_create_tracker(sender_id)
+        tracker.update(BotUttered(f"[{action}]"))
+        await self.tracker_store.save(tracker)
+        await output_channel.send_text_message(sender_id, f"[{action}]")
+        return tracker

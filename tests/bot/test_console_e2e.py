@@ -75,7 +75,10 @@ def test_person_takes_over_and_hands_back(servers):
         owner.post(
             f"{servers.base_url}/console/handoffs/{handoff.id}/hand-back", data={"csrf": csrf}, timeout=10
         )
-        assert "anything else" in inbox.get(timeout=10)["text"]
+        assert inbox.get(timeout=10)["text"] == "I'm back; I hope that helped."
+        rating = inbox.get(timeout=10)  # handed back: the bot asks for a rating of the conversation
+        assert rating["text"].startswith("How did I do today?")
+        assert [q["title"] for q in rating["quick_replies"]] == ["1", "2", "3", "4", "5", "No thanks"]
         ack = client.call(
             "user_uttered",
             {

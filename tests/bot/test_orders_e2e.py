@@ -11,6 +11,7 @@ import requests
 from sqlalchemy import select
 
 from actions.services import order_tables as t
+from actions.services.handoffs import HandoffQueue
 
 pytestmark = pytest.mark.e2e
 
@@ -165,5 +166,9 @@ def test_late_order_case_for_the_whole_parcel(servers):
     done = texts(say(servers, s, '/inform{"choice": "person"}'))
     case = rows(servers, t.cases, conversation_id=s)[0]
     assert f"I've opened case {case['number']} for order KC-10008." in done
-    assert "A person from the team will contact you about it." in done
+    # A person settles it: the same way to a person as asking for one (a ticket: nobody is at the console).
+    handoff = HandoffQueue(servers.engine).open_for(s)
+    assert (handoff.reason, handoff.case_id, handoff.contact_email) == ("order_case", case["id"],
+                                                                         "pat.green@example.com")
+    assert "The team will reply by email to pat.green@example.com" in done or "You're number" in done
     assert (case["category"], case["items"], case["remedy"]) == ("missing", "The whole parcel", "person")

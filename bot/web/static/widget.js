@@ -196,7 +196,9 @@
     const time = el('time', 'time', isNaN(d) ? null : { datetime: d.toISOString() }, [hhmm(d)]);
     const row = el('div', 'msg msg--' + kind);
     if (kind === 'person') row.append(el('div', 'name', { 'aria-hidden': 'true' }, [who]));
-    row.append(bubble, time);
+    // Bot answers (not questions with choices) can be rated; the thumb is kept in the history.
+    const rateable = kind === 'bot' && m.text && !(Array.isArray(m.buttons) && m.buttons.length);
+    row.append(bubble, rateable ? el('div', 'meta', null, [time, thumbs(m)]) : time);
     if (m.pending) row.classList.add('shopbot-pending');
     if (m.failed) row.classList.add('shopbot-failed');
     if (Array.isArray(m.buttons) && m.buttons.length) {
@@ -217,6 +219,29 @@
     rowOf.set(m, row);
     log.append(row);
     scrollDown();
+  }
+  function thumbs(m) {
+    const group = el('div', 'rate', { role: 'group', 'aria-label': 'Was this answer helpful?' });
+    const choices = [['up', '\u{1F44D}', 'Helpful'], ['down', '\u{1F44E}', 'Not helpful']];
+    const mark = () => group.querySelectorAll('button').forEach((b, i) =>
+      b.setAttribute('aria-pressed', String(choices[i][0] === m.thumb)));
+    choices.forEach(([value, icon, label]) => {
+      const b = el('button', 'thumb', { type: 'button', 'aria-label': label, title: label }, [icon]);
+      b.addEventListener('click', () => {
+        if (!sessionId || m.thumb === value) return;
+        fetch(ORIGIN + '/feedback/thumbs', {
+          method: 'POST', credentials: 'omit', headers: { 'Content-Type': 'application/json' },
+          body: JSON.stringify({ session_id: sessionId, text: m.text, value }),
+        }).then((r) => {
+          if (!r.ok) throw new Error(String(r.status));
+          setEntry(m, { thumb: value });
+          mark();
+        }).catch(() => notice('Sorry, your rating could not be saved just now.'));
+      });
+      group.append(b);
+    });
+    mark();
+    return group;
   }
   function add(m) { history.push(m); saveHistory(); render(m); return m; }
   function notice(text) { log.append(el('div', 'notice', null, [String(text)])); scrollDown(); }

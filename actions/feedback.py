@@ -1,0 +1,312 @@
+"""Feedback from customers: CSAT when a conversation ends well, NPS after a happy CSAT, give_feedback.
+
+One form, ``feedback_form``, whose questions depend on ``feedback_mode`` and the answers so far:
+  csat: csat_score (1-5) -> csat_comment (optional) -> nps_score (0-10; only after 4-5, at most once per
+        customer every 90 days) -> nps_comment ("what should we do better?", detractors only)
+  give: feedback_comment -> feedback_score (1-5, optional)
+Every answer is committed as it is validated, so the thanks at the end never runs ahead of the database.
+"No thanks" ends the form politely; a number off the scale is asked again; the rating is never asked
+twice in one conversation.
+"""
+from __future__ import annotations
+
+import abc
+import json
+from typing import Any, Dict, List, Optional, Tuple
+
+from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk.events import ActiveLoop, EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from actions.order_flow import _free_text
+from actions.replies import FixedQuestion, Reply
+from actions.services.feedback import Context, FeedbackStore
+from actions.services.ratings import nps_band, read_rating
+from actions.shop import HandoffAware
+
+FEEDBACK_SLOTS = ("csat_score", "csat_comment", "nps_score", "nps_comment", "feedback_comment",
+                  "feedback_score")
+DECLINED, NONE = "declined", "none"
+OFF = "off"  # feedback_mode when no question follows
+# The bot answered something: a conversation that then ends with thanks or goodbye ended well.
+SOLVING_ACTIONS = {"action_answer_faq", "action_finish_order_task", "action_open_ticket", "action_handoff",
+                   "action_help", "action_bot_challenge", "action_handed_back"}
+GAVE_UP_ACTIONS = {"action_default_fallback", "action_two_stage_fallback", "action_out_of_scope",
+                   "action_default_ask_rephrase"}
+# Intents that say nothing about what the customer came for.
+_NOT_A_TOPIC = {"greet", "goodbye", "thank_you", "affirm", "deny", "inform", "stop", "nlu_fallback",
+                "give_feedback", "out_of_scope", "bot_challenge", "help"}
+
+
+def served_intent(tracker: Tracker) -> str:
+    """The last thing the customer came for, as an intent (what a rating is about)."""
+    for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            name = ((event.get("parse_data") or {}).get("intent") or {}).get("name") or ""
+            if name and name not in _NOT_A_TOPIC:
+                return name
+    return ""
+
+
+def ended_well(tracker: Tracker) -> bool:
+    """The bot's last real answer solved something (not a fallback or "I can't help with that")."""
+    for event in reversed(tracker.events):
+        name = event.get("name") if event.get("event") == "action" else None
+        if name in SOLVING_ACTIONS:
+            return True
+        if name in GAVE_UP_ACTIONS:
+            return False
+    return False
+
+
+NO_THANKS = {"title": "No thanks", "payload": '/inform{"choice": "no thanks"}'}
+
+
+def score_buttons(low: int, high: int) -> List[Dict[str, str]]:
+    scores = [{"title": str(n), "payload": "/inform" + json.dumps({"rating": str(n)})}
+              for n in range(low, high + 1)]
+    return [*scores, NO_THANKS]
+
+
+CSAT_QUESTION = "How did I do today? Please rate this chat from 1 (poor) to 5 (great)."
+
+
+class FeedbackAware(HandoffAware):
+    """Where feedback is stored, and what a rating is about."""
+
+    @property
+    def feedback(self) -> FeedbackStore:
+        return FeedbackStore(self.orders.engine, self._clock)
+
+    def context(self, tracker: Tracker) -> Context:
+        key = tracker.get_slot("ticket_email") or ""
+        verified = tracker.get_slot("verified_order")
+        order = self.orders.get(verified) if verified and not key else None
+        return Context(tracker.sender_id, served_intent(tracker),
+                       self.handoffs.person_took_part(tracker.sender_id),
+                       (key or (order.email if order else "")).lower())
+
+    def rating_due(self, tracker: Tracker) -> bool:
+        return not tracker.get_slot("feedback_asked") and not self.feedback.asked(tracker.sender_id, "csat")
+
+    def start_rating(self) -> List[EventType]:
+        """feedback_form asks for the CSAT rating next (the rules follow feedback_mode)."""
+        return [*(SlotSet(slot, None) for slot in FEEDBACK_SLOTS), SlotSet("feedback_mode", "csat"),
+                SlotSet("feedback_asked", True)]
+
+
+class ValidateFeedbackForm(FeedbackAware, FormValidationAction):
+    def name(self) -> str:
+        return "validate_feedback_form"
+
+    async def required_slots(self, domain_slots: List[str], dispatcher: CollectingDispatcher,
+                             tracker: Tracker, domain: DomainDict) -> List[str]:
+        if tracker.get_slot("feedback_mode") != "csat":  # give_feedback
+            return ["feedback_comment", "feedback_score"]
+        csat = tracker.get_slot("csat_score")
+        if csat in (None, DECLINED):
+            return ["csat_score"]
+        slots = ["csat_score", "csat_comment"]
+        nps = tracker.get_slot("nps_score")
+        if nps is None and (int(csat) < 4 or not self.feedback.nps_due(self.context(tracker).customer_key)):
+            return slots
+        slots.append("nps_score")
+        if nps not in (None, DECLINED) and nps_band(int(nps)) == "detractor":
+            slots.append("nps_comment")
+        return slots
+
+    def _declines(self, tracker: Tracker, value: Any) -> bool:
+        intent = (tracker.latest_message.get("intent") or {}).get("name")
+        return str(value).strip().lower() in ("no thanks", NONE) or intent in ("deny", "stop", "goodbye") \
+            or read_rating(str(value), 1, 5).declined
+
+    def _score(self, kind: str, slot: str, low: int, high: int, value: Any, dispatcher: CollectingDispatcher,
+               tracker: Tracker) -> Dict[str, Any]:
+        rating = read_rating(str(value or ""), low, high)
+        if rating.score is None and (rating.declined or self._declines(tracker, value)):
+            if kind != "feedback":
+                self.feedback.record(kind, self.context(tracker), declined=True)
+            return {slot: DECLINED}
+        if rating.score is None:
+            why = f"{rating.outside} is outside the scale" if rating.outside is not None \
+                else "I didn't catch a rating there"
+            dispatcher.utter_message(text=f"Sorry, {why}. Please choose a number from {low} to {high}, or "
+                                          f"say no thanks.")
+            return {slot: None}
+        if kind == "feedback":
+            self.feedback.add_score(tracker.sender_id, "feedback", rating.score)
+        else:
+            self.feedback.record(kind, self.context(tracker), score=rating.score)
+        return {slot: str(rating.score)}
+
+    def _comment(self, kind: str, slot: str, value: Any, tracker: Tracker) -> Dict[str, Any]:
+        text = _free_text(value)
+        if text is None or self._declines(tracker, text):
+            return {slot: NONE}
+        self.feedback.add_comment(tracker.sender_id, kind, text)
+        return {slot: text}
+
+    def validate_csat_score(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
+                            domain: DomainDict) -> Dict[str, Any]:
+        return self._score("csat", "csat_score", 1, 5, value, dispatcher, tracker)
+
+    def validate_nps_score(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
+                           domain: DomainDict) -> Dict[str, Any]:
+        return self._score("nps", "nps_score", 0, 10, value, dispatcher, tracker)
+
+    def validate_feedback_score(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
+                                domain: DomainDict) -> Dict[str, Any]:
+        return self._score("feedback", "feedback_score", 1, 5, value, dispatcher, tracker)
+
+    def validate_csat_comment(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
+                              domain: DomainDict) -> Dict[str, Any]:
+        return self._comment("csat", "csat_comment", value, tracker)
+
+    def validate_nps_comment(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
+                             domain: DomainDict) -> Dict[str, Any]:
+        return self._comment("nps", "nps_comment", value, tracker)
+
+    def validate_feedback_comment(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
+                                  domain: DomainDict) -> Dict[str, Any]:
+        text = _free_text(value)
+        if text is None or self._declines(tracker, text):
+            return {"feedback_comment": DECLINED, "feedback_score": NONE}  # nothing to say after all
+        self.feedback.record("feedback", self.context(tracker), comment=text)
+        return {"feedback_comment": text}
+
+
+class AskCsatScore(FixedQuestion):
+    action = "action_ask_csat_score"
+    text = CSAT_QUESTION
+    buttons = score_buttons(1, 5)
+
+
+class AskCsatComment(FixedQuestion):
+    action = "action_ask_csat_comment"
+    text = "Thank you! Is there anything you'd like to add? Type it here, or say no thanks."
+    buttons = (NO_THANKS,)
+
+
+class AskNpsScore(HandoffAware, Action):
+    def name(self) -> str:
+        return "action_ask_nps_score"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: DomainDict) -> List[Dict[str, Any]]:
+        dispatcher.utter_message(
+            text=f"One more, if you have a second: how likely are you to recommend {self.shop.name} to a "
+                 f"friend, from 0 (not at all) to 10 (extremely likely)?", buttons=score_buttons(0, 10))
+        return []
+
+
+class AskNpsComment(FixedQuestion):
+    action = "action_ask_nps_comment"
+    text = "Thank you for being honest. What should we do better?"
+
+
+class AskFeedbackComment(FixedQuestion):
+    action = "action_ask_feedback_comment"
+    text = "I'd love to hear it. What would you like to tell us? The owner reads every message."
+
+
+class AskFeedbackScore(FixedQuestion):
+    action = "action_ask_feedback_score"
+    text = "Thank you! Would you like to add a rating from 1 (poor) to 5 (great)?"
+    buttons = score_buttons(1, 5)
+
+
+def _thanks(slots: Dict[str, Optional[str]], review_url: str) -> str:
+    if slots["feedback_mode"] != "csat":
+        return "Thank you, I've passed it on to the owner." if slots["feedback_comment"] != DECLINED \
+            else "No problem. If you think of something later, just tell me."
+    csat, nps = slots["csat_score"], slots["nps_score"]
+    if csat in (None, DECLINED):
+        return "No problem. Thanks for chatting with us!"
+    if nps not in (None, DECLINED):
+        band = nps_band(int(nps))
+        if band == "promoter":
+            review = f" If you have a minute, a review helps a small shop like ours a lot: {review_url}" \
+                if review_url else ""
+            return f"Thank you, that means a lot to us!{review}"
+        if band == "detractor":
+            return "Thank you for telling us; the owner reads every comment, and we'll work on it."
+        return "Thank you for your answers!"
+    if int(csat) <= 2:
+        return "Thank you for telling us. I'm sorry we didn't do better; the owner reads every rating."
+    return "Thank you for the rating!"
+
+
+class ActionFeedbackDone(FeedbackAware, Action):
+    """The answers are stored already; say thanks (promoters get the review link) and clear the form."""
+
+    def name(self) -> str:
+        return "action_feedback_done"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: DomainDict) -> List[Dict[str, Any]]:
+        slots = {slot: tracker.get_slot(slot) for slot in (*FEEDBACK_SLOTS, "feedback_mode")}
+        Reply(_thanks(slots, self.shop.review_url)).send(dispatcher)
+        return [*(SlotSet(slot, None) for slot in FEEDBACK_SLOTS), SlotSet("feedback_mode", OFF)]
+
+
+class ActionLeaveFeedback(Action):
+    """A question instead of an answer: leave the feedback form (not asked again) and answer it."""
+
+    def name(self) -> str:
+        return "action_leave_feedback"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: DomainDict) -> List[Dict[str, Any]]:
+        return [ActiveLoop(None), SlotSet("requested_slot", None),
+                *(SlotSet(slot, None) for slot in FEEDBACK_SLOTS), SlotSet("feedback_mode", OFF)]
+
+
+class EndOfChat(FeedbackAware, Action, metaclass=abc.ABCMeta):
+    """Thanks or goodbye: answer, and when the bot solved something, ask once for a rating."""
+
+    @abc.abstractmethod
+    def words(self) -> Tuple[str, str]:
+        """What to say: before a rating question, and when there is none."""
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: DomainDict) -> List[Dict[str, Any]]:
+        before_rating, alone = self.words()
+        if ended_well(tracker) and self.rating_due(tracker):
+            dispatcher.utter_message(text=before_rating)
+            return self.start_rating()
+        dispatcher.utter_message(text=alone)
+        return [SlotSet("feedback_mode", OFF)]
+
+
+class ActionThankYou(EndOfChat):
+    def name(self) -> str:
+        return "action_thank_you"
+
+    def words(self) -> Tuple[str, str]:
+        return "You're welcome!", "You're welcome! Is there anything else I can help you with?"
+
+
+class ActionGoodbye(EndOfChat):
+    def name(self) -> str:
+        return "action_goodbye"
+
+    def words(self) -> Tuple[str, str]:
+        return f"Thanks for stopping by {self.shop.name}!", \
+            f"Thanks for stopping by {self.shop.name}. Have a lovely day!"
+
+
+class ActionHandedBack(FeedbackAware, Action):
+    """Run by the console when a person hands the conversation back: the bot is back, and asks for a
+    rating of the conversation (unless it was rated already)."""
+
+    def name(self) -> str:
+        return "action_handed_back"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: DomainDict) -> List[Dict[str, Any]]:
+        if not self.rating_due(tracker):
+            dispatcher.utter_message(text="I'm back. Is there anything else I can help you with?")
+            return [SlotSet("feedback_mode", OFF)]
+        dispatcher.utter_message(text="I'm back; I hope that helped.")
+        return self.start_rating()

@@ -1,0 +1,232 @@
+"""Feedback from customers: when the bot asks, what it stores (committed before it says thanks), NPS once
+per 90 days, "no thanks", numbers off the scale, give_feedback, and the hand-back from a person."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+
+import pytest
+from rasa_sdk import Tracker
+from rasa_sdk.executor import CollectingDispatcher
+from sqlalchemy import select
+
+from actions.feedback import (
+    CSAT_QUESTION,
+    ActionFeedbackDone,
+    ActionHandedBack,
+    ActionThankYou,
+    AskNpsScore,
+    ValidateFeedbackForm,
+    ended_well,
+    served_intent,
+)
+from actions.services import order_tables as t
+from actions.services.demo_orders import seed_demo_orders
+from actions.services.feedback import Context, FeedbackStore
+from actions.services.handoffs import HandoffQueue
+from tests.actions.test_handoff import make, run
+from tests.conftest import shop_time
+
+NOW = "2026-11-23 10:00"
+SENDER = "conv-feedback"
+
+
+def user(text: str, intent: str) -> dict:
+    return {"event": "user", "text": text, "parse_data": {"text": text, "intent": {"name": intent}}}
+
+
+def action(name: str) -> dict:
+    return {"event": "action", "name": name}
+
+
+def conversation(*events: dict, slots=None, latest=("thanks", "thank_you"), loop=None) -> Tracker:
+    message = {"text": latest[0], "intent": {"name": latest[1], "confidence": 0.95}, "entities": []}
+    return Tracker(
+        SENDER,
+        slots or {},
+        message,
+        [*events, user(*latest)],
+        False,
+        None,
+        {"name": loop} if loop else {},
+        "action_listen",
+    )
+
+
+ANSWERED = (user("how much is delivery?", "shipping_options"), action("action_answer_faq"))
+
+
+def rows(engine):
+    with engine.connect() as connection:
+        return [dict(r) for r in connection.execute(select(t.feedback).order_by(t.feedback.c.id)).mappings()]
+
+
+def validate(form, method, value, tracker_):
+    dispatcher = CollectingDispatcher()
+    result = getattr(form, method)(value, dispatcher, tracker_, {})
+    return result, [m.get("text") for m in dispatcher.messages]
+
+
+def required(form, slots):
+    tracker_ = conversation(*ANSWERED, slots=slots, loop="feedback_form")
+    return asyncio.run(form.required_slots([], CollectingDispatcher(), tracker_, {}))
+
+
+def test_thanks_after_an_answer_starts_the_rating_once(shop, engine, domain):
+    thank = make(ActionThankYou, shop, engine, NOW)
+    texts, slots = run(thank, conversation(*ANSWERED), domain)
+    assert texts == ["You're welcome!"] and slots["feedback_mode"] == "csat" and slots["feedback_asked"]
+    again, slots = run(thank, conversation(*ANSWERED, slots={"feedback_asked": True}), domain)
+    assert again == ["You're welcome! Is there anything else I can help you with?"]
+    assert slots == {"feedback_mode": "off"}
+
+
+def test_no_rating_after_the_bot_gave_up_or_before_it_answered_anything(shop, engine, domain):
+    thank = make(ActionThankYou, shop, engine, NOW)
+    gave_up = conversation(*ANSWERED, user("blorp", "nlu_fallback"), action("action_default_fallback"))
+    assert run(thank, gave_up, domain)[1] == {"feedback_mode": "off"}
+    assert run(thank, conversation(), domain)[1] == {"feedback_mode": "off"}
+    assert ended_well(conversation(*ANSWERED)) and not ended_well(gave_up)
+    assert served_intent(gave_up) == "shipping_options"
+
+
+def test_a_conversation_rated_before_a_restart_is_not_asked_again(shop, engine, domain):
+    FeedbackStore(engine).record("csat", Context(SENDER), score=5)  # the slot was lost, the row was not
+    assert run(make(ActionThankYou, shop, engine, NOW), conversation(*ANSWERED), domain)[1] == {
+        "feedback_mode": "off"
+    }
+
+
+def test_a_rating_is_stored_with_what_it_was_about_before_the_thanks(shop, engine, domain):
+    form = make(ValidateFeedbackForm, shop, engine, NOW)
+    tracker_ = conversation(
+        *ANSWERED, slots={"feedback_mode": "csat"}, latest=("4", "inform"), loop="feedback_form"
+    )
+    assert validate(form, "validate_csat_score", "4", tracker_) == ({"csat_score": "4"}, [])
+    assert validate(form, "validate_csat_comment", "quick and clear <b>answer</b>", tracker_)[0] == {
+        "csat_comment": "quick and clear <b>answer</b>"
+    }
+    [row] = rows(engine)
+    assert (
+        row["kind"],
+        row["score"],
+        row["comment"],
+        row["intent"],
+        row["with_person"],
+        row["declined"],
+    ) == ("csat", 4, "quick and clear <b>answer</b>", "shipping_options", False, False)
+    assert row["created_at"] == shop_time(shop, NOW).astimezone(dt.timezone.utc).replace(tzinfo=None)
+
+
+@pytest.mark.parametrize("typed,expected", [("7", "7 is outside the scale"), ("purple", "didn't catch")])
+def test_a_rating_off_the_scale_is_asked_again_gently_and_nothing_is_stored(shop, engine, typed, expected):
+    form = make(ValidateFeedbackForm, shop, engine, NOW)
+    tracker_ = conversation(*ANSWERED, slots={"feedback_mode": "csat"}, latest=(typed, "inform"))
+    result, texts = validate(form, "validate_csat_score", typed, tracker_)
+    assert result == {"csat_score": None} and expected in texts[0]
+    assert "choose a number from 1 to 5, or say no thanks" in texts[0] and rows(engine) == []
+
+
+def test_no_thanks_is_stored_as_declined_and_ends_the_questions(shop, engine):
+    form = make(ValidateFeedbackForm, shop, engine, NOW)
+    tracker_ = conversation(*ANSWERED, latest=("no thanks", "deny"))
+    assert validate(form, "validate_csat_score", "no thanks", tracker_)[0] == {"csat_score": "declined"}
+    assert [(r["kind"], r["score"], r["declined"]) for r in rows(engine)] == [("csat", None, True)]
+    assert required(form, {"feedback_mode": "csat", "csat_score": "declined"}) == ["csat_score"]
+
+
+def test_nps_follows_a_happy_rating_at_most_every_90_days_per_customer(shop, engine):
+    form = make(ValidateFeedbackForm, shop, engine, NOW)
+    happy = {"feedback_mode": "csat", "csat_score": "5", "csat_comment": "none"}
+    assert required(form, happy) == ["csat_score", "csat_comment", "nps_score"]
+    assert required(form, {**happy, "csat_score": "3"}) == ["csat_score", "csat_comment"]  # not happy: no NPS
+    store = FeedbackStore(engine, lambda: shop_time(shop, NOW) - dt.timedelta(days=30))
+    store.record("nps", Context("an earlier chat", customer_key="ana@example.com"), score=9)
+    ana = {**happy, "ticket_email": "Ana@Example.com"}
+    assert required(form, ana) == ["csat_score", "csat_comment"]  # asked 30 days ago
+    later = make(ValidateFeedbackForm, shop, engine, "2027-01-26 10:00")  # 94 days after that answer
+    later_tracker = conversation(*ANSWERED, slots=ana, loop="feedback_form")
+    assert asyncio.run(later.required_slots([], CollectingDispatcher(), later_tracker, {}))[-1] == "nps_score"
+
+
+def test_a_detractor_is_asked_what_to_do_better(shop, engine, domain):
+    form = make(ValidateFeedbackForm, shop, engine, NOW)
+    tracker_ = conversation(*ANSWERED, latest=("3", "inform"))
+    assert validate(form, "validate_nps_score", "3", tracker_)[0] == {"nps_score": "3"}
+    slots = {"feedback_mode": "csat", "csat_score": "4", "csat_comment": "none", "nps_score": "3"}
+    assert required(form, slots)[-1] == "nps_comment"
+    assert required(form, {**slots, "nps_score": "8"})[-1] == "nps_score"  # a passive is not asked why
+    texts, _ = run(make(AskNpsScore, shop, engine, NOW), conversation(), domain)
+    assert "recommend Kettle & Crumb to a friend, from 0" in texts[0]
+
+
+def test_the_thanks_fits_the_answers_and_promoters_get_the_review_link(shop, engine, domain):
+    done = make(ActionFeedbackDone, shop, engine, NOW)
+
+    def thanks(**slots):
+        return run(done, conversation(slots={"feedback_mode": "csat", **slots}), domain)[0][0]
+
+    assert shop.review_url in thanks(csat_score="5", nps_score="10")
+    assert "what" not in thanks(csat_score="5", nps_score="10").lower()
+    assert "we'll work on it" in thanks(csat_score="4", nps_score="2")
+    assert thanks(csat_score="declined") == "No problem. Thanks for chatting with us!"
+    assert "I'm sorry we didn't do better" in thanks(csat_score="1")
+    assert run(done, conversation(slots={"feedback_mode": "csat"}), domain)[1]["feedback_mode"] == "off"
+
+
+def test_give_feedback_stores_the_comment_then_an_optional_rating(shop, engine):
+    form = make(ValidateFeedbackForm, shop, engine, NOW)
+    assert required(form, {"feedback_mode": "off"}) == ["feedback_comment", "feedback_score"]
+    tracker_ = conversation(latest=("the buns are the best in town", "give_feedback"))
+    validate(form, "validate_feedback_comment", "the buns are the best in town", tracker_)
+    validate(form, "validate_feedback_score", "five", conversation(latest=("five", "inform")))
+    [row] = rows(engine)
+    assert (row["kind"], row["comment"], row["score"]) == ("feedback", "the buns are the best in town", 5)
+    nothing = validate(
+        form, "validate_feedback_comment", "never mind", conversation(latest=("never mind", "stop"))
+    )
+    assert nothing[0] == {"feedback_comment": "declined", "feedback_score": "none"} and len(rows(engine)) == 1
+
+
+def test_handed_back_by_a_person_the_bot_asks_for_a_rating_with_the_person_counted(shop, engine, domain):
+    queue = HandoffQueue(engine)
+    handoff = queue.request(SENDER, "human_handoff", {})
+    queue.claim(handoff.id, owner_id=1) if False else None  # noqa: B018 - claimed below by SQL (no owner row)
+    with engine.begin() as connection:  # a person had it and handed it back
+        connection.execute(
+            t.handoffs.update().values(status="returned", claimed_at=dt.datetime(2026, 11, 23))
+        )
+    back = make(ActionHandedBack, shop, engine, NOW)
+    texts, slots = run(back, conversation(latest=("/human_handoff", "human_handoff")), domain)
+    assert texts == ["I'm back; I hope that helped."] and slots["feedback_mode"] == "csat"
+    form = make(ValidateFeedbackForm, shop, engine, NOW)
+    validate(form, "validate_csat_score", "5", conversation(latest=("5", "inform")))
+    assert rows(engine)[0]["with_person"] is True
+    texts, slots = run(back, conversation(slots={"feedback_asked": True}), domain)
+    assert texts == ["I'm back. Is there anything else I can help you with?"]
+
+
+def test_the_customer_of_a_verified_order_is_its_email(shop, engine):
+    form = make(ValidateFeedbackForm, shop, engine, NOW)
+    seed_demo_orders(form.orders)
+    context = form.context(conversation(slots={"verified_order": "KC-10003"}))
+    assert context.customer_key == "jo.baker@example.com"
+    assert form.context(conversation()).customer_key == ""  # the conversation itself, when stored
+
+
+def test_the_rating_question_offers_one_to_five_and_no_thanks(shop, engine, domain):
+    from actions.feedback import AskCsatScore
+
+    dispatcher = CollectingDispatcher()
+    asyncio.run(AskCsatScore().run(dispatcher, conversation(), domain))
+    assert dispatcher.messages[0]["text"] == CSAT_QUESTION
+    assert [b["title"] for b in dispatcher.messages[0]["buttons"]] == ["1", "2", "3", "4", "5", "No thanks"]
+    assert dispatcher.messages[0]["buttons"][3]["payload"] == '/inform{"rating": "4"}'
+
+
+def test_every_feedback_slot_has_a_question_and_a_validator(domain):
+    actions = set(domain["actions"])
+    for slot in domain["forms"]["feedback_form"]["required_slots"]:
+        assert f"action_ask_{slot}" in actions, slot
+        assert callable(getattr(ValidateFeedbackForm, f"validate_{slot}", None)), slot

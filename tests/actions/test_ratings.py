@@ -1,0 +1,49 @@
+"""Reading ratings from buttons and free text; NPS bands."""
+from __future__ import annotations
+
+import pytest
+
+from actions.services.ratings import Rating, nps_band, read_rating
+
+
+@pytest.mark.parametrize("text,score", [
+    ("4", 4), ("5", 5), ("1", 1), ("four stars", 4), ("Five!", 5), ("I'd give it a 3", 3), ("4/5", 4),
+    ("4 out of 5", 4), ("4.5", 5), ("⭐⭐⭐⭐", 4), ("it was great", 5), ("excellent, thanks", 5),
+    ("pretty good", 4), ("not bad", 4), ("meh", 3), ("ok I guess", 3), ("not great", 2), ("poor", 2),
+    ("terrible", 1), ("useless bot", 1), ("loved it", 5),
+])
+def test_csat_from_buttons_and_words(text, score):
+    assert read_rating(text, 1, 5) == Rating(score=score)
+
+
+@pytest.mark.parametrize("text", ["no thanks", "No", "nope", "not now", "skip", "never mind", "rather not"])
+def test_no_thanks_is_a_refusal_not_a_score(text):
+    assert read_rating(text, 1, 5) == Rating(declined=True)
+    assert read_rating(text, 0, 10).declined
+
+
+def test_a_number_outside_the_scale_is_asked_again_not_an_error():
+    assert read_rating("7", 1, 5) == Rating(outside=7)
+    assert read_rating("0", 1, 5) == Rating(outside=0)
+    assert read_rating("11", 0, 10) == Rating(outside=11)
+    assert not read_rating("7", 1, 5).answered
+
+
+def test_nps_takes_numbers_and_number_words_only():
+    assert read_rating("10", 0, 10) == Rating(score=10)
+    assert read_rating("zero", 0, 10) == Rating(score=0)
+    assert read_rating("I'd say an 8", 0, 10) == Rating(score=8)
+    assert not read_rating("it was great", 0, 10).understood  # "great" is no number of ten
+    assert not read_rating("when do you open?", 1, 5).understood
+    assert not read_rating("", 1, 5).understood
+
+
+@pytest.mark.parametrize("score,band", [(0, "detractor"), (6, "detractor"), (7, "passive"), (8, "passive"),
+                                        (9, "promoter"), (10, "promoter")])
+def test_nps_bands(score, band):
+    assert nps_band(score) == band
+
+
+def test_nps_band_refuses_a_score_off_the_scale():
+    with pytest.raises(ValueError):
+        nps_band(11)
