@@ -13,7 +13,7 @@ import time
 import pytest
 import yaml
 from playwright.sync_api import expect
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from actions.services import order_tables as t
 from actions.services.database import create_database_engine
@@ -117,9 +117,21 @@ def test_owner_takes_over_a_live_chat_and_hands_it_back(open_servers, chromium):
         customer.screenshot(path=str(SHOTS / "widget-with-person.png"))
 
         owner.get_by_role("button", name="Hand back to the bot").click()
-        expect(log).to_contain_text("Is there anything else I can help you with?")
+        expect(log).to_contain_text("How did I do today?")  # handed back: the bot asks for a rating
+        customer.get_by_role("button", name="5", exact=True).click()
+        expect(log).to_contain_text("Is there anything you'd like to add?")
+        say(customer, "Mara sorted it in two minutes <i>thanks</i>")
+        expect(log).to_contain_text("how likely are you to recommend Kettle & Crumb")
+        customer.get_by_role("button", name="10", exact=True).click()
+        expect(log).to_contain_text("a review helps a small shop like ours")
+        customer.screenshot(path=str(SHOTS / "widget-rated-after-handback.png"))
         say(customer, "where is the shop?")
         expect(log).to_contain_text("14 Quay Street")
+
+        # The owner sees the rating among the figures, with the comment escaped.
+        owner.goto(f"{base}/console/figures")
+        expect(owner.get_by_role("main")).to_contain_text("Mara sorted it in two minutes <i>thanks</i>")
+        owner.screenshot(path=str(SHOTS / "console-figures.png"), full_page=True)
     finally:
         owner_context.close()
         customer_context.close()
@@ -139,6 +151,15 @@ def test_an_offline_ticket_is_answered_by_email(open_servers, chromium):
         expect(log).to_contain_text("they'll reply within one working day at ana.ticket@example.com")
         say(customer, "where is the shop?")  # the bot keeps answering meanwhile
         expect(log).to_contain_text("14 Quay Street")
+        # A thumbs-down on that answer is stored with it and the intent it answered.
+        answer = log.locator(".shopbot-msg--bot").filter(has_text="14 Quay Street").last
+        answer.get_by_role("button", name="Not helpful").click()
+        expect(answer.get_by_role("button", name="Not helpful")).to_have_attribute("aria-pressed", "true")
+        with open_servers.engine.connect() as connection:
+            query = select(t.feedback).where(t.feedback.c.kind == "thumb")
+            thumb = connection.execute(query).mappings().one()
+        assert (thumb["score"], thumb["intent"]) == (-1, "store_location")
+        assert "14 Quay Street" in thumb["message_text"]
         told = next(m for m in open_servers.mail.messages if m["Reply-To"] == "ana.ticket@example.com")
         assert told["To"] == "owner@kettleandcrumb.example"
 
