@@ -1,5 +1,5 @@
 """Command line: ``python -m bot run | serve | check-shop | build-nlp | orders import FILE | orders seed |
-owner add EMAIL | digest``.
+owner add EMAIL | digest | report --since DATE``.
 
 ``run`` is what ``make run`` calls: it checks shop.yml, starts the action server and the web
 server as two processes, prints the URL, and stops both on Ctrl-C.
@@ -7,6 +7,7 @@ server as two processes, prints the URL, and stops both on Ctrl-C.
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import getpass
 import logging
 import os
@@ -226,6 +227,42 @@ def send_digest(args: argparse.Namespace) -> None:
     }[run.outcome])
 
 
+def report(args: argparse.Namespace) -> None:
+    """The owner's figures as plain text, as on the console's figures page; --csv also writes the ratings
+    and comments of the range to a file."""
+    from actions.services.figures import (
+        FigureRange,
+        FigureRangeError,
+        collect_feedback,
+        collect_figures,
+        feedback_csv,
+    )
+    from bot.figures_report import text_report
+
+    settings = _settings()
+    shop = _shop(settings.shop_file)
+    today = dt.datetime.now(shop.timezone).date()
+    try:  # no limit on the length here: a year or more is a fair question from the command line
+        chosen = FigureRange.parse(args.since, args.until, args.by, today, max_days=None,
+                                   names=("--since", "--until"))
+    except FigureRangeError as error:
+        raise _fail(str(error)) from None
+    engine = create_database_engine(settings.database_url)
+    try:
+        migrate(engine)
+        figures = collect_figures(engine, shop.timezone, chosen)
+        answers = collect_feedback(engine, shop.timezone, chosen) if args.csv else []
+    finally:
+        engine.dispose()
+    print(text_report(figures, shop.name), end="")
+    if args.csv:
+        try:
+            Path(args.csv).write_text(feedback_csv(answers), encoding="utf-8", newline="")
+        except OSError as error:
+            raise _fail(f"cannot write {args.csv}: {error.strerror}") from None
+        print(f"\nWrote {len(answers)} ratings, comments and thumbs to {args.csv}")
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m bot", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
@@ -266,6 +303,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     p.add_argument("--force", action="store_true",
                    help="send even if today's digest went out already or there is nothing to report")
     p.set_defaults(func=send_digest)
+    p = commands.add_parser("report", help="print the owner's figures (CSAT, NPS, containment, ...)")
+    p.add_argument("--since", required=True, help="first day, e.g. 2026-01-01 (the shop's local days)")
+    p.add_argument("--until", help="last day, included (default: today)")
+    p.add_argument("--by", choices=("day", "week"), default="day", help="one line per day or per week")
+    p.add_argument("--csv", metavar="FILE", help="also write the ratings and comments of the range to FILE")
+    p.set_defaults(func=report)
     args = parser.parse_args(argv)
     args.func(args)
 

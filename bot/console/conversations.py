@@ -81,6 +81,9 @@ async def hand_back_to_bot(agent: Agent, sio: Any, conversation_id: str) -> None
         tracker = await agent.execute_action(conversation_id, "action_handed_back", output, None, None)
         if tracker is not None and tracker.get_slot("feedback_mode") == "csat":
             await agent.execute_action(conversation_id, "feedback_form", output, None, None)
+        # As after any turn of the bot: it now waits for the customer (the form expects this to see
+        # the next message as the answer to its question).
+        await agent.execute_action(conversation_id, "action_listen", output, None, None)
 
 
 async def _say(agent: Agent, sio: Any, conversation_id: str, text: str, metadata: dict) -> None:

@@ -31,7 +31,8 @@ def page(title: str, body: str, owner_name: Optional[str] = None, csrf: str = ""
     """A console page; with ``live`` (an event stream URL) it updates itself when the server says so."""
     signed_in = (
         (
-            f'<a href="/console/replies">Canned replies</a><span>{esc(owner_name)}</span>'
+            f'<a href="/console/figures">Figures</a><a href="/console/replies">Canned replies</a>'
+            f"<span>{esc(owner_name)}</span>"
             f'<form class="inline" method="post" action="/console/logout">'
             f'<input type="hidden" name="csrf" value="{esc(csrf)}"><button class="secondary" '
             f'type="submit">Sign out</button></form>'

@@ -31,6 +31,7 @@ from bot.console.access import (
 from bot.console.auth import COOKIE, SESSION_SECONDS
 from bot.console.canned import add_canned_reply_routes
 from bot.console.conversations import hand_back_to_bot, person_says, transcript
+from bot.console.figures import add_figures_routes
 from bot.console.live import add_live_routes, page_version
 from bot.console.pages import conversation_page, inbox_page, login_page
 
@@ -46,6 +47,7 @@ def console_blueprint() -> Blueprint:
     add_sign_in_routes(console)
     add_conversation_routes(console)
     add_canned_reply_routes(console)
+    add_figures_routes(console)
     add_live_routes(console)
     return console
 

@@ -70,6 +70,8 @@ def session_of(app) -> dict:
         ("post", "/console/handoffs/1/note"),
         ("post", "/console/handoffs/1/email"),
         ("get", "/console/replies"),
+        ("get", "/console/figures"),
+        ("get", "/console/figures/feedback.csv"),
         ("post", "/console/replies"),
         ("post", "/console/replies/1/delete"),
         ("post", "/console/logout"),

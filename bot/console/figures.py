@@ -1,0 +1,66 @@
+"""The owner's figures in the console: GET /console/figures (the page) and /console/figures/feedback.csv.
+
+Both need the signed-in owner (anonymous: 303 to the sign-in page). The range comes from ``from``, ``to``
+(shop-local dates, both included) and ``by`` (day or week); unset, the last 28 days by day. A bad date,
+``from`` after ``to`` or more than 366 days: 400 with the reason.
+"""
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+
+from sanic import Blueprint, response
+from sanic.request import Request
+from sanic.response import HTTPResponse
+
+from actions.services.figures import (
+    FigureRange,
+    FigureRangeError,
+    collect_feedback,
+    collect_figures,
+    feedback_csv,
+)
+from bot.console.access import csrf_token, signed_in_owner, to_sign_in
+from bot.console.figures_pages import figures_page
+
+
+def _range(request: Request) -> FigureRange:
+    today = dt.datetime.now(request.app.ctx.shop.timezone).date()
+    args = request.args
+    return FigureRange.parse(args.get("from"), args.get("to"), args.get("by"), today)
+
+
+def _bad_range(error: FigureRangeError) -> HTTPResponse:
+    return response.text(f"Cannot show these figures: {error}.", status=400)
+
+
+def add_figures_routes(console: Blueprint) -> None:
+    @console.get("/figures")
+    async def figures(request: Request) -> HTTPResponse:
+        owner = signed_in_owner(request)
+        if owner is None:
+            return to_sign_in()
+        try:
+            chosen = _range(request)
+        except FigureRangeError as error:
+            return _bad_range(error)
+        # A year of conversations takes a moment to count: off the event loop.
+        found = await asyncio.to_thread(collect_figures, request.app.ctx.engine,
+                                        request.app.ctx.shop.timezone, chosen)
+        return response.html(figures_page(found, owner.name, csrf_token(request)))
+
+    @console.get("/figures/feedback.csv")
+    async def feedback_export(request: Request) -> HTTPResponse:
+        owner = signed_in_owner(request)
+        if owner is None:
+            return to_sign_in()
+        try:
+            chosen = _range(request)
+        except FigureRangeError as error:
+            return _bad_range(error)
+        answers = await asyncio.to_thread(collect_feedback, request.app.ctx.engine,
+                                          request.app.ctx.shop.timezone, chosen)
+        name = f"feedback-{chosen.start.isoformat()}-to-{chosen.end.isoformat()}.csv"
+        return response.text(feedback_csv(answers), content_type="text/csv; charset=utf-8",
+                             headers={"Content-Disposition": f'attachment; filename="{name}"',
+                                      "Cache-Control": "no-store"})  # customers' words: keep out of caches

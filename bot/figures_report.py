@@ -1,0 +1,162 @@
+"""The owner's figures in words and numbers a person reads: shared by the console page and
+``python -m bot report`` (plain text)."""
+from __future__ import annotations
+
+import datetime as dt
+from decimal import ROUND_HALF_UP, Decimal
+from typing import List, Optional, Sequence, Tuple
+
+from actions.services.figures import FALLBACK_INTENT, Comment, Csat, Figures, Nps, Period
+
+NOTHING = "–"  # a rate or an average of nothing
+INTENT_NAMES = {FALLBACK_INTENT: "not understood (nlu_fallback)", "": "(unknown)"}
+
+
+def rounded(value: float, places: int = 0) -> Decimal:
+    """Half up, as people round (12.5% is 13%), not Python's half to even."""
+    return Decimal(repr(value)).quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+
+
+def percent(rate: Optional[float]) -> str:
+    return NOTHING if rate is None else f"{rounded(rate * 100)}%"
+
+
+def duration(seconds: Optional[float]) -> str:
+    if seconds is None:
+        return NOTHING
+    whole = round(seconds)
+    if whole < 60:
+        return f"{whole} s"
+    minutes = round(seconds / 60)
+    if minutes < 60:
+        return f"{minutes} min"
+    if minutes < 24 * 60:
+        return f"{minutes // 60} h {minutes % 60:02d} min"
+    hours = round(seconds / 3600)
+    return f"{hours // 24} d {hours % 24:02d} h"
+
+
+def average(csat: Csat) -> str:
+    return NOTHING if csat.average is None else str(rounded(csat.average, 1))
+
+
+def nps_score(nps: Nps) -> str:
+    if nps.score is None:
+        return NOTHING
+    whole = int(rounded(nps.score))
+    return f"{whole:+d}" if whole else "0"
+
+
+def day_label(day: dt.date) -> str:
+    return f"{day:%a} {day.day} {day:%b %Y}"
+
+
+def period_label(period: Period, by: str) -> str:
+    """'Fri 5 Jun' for a day; 'Mon 8 Jun – Sun 14 Jun' for a week (or the part of it in the range)."""
+    if by == "day" or period.start == period.end:
+        return f"{period.start:%a} {period.start.day} {period.start:%b}"
+    first, last = period.start, period.end
+    return f"{first:%a} {first.day} {first:%b} – {last:%a} {last.day} {last:%b}"
+
+
+def intent_name(intent: str) -> str:
+    return INTENT_NAMES.get(intent, intent)
+
+
+def plural(count: int, noun: str, nouns: str = "") -> str:
+    return f"{count} {noun if count == 1 else nouns or noun + 's'}"
+
+
+def csat_words(csat: Csat) -> str:
+    if not csat.count:
+        return f"no ratings ({csat.declined} declined)" if csat.declined else "no ratings"
+    return f"{average(csat)} of 5 from {plural(csat.count, 'rating')} ({csat.declined} declined)"
+
+
+def nps_words(nps: Nps) -> str:
+    if not nps.count:
+        return f"no answers ({nps.declined} declined)" if nps.declined else "no answers"
+    return (f"{nps_score(nps)} from {plural(nps.count, 'answer')}: {plural(nps.promoters, 'promoter')}, "
+            f"{plural(nps.passives, 'passive')}, {plural(nps.detractors, 'detractor')} "
+            f"({nps.declined} declined)")
+
+
+def handoff_words(period: Period) -> str:
+    first, done = period.first_response, period.resolution
+    return (f"{period.handoffs} started; first response median {duration(first.median)}, "
+            f"mean {duration(first.mean)} ({first.count} taken); resolution median {duration(done.median)}, "
+            f"mean {duration(done.mean)} ({done.count} closed)")
+
+
+def summary_lines(figures: Figures) -> List[Tuple[str, str]]:
+    """(what, figure) pairs of the range's totals."""
+    total = figures.total
+    return [
+        ("Conversations", str(total.conversations)),
+        ("Solved by the bot alone", f"{percent(total.containment_rate)} ({total.contained})"),
+        ("Handed to a person", f"{percent(total.handoff_rate)} ({total.handed_off})"),
+        ("Messages not understood",
+         f"{percent(total.fallback_rate)} ({total.fallbacks} of {total.messages})"),
+        ("Handoffs", handoff_words(total)),
+        ("CSAT", csat_words(total.csat)),
+        ("CSAT, bot alone / with a person", f"{average(figures.csat_bot_alone)} / "
+                                             f"{average(figures.csat_with_person)}"),
+        ("NPS", nps_words(total.nps)),
+        ("Thumbs", f"{total.thumbs_up} up, {total.thumbs_down} down"),
+    ]
+
+
+SERIES_COLUMNS = ("conv", "by bot", "person", "contain", "msgs", "not und", "fallback", "handoffs",
+                  "1st resp", "resolved", "CSAT", "NPS")
+
+KEY = ("(conv: conversations; by bot: solved by the bot alone; person: handed to a person; contain: "
+       "containment; msgs: customer messages; not und: of those, not understood; 1st resp, resolved: "
+       "medians of the handoffs started then)")
+
+
+def series_row(period: Period) -> List[str]:
+    return [str(period.conversations), str(period.contained), str(period.handed_off),
+            percent(period.containment_rate), str(period.messages), str(period.fallbacks),
+            percent(period.fallback_rate), str(period.handoffs), duration(period.first_response.median),
+            duration(period.resolution.median), average(period.csat), nps_score(period.nps)]
+
+
+def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> List[str]:
+    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
+    return ["  ".join(cell.ljust(widths[i]) if i == 0 else cell.rjust(widths[i])
+                      for i, cell in enumerate(row)).rstrip()
+            for row in [header, *rows]]
+
+
+def _one_line(text: str) -> str:
+    """Customer text on one line, without control characters (an escape sequence must not reach the
+    owner's terminal)."""
+    return " ".join("".join(ch if ch.isprintable() else " " for ch in text).split())
+
+
+def comment_line(comment: Comment) -> str:
+    mark = " DETRACTOR" if comment.detractor else " UNHAPPY" if comment.unhappy else ""
+    score = "" if comment.score is None else f" {comment.score}"
+    who, text = _one_line(comment.conversation_id), _one_line(comment.text)
+    return f"- {comment.at:%Y-%m-%d %H:%M} {comment.kind}{score}{mark} ({who}): {text}"
+
+
+def text_report(figures: Figures, shop_name: str) -> str:
+    """The figures as plain text: the totals, then one line per day or week, then what customers said."""
+    r = figures.range
+    lines = [f"{shop_name}: figures from {day_label(r.start)} to {day_label(r.end)} "
+             f"({figures.zone.key}), by {r.by}", ""]
+    pairs = summary_lines(figures)
+    width = max(len(what) for what, _ in pairs)
+    lines += [f"{what.ljust(width)}  {figure}" for what, figure in pairs]
+    top = ", ".join(f"{_one_line(intent_name(i))} {n}" for i, n in figures.top_intents[:10]) or "none"
+    lines += [f"{'Top intents'.ljust(width)}  {top}", ""]
+    lines += _table((r.by, *SERIES_COLUMNS),
+                    [(period_label(p, r.by), *series_row(p)) for p in figures.series])
+    lines += [KEY, "", "THUMBS DOWN by intent:" + ("" if figures.thumbs_down else " none")]
+    for group in figures.thumbs_down:
+        lines.append(f"- {_one_line(intent_name(group.intent))}: {group.count}")
+        lines += [f"    {n} × {_one_line(text) or '(no text)'}" for text, n in group.answers]
+    lines += ["", "COMMENTS, newest first:" + ("" if figures.comments else " none")]
+    lines += [comment_line(c) for c in figures.comments]
+    return "\n".join(lines) + "\n"
