@@ -12,8 +12,9 @@ Definitions (README.md, "Owner figures"):
   closed without a word is no conversation, and it counts in no message figure.
 - containment: the share of those conversations with no handoff at all; handoff rate: the rest.
 - fallback rate: the share of the customer messages the bot read that its fallback caught (intent
-  ``nlu_fallback``). Messages written to a person while they had the chat have no intent: they make a
-  conversation, but count in no message figure.
+  ``nlu_fallback``, unless a form took the message as the answer to its question). Messages written to
+  a person while they had the chat have no intent: they make a conversation, but count in no message
+  figure.
 - first response: claimed - created, over the handoffs created in the range that a person took (or
   answered by email); resolution: closed - created, over those resolved or handed back.
 - CSAT: the 1-5 ratings (declined ones apart); NPS: % promoters (9-10) - % detractors (0-6) of the 0-10
@@ -38,6 +39,7 @@ from actions.services import order_tables as t
 
 AUTOMATIC_OPENING = "/greet"  # what the widget sends when a conversation starts; the customer typed nothing
 FALLBACK_INTENT = "nlu_fallback"
+FORM_ANSWER_INTENT = "inform"
 CLOSED = ("resolved", "returned")
 BY = ("day", "week")
 DEFAULT_DAYS = 28
@@ -48,7 +50,7 @@ FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")  # what a spreadsheet may run 
 
 # Rasa's SQLTrackerStore table, only the columns read here.
 events = table("events", column("id"), column("sender_id"), column("type_name"), column("timestamp"),
-               column("intent_name"), column("data"))
+               column("intent_name"), column("action_name"), column("data"))
 
 
 class FigureRangeError(ValueError):
@@ -297,18 +299,31 @@ def _automatic(data: Optional[str]) -> bool:
 
 def _customer_messages(connection: Connection, start: dt.datetime, end: dt.datetime,
                        zone: ZoneInfo) -> List[_Message]:
-    """Customer messages in [start, end), oldest first; none when Rasa has not made its table yet."""
+    """Customer messages in [start, end), oldest first; none when Rasa has not made its table yet.
+
+    A message the fallback classifier did not recognise but that a form took as the answer to its question
+    ("it was great" to a rating, an address) was understood: it counts as ``inform``, the intent of answers.
+    """
     if not inspect(connection).has_table("events"):
         return []
     e = events.c
     # Only greet messages can be the automatic opening: the JSON of the others is not read.
     data = case((e.intent_name == "greet", e.data), else_=null())
     rows = connection.execute(
-        select(e.sender_id, e.timestamp, e.intent_name, data)
-        .where(e.type_name == "user", e.timestamp >= start.timestamp(), e.timestamp < end.timestamp())
-        .order_by(e.timestamp, e.id))
-    return [_Message(sender, dt.datetime.fromtimestamp(moment, zone).date(), intent)
-            for sender, moment, intent, text in rows if not _automatic(text)]
+        select(e.sender_id, e.timestamp, e.type_name, e.intent_name, e.action_name, data)
+        .where(e.type_name.in_(("user", "action")), e.timestamp >= start.timestamp(),
+               e.timestamp < end.timestamp())
+        .order_by(e.sender_id, e.id)).all()
+    messages = []
+    for index, (sender, moment, kind, intent, _, text) in enumerate(rows):
+        if kind != "user" or _automatic(text):
+            continue
+        if intent == FALLBACK_INTENT:
+            following = next((r for r in rows[index + 1:] if r[0] == sender and r[2] == "action"), None)
+            if following is not None and str(following[4] or "").endswith("_form"):
+                intent = FORM_ANSWER_INTENT
+        messages.append((moment, _Message(sender, dt.datetime.fromtimestamp(moment, zone).date(), intent)))
+    return [message for _, message in sorted(messages, key=lambda pair: pair[0])]
 
 
 def _handed_off(connection: Connection, start: dt.datetime, end: dt.datetime) -> Set[str]:

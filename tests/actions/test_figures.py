@@ -467,3 +467,18 @@ def test_the_command_line_refuses_a_bad_date(tmp_path, args, problem):
     run = cli(tmp_path, *args)
     assert run.returncode == 2 and problem in run.stderr and run.stdout == ""
 
+
+
+def test_an_answer_a_form_took_is_understood_even_when_the_classifier_was_unsure(engine):
+    """'it was great' to the rating question: nlu_fallback by the classifier, but feedback_form took it."""
+    add_conversations(engine, {"c-rated": [
+        user("2026-06-05 10:00:00", "thanks", "thank_you"),
+        ActionExecuted("feedback_form", timestamp=at("2026-06-05 10:00:01").timestamp()),
+        user("2026-06-05 10:00:10", "it was great", "nlu_fallback"),
+        ActionExecuted("feedback_form", timestamp=at("2026-06-05 10:00:11").timestamp()),
+        user("2026-06-05 10:01:00", "blorp", "nlu_fallback"),
+        ActionExecuted("action_two_stage_fallback", timestamp=at("2026-06-05 10:01:01").timestamp()),
+    ]})
+    total = figures_of(engine).total
+    assert (total.messages, total.fallbacks) == (3, 1)
+    assert dict(figures_of(engine).top_intents) == {"thank_you": 1, "inform": 1, "nlu_fallback": 1}

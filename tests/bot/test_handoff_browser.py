@@ -131,6 +131,9 @@ def test_owner_takes_over_a_live_chat_and_hands_it_back(open_servers, chromium):
         # The owner sees the rating among the figures, with the comment escaped.
         owner.goto(f"{base}/console/figures")
         expect(owner.get_by_role("main")).to_contain_text("Mara sorted it in two minutes <i>thanks</i>")
+        glance = owner.get_by_role("table").first  # "At a glance"
+        expect(glance).to_contain_text("5.0 of 5 from 1 rating")
+        expect(glance).to_contain_text("+100 from 1 answer: 1 promoter")
         owner.screenshot(path=str(SHOTS / "console-figures.png"), full_page=True)
     finally:
         owner_context.close()

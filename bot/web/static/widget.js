@@ -196,8 +196,9 @@
     const time = el('time', 'time', isNaN(d) ? null : { datetime: d.toISOString() }, [hhmm(d)]);
     const row = el('div', 'msg msg--' + kind);
     if (kind === 'person') row.append(el('div', 'name', { 'aria-hidden': 'true' }, [who]));
-    // Bot answers (not questions with choices) can be rated; the thumb is kept in the history.
-    const rateable = kind === 'bot' && m.text && !(Array.isArray(m.buttons) && m.buttons.length);
+    // Bot answers can be rated, not the bot's questions (their choices answer a form: /inform{...}).
+    const asks = Array.isArray(m.buttons) && m.buttons.some((b) => String(b.payload).startsWith('/inform'));
+    const rateable = kind === 'bot' && m.text && !asks;
     row.append(bubble, rateable ? el('div', 'meta', null, [time, thumbs(m)]) : time);
     if (m.pending) row.classList.add('shopbot-pending');
     if (m.failed) row.classList.add('shopbot-failed');
