@@ -221,13 +221,24 @@
     log.append(row);
     scrollDown();
   }
+  // A thumb drawn here (emoji fonts are missing on some systems); "down" is the same icon turned over.
+  function thumbIcon() {
+    const ns = 'http://www.w3.org/2000/svg';
+    const svg = document.createElementNS(ns, 'svg');
+    [['viewBox', '0 0 16 16'], ['width', '15'], ['height', '15'], ['aria-hidden', 'true'], ['focusable', 'false']]
+      .forEach(([k, v]) => svg.setAttribute(k, v));
+    const path = document.createElementNS(ns, 'path');
+    path.setAttribute('d', 'M1.5 7.5h2.5v7h-2.5zM5.5 7.5l3-5.2c.5-.8 1.8-.5 1.7.5l-.4 3.4h3.6c.9 0 1.5.8 1.3 1.7l-1.4 5.2c-.2.7-.8 1.1-1.5 1.1h-6.3z');
+    svg.append(path);
+    return svg;
+  }
   function thumbs(m) {
     const group = el('div', 'rate', { role: 'group', 'aria-label': 'Was this answer helpful?' });
-    const choices = [['up', '\u{1F44D}', 'Helpful'], ['down', '\u{1F44E}', 'Not helpful']];
+    const choices = [['up', thumbIcon(), 'Helpful'], ['down', thumbIcon(), 'Not helpful']];
     const mark = () => group.querySelectorAll('button').forEach((b, i) =>
       b.setAttribute('aria-pressed', String(choices[i][0] === m.thumb)));
     choices.forEach(([value, icon, label]) => {
-      const b = el('button', 'thumb', { type: 'button', 'aria-label': label, title: label }, [icon]);
+      const b = el('button', 'thumb thumb--' + value, { type: 'button', 'aria-label': label, title: label }, [icon]);
       b.addEventListener('click', () => {
         if (!sessionId || m.thumb === value) return;
         fetch(ORIGIN + '/feedback/thumbs', {
