@@ -4,8 +4,8 @@ from __future__ import annotations
 import datetime as dt
 import os
 from functools import lru_cache
-from typing import Callable
 
+from actions.services.clock import Clock, utc_now
 from actions.services.database import DEFAULT_DATABASE_URL, create_database_engine
 from actions.services.handoffs import HandoffQueue
 from actions.services.mail import Mailer, SmtpSettings
@@ -13,12 +13,6 @@ from actions.services.migrations import migrate
 from actions.services.orders import OrderService
 from actions.services.owners import OwnerAccounts
 from actions.services.shop_profile import ShopProfile, load_shop_profile
-
-Clock = Callable[[], dt.datetime]
-
-
-def utc_now() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
 
 
 @lru_cache(maxsize=4)

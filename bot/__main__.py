@@ -196,8 +196,8 @@ def add_owner(args: argparse.Namespace) -> None:
 
 def send_digest(args: argparse.Namespace) -> None:
     """Today's digest for the owner now (the web server sends it daily at owner.digest_at)."""
+    from actions.services.clock import utc_now
     from actions.services.digest import collect_digest, send_daily_digest
-    from actions.services.handoffs import utc_now
     from actions.services.mail import Mailer, MailError
 
     settings = _settings()

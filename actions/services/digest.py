@@ -19,7 +19,8 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
 from actions.services import order_tables as t
-from actions.services.handoffs import Clock, Handoff, utc_now
+from actions.services.clock import Clock, naive_utc, utc_now
+from actions.services.handoffs import Handoff
 from actions.services.mail import Mailer, MailError
 from actions.services.shop_profile import ShopProfile
 
@@ -33,9 +34,6 @@ Sleep = Callable[[float], Awaitable[Any]]
 REASONS = {"human_handoff": "asked for a person", "complaint": "complaint",
            "fallback": "the bot could not help", "order_case": "order problem"}
 
-
-def _naive(moment: dt.datetime) -> dt.datetime:
-    return moment.astimezone(dt.timezone.utc).replace(tzinfo=None)
 
 
 def _aware(moment: dt.datetime) -> dt.datetime:
@@ -192,8 +190,9 @@ def collect_digest(engine: Engine, shop: ShopProfile, console_url: str, now: dt.
         if previous is not None and now - LONGEST_WINDOW <= previous < since:
             since = previous  # a longer gap (a day without digest, a DST change): nothing falls through
         cases = connection.execute(
-            select(t.cases).where(c.category == "complaint", c.created_at > _naive(since),
-                                  c.created_at <= _naive(now)).order_by(c.created_at, c.id)).mappings().all()
+            select(t.cases).where(c.category == "complaint", c.created_at > naive_utc(since),
+                                  c.created_at <= naive_utc(now))
+            .order_by(c.created_at, c.id)).mappings().all()
         complaints = tuple(
             NewComplaint(row["number"] or f"case {row['id']}", _aware(row["created_at"]), row["description"],
                          row["contact"], _complaint_link(connection, row["id"], row["conversation_id"],
@@ -227,7 +226,7 @@ class DigestRun:
 def _claim(engine: Engine, day: dt.date, now: dt.datetime) -> bool:
     try:
         with engine.begin() as connection:
-            connection.execute(t.digests_sent.insert().values(day=day, sent_at=_naive(now)))
+            connection.execute(t.digests_sent.insert().values(day=day, sent_at=naive_utc(now)))
     except IntegrityError:
         return False
     return True

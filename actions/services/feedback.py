@@ -7,25 +7,19 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Callable, Optional
+from typing import Optional
 
 from sqlalchemy import func, select, update
 from sqlalchemy.engine import Engine
 
 from actions.services import order_tables as t
+from actions.services.clock import Clock, naive_utc, utc_now
 
-Clock = Callable[[], dt.datetime]
 NPS_EVERY = dt.timedelta(days=90)
 KINDS = ("csat", "nps", "feedback", "thumb")
 MAX_COMMENT = 2000
 
 
-def utc_now() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
-
-
-def _naive(moment: dt.datetime) -> dt.datetime:
-    return moment.astimezone(dt.timezone.utc).replace(tzinfo=None)
 
 
 @dataclass(frozen=True)
@@ -53,7 +47,7 @@ class FeedbackStore:
                 comment=comment[:MAX_COMMENT], declined=declined, intent=context.intent[:64],
                 with_person=context.with_person, message_text=message_text,
                 customer_key=(context.customer_key or context.conversation_id)[:254],
-                created_at=_naive(self.clock()),
+                created_at=naive_utc(self.clock()),
             )).inserted_primary_key[0]
 
     def _latest(self, conversation_id: str, kind: str) -> Optional[int]:
@@ -87,7 +81,7 @@ class FeedbackStore:
 
     def nps_due(self, customer_key: str) -> bool:
         f = t.feedback.c
-        since = _naive(self.clock() - NPS_EVERY)
+        since = naive_utc(self.clock() - NPS_EVERY)
         with self.engine.connect() as connection:
             recent = connection.execute(select(func.count()).select_from(t.feedback).where(
                 f.kind == "nps", f.customer_key == customer_key, f.created_at >= since)).scalar()
@@ -102,6 +96,6 @@ class FeedbackStore:
                 f.message_text == message_text)).scalar()
             if existing is not None:
                 connection.execute(update(t.feedback).where(f.id == existing).values(
-                    score=1 if up else -1, created_at=_naive(self.clock())))
+                    score=1 if up else -1, created_at=naive_utc(self.clock())))
                 return int(existing)
         return self.record("thumb", context, score=1 if up else -1, message_text=message_text)

@@ -36,6 +36,7 @@ from sqlalchemy import case, column, distinct, inspect, null, select, table
 from sqlalchemy.engine import Connection, Engine
 
 from actions.services import order_tables as t
+from actions.services.clock import naive_utc
 
 AUTOMATIC_OPENING = "/greet"  # what the widget sends when a conversation starts; the customer typed nothing
 FALLBACK_INTENT = "nlu_fallback"
@@ -280,9 +281,6 @@ class _Handoff:
     resolution: Optional[float]
 
 
-def _naive(moment: dt.datetime) -> dt.datetime:
-    return moment.astimezone(dt.timezone.utc).replace(tzinfo=None)
-
 
 def _local(naive_utc: dt.datetime, zone: ZoneInfo) -> dt.datetime:
     return naive_utc.replace(tzinfo=dt.timezone.utc).astimezone(zone)
@@ -338,7 +336,7 @@ def _handed_off(connection: Connection, start: dt.datetime, end: dt.datetime) ->
 def _handoffs(connection: Connection, start: dt.datetime, end: dt.datetime, zone: ZoneInfo) -> List[_Handoff]:
     h = t.handoffs.c
     rows = connection.execute(select(h.status, h.created_at, h.claimed_at, h.closed_at)
-                              .where(h.created_at >= _naive(start), h.created_at < _naive(end)))
+                              .where(h.created_at >= naive_utc(start), h.created_at < naive_utc(end)))
     found = []
     for status, created, claimed, closed in rows:
         first = (claimed - created).total_seconds() if claimed else None
@@ -351,7 +349,7 @@ def _answers(connection: Connection, start: dt.datetime, end: dt.datetime,
              zone: ZoneInfo) -> List[FeedbackAnswer]:
     f = t.feedback.c
     rows = connection.execute(
-        select(t.feedback).where(f.created_at >= _naive(start), f.created_at < _naive(end))
+        select(t.feedback).where(f.created_at >= naive_utc(start), f.created_at < naive_utc(end))
         .order_by(f.created_at, f.id)).mappings()
     return [FeedbackAnswer(r["id"], _local(r["created_at"], zone), r["conversation_id"], r["kind"],
                            r["score"], r["comment"] or "", bool(r["declined"]), r["intent"] or "",

@@ -10,24 +10,18 @@ from __future__ import annotations
 import datetime as dt
 import json
 from dataclasses import dataclass
-from typing import Any, Callable, Dict, List, Optional
+from typing import Any, Dict, List, Optional
 
 from sqlalchemy import func, select, update
 from sqlalchemy.engine import Engine, RowMapping
 
 from actions.services import order_tables as t
+from actions.services.clock import Clock, naive_utc, utc_now
 
-Clock = Callable[[], dt.datetime]
 OPEN = ("waiting", "active", "ticket")
 INBOX_VIEWS = ("waiting", "mine", "tickets", "resolved")
 
 
-def utc_now() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
-
-
-def _naive(moment: dt.datetime) -> dt.datetime:
-    return moment.astimezone(dt.timezone.utc).replace(tzinfo=None)
 
 
 @dataclass(frozen=True)
@@ -140,8 +134,8 @@ class HandoffQueue:
                     contact_email=contact_email,
                     case_id=case_id,
                     tags="",
-                    created_at=_naive(self.clock()),
-                    reply_due_at=_naive(ticket_due) if ticket_due else None,
+                    created_at=naive_utc(self.clock()),
+                    reply_due_at=naive_utc(ticket_due) if ticket_due else None,
                 )
             ).inserted_primary_key[0]
         return self._one(handoff_id)
@@ -169,7 +163,7 @@ class HandoffQueue:
                     t.handoffs.c.status.in_(("waiting", "ticket")),
                     t.handoffs.c.owner_id.is_(None),
                 )
-                .values(status="active", owner_id=owner_id, claimed_at=_naive(self.clock()))
+                .values(status="active", owner_id=owner_id, claimed_at=naive_utc(self.clock()))
             ).rowcount
         return changed == 1
 
@@ -182,7 +176,7 @@ class HandoffQueue:
                     t.handoffs.c.status == "active",
                     t.handoffs.c.owner_id == owner_id,
                 )
-                .values(status=status, closed_at=_naive(self.clock()))
+                .values(status=status, closed_at=naive_utc(self.clock()))
             ).rowcount
         return changed == 1
 
@@ -197,7 +191,7 @@ class HandoffQueue:
         with self.engine.begin() as connection:
             connection.execute(
                 t.handoff_notes.insert().values(
-                    handoff_id=handoff_id, owner_id=owner_id, text=text, created_at=_naive(self.clock())
+                    handoff_id=handoff_id, owner_id=owner_id, text=text, created_at=naive_utc(self.clock())
                 )
             )
 
@@ -214,7 +208,7 @@ class HandoffQueue:
 
     def answer_ticket(self, handoff_id: int, owner_id: int) -> bool:
         """Take an open ticket to answer it by email (resolved); False if someone else already did."""
-        now = _naive(self.clock())
+        now = naive_utc(self.clock())
         with self.engine.begin() as connection:
             return connection.execute(
                 update(t.handoffs)

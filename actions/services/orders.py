@@ -17,6 +17,7 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.engine import Connection, Engine
 
 from actions.services import order_tables as t
+from actions.services.clock import Clock, naive_utc, utc_now
 from actions.services.order_rules import (
     Decision,
     Order,
@@ -30,15 +31,8 @@ from actions.services.order_rules import (
 from actions.services.shop_profile import ShopProfile
 
 MAX_VERIFICATION_FAILURES = 3
-Clock = Callable[[], dt.datetime]
 
 
-def utc_now() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
-
-
-def _naive(moment: dt.datetime) -> dt.datetime:
-    return moment.astimezone(dt.timezone.utc).replace(tzinfo=None)
 
 
 def _aware(moment: Optional[dt.datetime]) -> Optional[dt.datetime]:
@@ -129,7 +123,7 @@ class OrderService:
 
     def record_failure(self, conversation_id: str) -> int:
         """Count one failed verification; returns the failures so far (locked at 3)."""
-        now = _naive(self.clock())
+        now = naive_utc(self.clock())
         with self.engine.begin() as connection:
             table = t.verification_attempts
             count = connection.execute(select(table.c.failures).where(
@@ -150,7 +144,7 @@ class OrderService:
     def _audit(self, connection: Connection, conversation_id: Optional[str], order_id: Optional[int],
                action: str, details: Dict[str, Any]) -> None:
         connection.execute(t.audit_log.insert().values(
-            at=_naive(self.clock()), conversation_id=conversation_id, order_id=order_id, action=action,
+            at=naive_utc(self.clock()), conversation_id=conversation_id, order_id=order_id, action=action,
             details=json.dumps(details, default=str, ensure_ascii=False)))
 
     def _write(self, number: str, conversation_id: str, rule: Callable[[Order], Decision],
@@ -167,7 +161,7 @@ class OrderService:
             assert order_id is not None
             reference = change(connection, order_id, order)
             connection.execute(update(t.orders).where(t.orders.c.id == order_id)
-                               .values(updated_at=_naive(self.clock())))
+                               .values(updated_at=naive_utc(self.clock())))
             updated = self._load(connection, number)
         assert updated is not None
         return WriteResult(True, updated, reference=reference)
@@ -186,7 +180,7 @@ class OrderService:
             connection.execute(update(t.orders).where(t.orders.c.id == order_id)
                                .values(shipping_address=address))
             connection.execute(t.order_changes.insert().values(
-                order_id=order_id, kind="address", details=address, created_at=_naive(self.clock()),
+                order_id=order_id, kind="address", details=address, created_at=naive_utc(self.clock()),
                 conversation_id=conversation_id))
             self._audit(connection, conversation_id, order_id, "change_address",
                         {"from": order.shipping_address, "to": address})
@@ -197,7 +191,7 @@ class OrderService:
         """Record what the customer wants changed; the shop adjusts the order before packing it."""
         def change(connection: Connection, order_id: int, order: Order) -> str:
             connection.execute(t.order_changes.insert().values(
-                order_id=order_id, kind="items", details=details, created_at=_naive(self.clock()),
+                order_id=order_id, kind="items", details=details, created_at=naive_utc(self.clock()),
                 conversation_id=conversation_id))
             self._audit(connection, conversation_id, order_id, "change_items", {"request": details})
             return ""
@@ -207,7 +201,7 @@ class OrderService:
                       refund: bool = False) -> WriteResult:
         """A return inside the window; with ``refund`` also a refund request for the shop to approve."""
         def change(connection: Connection, order_id: int, order: Order) -> str:
-            now = _naive(self.clock())
+            now = naive_utc(self.clock())
             connection.execute(t.returns.insert().values(
                 order_id=order_id, items=items, reason=reason, status="requested", created_at=now,
                 conversation_id=conversation_id))
@@ -228,7 +222,7 @@ class OrderService:
             order_id = self._order_id(connection, number) if number else None
             result = connection.execute(t.cases.insert().values(
                 category=category, order_id=order_id, items=items, description=description, remedy=remedy,
-                photo_path=photo_path, contact=contact, status="open", created_at=_naive(self.clock()),
+                photo_path=photo_path, contact=contact, status="open", created_at=naive_utc(self.clock()),
                 conversation_id=conversation_id))
             case_id = result.inserted_primary_key[0]
             case_number = f"C-{1000 + case_id}"
@@ -251,12 +245,12 @@ class OrderService:
 
         What the bot recorded about an order (refund requests, returns, changes, cases, audit) is kept.
         """
-        now = _naive(self.clock())
+        now = naive_utc(self.clock())
         with self.engine.begin() as connection:
             for order in orders:
                 phone = phone_digits(order.phone) if order.phone else None
                 values = dict(email=order.email.lower(), phone=phone, customer_name=order.customer_name,
-                              status=order.status, placed_at=_naive(order.placed_at),
+                              status=order.status, placed_at=naive_utc(order.placed_at),
                               shipping_option=order.shipping_option, shipping_address=order.shipping_address,
                               total=order.total, currency=order.currency, source=source, updated_at=now)
                 order_id = self._order_id(connection, order.number)
@@ -275,8 +269,8 @@ class OrderService:
                     s = order.shipment
                     connection.execute(t.shipments.insert().values(
                         order_id=order_id, carrier=s.carrier, tracking_number=s.tracking_number,
-                        tracking_url=s.tracking_url, shipped_at=_naive(s.shipped_at),
-                        delivered_at=_naive(s.delivered_at) if s.delivered_at else None))
+                        tracking_url=s.tracking_url, shipped_at=naive_utc(s.shipped_at),
+                        delivered_at=naive_utc(s.delivered_at) if s.delivered_at else None))
                 existing = connection.execute(select(func.count()).select_from(t.refunds)
                                               .where(t.refunds.c.order_id == order_id)).scalar()
                 if not existing:
@@ -284,5 +278,5 @@ class OrderService:
                         connection.execute(t.refunds.insert().values(
                             order_id=order_id, amount=refund.amount, status=refund.status,
                             reason=refund.reason,
-                            requested_at=_naive(refund.requested_at),
-                            processed_at=_naive(refund.processed_at) if refund.processed_at else None))
+                            requested_at=naive_utc(refund.requested_at),
+                            processed_at=naive_utc(refund.processed_at) if refund.processed_at else None))

@@ -11,9 +11,9 @@ from sanic.exceptions import NotFound
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from actions.services.clock import utc_now
 from actions.services.opening_hours import describe_status, header_status, opening_status, weekly_schedule
 from actions.services.shop_profile import ShopProfile
-from actions.shop import utc_now
 from bot.health import health_report
 
 WEB_DIR = Path(__file__).parent

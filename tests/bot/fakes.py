@@ -11,10 +11,17 @@ class RecordingAgent:
 
     model_id = "test-model"
 
-    def __init__(self, fail: bool = False, silent: bool = False) -> None:
+    def __init__(self, fail: bool = False, silent: bool = False, memory: bool = False) -> None:
         self.received: List[UserMessage] = []
         self.fail = fail
         self.silent = silent
+        if memory:  # conversations kept in memory, as the console and the person gate need them
+            from rasa.core.lock_store import InMemoryLockStore
+            from rasa.core.tracker_store import InMemoryTrackerStore
+            from rasa.shared.core.domain import Domain
+
+            self.tracker_store = InMemoryTrackerStore(Domain.empty())
+            self.lock_store = InMemoryLockStore()
 
     def is_ready(self) -> bool:
         return True

@@ -6,9 +6,6 @@ import asyncio
 import re
 
 import pytest
-from rasa.core.lock_store import InMemoryLockStore
-from rasa.core.tracker_store import InMemoryTrackerStore
-from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import BotUttered, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 
@@ -22,9 +19,7 @@ PASSWORD = "correct horse battery"
 
 @pytest.fixture
 def console(make_app, tmp_path):
-    agent = RecordingAgent()
-    agent.tracker_store = InMemoryTrackerStore(Domain.empty())
-    agent.lock_store = InMemoryLockStore()
+    agent = RecordingAgent(memory=True)
     app = make_app(agent)
     app.test_client.get("/health")  # starts the app once: migrations, console state
     engine = create_database_engine(f"sqlite:///{tmp_path}/app.db")

@@ -6,9 +6,6 @@ import asyncio
 import datetime as dt
 
 import pytest
-from rasa.core.lock_store import InMemoryLockStore
-from rasa.core.tracker_store import InMemoryTrackerStore
-from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import BotUttered, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 
@@ -27,9 +24,7 @@ CUSTOMER = "cust-ticket-1"
 def team(make_app, tmp_path, smtp_server):
     """A console whose mail goes to the loopback SMTP server, with one ticket waiting for an answer."""
     controller, inbox = smtp_server
-    agent = RecordingAgent()
-    agent.tracker_store = InMemoryTrackerStore(Domain.empty())
-    agent.lock_store = InMemoryLockStore()
+    agent = RecordingAgent(memory=True)
     app = make_app(agent, smtp=settings_for(controller))
     app.config.CONSOLE_STREAM_SECONDS = 1.5
     app.test_client.get("/health")
@@ -70,9 +65,7 @@ def test_a_ticket_is_answered_by_email_stored_in_the_conversation_and_closed(tea
 
 
 def test_a_ticket_email_that_cannot_be_sent_leaves_the_ticket_open(make_app, tmp_path):
-    agent = RecordingAgent()
-    agent.tracker_store = InMemoryTrackerStore(Domain.empty())
-    agent.lock_store = InMemoryLockStore()
+    agent = RecordingAgent(memory=True)
     dead = settings_for(type("Closed", (), {"port": free_port()})())  # nothing listens there
     app = make_app(agent, smtp=dead)
     app.test_client.get("/health")

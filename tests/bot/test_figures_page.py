@@ -10,9 +10,6 @@ import re
 from dataclasses import replace
 
 import pytest
-from rasa.core.lock_store import InMemoryLockStore
-from rasa.core.tracker_store import InMemoryTrackerStore
-from rasa.shared.core.domain import Domain
 
 from actions.services.database import create_database_engine
 from actions.services.figures import Comment, FigureRange, collect_figures
@@ -29,9 +26,7 @@ RANGE = "from=2026-06-05&to=2026-06-09"
 @pytest.fixture
 def console(make_app, tmp_path):
     """A console on a database holding the hand-made conversations, handoffs and answers."""
-    agent = RecordingAgent()
-    agent.tracker_store = InMemoryTrackerStore(Domain.empty())
-    agent.lock_store = InMemoryLockStore()
+    agent = RecordingAgent(memory=True)
     app = make_app(agent)
     app.test_client.get("/health")  # starts the app once: migrations
     engine = create_database_engine(f"sqlite:///{tmp_path}/app.db")

@@ -5,9 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 
-from rasa.core.lock_store import InMemoryLockStore
-from rasa.core.tracker_store import InMemoryTrackerStore
-from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import UserUttered
 
 from actions.services.database import create_database_engine
@@ -24,9 +21,7 @@ def post(app, sender: str, text: str):
 
 
 def test_bot_is_silent_while_a_person_owns_the_conversation(make_app, tmp_path):
-    agent = RecordingAgent()
-    agent.tracker_store = InMemoryTrackerStore(Domain.empty())
-    agent.lock_store = InMemoryLockStore()
+    agent = RecordingAgent(memory=True)
     app = make_app(agent)
     assert post(app, "cust-1", "hello").json == [{"recipient_id": "cust-1", "text": "echo: hello"}]
 
@@ -48,9 +43,7 @@ def test_bot_is_silent_while_a_person_owns_the_conversation(make_app, tmp_path):
 
 
 def test_the_silenced_message_is_still_in_the_conversation(make_app, tmp_path):
-    agent = RecordingAgent()
-    agent.tracker_store = InMemoryTrackerStore(Domain.empty())
-    agent.lock_store = InMemoryLockStore()
+    agent = RecordingAgent(memory=True)
     app = make_app(agent)
     post(app, "cust-9", "hi")  # creates the app's database
     engine = create_database_engine(f"sqlite:///{tmp_path}/app.db")

@@ -6,9 +6,6 @@ import asyncio
 import uuid
 
 import pytest
-from rasa.core.lock_store import InMemoryLockStore
-from rasa.core.tracker_store import InMemoryTrackerStore
-from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import BotUttered, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 from sqlalchemy import select
@@ -23,9 +20,7 @@ ANSWER = "We deliver in 2 working days for £3.95."
 
 @pytest.fixture
 def app(make_app, tmp_path):
-    agent = RecordingAgent()
-    agent.tracker_store = InMemoryTrackerStore(Domain.empty())
-    agent.lock_store = InMemoryLockStore()
+    agent = RecordingAgent(memory=True)
     tracker = DialogueStateTracker(SESSION, [])
     tracker.update(
         UserUttered("how much is delivery?", intent={"name": "shipping_options", "confidence": 0.9})
