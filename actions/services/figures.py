@@ -132,13 +132,20 @@ class Durations:
 
 
 @dataclass(frozen=True)
-class Csat:
-    distribution: Mapping[int, int]  # score 1..5 -> answers
+class Answers:
+    """Answers on a scale: how many gave each score, and how many said no thanks."""
+
+    distribution: Mapping[int, int]  # score -> answers
     declined: int
 
     @property
     def count(self) -> int:
         return sum(self.distribution.values())
+
+
+@dataclass(frozen=True)
+class Csat(Answers):
+    """Scores 1..5."""
 
     @property
     def average(self) -> Optional[float]:
@@ -146,13 +153,8 @@ class Csat:
 
 
 @dataclass(frozen=True)
-class Nps:
-    distribution: Mapping[int, int]  # score 0..10 -> answers
-    declined: int
-
-    @property
-    def count(self) -> int:
-        return sum(self.distribution.values())
+class Nps(Answers):
+    """Scores 0..10."""
 
     @property
     def promoters(self) -> int:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+from typing import Tuple, Union
 
 from sanic import Blueprint, response
 from sanic.request import Request
@@ -20,30 +21,31 @@ from actions.services.figures import (
     collect_figures,
     feedback_csv,
 )
+from actions.services.owners import Owner
 from bot.console.access import csrf_token, signed_in_owner, to_sign_in
 from bot.console.figures_pages import figures_page
 
 
-def _range(request: Request) -> FigureRange:
+def _asked(request: Request) -> Union[Tuple[Owner, FigureRange], HTTPResponse]:
+    """The signed-in owner and the range they asked for, or the answer to give instead."""
+    owner = signed_in_owner(request)
+    if owner is None:
+        return to_sign_in()
     today = dt.datetime.now(request.app.ctx.shop.timezone).date()
     args = request.args
-    return FigureRange.parse(args.get("from"), args.get("to"), args.get("by"), today)
-
-
-def _bad_range(error: FigureRangeError) -> HTTPResponse:
-    return response.text(f"Cannot show these figures: {error}.", status=400)
+    try:
+        return owner, FigureRange.parse(args.get("from"), args.get("to"), args.get("by"), today)
+    except FigureRangeError as error:
+        return response.text(f"Cannot show these figures: {error}.", status=400)
 
 
 def add_figures_routes(console: Blueprint) -> None:
     @console.get("/figures")
     async def figures(request: Request) -> HTTPResponse:
-        owner = signed_in_owner(request)
-        if owner is None:
-            return to_sign_in()
-        try:
-            chosen = _range(request)
-        except FigureRangeError as error:
-            return _bad_range(error)
+        asked = _asked(request)
+        if isinstance(asked, HTTPResponse):
+            return asked
+        owner, chosen = asked
         # A year of conversations takes a moment to count: off the event loop.
         found = await asyncio.to_thread(collect_figures, request.app.ctx.engine,
                                         request.app.ctx.shop.timezone, chosen)
@@ -51,13 +53,10 @@ def add_figures_routes(console: Blueprint) -> None:
 
     @console.get("/figures/feedback.csv")
     async def feedback_export(request: Request) -> HTTPResponse:
-        owner = signed_in_owner(request)
-        if owner is None:
-            return to_sign_in()
-        try:
-            chosen = _range(request)
-        except FigureRangeError as error:
-            return _bad_range(error)
+        asked = _asked(request)
+        if isinstance(asked, HTTPResponse):
+            return asked
+        _, chosen = asked
         answers = await asyncio.to_thread(collect_feedback, request.app.ctx.engine,
                                           request.app.ctx.shop.timezone, chosen)
         name = f"feedback-{chosen.start.isoformat()}-to-{chosen.end.isoformat()}.csv"
