@@ -88,6 +88,8 @@ class PersonRouting(HandoffAware):
         queue = self.handoffs
         existing = queue.open_for(tracker.sender_id)
         if existing is not None:
+            if case_id is not None:  # a complaint while already waiting: it joins the open handoff
+                queue.add_to_summary(existing.id, summary, case_id)
             text = {
                 "waiting": f"You're already in the queue for a person: number "
                            f"{queue.position(tracker.sender_id)}.",

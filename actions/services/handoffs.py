@@ -140,6 +140,15 @@ class HandoffQueue:
             ).inserted_primary_key[0]
         return self._one(handoff_id)
 
+    def add_to_summary(self, handoff_id: int, facts: Dict[str, Any], case_id: Optional[int] = None) -> None:
+        """Something the customer added while already waiting (a complaint): the person sees it too."""
+        handoff = self._one(handoff_id)
+        values: Dict[str, Any] = {"summary": json.dumps({**handoff.summary, **facts}, ensure_ascii=False)}
+        if case_id is not None and handoff.case_id is None:
+            values["case_id"] = case_id
+        with self.engine.begin() as connection:
+            connection.execute(update(t.handoffs).where(t.handoffs.c.id == handoff_id).values(**values))
+
     def position(self, conversation_id: str) -> Optional[int]:
         """1 for the next customer a person will take; None if the conversation is not waiting."""
         handoff = self.open_for(conversation_id)

@@ -190,3 +190,14 @@ def test_every_form_slot_has_a_question_and_a_validator(domain):
         for slot in domain["forms"][form]["required_slots"]:
             assert {f"action_ask_{slot}", f"action_ask_{form}_{slot}"} & actions, (form, slot)
             assert callable(getattr(validator, f"validate_{slot}", None)), (form, slot)
+
+
+def test_a_complaint_while_already_waiting_joins_the_open_handoff(shop, engine, domain):
+    someone_at_the_console(engine, shop, OPEN)
+    queue = HandoffQueue(engine)
+    waiting = queue.request("cust-1", "human_handoff", {"intent": "human_handoff", "asked": "a person"})
+    texts, _ = run(make(ActionHandoff, shop, engine, OPEN), complaint_done(), domain)
+    joined = queue.get(waiting.id)
+    assert joined.case_id is not None and joined.summary["complaint"].startswith("The barista was rude")
+    assert joined.summary["asked"] == "a person"  # what was there stays
+    assert "You're already in the queue for a person: number 1." in texts[0]
