@@ -124,7 +124,7 @@ class ValidateFeedbackForm(FeedbackAware, FormValidationAction):
     def _score(self, kind: str, slot: str, low: int, high: int, value: Any, dispatcher: CollectingDispatcher,
                tracker: Tracker) -> Dict[str, Any]:
         rating = read_rating(str(value or ""), low, high)
-        if rating.score is None and (rating.declined or self._declines(tracker, value)):
+        if rating.score is None and self._declines(tracker, value):
             if kind != "feedback":
                 self.feedback.record(kind, self.context(tracker), declined=True)
             return {slot: DECLINED}

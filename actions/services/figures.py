@@ -366,28 +366,25 @@ def collect_feedback(engine: Engine, zone: ZoneInfo, figure_range: FigureRange) 
         return _answers(connection, start, end, zone)
 
 
-def _csat(answers: Iterable[FeedbackAnswer]) -> Csat:
-    distribution, declined = dict.fromkeys(CSAT_SCORES, 0), 0
+def _tally(answers: Iterable[FeedbackAnswer], kind: str, scores: Iterable[int]) -> Tuple[Dict[int, int], int]:
+    """How many answers of this kind gave each score on its scale, and how many declined."""
+    distribution, declined = dict.fromkeys(scores, 0), 0
     for a in answers:
-        if a.kind != "csat":
+        if a.kind != kind:
             continue
         if a.declined:
             declined += 1
         elif a.score in distribution:
             distribution[a.score] += 1
-    return Csat(distribution, declined)
+    return distribution, declined
+
+
+def _csat(answers: Iterable[FeedbackAnswer]) -> Csat:
+    return Csat(*_tally(answers, "csat", CSAT_SCORES))
 
 
 def _nps(answers: Iterable[FeedbackAnswer]) -> Nps:
-    distribution, declined = dict.fromkeys(NPS_SCORES, 0), 0
-    for a in answers:
-        if a.kind != "nps":
-            continue
-        if a.declined:
-            declined += 1
-        elif a.score in distribution:
-            distribution[a.score] += 1
-    return Nps(distribution, declined)
+    return Nps(*_tally(answers, "nps", NPS_SCORES))
 
 
 def _period(start: dt.date, end: dt.date, conversations: Sequence[_Conversation],

@@ -69,8 +69,13 @@ async def transcript(agent: Agent, conversation_id: str, shop_name: str) -> List
 async def person_says(agent: Agent, sio: Any, conversation_id: str, name: str, text: str,
                       by_email: bool = False) -> None:
     """Store the reply in the conversation, then show it in the customer's widget if it is open."""
-    sender = {"type": "person", "name": name, **({"via": "email"} if by_email else {})}
-    await _say(agent, sio, conversation_id, text, {"sender": sender})
+    metadata = {"sender": {"type": "person", "name": name, **({"via": "email"} if by_email else {})}}
+    async with agent.lock_store.lock(conversation_id):
+        tracker = await agent.tracker_store.get_or_create_tracker(conversation_id)
+        tracker.update(BotUttered(text, metadata=metadata))
+        await agent.tracker_store.save(tracker)
+    if sio is not None:
+        await sio.emit("bot_uttered", {"text": text, **metadata}, room=conversation_id)
 
 
 async def hand_back_to_bot(agent: Agent, sio: Any, conversation_id: str) -> None:
@@ -85,11 +90,3 @@ async def hand_back_to_bot(agent: Agent, sio: Any, conversation_id: str) -> None
         # the next message as the answer to its question).
         await agent.execute_action(conversation_id, "action_listen", output, None, None)
 
-
-async def _say(agent: Agent, sio: Any, conversation_id: str, text: str, metadata: dict) -> None:
-    async with agent.lock_store.lock(conversation_id):
-        tracker = await agent.tracker_store.get_or_create_tracker(conversation_id)
-        tracker.update(BotUttered(text, metadata=metadata))
-        await agent.tracker_store.save(tracker)
-    if sio is not None:
-        await sio.emit("bot_uttered", {"text": text, **metadata}, room=conversation_id)
