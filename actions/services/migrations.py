@@ -66,6 +66,10 @@ def _create_feedback(connection: Connection) -> None:
     t.feedback.create(connection)
 
 
+def _create_bot_errors(connection: Connection) -> None:
+    t.bot_errors.create(connection)
+
+
 MIGRATIONS: List[Migration] = [
     Migration(1, "orders, lines, shipments, refunds, returns, changes, cases, audit log, verification",
               _create_order_tables),
@@ -74,6 +78,7 @@ MIGRATIONS: List[Migration] = [
     Migration(4, "when each console account was last seen", _add_owner_presence),
     Migration(5, "daily digests sent, default canned replies", _create_digests_and_canned_replies),
     Migration(6, "customer feedback: ratings, comments, thumbs", _create_feedback),
+    Migration(7, "errors the bot hit while answering", _create_bot_errors),
 ]
 
 

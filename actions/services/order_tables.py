@@ -210,6 +210,20 @@ feedback = Table(
     Column("created_at", DateTime, nullable=False),            # UTC, naive
 )
 
+# What went wrong while the bot answered (issue 12): an exception inside an action, or a turn the bot had no
+# answer for. The customer got an apology either way; this is what the owner sees in the console and
+# /health, with the conversation to look at.
+bot_errors = Table(
+    "bot_errors",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("conversation_id", String(255), nullable=False, index=True),
+    Column("kind", String(16), nullable=False),             # action_failed | no_answer
+    Column("action", String(100), nullable=False, default=""),
+    Column("detail", Text, nullable=False, default=""),     # exception type and message, or the intent
+    Column("created_at", DateTime, nullable=False, index=True),  # UTC, naive
+)
+
 schema_migrations = Table(
     "schema_migrations", metadata,
     Column("version", Integer, primary_key=True),
