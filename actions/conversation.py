@@ -7,7 +7,6 @@ from __future__ import annotations
 import datetime as dt
 
 from actions.replies import MAIN_TOPICS, Reply, ShopReplyAction
-from actions.services.opening_hours import describe_status, opening_status
 from actions.services.shop_profile import ShopProfile
 
 _CAN_DO = (
@@ -70,8 +69,3 @@ class ActionAnythingElse(ShopReplyAction):
             return Reply("Alright. If you think of anything, just type it here.")
         return Reply.with_topics("Great. What else can I do for you?", MAIN_TOPICS)
 
-
-def contact_sentence(shop: ShopProfile, now: dt.datetime) -> str:
-    """How to reach a person, with whether the shop is open now."""
-    return (f"You can reach the team by email at {shop.email} (we reply {shop.reply_time}) "
-            f"or by phone on {shop.phone}. {describe_status(shop, opening_status(shop, now))}")

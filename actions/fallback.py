@@ -8,8 +8,8 @@ from rasa_sdk.events import UserUtteranceReverted
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.conversation import contact_sentence
 from actions.replies import INTENT_LABELS, intent_button
+from actions.services.recovery import contact_sentence
 from actions.shop import ShopAware
 
 _NOT_CANDIDATES = {"nlu_fallback", "out_of_scope", "affirm", "deny"}

@@ -6,8 +6,8 @@ from __future__ import annotations
 import datetime as dt
 from typing import Dict
 
-from actions.conversation import contact_sentence
 from actions.replies import Reply, ShopReplyAction
+from actions.services.recovery import contact_sentence
 from actions.services.shop_profile import ShopProfile
 
 _ORDER_NOTE = "Please have your order number (like {example}) ready."

@@ -97,7 +97,7 @@ def run(args: argparse.Namespace) -> None:
         print("  First start: added the demo orders (README.md, \"Try the order flows\").", flush=True)
     python = sys.executable
     processes = [
-        _spawn([python, "-m", "rasa_sdk", "--actions", "actions", "--port", str(settings.action_port)]),
+        _spawn([python, "-m", "actions.server", "--port", str(settings.action_port)]),
         _spawn([python, "-m", "bot", "serve", "--port", str(settings.port)]),
     ]
     url = f"http://{settings.host}:{settings.port}/"

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import logging
 from typing import Any, Dict
 from urllib.parse import urlsplit, urlunsplit
@@ -9,6 +10,8 @@ from urllib.parse import urlsplit, urlunsplit
 import aiohttp
 from sanic import Sanic
 
+from actions.services.bot_errors import BotErrorLog
+from actions.services.clock import utc_now
 from bot.channels.messages import Rejection
 
 logger = logging.getLogger(__name__)
@@ -30,14 +33,25 @@ async def action_server_ok(webhook_url: str) -> bool:
         return False
 
 
+def recent_errors(errors: BotErrorLog) -> Dict[str, Any]:
+    """Errors the bot hit in the last 24 hours (apologised for): how many and the latest, without the
+    conversation id (a session id is the key to a conversation; the signed-in console shows it)."""
+    latest = errors.recent(1)
+    return {"last_24h": errors.count_since(utc_now() - dt.timedelta(hours=24)),
+            "latest": {"at": latest[0].at.isoformat(timespec="seconds"), "kind": latest[0].kind,
+                       "action": latest[0].action} if latest else None}
+
+
 async def health_report(app: Sanic) -> Dict[str, Any]:
     agent = getattr(app.ctx, "agent", None)
     model_id = agent.model_id if agent is not None and agent.is_ready() else None
     actions_ok = await action_server_ok(app.ctx.settings.action_server_url)
+    engine = getattr(app.ctx, "engine", None)
     return {
         "status": "ok" if model_id and actions_ok else "degraded",
         "model": model_id,
         "action_server": "ok" if actions_ok else "unreachable",
+        "errors": await asyncio.to_thread(recent_errors, BotErrorLog(engine)) if engine is not None else None,
     }
 
 

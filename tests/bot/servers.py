@@ -93,7 +93,7 @@ def start_servers(workdir: Path, extra_env: Optional[Mapping[str, str]] = None,
     logs = workdir / "logs"
     logs.mkdir(exist_ok=True)
     actions = subprocess.Popen(
-        [sys.executable, "-m", "rasa_sdk", "--actions", "actions", "--port", str(action_port)],
+        [sys.executable, "-m", "actions.server", "--port", str(action_port)],
         cwd=ROOT, env=env, stdout=open(logs / "actions.log", "w"), stderr=subprocess.STDOUT)
     web_command = [sys.executable, "-m", "bot", "serve", *(web_args or [])]
     web = subprocess.Popen(web_command, cwd=ROOT, env=env, stdout=open(logs / "web.log", "w"),

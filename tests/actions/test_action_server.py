@@ -1,0 +1,122 @@
+"""The action server: an exception inside an action becomes an apology and a way on, the open form is left,
+and the error is logged with the conversation id and stored for the owner; Rasa's own protocol
+(rejections, unknown actions) and bad requests are answered as before."""
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from typing import Any, Dict, List
+
+import pytest
+from rasa_sdk import Action, Tracker
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.interfaces import ActionExecutionRejection
+from sanic import Sanic
+
+from actions.server import ApologisingExecutor, create_action_app
+from actions.services.bot_errors import BotErrorLog
+
+
+class Exploding(Action):
+    def name(self) -> str:
+        return "action_explodes"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]) -> List:
+        raise KeyError("the database said no")
+
+
+class Rejecting(Action):
+    def name(self) -> str:
+        return "action_rejects"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]) -> List:
+        raise ActionExecutionRejection(self.name(), "no slot filled")
+
+
+def call(action: str, loop: str | None = "feedback_form", requested: str | None = "csat_score") -> Dict:
+    return {"next_action": action, "version": "3.6.2", "domain": {},
+            "tracker": {"sender_id": "conv-42", "slots": {"requested_slot": requested, "csat_score": "four"},
+                        "latest_message": {"text": "four stars", "intent": {"name": "inform"}},
+                        "events": [], "active_loop": {"name": loop} if loop else {}, "paused": False,
+                        "followup_action": None, "latest_action_name": "action_listen"}}
+
+
+@pytest.fixture
+def executor(engine):
+    executor = ApologisingExecutor(lambda: BotErrorLog(engine))
+    executor.register_action(Exploding)
+    executor.register_action(Rejecting)
+    return executor
+
+
+def test_an_exception_becomes_an_apology_that_leaves_the_form(executor, engine, caplog):
+    with caplog.at_level(logging.ERROR):
+        result = asyncio.run(executor.run(call("action_explodes")))
+    [reply] = result["responses"]
+    assert reply["text"].startswith("Sorry, something went wrong on my side")
+    assert "hello@kettleandcrumb.example" in reply["text"]  # the shop's contact, from shop.yml
+    assert [b["payload"] for b in reply["buttons"]] == ["/human_handoff", "/help"]
+    assert result["events"] == [
+        {"event": "active_loop", "name": None},
+        {"event": "slot", "name": "csat_score", "value": None},  # the answer that broke it is not kept
+        {"event": "slot", "name": "requested_slot", "value": None},
+        {"event": "followup", "name": "action_listen"},  # wait for the customer, predict nothing more
+    ]
+    [error] = BotErrorLog(engine).recent()
+    assert (error.conversation_id, error.kind, error.action) == ("conv-42", "action_failed", "action_explodes")
+    assert "KeyError" in error.detail and "the database said no" in error.detail
+    assert "Action action_explodes failed in conversation conv-42" in caplog.text
+
+
+def test_outside_a_form_only_the_wait_is_added(executor):
+    result = asyncio.run(executor.run(call("action_explodes", loop=None, requested=None)))
+    assert result["events"] == [{"event": "slot", "name": "requested_slot", "value": None},
+                                {"event": "followup", "name": "action_listen"}]
+
+
+def test_the_apology_does_not_need_the_database(caplog):
+    def broken_log():
+        raise RuntimeError("no database")
+
+    executor = ApologisingExecutor(broken_log)
+    executor.register_action(Exploding)
+    result = asyncio.run(executor.run(call("action_explodes")))
+    assert result["responses"][0]["text"].startswith("Sorry, something went wrong")
+
+
+def test_a_form_rejection_is_still_rasas_protocol(executor, engine):
+    with pytest.raises(ActionExecutionRejection):
+        asyncio.run(executor.run(call("action_rejects")))
+    assert BotErrorLog(engine).recent() == []
+
+
+@pytest.fixture
+def client(executor):
+    Sanic.test_mode = True
+    return create_action_app("actions.faq", executor).test_client
+
+
+def test_the_webhook_answers_an_exception_with_the_apology_not_a_500(client):
+    _, reply = client.post("/webhook", content=json.dumps(call("action_explodes")))
+    assert reply.status == 200 and reply.json["responses"][0]["text"].startswith("Sorry")
+
+
+@pytest.mark.parametrize("body, status", [
+    (b"{not json", 400), (b"[]", 400), (b'{"tracker": {}}', 400),
+    (json.dumps(call("action_nobody_wrote")).encode(), 404),
+    (json.dumps(call("action_rejects")).encode(), 400),
+])
+def test_bad_requests_get_a_clear_4xx(client, body, status):
+    _, reply = client.post("/webhook", content=body)
+    assert reply.status == status and "error" in reply.json
+
+
+def test_a_real_action_answers_and_health_and_actions_list(client):
+    _, reply = client.post("/webhook", content=json.dumps({**call("action_answer_faq", loop=None),
+                                                          "tracker": {**call("x")["tracker"], "latest_message": {
+                                                              "text": "when are you open",
+                                                              "intent": {"name": "opening_hours"}}}}))
+    assert reply.status == 200 and "open" in reply.json["responses"][0]["text"].lower()
+    assert client.get("/health")[1].json == {"status": "ok"}
+    assert {"name": "action_answer_faq"} in client.get("/actions")[1].json
