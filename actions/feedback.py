@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import abc
 import json
+import re
 from typing import Any, Dict, List, Optional, Tuple
 
 from rasa_sdk import Action, FormValidationAction, Tracker
@@ -29,6 +30,8 @@ FEEDBACK_SLOTS = ("csat_score", "csat_comment", "nps_score", "nps_comment", "fee
                   "feedback_score")
 DECLINED, NONE = "declined", "none"
 OFF = "off"  # feedback_mode when no question follows
+# At "anything to add?", thanks or goodbye mean "no", not a comment to store.
+COMMENT_ENDINGS = ("deny", "stop", "goodbye", "thank_you")
 # The bot answered something: a conversation that then ends with thanks or goodbye ended well.
 SOLVING_ACTIONS = {"action_answer_faq", "action_finish_order_task", "action_open_ticket", "action_handoff",
                    "action_help", "action_bot_challenge", "action_handed_back"}
@@ -58,6 +61,11 @@ def ended_well(tracker: Tracker) -> bool:
         if name in GAVE_UP_ACTIONS:
             return False
     return False
+
+
+def score_of(answer: Any) -> Optional[int]:
+    """A validated score slot as a number; None when unanswered, declined or not validated yet."""
+    return int(answer) if isinstance(answer, str) and answer.isdigit() else None
 
 
 NO_THANKS = {"title": "No thanks", "payload": '/inform{"choice": "no thanks"}'}
@@ -104,21 +112,24 @@ class ValidateFeedbackForm(FeedbackAware, FormValidationAction):
                              tracker: Tracker, domain: DomainDict) -> List[str]:
         if tracker.get_slot("feedback_mode") != "csat":  # give_feedback
             return ["feedback_comment", "feedback_score"]
-        csat = tracker.get_slot("csat_score")
-        if csat in (None, DECLINED):
+        # A score slot holds a validated number, "declined", or (before validation) what was typed.
+        csat = score_of(tracker.get_slot("csat_score"))
+        if csat is None:
             return ["csat_score"]
         slots = ["csat_score", "csat_comment"]
-        nps = tracker.get_slot("nps_score")
-        if nps is None and (int(csat) < 4 or not self.feedback.nps_due(self.context(tracker).customer_key)):
+        nps_answer = tracker.get_slot("nps_score")
+        if nps_answer is None and (csat < 4 or not self.feedback.nps_due(self.context(tracker).customer_key)):
             return slots
         slots.append("nps_score")
-        if nps not in (None, DECLINED) and nps_band(int(nps)) == "detractor":
+        nps = score_of(nps_answer)
+        if nps is not None and nps_band(nps) == "detractor":
             slots.append("nps_comment")
         return slots
 
-    def _declines(self, tracker: Tracker, value: Any) -> bool:
+    def _declines(self, tracker: Tracker, value: Any, ending: Tuple[str, ...] = ("deny", "stop", "goodbye")
+                  ) -> bool:
         intent = (tracker.latest_message.get("intent") or {}).get("name")
-        return str(value).strip().lower() in ("no thanks", NONE) or intent in ("deny", "stop", "goodbye") \
+        return str(value).strip().lower() in ("no thanks", NONE) or intent in ending \
             or read_rating(str(value), 1, 5).declined
 
     def _score(self, kind: str, slot: str, low: int, high: int, value: Any, dispatcher: CollectingDispatcher,
@@ -142,7 +153,7 @@ class ValidateFeedbackForm(FeedbackAware, FormValidationAction):
 
     def _comment(self, kind: str, slot: str, value: Any, tracker: Tracker) -> Dict[str, Any]:
         text = _free_text(value)
-        if text is None or self._declines(tracker, text):
+        if text is None or self._declines(tracker, text, COMMENT_ENDINGS):
             return {slot: NONE}
         self.feedback.add_comment(tracker.sender_id, kind, text)
         return {slot: text}
@@ -170,7 +181,7 @@ class ValidateFeedbackForm(FeedbackAware, FormValidationAction):
     def validate_feedback_comment(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
                                   domain: DomainDict) -> Dict[str, Any]:
         text = _free_text(value)
-        if text is None or self._declines(tracker, text):
+        if text is None or self._declines(tracker, text, COMMENT_ENDINGS):
             return {"feedback_comment": DECLINED, "feedback_score": NONE}  # nothing to say after all
         self.feedback.record("feedback", self.context(tracker), comment=text)
         return {"feedback_comment": text}
@@ -220,11 +231,11 @@ def _thanks(slots: Dict[str, Optional[str]], review_url: str) -> str:
     if slots["feedback_mode"] != "csat":
         return "Thank you, I've passed it on to the owner." if slots["feedback_comment"] != DECLINED \
             else "No problem. If you think of something later, just tell me."
-    csat, nps = slots["csat_score"], slots["nps_score"]
-    if csat in (None, DECLINED):
+    csat, nps = score_of(slots["csat_score"]), score_of(slots["nps_score"])
+    if csat is None:
         return "No problem. Thanks for chatting with us!"
-    if nps not in (None, DECLINED):
-        band = nps_band(int(nps))
+    if nps is not None:
+        band = nps_band(nps)
         if band == "promoter":
             review = f" If you have a minute, a review helps a small shop like ours a lot: {review_url}" \
                 if review_url else ""
@@ -232,7 +243,7 @@ def _thanks(slots: Dict[str, Optional[str]], review_url: str) -> str:
         if band == "detractor":
             return "Thank you for telling us; the owner reads every comment, and we'll work on it."
         return "Thank you for your answers!"
-    if int(csat) <= 2:
+    if csat <= 2:
         return "Thank you for telling us. I'm sorry we didn't do better; the owner reads every rating."
     return "Thank you for the rating!"
 
@@ -250,14 +261,24 @@ class ActionFeedbackDone(FeedbackAware, Action):
         return [*(SlotSet(slot, None) for slot in FEEDBACK_SLOTS), SlotSet("feedback_mode", OFF)]
 
 
-class ActionLeaveFeedback(Action):
-    """A question instead of an answer: leave the feedback form (not asked again) and answer it."""
+_QUESTION = re.compile(r"\?|^\s*(where|when|what|which|who|how|why|can|could|would|will|do|does|did|is|are|"
+                       r"have|has|may|should|i want|i'd like|i need|please)\b", re.I)
+COMMENT_SLOTS = {"csat_comment": "csat", "nps_comment": "nps"}
+
+
+class ActionLeaveFeedback(FeedbackAware, Action):
+    """A question or a request instead of an answer: leave the feedback form (not asked again), and the
+    rules answer it. Words that tell us something at "anything to add?" are kept as the comment first."""
 
     def name(self) -> str:
         return "action_leave_feedback"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: DomainDict) -> List[Dict[str, Any]]:
+        kind = COMMENT_SLOTS.get(tracker.get_slot("requested_slot") or "")
+        text = _free_text(tracker.latest_message.get("text"))
+        if kind and text and not _QUESTION.search(text):
+            self.feedback.add_comment(tracker.sender_id, kind, text)
         return [ActiveLoop(None), SlotSet("requested_slot", None),
                 *(SlotSet(slot, None) for slot in FEEDBACK_SLOTS), SlotSet("feedback_mode", OFF)]
 

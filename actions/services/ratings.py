@@ -29,6 +29,7 @@ DECLINE = re.compile(
     r"^\s*(no|nope|nah|no thanks?|no thank you|not now|skip|pass|rather not|i'?d rather not|never ?mind|"
     r"maybe later|later|don'?t want to|no rating|none)\b", re.I)
 _NUMBER = re.compile(r"(?<![\d.])(\d+(?:[.,]\d+)?)(?![\d.])")
+_OUT_OF = re.compile(r"(?<![\d.])(\d+(?:[.,]\d+)?)\s*(?:/|out of|outta|of)\s*(\d+)\b")  # "9 out of 10", "4/5"
 _STARS = re.compile(r"[★⭐]")
 
 
@@ -52,7 +53,9 @@ def read_rating(text: str, low: int, high: int) -> Rating:
     words = " ".join(str(text or "").lower().split())
     if not words:
         return NOT_UNDERSTOOD
-    number = _number_in(words)
+    number = _on_scale(words, low, high)
+    if number is None:
+        number = _number_in(words)
     if number is None and DECLINE.match(words):
         return Rating(declined=True)
     if number is None and (stars := len(_STARS.findall(words))):
@@ -62,6 +65,18 @@ def read_rating(text: str, low: int, high: int) -> Rating:
     if number is None:
         return NOT_UNDERSTOOD
     return Rating(score=number) if low <= number <= high else Rating(outside=number)
+
+
+def _on_scale(words: str, low: int, high: int) -> Optional[int]:
+    """ "9 out of 10" on a 1-5 scale is 5 (4.5 rounded half up); "4/5" on 0-10 is 8."""
+    match = _OUT_OF.search(words)
+    if not match or int(match.group(2)) <= 0:
+        return None
+    given, top = Decimal(match.group(1).replace(",", ".")), Decimal(match.group(2))
+    if given > top:
+        return None
+    scaled = given if top == high else given / top * high
+    return max(low, int(scaled.quantize(Decimal(1), rounding=ROUND_HALF_UP)))
 
 
 def _number_in(words: str) -> Optional[int]:

@@ -47,3 +47,16 @@ def test_nps_bands(score, band):
 def test_nps_band_refuses_a_score_off_the_scale():
     with pytest.raises(ValueError):
         nps_band(11)
+
+
+@pytest.mark.parametrize("text,low,high,score", [
+    ("i'd say 9 out of 10", 1, 5, 5), ("8/10", 1, 5, 4), ("2 out of 10", 1, 5, 1), ("10/10", 1, 5, 5),
+    ("4 out of 5", 0, 10, 8), ("3/5", 0, 10, 6), ("9 out of 10", 0, 10, 9),
+])
+def test_a_score_on_another_scale_is_converted(text, low, high, score):
+    assert read_rating(text, low, high) == Rating(score=score)
+
+
+def test_a_fraction_that_is_no_score_is_not_converted():
+    assert read_rating("12 out of 10", 1, 5) == Rating(outside=12)
+    assert read_rating("prob a 6", 1, 5) == Rating(outside=6)
