@@ -97,19 +97,20 @@ order_changes = Table(
     Column("conversation_id", String(255)),
 )
 
-# Complaint cases: damaged / wrong / missing items now, complaints and handoffs later.
+# Cases: damaged / wrong / missing items, late orders, cancellations the bot did, complaints. The owner
+# settles them in the console (actions/services/cases.py); every status change has an audit_log row.
 cases = Table(
     "cases", metadata,
     Column("id", Integer, primary_key=True),
     Column("number", String(16), unique=True),   # shown to the customer, C-1042; set from the id on insert
-    Column("category", String(16), nullable=False),             # damaged, wrong, missing, complaint
+    Column("category", String(16), nullable=False),  # damaged, wrong, missing, late, cancellation, complaint
     Column("order_id", Integer, ForeignKey("orders.id", ondelete="SET NULL"), index=True),
     Column("items", Text, nullable=False, default=""),
     Column("description", Text, nullable=False, default=""),
     Column("remedy", String(16)),                               # replacement, refund, person
     Column("photo_path", String(500)),                          # under var/uploads/
     Column("contact", String(254)),
-    Column("status", String(16), nullable=False),               # open, resolved
+    Column("status", String(16), nullable=False),    # open, replaced, refunded, closed (resolved: older rows)
     Column("created_at", DateTime, nullable=False),
     Column("conversation_id", String(255)),
 )

@@ -167,12 +167,23 @@ class OrderService:
         return WriteResult(True, updated, reference=reference)
 
     def cancel(self, number: str, conversation_id: str) -> WriteResult:
-        """Cancel if the shop's rule still allows it; a second call finds it already cancelled."""
+        """Cancel if the shop's rule still allows it; a second call finds it already cancelled.
+
+        The cancellation is also a case (``reference``), open until a person marks it refunded: the bot
+        has promised the customer their money back, and the shop's own till or web shop still has the
+        order until somebody cancels it there too.
+        """
         def change(connection: Connection, order_id: int, order: Order) -> str:
             connection.execute(update(t.orders).where(t.orders.c.id == order_id).values(status="cancelled"))
+            fee = self.shop.cancellation_fee
             self._audit(connection, conversation_id, order_id, "cancel_order",
-                        {"from_status": order.status, "fee": self.shop.cancellation_fee})
-            return ""
+                        {"from_status": order.status, "fee": fee})
+            refund = max(float(order.total) - fee, 0)
+            description = (f"Cancelled by the assistant at the customer's request (the order was "
+                           f"{order.status}). Refund due: {self.shop.money(refund)}"
+                           + (f" (the total less the {self.shop.money(fee)} fee)." if fee else "."))
+            return self._insert_case(connection, "cancellation", order_id, order.items_text(), description,
+                                     conversation_id, remedy="refund", contact=order.email)
         return self._write(number, conversation_id, lambda o: can_cancel(o, self.shop), change)
 
     def change_address(self, number: str, address: str, conversation_id: str) -> WriteResult:
@@ -217,18 +228,24 @@ class OrderService:
     def open_case(self, category: str, number: Optional[str], items: str, description: str,
                   conversation_id: str, remedy: Optional[str] = None, photo_path: Optional[str] = None,
                   contact: Optional[str] = None) -> str:
-        """Record a damaged / wrong / missing item case (or a complaint); returns its case number."""
+        """Record a damaged / wrong / missing item or late order case (or a complaint); returns its number."""
         with self.engine.begin() as connection:
             order_id = self._order_id(connection, number) if number else None
-            result = connection.execute(t.cases.insert().values(
-                category=category, order_id=order_id, items=items, description=description, remedy=remedy,
-                photo_path=photo_path, contact=contact, status="open", created_at=naive_utc(self.clock()),
-                conversation_id=conversation_id))
-            case_id = result.inserted_primary_key[0]
-            case_number = f"C-{1000 + case_id}"
-            connection.execute(update(t.cases).where(t.cases.c.id == case_id).values(number=case_number))
-            self._audit(connection, conversation_id, order_id, "open_case",
-                        {"case": case_number, "category": category, "remedy": remedy})
+            return self._insert_case(connection, category, order_id, items, description, conversation_id,
+                                     remedy, photo_path, contact)
+
+    def _insert_case(self, connection: Connection, category: str, order_id: Optional[int], items: str,
+                     description: str, conversation_id: str, remedy: Optional[str] = None,
+                     photo_path: Optional[str] = None, contact: Optional[str] = None) -> str:
+        result = connection.execute(t.cases.insert().values(
+            category=category, order_id=order_id, items=items, description=description, remedy=remedy,
+            photo_path=photo_path, contact=contact, status="open", created_at=naive_utc(self.clock()),
+            conversation_id=conversation_id))
+        case_id = result.inserted_primary_key[0]
+        case_number = f"C-{1000 + case_id}"
+        connection.execute(update(t.cases).where(t.cases.c.id == case_id).values(number=case_number))
+        self._audit(connection, conversation_id, order_id, "open_case",
+                    {"case": case_number, "category": category, "remedy": remedy})
         return case_number
 
     def case_id(self, case_number: str) -> Optional[int]:
