@@ -5,9 +5,14 @@ A policy change in shop.yml needs a restart, not a retrain: the model only picks
 from __future__ import annotations
 
 import datetime as dt
-from typing import Callable, Dict
+from typing import Any, Callable, Dict, List
+
+from rasa_sdk import Tracker
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
 
 from actions.replies import Reply, ShopReplyAction
+from actions.services.day_hours import hours_on_asked_days
 from actions.services.opening_hours import (
     describe_status,
     opening_status,
@@ -19,7 +24,11 @@ from actions.services.shop_profile import ShopProfile
 Answer = Callable[[ShopProfile, dt.datetime], Reply]
 
 
-def _opening_hours(shop: ShopProfile, now: dt.datetime) -> Reply:
+def _opening_hours(shop: ShopProfile, now: dt.datetime, asked: str = "") -> Reply:
+    """The hours of the day(s) the message names ("open tomorow?", "christmas eve?"); else open now?"""
+    for_days = hours_on_asked_days(shop, asked, now) if asked else None
+    if for_days:
+        return Reply.with_topics(for_days, ["store_location", "contact_info"])
     lines = [describe_status(shop, opening_status(shop, now)), f"Our hours: {weekly_schedule(shop)}."]
     holidays = upcoming_holidays(shop, now)
     if holidays:
@@ -137,6 +146,17 @@ class ActionAnswerFaq(ShopReplyAction):
 
     def name(self) -> str:
         return "action_answer_faq"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> List[Dict[str, Any]]:
+        intent = (tracker.latest_message.get("intent") or {}).get("name") or ""
+        if intent != "opening_hours":
+            return await super().run(dispatcher, tracker, domain)
+        # The hours depend on the day asked about, so this answer reads the customer's words too.
+        asked = tracker.latest_message.get("text") or ""
+        _opening_hours(self.shop, self.now(), asked).send(dispatcher)
+        return []
 
     def reply(self, intent: str, shop: ShopProfile, now: dt.datetime) -> Reply:
         answer = FAQ_ANSWERS.get(intent)

@@ -122,6 +122,7 @@ class ShopProfile:
     widget: WidgetLook = WidgetLook()
     digest_at: dt.time | None = DEFAULT_DIGEST_AT  # the owner's daily digest, shop-local; None: off
     review_url: str = ""  # where happy customers can leave a public review (feedback.review_url)
+    locale: str = ""  # "en-GB", "en-US": how customers write dates ("12/24" is month-first in the US)
 
     def money(self, amount: float) -> str:
         symbol = {"GBP": "£", "EUR": "€", "USD": "$"}.get(self.currency)
@@ -336,7 +337,16 @@ def _parse(raw: Any, base_dir: Path) -> ShopProfile:
         widget=widget,
         digest_at=_digest_at(owner),
         review_url=_Reader(raw.get("feedback") or {}, "feedback").url("review_url", optional=True),
+        locale=_locale(top),
     )
+
+
+def _locale(top: _Reader) -> str:
+    """locale: a language and country like en-GB; optional (dates are then read by the time zone)."""
+    value = top.text("locale", optional=True)
+    if value and not re.fullmatch(r"[a-z]{2,3}(?:[-_][A-Za-z]{2})?", value):
+        raise ShopProfileError("locale", f"{value!r} is not a locale like en-GB or en-US")
+    return value
 
 
 def _digest_at(owner: _Reader) -> dt.time | None:

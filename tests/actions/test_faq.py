@@ -15,14 +15,14 @@ FAQ_INTENTS = ["opening_hours", "contact_info", "store_location", "shipping_opti
                "place_order", "invoice"]
 
 
-def answer(shop, intent, when="2026-11-23 10:30", dispatcher=None, domain=None):
+def answer(shop, intent, when="2026-11-23 10:30", dispatcher=None, domain=None, text=""):
     from rasa_sdk.executor import CollectingDispatcher
 
     dispatcher = dispatcher or CollectingDispatcher()
     action = ActionAnswerFaq(shop=shop, clock=fixed_clock(shop_time(shop, when)))
     import asyncio
 
-    events = asyncio.run(action.run(dispatcher, tracker_for(intent), domain or {}))
+    events = asyncio.run(action.run(dispatcher, tracker_for(intent, text), domain or {}))
     assert events == []
     assert len(dispatcher.messages) == 1
     return dispatcher.messages[0]
@@ -78,3 +78,34 @@ def test_policy_change_in_shop_yml_changes_the_answer_without_retraining():
     assert "Cancelling costs £2.50." in answer(shop, "cancellation_fee")["text"]
     assert answer(shop, "opening_hours", "2026-11-23 09:30")["text"].startswith(
         "We're closed right now; we open today at 10:00.")
+
+
+SATURDAY_NIGHT = "2026-11-28 23:30"  # London
+
+
+@pytest.mark.parametrize("text,expected", [
+    ("what time do u open tomorow",
+     "Tomorrow (Sunday 29 November) we're closed. We open again on Monday at 08:00."),
+    ("are you open on christmas eve?",
+     "On Christmas Eve (Thursday 24 December) we have special hours: 08:00–13:00."),
+    ("open boxing day?",
+     "On Boxing Day (Saturday 26 December) we're closed. We open again on Monday at 08:00."),
+    ("are you open next monday", "On Monday 30 November we're open 08:00–18:00."),
+])
+def test_opening_hours_answer_the_day_asked_about(shop, domain, dispatcher, text, expected):
+    message = answer(shop, "opening_hours", SATURDAY_NIGHT, dispatcher, domain, text)
+    assert message["text"] == expected
+    assert "Our hours:" not in message["text"]  # the day's hours, not the week's
+    assert [b["payload"] for b in message["buttons"]] == ["/store_location", "/contact_info"]
+
+
+@pytest.mark.parametrize("text", ["what are your opening hours", "/opening_hours", "are you open now?"])
+def test_opening_hours_without_a_day_answer_open_now_and_the_week(shop, domain, text):
+    message = answer(shop, "opening_hours", SATURDAY_NIGHT, domain=domain, text=text)
+    assert message["text"].startswith(
+        "We're closed right now; we open on Monday at 08:00.\nOur hours: Mon–Thu")
+
+
+def test_a_day_in_another_faq_question_does_not_change_that_answer(shop, domain):
+    assert "We accept Visa" in answer(shop, "payment_methods", SATURDAY_NIGHT, domain=domain,
+                                      text="can I pay by card tomorrow")["text"]
