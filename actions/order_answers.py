@@ -6,6 +6,7 @@ an audit row before this action sends a word, so a confirmation is never ahead o
 from __future__ import annotations
 
 import datetime as dt
+import os
 import re
 from typing import Callable, Dict, List
 
@@ -18,6 +19,8 @@ from actions.conversation import contact_sentence
 from actions.handoff import PersonRouting
 from actions.order_flow import PROBLEM_TASKS, TASK_SLOTS
 from actions.replies import Reply, intent_button
+from actions.services.case_alerts import console_url_from, tell_owner_about_case
+from actions.services.cases import CaseBook
 from actions.services.order_rules import (
     STATUS_WORDS,
     Order,
@@ -70,6 +73,11 @@ class ActionFinishOrderTask(PersonRouting, Action):
             **{task: self.problem for task in PROBLEM_TASKS},
         }
 
+    def _tell_owner_about_case(self, case_number: str) -> None:
+        """Email the owner about a case just committed; a failure is logged, the case stays."""
+        tell_owner_about_case(CaseBook(self.orders.engine, self._clock), self.mailer, self.shop, case_number,
+                              console_url_from(os.environ))
+
     def _person(self) -> str:
         return f"A person can look at it: {contact_sentence(self.shop, self.now())}"
 
@@ -107,6 +115,7 @@ class ActionFinishOrderTask(PersonRouting, Action):
         result = self.orders.cancel(order.number, tracker.sender_id)
         if not result.done:
             return self._cannot_cancel(result.order, result.reason)
+        self._tell_owner_about_case(result.reference)  # a case: the refund is the shop's to pay
         fee = self.shop.cancellation_fee
         refund = (f"We refund {self.shop.money(float(order.total) - fee)} (the total less the "
                   f"{self.shop.money(fee)} cancellation fee)" if fee else
@@ -199,9 +208,12 @@ class ActionFinishOrderTask(PersonRouting, Action):
         items = tracker.get_slot("order_details") or ""
         remedy = tracker.get_slot("order_remedy") or "person"
         description = tracker.get_slot("order_reason") or ""
-        case = self.orders.open_case(CATEGORIES[task], order.number, items, description, tracker.sender_id,
-                                     remedy=remedy, contact=order.email,
+        # "Missing" for a parcel that is overdue and not delivered: the owner chases a late order.
+        late = task == "missing_item" and is_late(order, self.shop, self.now())
+        case = self.orders.open_case("late" if late else CATEGORIES[task], order.number, items, description,
+                                     tracker.sender_id, remedy=remedy, contact=order.email,
                                      photo_path=own_photo(tracker.get_slot("order_photo"), tracker.sender_id))
+        self._tell_owner_about_case(case)
         if remedy == "person":  # the bot cannot settle it: the same way to a person as asking for one
             summary = {"intent": task, "order": order.number, "verified": True, "case": case, "items": items,
                        "problem": description}

@@ -1,4 +1,4 @@
-"""The owner's daily digest email: new complaints, open tickets and chats nobody has resolved, with links.
+"""The owner's daily digest email: new complaints and cases, open tickets, chats nobody resolved, with links.
 
 Several web processes may run the schedule; the ``digests_sent`` row for the shop's local day is
 inserted before the email goes out, so exactly one of them sends it (an IntegrityError means another
@@ -14,15 +14,18 @@ from dataclasses import dataclass
 from typing import Any, Awaitable, Callable, List, Optional, Tuple
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import case, delete, or_, select
+from sqlalchemy import case as sql_case
+from sqlalchemy import delete, or_, select
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
 from actions.services import order_tables as t
+from actions.services.cases import Case, CaseBook
 from actions.services.clock import Clock, naive_utc, utc_now
 from actions.services.handoffs import Handoff
 from actions.services.mail import Mailer, MailError
 from actions.services.shop_profile import ShopProfile
+from actions.services.wording import plural, text_words
 
 logger = logging.getLogger(__name__)
 
@@ -40,8 +43,9 @@ def _aware(moment: dt.datetime) -> dt.datetime:
     return moment.replace(tzinfo=dt.timezone.utc)
 
 
-def _plural(count: int, noun: str) -> str:
-    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
+ORDER_CASES = ("damaged", "wrong", "missing", "late", "cancellation")  # complaints have their own section
+REMEDIES = {"replacement": "asked for a replacement", "refund": "asked for a refund",
+            "person": "asked for a person"}
 
 
 def _quote(text: str, limit: int = 160) -> str:
@@ -82,6 +86,7 @@ class Digest:
     complaints: Tuple[NewComplaint, ...]
     tickets: Tuple[OpenTicket, ...]
     chats: Tuple[UnresolvedChat, ...]
+    cases: Tuple[Case, ...] = ()  # new order cases (not complaints), oldest first
 
     @property
     def day(self) -> dt.date:
@@ -90,7 +95,7 @@ class Digest:
 
     @property
     def empty(self) -> bool:
-        return not (self.complaints or self.tickets or self.chats)
+        return not (self.complaints or self.cases or self.tickets or self.chats)
 
     def when(self, moment: dt.datetime) -> str:
         local = moment.astimezone(self.shop.timezone)
@@ -99,9 +104,10 @@ class Digest:
     @property
     def subject(self) -> str:
         overdue = sum(ticket.overdue for ticket in self.tickets)
-        tickets = _plural(len(self.tickets), "open ticket") + (f" ({overdue} overdue)" if overdue else "")
-        return (f"{self.shop.name}: {_plural(len(self.complaints), 'new complaint')}, {tickets}, "
-                f"{_plural(len(self.chats), 'unresolved chat')} — {self.day.day} {self.day:%b}")
+        tickets = plural(len(self.tickets), "open ticket") + (f" ({overdue} overdue)" if overdue else "")
+        return (f"{self.shop.name}: {plural(len(self.complaints), 'new complaint')}, "
+                f"{plural(len(self.cases), 'new case')}, {tickets}, "
+                f"{plural(len(self.chats), 'unresolved chat')} — {self.day.day} {self.day:%b}")
 
     @property
     def body(self) -> str:
@@ -109,10 +115,13 @@ class Digest:
         lines = [f"The {self.shop.name} assistant's digest for {local:%A} {local.day} {local:%B %Y}, "
                  f"{local:%H:%M} ({self.shop.timezone.key}).", ""]
         if self.empty:
-            lines.append("Nothing needs you today: no new complaints, no open tickets, no chats waiting.")
+            lines.append("Nothing needs you today: no new complaints or cases, no open tickets, no chats "
+                         "waiting.")
         else:
-            lines += self._complaint_lines() + [""] + self._ticket_lines() + [""] + self._chat_lines()
-        lines += ["", f"Inbox: {self.console_url}  ·  tickets: {self.console_url}?view=tickets", "",
+            lines += (self._complaint_lines() + [""] + self._case_lines() + [""] + self._ticket_lines() + [""]
+                      + self._chat_lines())
+        lines += ["", f"Inbox: {self.console_url}  ·  tickets: {self.console_url}?view=tickets  ·  cases: "
+                      f"{self.console_url}/cases", "",
                   "This email comes when there is something to report, at owner.digest_at in shop.yml "
                   '("off" stops it).']
         return "\n".join(lines) + "\n"
@@ -125,6 +134,19 @@ class Digest:
             if complaint.contact:
                 lines.append(f"  Contact: {complaint.contact}")
             lines.append(f"  {complaint.link or 'Not handed to a person, so not in the console inbox.'}")
+        return lines
+
+    def _case_lines(self) -> List[str]:
+        lines = [f"NEW CASES (damaged, wrong or missing items, late orders, cancellations) since "
+                 f"{self.when(self.since)}: {len(self.cases) or 'none'}"]
+        for case in self.cases:
+            order = f", order {case.order_number}" if case.order_number else ""
+            lines.append(f"- {case.number} {case.kind.lower()}{order}, {self.when(case.created_at)}, "
+                         f"{case.status_words}: {_quote(case.items or case.description or '(no details)')}")
+            facts = [case.customer_name, case.email, REMEDIES.get(case.remedy or "", "") if case.category !=
+                     "cancellation" else "refund due", "photo attached" if case.photo_path else ""]
+            lines += [f"  {' · '.join(f for f in facts if f) or 'no contact given'}",
+                      f"  {self.console_url}/cases/{case.id}"]
         return lines
 
     def _ticket_lines(self) -> List[str]:
@@ -156,7 +178,8 @@ class Digest:
 def _about(handoff: Handoff) -> str:
     """What the customer wanted, from the bot's summary of the handoff."""
     summary = handoff.summary
-    text = summary.get("complaint") or summary.get("asked") or summary.get("intent") or "(no summary)"
+    text = text_words(summary.get("complaint") or summary.get("asked") or summary.get("intent") or "")
+    text = text or "(no summary)"
     order = summary.get("order")
     verified = "verified" if summary.get("verified") else "not verified"
     return _quote(text) + (f" (order {order}, {verified})" if order else "")
@@ -173,7 +196,7 @@ def _complaint_link(connection: Connection, case_id: int, conversation_id: Optio
     """The handoff made for the case, else the latest one of its conversation."""
     h = t.handoffs.c
     match = [h.case_id == case_id] + ([h.conversation_id == conversation_id] if conversation_id else [])
-    made_for_it_first = case((h.case_id == case_id, 0), else_=1)
+    made_for_it_first = sql_case((h.case_id == case_id, 0), else_=1)
     handoff_id = connection.execute(select(h.id).where(or_(*match))
                                     .order_by(made_for_it_first, h.id.desc()).limit(1)).scalar()
     return f"{console_url}/handoffs/{handoff_id}" if handoff_id else None
@@ -205,7 +228,7 @@ def collect_digest(engine: Engine, shop: ShopProfile, console_url: str, now: dt.
             select(t.handoffs, t.owners.c.name.label("person"))
             .select_from(t.handoffs.outerjoin(t.owners, t.owners.c.id == h.owner_id))
             .where(h.status.in_(("waiting", "active")))  # the waiting ones first, longest waiting first
-            .order_by(case((h.status == "waiting", 0), else_=1), h.created_at, h.id)).mappings().all()
+            .order_by(sql_case((h.status == "waiting", 0), else_=1), h.created_at, h.id)).mappings().all()
     tickets = []
     for row in ticket_rows:
         ticket = Handoff.from_row(row)
@@ -213,7 +236,8 @@ def collect_digest(engine: Engine, shop: ShopProfile, console_url: str, now: dt.
         tickets.append(OpenTicket(ticket, overdue, f"{console_url}/handoffs/{ticket.id}"))
     chats = tuple(UnresolvedChat(Handoff.from_row(row), row["person"], f"{console_url}/handoffs/{row['id']}")
                   for row in chat_rows)
-    return Digest(shop, console_url, now, since, complaints, tuple(tickets), chats)
+    cases_ = tuple(CaseBook(engine).new_since(since, now, ORDER_CASES))
+    return Digest(shop, console_url, now, since, complaints, tuple(tickets), chats, cases_)
 
 
 @dataclass(frozen=True)

@@ -158,7 +158,8 @@ def test_a_photo_is_served_only_from_inside_the_upload_folder(engine, shop, orde
     book = CaseBook(engine)
     good = book.by_number(orders.open_case("damaged", "KC-10004", "Mug", "", CONVERSATION, photo_path=PHOTO))
     assert book.photo_file(good, uploads) == (uploads / PHOTO).resolve()
-    for path in ("../secret.jpg", f"{CONVERSATION}/../../secret.jpg", "/etc/passwd", f"{'b' * 32}/{'c' * 32}.jpg"):
+    for path in ("../secret.jpg", f"{CONVERSATION}/../../secret.jpg", "/etc/passwd",
+                 f"{'b' * 32}/{'c' * 32}.jpg"):
         bad = book.by_number(orders.open_case("damaged", "KC-10004", "Mug", "", "c", photo_path=path))
         assert book.photo_file(bad, uploads) is None, path
 

@@ -20,6 +20,7 @@ from sqlalchemy import select
 
 from actions.services import order_tables as t
 from actions.services.database import create_database_engine
+from actions.services.demo_orders import seed_demo_orders
 from actions.services.digest import (
     RETRIES,
     Digest,
@@ -102,7 +103,7 @@ def test_the_digest_lists_new_complaints_open_tickets_and_unresolved_chats_with_
     assert [x.handoff.id for x in digest.tickets] == [late.id, soon.id]  # the most urgent first
     assert [x.overdue for x in digest.tickets] == [True, False]
     assert [x.handoff.id for x in digest.chats] == [waiting.id, rude.id, taken.id]  # waiting ones first
-    assert digest.subject == ("Kettle & Crumb: 2 new complaints, 2 open tickets (1 overdue), "
+    assert digest.subject == ("Kettle & Crumb: 2 new complaints, 1 new case, 2 open tickets (1 overdue), "
                               "3 unresolved chats — 23 Nov")
     body = digest.body
     assert body.startswith("The Kettle & Crumb assistant's digest for Monday 23 November 2026, 08:00 "
@@ -111,7 +112,14 @@ def test_the_digest_lists_new_complaints_open_tickets_and_unresolved_chats_with_
     assert (f'- {c1}, Mon 23 Nov 06:00: "The barista was rude and my flat white was cold."\n'
             f"  Contact: jo@example.com\n  {CONSOLE}/handoffs/{rude.id}\n") in body
     assert f'- {c2}, Mon 23 Nov 05:00: "Nobody answers the phone"\n  Not handed to a person' in body
-    assert "Older than a day" not in body and "Mug arrived broken" not in body
+    assert "Older than a day" not in body
+    # a damaged item is a case, listed under its own heading, not among the complaints
+    [mug] = digest.cases
+    assert ("NEW CASES (damaged, wrong or missing items, late orders, cancellations) since "
+            "Sun 22 Nov 08:00: 1\n"
+            f'- {mug.number} damaged item, Mon 23 Nov 07:00, open: "Mug arrived broken"\n'
+            f"  jo@example.com\n  {CONSOLE}/cases/{mug.id}\n") in body
+    assert body.index("NEW COMPLAINTS") < body.index("NEW CASES") < body.index("OPEN TICKETS")
     assert "OPEN TICKETS (answer by email): 2, 1 overdue\n" in body
     assert (f'- #{late.id} sam@example.com, reply by Mon 23 Nov 07:00 — OVERDUE\n'
             f'  "where is my refund"\n  {CONSOLE}/handoffs/{late.id}\n') in body
@@ -120,7 +128,7 @@ def test_the_digest_lists_new_complaints_open_tickets_and_unresolved_chats_with_
     assert f"- #{rude.id} waiting since Mon 23 Nov 06:00 (complaint)\n" in body
     assert f"- #{taken.id} with Mara since Mon 23 Nov 04:00 (asked for a person)\n" in body
     assert f"/handoffs/{done.id}" not in body
-    assert f"Inbox: {CONSOLE}  ·  tickets: {CONSOLE}?view=tickets\n" in body
+    assert f"Inbox: {CONSOLE}  ·  tickets: {CONSOLE}?view=tickets  ·  cases: {CONSOLE}/cases\n" in body
 
 
 def test_a_case_links_to_the_handoff_made_for_it_before_others_of_its_conversation(engine, shop):
@@ -223,9 +231,39 @@ def test_nothing_to_report_sends_nothing_unless_forced(engine, shop):
     assert mailer.sent == [] and sent_days(engine) == []
     assert send_daily_digest(engine, mailer, shop, CONSOLE, NOW, force=True).outcome == "sent"
     [(_, subject, body)] = mailer.sent
-    assert subject == "Kettle & Crumb: 0 new complaints, 0 open tickets, 0 unresolved chats — 23 Nov"
+    assert subject == ("Kettle & Crumb: 0 new complaints, 0 new cases, 0 open tickets, 0 unresolved chats "
+                       "— 23 Nov")
     assert "Nothing needs you today" in body and f"/handoffs/{done.id}" not in body
 
+
+
+def test_new_order_cases_alone_are_worth_a_digest_with_links_to_the_cases(engine, shop):
+    orders = OrderService(engine, shop, fixed_clock(NOW - 2 * HOUR))
+    seed_demo_orders(orders)
+    photo = f"{'a' * 32}/{'b' * 32}.jpg"
+    damaged = orders.open_case("damaged", "KC-10004", "Ceramic Mug", "cracked", "conv-1",
+                               remedy="replacement", photo_path=photo, contact="chris.evans@example.com")
+    late = orders.open_case("late", "KC-10008", "", "", "conv-2", remedy="person",
+                            contact="pat.green@example.com")
+    cancelled = orders.cancel("KC-10001", "conv-3").reference
+    mailer = RecordingMailer()
+    run = send_daily_digest(engine, mailer, shop, CONSOLE, NOW)
+    assert run.outcome == "sent" and [c.number for c in run.digest.cases] == [damaged, late, cancelled]
+    [(_, subject, body)] = mailer.sent
+    assert subject.startswith("Kettle & Crumb: 0 new complaints, 3 new cases, 0 open tickets")
+    ids = {c.number: c.id for c in run.digest.cases}
+    assert (f'- {damaged} damaged item, order KC-10004, Mon 23 Nov 06:00, open: "Ceramic Mug"\n'
+            f"  Chris Evans · chris.evans@example.com · asked for a replacement · photo attached\n"
+            f"  {CONSOLE}/cases/{ids[damaged]}\n") in body
+    assert f"- {late} late order, order KC-10008, Mon 23 Nov 06:00, open: \"(no details)\"" in body
+    assert "Pat Green · pat.green@example.com · asked for a person" in body
+    assert f"- {cancelled} cancelled by the assistant, order KC-10001" in body and "refund due" in body
+
+
+def test_a_tapped_button_in_a_summary_reads_as_words(engine, shop):
+    handoff(engine, NOW - HOUR, "conv-1", asked="/human_handoff")
+    body = collect_digest(engine, shop, CONSOLE, NOW).body
+    assert '"chose: Talk to a person"' in body and "/human_handoff" not in body
 
 def test_the_digest_arrives_through_a_real_smtp_server(engine, shop, smtp):
     mailer, inbox = smtp
@@ -235,7 +273,7 @@ def test_the_digest_arrives_through_a_real_smtp_server(engine, shop, smtp):
     [(recipients, received)] = inbox.envelopes
     assert recipients == ["owner@kettleandcrumb.example"] and received["Message-ID"] == run.message_id
     assert str(make_header(decode_header(received["Subject"]))) == (
-        "Kettle & Crumb: 1 new complaint, 1 open ticket, 0 unresolved chats — 23 Nov")
+        "Kettle & Crumb: 1 new complaint, 0 new cases, 1 open ticket, 0 unresolved chats — 23 Nov")
     body = received.get_payload(decode=True).decode(received.get_content_charset())
     assert f'{number}, Mon 23 Nov 07:00: "Stale beans — twice now"' in body
     assert f"{CONSOLE}/handoffs/{ticket.id}" in body
@@ -370,8 +408,8 @@ def test_the_command_line_prints_the_digest_with_dry_run_and_sends_it_once(
     dry = cli(tmp_path, "--dry-run")
     assert dry.returncode == 0, dry.stderr
     assert dry.stdout.startswith("To: owner@kettleandcrumb.example\n"
-                                 "Subject: Kettle & Crumb: 0 new complaints, 1 open ticket (1 overdue), "
-                                 "0 unresolved chats — ")
+                                 "Subject: Kettle & Crumb: 0 new complaints, 0 new cases, 1 open ticket "
+                                 "(1 overdue), 0 unresolved chats — ")
     assert f"http://127.0.0.1:5005/console/handoffs/{ticket.id}" in dry.stdout
     assert sent_days(sqlite_engine) == []  # a dry run claims nothing
 

@@ -84,7 +84,8 @@ def test_cancel_commits_with_an_audit_row_and_twice_does_not_cancel_twice(servic
     second = service.cancel("KC-10001", "conv-1")
     assert (second.done, second.reason) == (False, "already_cancelled")
     audit = rows(service.engine, t.audit_log, conversation_id="conv-1")
-    assert [r["action"] for r in audit] == ["cancel_order"]
+    assert [r["action"] for r in audit] == ["cancel_order", "open_case"]  # the cancellation is a case too
+    assert [r["category"] for r in rows(service.engine, t.cases)] == ["cancellation"]
 
 
 def test_shipped_order_is_not_cancelled(service):
