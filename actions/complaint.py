@@ -19,7 +19,7 @@ from actions.handoff import ValidateTicketForm
 from actions.order_flow import _free_text
 from actions.order_questions import choice_button
 from actions.replies import FixedQuestion
-from actions.shop import ShopAware
+from actions.shop import OrderAware
 
 NOT_ABOUT_AN_ORDER = "none"
 _NO_ORDER = re.compile(r"^(no|nope|none|not|n/a|na|no order|not about an order|it'?s not)\b", re.I)
@@ -27,11 +27,21 @@ _NO_ORDER = re.compile(r"^(no|nope|none|not|n/a|na|no order|not about an order|i
 _TOLD_IT_ALL_WORDS = 10
 
 
-class ValidateComplaintForm(ShopAware, ValidateTicketForm):
-    """The email address is checked as for a ticket: it is the ticket's address if one follows."""
+class ValidateComplaintForm(OrderAware, ValidateTicketForm):
+    """The email address is checked as for a ticket: it is the ticket's address if one follows. A customer
+    who proved an order in this chat is not asked again: the order's email is theirs."""
 
     def name(self) -> str:
         return "validate_complaint_form"
+
+    async def extract_ticket_email(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[str, Any]:
+        verified = tracker.get_slot("verified_order")
+        if tracker.get_slot("ticket_email") or not verified:
+            return {}
+        order = self.orders.get(verified)
+        return {"ticket_email": order.email} if order and order.email else {}
 
     async def extract_complaint_text(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict

@@ -10,7 +10,6 @@ twice in one conversation.
 """
 from __future__ import annotations
 
-import abc
 import json
 import re
 from typing import Any, Dict, List, Optional, Tuple
@@ -281,53 +280,3 @@ class ActionLeaveFeedback(FeedbackAware, Action):
             self.feedback.add_comment(tracker.sender_id, kind, text)
         return [ActiveLoop(None), SlotSet("requested_slot", None),
                 *(SlotSet(slot, None) for slot in FEEDBACK_SLOTS), SlotSet("feedback_mode", OFF)]
-
-
-class EndOfChat(FeedbackAware, Action, metaclass=abc.ABCMeta):
-    """Thanks or goodbye: answer, and when the bot solved something, ask once for a rating."""
-
-    @abc.abstractmethod
-    def words(self) -> Tuple[str, str]:
-        """What to say: before a rating question, and when there is none."""
-
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: DomainDict) -> List[Dict[str, Any]]:
-        before_rating, alone = self.words()
-        if ended_well(tracker) and self.rating_due(tracker):
-            dispatcher.utter_message(text=before_rating)
-            return self.start_rating()
-        dispatcher.utter_message(text=alone)
-        return [SlotSet("feedback_mode", OFF)]
-
-
-class ActionThankYou(EndOfChat):
-    def name(self) -> str:
-        return "action_thank_you"
-
-    def words(self) -> Tuple[str, str]:
-        return "You're welcome!", "You're welcome! Is there anything else I can help you with?"
-
-
-class ActionGoodbye(EndOfChat):
-    def name(self) -> str:
-        return "action_goodbye"
-
-    def words(self) -> Tuple[str, str]:
-        return f"Thanks for stopping by {self.shop.name}!", \
-            f"Thanks for stopping by {self.shop.name}. Have a lovely day!"
-
-
-class ActionHandedBack(FeedbackAware, Action):
-    """Run by the console when a person hands the conversation back: the bot is back, and asks for a
-    rating of the conversation (unless it was rated already)."""
-
-    def name(self) -> str:
-        return "action_handed_back"
-
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: DomainDict) -> List[Dict[str, Any]]:
-        if not self.rating_due(tracker):
-            dispatcher.utter_message(text="I'm back. Is there anything else I can help you with?")
-            return [SlotSet("feedback_mode", OFF)]
-        dispatcher.utter_message(text="I'm back; I hope that helped.")
-        return self.start_rating()

@@ -165,9 +165,16 @@ class ActionHandoff(PersonRouting, Action):
             opening = (f"I'm sorry; that isn't the experience we want you to have. I've recorded your "
                        f"complaint as case {case_number}, and the owner reads every one. ")
             events += [SlotSet("complaint_text", None), SlotSet("complaint_order", None)]
-        route, text = self.hand_over(tracker, reason, summary, tracker.get_slot("ticket_email"), case_id)
+        email = tracker.get_slot("ticket_email") or self.verified_email(tracker)
+        route, text = self.hand_over(tracker, reason, summary, email, case_id)
         Reply(opening + text).send(dispatcher)
-        return [*events, SlotSet("handoff_route", route)]
+        return [*events, SlotSet("handoff_route", route), SlotSet("ticket_email", email)]
+
+    def verified_email(self, tracker: Tracker) -> Optional[str]:
+        """The email on the order the customer proved in this chat: no need to ask for an address."""
+        verified = tracker.get_slot("verified_order")
+        order = self.orders.get(verified) if verified else None
+        return order.email if order and order.email else None
 
     def _record_complaint(self, tracker: Tracker, complaint: str,
                           summary: Dict[str, Any]) -> Tuple[str, Optional[int], Dict[str, Any]]:

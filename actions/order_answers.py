@@ -15,10 +15,9 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.conversation import contact_sentence
 from actions.handoff import PersonRouting
-from actions.order_flow import PROBLEM_TASKS, TASK_SLOTS
-from actions.replies import Reply, intent_button
+from actions.order_flow import PROBLEM_TASKS, TASK_SLOTS, TASK_WORDS
+from actions.replies import MAIN_TOPICS, Reply, intent_button
 from actions.services.case_alerts import console_url_from, tell_owner_about_case
 from actions.services.cases import CaseBook
 from actions.services.order_rules import (
@@ -31,6 +30,7 @@ from actions.services.order_rules import (
     is_late,
     local_date,
 )
+from actions.services.recovery import contact_sentence
 
 CATEGORIES = {"damaged_item": "damaged", "wrong_item": "wrong", "missing_item": "missing"}
 _PHOTO = re.compile(r"^([0-9a-f]{32})/[0-9a-f]{32}\.(jpg|png|gif|webp)$")
@@ -56,7 +56,11 @@ class ActionFinishOrderTask(PersonRouting, Action):
         verified = tracker.get_slot("verified_order")
         order = self.orders.get(verified) if verified else None
         locked = tracker.get_slot("verification_locked") or self.orders.is_locked(tracker.sender_id)
-        if order is None or locked:
+        if order is None and not locked:  # left without an order number (not_pursued)
+            what, example = TASK_WORDS.get(task, "order lookup"), self.shop.order_number.example
+            reply = Reply.with_topics(f"I've left the {what} for now. Whenever you want me to look at an "
+                                      f"order, just tell me its number (like {example}).", MAIN_TOPICS)
+        elif order is None or locked:
             reply = Reply(f"I can't look up orders in this conversation any more. A person can check it "
                           f"for you: {contact_sentence(self.shop, self.now())}",
                           (intent_button("human_handoff"),))

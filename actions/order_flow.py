@@ -24,9 +24,14 @@ from actions.shop import OrderAware
 ORDER_TASKS = ("order_status", "cancel_order", "change_order", "change_shipping_address", "return_item",
                "request_refund", "refund_status", "damaged_item", "wrong_item", "missing_item")
 PROBLEM_TASKS = ("damaged_item", "wrong_item", "missing_item")
+TASK_WORDS = {"order_status": "order lookup", "cancel_order": "cancellation", "change_order": "change",
+              "change_shipping_address": "address change", "return_item": "return",
+              "request_refund": "refund", "refund_status": "refund lookup", "damaged_item": "report",
+              "wrong_item": "report", "missing_item": "report"}
 TASK_SLOTS = ("order_confirmed", "order_details", "order_reason", "order_remedy", "order_photo")
-NOT_FOUND = ("I couldn't find an order with that number and that email or phone. Please check both and "
-             "try again ({left} more {tries} before I have to stop looking up orders here).")
+NOT_FOUND = ("I couldn't find order {number} with that email address or phone number. Please check them and "
+             "type the email or phone on the order again, or a different order number ({left} more {tries} "
+             "before I have to stop looking up orders here).")
 LOCKED = ("That still doesn't match an order, so I've stopped looking up orders in this conversation: "
           "it keeps everyone's orders safe.")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -85,7 +90,7 @@ class ValidateOrderForm(OrderAware, FormValidationAction):
 
     async def required_slots(self, domain_slots: List[str], dispatcher: CollectingDispatcher,
                              tracker: Tracker, domain: DomainDict) -> List[str]:
-        if self._locked(tracker):
+        if self._locked(tracker) or not_pursued(tracker):
             return []
         verified = tracker.get_slot("verified_order")
         if not verified or verified != tracker.get_slot("order_id"):
@@ -144,13 +149,36 @@ class ValidateOrderForm(OrderAware, FormValidationAction):
             dispatcher.utter_message(text=f"Thank you, I've found order {number}.")
             return [*events, SlotSet("verified_order", number)]
         failures = self.orders.record_failure(tracker.sender_id)
-        forget = [SlotSet("order_id", None), SlotSet("order_contact", None), SlotSet("verified_order", None)]
         if failures >= MAX_VERIFICATION_FAILURES:
             dispatcher.utter_message(text=LOCKED)
-            return [*events, *forget, SlotSet("verification_locked", True)]
+            return [*events, SlotSet("order_id", None), SlotSet("order_contact", None),
+                    SlotSet("verified_order", None), SlotSet("verification_locked", True)]
         left = MAX_VERIFICATION_FAILURES - failures
-        dispatcher.utter_message(text=NOT_FOUND.format(left=left, tries="try" if left == 1 else "tries"))
-        return [*events, *forget]
+        dispatcher.utter_message(text=NOT_FOUND.format(number=number, left=left,
+                                                       tries="try" if left == 1 else "tries"))
+        # The number is kept: an email or phone typed next is checked against it; a new number replaces it.
+        return [*events, SlotSet("order_contact", None), SlotSet("verified_order", None)]
+
+
+# The order number was asked this often, and the customer answered with other questions each time: they
+# were not after an order (a return *policy* question taken for a return), so the flow is left.
+ASKS_BEFORE_LEAVING = 2
+
+
+def not_pursued(tracker: Tracker) -> bool:
+    """No order number yet, it was asked ASKS_BEFORE_LEAVING times since the task began, and the latest
+    message is about something else (no number in it)."""
+    if tracker.get_slot("order_id") or any(e.get("entity") == "order_id"
+                                           for e in tracker.latest_message.get("entities") or []):
+        return False
+    asks = 0
+    for event in reversed(tracker.events):
+        if event.get("event") == "action" and event.get("name") == "action_start_order_task":
+            break
+        if event.get("event") == "action" and event.get("name") == "action_ask_order_id":
+            asks += 1
+    intent = (tracker.latest_message.get("intent") or {}).get("name")
+    return asks >= ASKS_BEFORE_LEAVING and intent not in ("inform", *ORDER_TASKS)
 
 
 def _free_text(value: Any) -> Optional[str]:

@@ -14,6 +14,7 @@ from actions.order_answers import ActionFinishOrderTask
 from actions.services import order_tables as t
 from actions.services.demo_orders import seed_demo_orders
 from actions.services.handoffs import HandoffQueue
+from actions.services.orders import OrderService
 from tests.actions.test_handoff import CLOSED, OPEN, make, run, someone_at_the_console, tracker
 
 
@@ -123,6 +124,7 @@ def test_closed_the_complaint_is_a_case_and_a_ticket_to_the_address_given(shop, 
         "complaint_text": None,
         "complaint_order": None,
         "handoff_route": "ticket_open",
+        "ticket_email": "mia@example.com",
         "requested_slot": None,
         **{k: None for k in slots if k.startswith("order_")},
     }
@@ -201,3 +203,22 @@ def test_a_complaint_while_already_waiting_joins_the_open_handoff(shop, engine, 
     assert joined.case_id is not None and joined.summary["complaint"].startswith("The barista was rude")
     assert joined.summary["asked"] == "a person"  # what was there stays
     assert "You're already in the queue for a person: number 1." in texts[0]
+
+
+def test_a_customer_who_proved_an_order_is_not_asked_for_an_email_again(shop, engine, domain):
+    """Issue 12: the complaint asked for the email although the chat had verified an order."""
+    orders = OrderService(engine, shop)
+    seed_demo_orders(orders)
+    form = ValidateComplaintForm(shop=shop, orders=orders)
+    message = {"text": "the mug arrived chipped and nobody answers my emails", "intent": {"name": "inform"},
+               "entities": []}
+    tracker = Tracker("cust-v", {"verified_order": "KC-10003", "complaint_text": message["text"],
+                                 "complaint_order": "KC-10003", "requested_slot": "complaint_order"},
+                      message, [{"event": "user", "text": message["text"], "parse_data": message},
+                                {"event": "slot", "name": "complaint_order", "value": "KC-10003"}],
+                      False, None, {"name": "complaint_form"}, "action_listen")
+    dispatcher = CollectingDispatcher()
+    events = asyncio.run(form.run(dispatcher, tracker, domain))
+    slots = {e["name"]: e["value"] for e in events if e["event"] == "slot"}
+    assert slots["ticket_email"] == "jo.baker@example.com"  # the last question is not asked
+    assert dispatcher.messages == []

@@ -11,11 +11,10 @@ from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy import select
 
+from actions.end_of_chat import ActionHandedBack, ActionNoMore, ActionThankYou
 from actions.feedback import (
     CSAT_QUESTION,
     ActionFeedbackDone,
-    ActionHandedBack,
-    ActionThankYou,
     AskNpsScore,
     ValidateFeedbackForm,
     ended_well,
@@ -24,6 +23,7 @@ from actions.feedback import (
 from actions.services import order_tables as t
 from actions.services.demo_orders import seed_demo_orders
 from actions.services.feedback import Context, FeedbackStore
+from actions.services.handback import pending_question
 from actions.services.handoffs import HandoffQueue
 from tests.actions.test_handoff import make, run
 from tests.conftest import shop_time
@@ -189,22 +189,45 @@ def test_give_feedback_stores_the_comment_then_an_optional_rating(shop, engine):
     assert nothing[0] == {"feedback_comment": "declined", "feedback_score": "none"} and len(rows(engine)) == 1
 
 
-def test_handed_back_by_a_person_the_bot_asks_for_a_rating_with_the_person_counted(shop, engine, domain):
+def test_handed_back_by_a_person_the_bot_asks_anything_else_and_rates_at_the_end(shop, engine, domain):
     queue = HandoffQueue(engine)
-    handoff = queue.request(SENDER, "human_handoff", {})
-    queue.claim(handoff.id, owner_id=1) if False else None  # noqa: B018 - claimed below by SQL (no owner row)
-    with engine.begin() as connection:  # a person had it and handed it back
+    queue.request(SENDER, "human_handoff", {})
+    with engine.begin() as connection:  # a person had it and handed it back (no owner row needed here)
         connection.execute(
             t.handoffs.update().values(status="returned", claimed_at=dt.datetime(2026, 11, 23))
         )
+    person = {"event": "bot", "text": "Your parcel left today.", "metadata": {"sender": {"type": "person"}}}
     back = make(ActionHandedBack, shop, engine, NOW)
-    texts, slots = run(back, conversation(latest=("/human_handoff", "human_handoff")), domain)
-    assert texts == ["I'm back; I hope that helped."] and slots["feedback_mode"] == "csat"
+    texts, slots = run(back, conversation(user("/human_handoff", "human_handoff"), person,
+                                          latest=("/human_handoff", "human_handoff")), domain)
+    assert texts == ["I'm back. Is there anything else I can help you with?"]
+    assert slots["feedback_mode"] == "off"
+    # "No" ends the chat: now the rating, with the person counted
+    no_more = make(ActionNoMore, shop, engine, NOW)
+    ended = conversation(action("action_handed_back"), latest=("no thanks", "deny"))
+    texts, slots = run(no_more, ended, domain)
+    assert texts == ["Alright, glad I could help."] and slots["feedback_mode"] == "csat"
     form = make(ValidateFeedbackForm, shop, engine, NOW)
     validate(form, "validate_csat_score", "5", conversation(latest=("5", "inform")))
     assert rows(engine)[0]["with_person"] is True
-    texts, slots = run(back, conversation(slots={"feedback_asked": True}), domain)
-    assert texts == ["I'm back. Is there anything else I can help you with?"]
+
+
+def test_a_question_asked_while_the_person_had_the_chat_is_answered_first(shop, engine, domain):
+    person = {"event": "bot", "text": "Let me check.", "metadata": {"sender": {"type": "person"}}}
+    back = make(ActionHandedBack, shop, engine, NOW)
+    texts, slots = run(back, conversation(person, latest=("and when do you open on sunday?", "")), domain)
+    assert texts == ["I'm back. Let me answer what you asked while you were waiting."]
+    assert slots["feedback_mode"] == "off"  # no rating before the answer
+
+
+@pytest.mark.parametrize("said, pending", [
+    ([("user", "hi"), ("bot", "Hello"), ("user", "when do you open sunday?")], "when do you open sunday?"),
+    ([("user", "when do you open?"), ("bot", "At 9")], None),
+    ([("user", "/human_handoff")], None),
+    ([("bot", "Mara joined"), ("user", "hello?"), ("user", "open tomorrow?")], "open tomorrow?"),
+])
+def test_the_pending_question_is_the_last_one_nobody_answered(said, pending):
+    assert pending_question(said) == pending
 
 
 def test_the_customer_of_a_verified_order_is_its_email(shop, engine):

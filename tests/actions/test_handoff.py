@@ -135,3 +135,14 @@ def test_without_smtp_the_ticket_is_still_stored(shop, engine, domain):
         domain,
     )
     assert HandoffQueue(engine).open_for("cust-1").status == "ticket" and texts[0].startswith("Thank you.")
+
+
+def test_a_customer_who_proved_an_order_gets_a_ticket_to_its_email_without_being_asked(shop, engine, domain):
+    from actions.services.demo_orders import seed_demo_orders
+
+    seed_demo_orders(OrderService(engine, shop))
+    texts, slots = run(make(ActionHandoff, shop, engine, CLOSED),
+                       tracker(slots={"verified_order": "KC-10003"}), domain)
+    assert slots["handoff_route"] == "ticket_open" and slots["ticket_email"] == "jo.baker@example.com"
+    assert "will reply by email to jo.baker@example.com" in texts[0]
+    assert HandoffQueue(engine).open_for("cust-1").contact_email == "jo.baker@example.com"

@@ -125,11 +125,55 @@ def test_wrong_email_and_unknown_order_get_the_same_sentence(make, domain, order
     )
     first, events, _ = run(make(ValidateOrderForm), wrong_email, domain)
     second, _, _ = run(make(ValidateOrderForm), unknown, domain)
-    assert first[0].replace("2 more tries", "N") == second[0].replace("1 more try", "N")
-    assert first[0] == NOT_FOUND.format(left=2, tries="tries")
-    assert slot_events(events)["order_id"] is None and slot_events(events)["order_contact"] is None
-    assert slot_events(events)["requested_slot"] == "order_id"  # asks again from the start
+    assert first[0].replace("KC-10001", "N").replace("2 more tries", "N") == \
+        second[0].replace("KC-99999", "N").replace("1 more try", "N")
+    assert first[0] == NOT_FOUND.format(number="KC-10001", left=2, tries="tries")
+    assert slot_events(events)["order_contact"] is None and slot_events(events)["order_id"] == "KC-10001"
+    assert slot_events(events)["requested_slot"] == "order_contact"  # the number is kept: the contact next
     assert orders.failures("probe") == 2
+
+
+def test_after_a_failure_an_email_alone_is_checked_against_the_number_kept(make, domain, orders):
+    """Issue 12: the number was forgotten and an email alone got "What's the order number?" again."""
+    failed = form_tracker({}, {"order_id": "KC-10003", "order_contact": "jo@example.com"}, sender="retry")
+    texts, events, _ = run(make(ValidateOrderForm), failed, domain)
+    assert texts[0].startswith("I couldn't find order KC-10003 with that email address or phone number.")
+    kept = {"order_id": "KC-10003", "order_task": "order_status"}
+    texts, events, _ = run(make(ValidateOrderForm),
+                           form_tracker(kept, {"order_contact": "jo.baker@example.com"}, sender="retry",
+                                        requested="order_contact"), domain)
+    assert texts == ["Thank you, I've found order KC-10003."]
+    assert slot_events(events)["verified_order"] == "KC-10003"
+
+
+def asked_for_the_number(times: int, intent: str, text: str) -> Tracker:
+    """A return started, the number asked ``times`` times, each answered with another question."""
+    message = {"text": text, "intent": {"name": intent, "confidence": 0.9}, "entities": []}
+    events: List[Dict[str, Any]] = [{"event": "action", "name": "action_start_order_task"}]
+    for _ in range(times):
+        events += [{"event": "action", "name": "action_ask_order_id"},
+                   {"event": "user", "text": text, "parse_data": message},
+                   {"event": "action", "name": "action_answer_faq"}]
+    return Tracker("policy-q", {"order_task": "return_item", "requested_slot": "order_id"}, message, events,
+                   False, None, {"name": "order_form"}, "action_listen")
+
+
+def test_a_return_question_answered_with_other_questions_is_left_after_asking_twice(make, domain):
+    """Issue 12: "can i send something back if i don't like it" started a return, and each of the next six
+    answers ended with the order-number question."""
+    once = asked_for_the_number(1, "shipping_options", "how much is delivery")
+    assert slot_events(run(make(ValidateOrderForm), once, domain)[1])["requested_slot"] == "order_id"
+    twice = asked_for_the_number(2, "opening_hours", "when are you open")
+    assert slot_events(run(make(ValidateOrderForm), twice, domain)[1])["requested_slot"] is None
+    texts, events, messages = run(make(ActionFinishOrderTask), twice, domain)
+    assert texts == ["I've left the return for now. Whenever you want me to look at an order, just tell me "
+                     "its number (like KC-10482)."]
+    assert messages[0]["buttons"] and slot_events(events)["order_task"] is None
+
+
+def test_a_number_given_late_still_goes_on(make, domain):
+    late = asked_for_the_number(2, "inform", "KC-10003")
+    assert slot_events(run(make(ValidateOrderForm), late, domain)[1])["requested_slot"] == "order_id"
 
 
 def test_three_failures_lock_the_lookup_even_with_fresh_slots(make, domain, orders):
