@@ -83,7 +83,7 @@ class Servers:
 
 
 def start_servers(workdir: Path, extra_env: Optional[Mapping[str, str]] = None,
-                  web_args: Optional[List[str]] = None) -> Servers:
+                  web_args: Optional[List[str]] = None, actions_package: str = "actions") -> Servers:
     action_port, web_port = free_port(), free_port()
     database = workdir / "tracker.db"
     env = bot_env({"ACTION_PORT": str(action_port), "BOT_PORT": str(web_port),
@@ -93,7 +93,7 @@ def start_servers(workdir: Path, extra_env: Optional[Mapping[str, str]] = None,
     logs = workdir / "logs"
     logs.mkdir(exist_ok=True)
     actions = subprocess.Popen(
-        [sys.executable, "-m", "actions.server", "--port", str(action_port)],
+        [sys.executable, "-m", "actions.server", "--port", str(action_port), "--actions", actions_package],
         cwd=ROOT, env=env, stdout=open(logs / "actions.log", "w"), stderr=subprocess.STDOUT)
     web_command = [sys.executable, "-m", "bot", "serve", *(web_args or [])]
     web = subprocess.Popen(web_command, cwd=ROOT, env=env, stdout=open(logs / "web.log", "w"),
