@@ -30,6 +30,9 @@ _TODAY = re.compile(r"\b(?:todays?|tonight|tonite|2day|2nite|2night|"
                     r"this\s+(?:morning|afternoon|evening|arvo))\b")
 _WEEKEND = re.compile(r"\b(?:(?P<which>this|next|coming)\s+)?week-?\s?ends?\b")
 _TOKEN = re.compile(r"[a-z0-9]+")
+_RANGE_WORDS = {"to", "till", "til", "until", "thru", "through"}
+_IN_DAYS = re.compile(r"\bin\s+(?P<n>[1-7]|one|two|three|four|five|six|seven)\s+days?\b")
+_NUMBERS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7}
 _MAX_DAYS = 7  # a sentence naming more days than a week is not asking about days
 
 
@@ -113,6 +116,10 @@ def _relative_mentions(text: str, today: dt.date) -> Iterator[Mention]:
         index += 1
     for match in _TODAY.finditer(text):
         yield match.start(), match.end(), [(today, "today")]
+    for match in _IN_DAYS.finditer(text):  # "in 3 days", "in two days"
+        ahead = int(match.group("n")) if match.group("n").isdigit() else _NUMBERS[match.group("n")]
+        name = {1: "tomorrow", 2: "the day after tomorrow"}.get(ahead, "")
+        yield match.start(), match.end(), [(today + dt.timedelta(days=ahead), name)]
 
 
 def _weekend_mentions(text: str, today: dt.date) -> Iterator[Mention]:
@@ -146,9 +153,15 @@ def _weekday_of(word: str) -> Optional[int]:
 def _weekday_mentions(text: str, today: dt.date) -> Iterator[Mention]:
     tokens = list(_TOKEN.finditer(text))
     words = [t.group() for t in tokens]
+    in_range_until = -1
     for index, word in enumerate(words):
         weekday = _weekday_of(word)
-        if weekday is None:
+        if weekday is None or index <= in_range_until:
+            continue
+        last = _range_end(text, words, tokens, index)
+        if last is not None:  # "Monday to Friday", "mon-fri": the week's hours answer that, not days
+            in_range_until = last
+            yield tokens[index].start(), tokens[last].end(), []
             continue
         before = words[index - 1] if index else ""
         if word in _AMBIGUOUS and not _reads_as_a_day(text, words, tokens, index):
@@ -171,11 +184,24 @@ def _weekday_mentions(text: str, today: dt.date) -> Iterator[Mention]:
         yield start, tokens[index].end(), [(today + dt.timedelta(days=ahead), "")]
 
 
+def _range_end(text: str, words: List[str], tokens: List["re.Match[str]"], index: int) -> Optional[int]:
+    """The index of the last weekday of a range starting at ``index`` ("mon to fri", "mon-fri"), or None."""
+    if index + 1 >= len(words):
+        return None
+    joiner = text[tokens[index].end():tokens[index + 1].start()].strip()
+    if joiner in ("-", "–", "—") and _weekday_of(words[index + 1]) is not None:
+        return index + 1
+    ranged = words[index + 1] in _RANGE_WORDS and index + 2 < len(words)
+    if ranged and _weekday_of(words[index + 2]) is not None:
+        return index + 2
+    return None
+
+
 def _reads_as_a_day(text: str, words: List[str], tokens: List["re.Match[str]"], index: int) -> bool:
     """"open sat?", "on sun", "sat and sun", "sun morning": yes; "I sat down", "the sun": no."""
     before = words[index - 1] if index else ""
     after = words[index + 1] if index + 1 < len(words) else ""
-    if before in _BEFORE_A_DAY or after in _AFTER_A_DAY or after.isdigit():
+    if before in _BEFORE_A_DAY or after in _AFTER_A_DAY or after[:1].isdigit():  # "sat 9am"
         return True
     if after in ("and", "or") and index + 2 < len(words) and _weekday_of(words[index + 2]) is not None:
         return True

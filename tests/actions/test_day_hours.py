@@ -27,6 +27,7 @@ def corner_shop(**changes):
         {"date": dt.date(2027, 1, 1), "name": "New Year's Day"},
         {"date": dt.date(2026, 12, 12), "name": "Late night shopping", "hours": ["10:00-21:00"]},
     ]
+    raw.pop("locale", None)  # none unless a test gives one: dates are then read by the time zone
     raw.update(changes)
     return parse_shop_profile(yaml.safe_dump(raw))
 
@@ -162,3 +163,7 @@ def test_dates_are_read_in_the_shops_order(changes, month_first):
 def test_a_bad_locale_is_named():
     with pytest.raises(ShopProfileError, match="locale: 'British' is not a locale like en-GB"):
         corner_shop(locale="British")
+
+
+def test_the_demo_shop_reads_dates_day_first(shop):
+    assert shop.locale == "en-GB" and not dates_month_first(shop)

@@ -40,6 +40,16 @@ def test_the_day_after_tomorrow(text):
     assert names(text) == ["the day after tomorrow"]
 
 
+@pytest.mark.parametrize("text,expected,name", [
+    ("open in 2 days?", "2026-11-30", "the day after tomorrow"),
+    ("in three days", "2026-12-01", ""),
+    ("in 1 day", "2026-11-29", "tomorrow"),
+])
+def test_in_so_many_days(text, expected, name):
+    assert dates(text) == [expected]
+    assert names(text) == [name]
+
+
 @pytest.mark.parametrize("text", ["are you open today", "todays hours?", "open tonight?", "open tonite",
                                   "are you open this evening"])
 def test_today(text):
@@ -56,6 +66,8 @@ def test_today(text):
     ("wed", "2026-12-02"),
     ("thurs hours", "2026-12-03"),
     ("fri?", "2026-12-04"),
+    ("sat 9am?", "2026-11-28"),
+    ("open till sunday?", "2026-11-29"),
     ("are you open on saturday", "2026-11-28"),        # today is Saturday: today
     ("this saturday", "2026-11-28"),
     ("next saturday", "2026-12-05"),                   # "next" never means today
@@ -85,6 +97,7 @@ def test_next_week_counts_from_the_calendar_week():
     "/opening_hours", "are you open on holidays?", "last monday you were closed", "are you open 24/7?",
     "open at 9.30?", "is it £7.50.", "order KC-10482", "2 days delivery?", "may I ask when you open",
     "31/02", "are you open 24 hours", "open on my birthday?", "someday", "open everyday?",
+    "are you open monday to friday", "mon-fri hours?", "tue thru thu",  # the week's hours answer those
 ])
 def test_no_day_is_none(text):
     assert dates(text) is None
