@@ -142,7 +142,8 @@ def _weekday_of(word: str) -> Optional[int]:
             return index
     if word in _ABBREVIATIONS:
         return _ABBREVIATIONS[word]
-    if len(word) < 6 or not word.rstrip("s").endswith(("day", "dy", "dya")) or word in _NOT_WEEKDAYS:
+    looks_like_a_day = 6 <= len(word) <= 12 and word.rstrip("s").endswith(("day", "dy", "dya"))
+    if not looks_like_a_day or word in _NOT_WEEKDAYS:
         return None
     # Typos of a full name ("wensday", "saterday", "thurday"): the one name clearly closest.
     ranked = sorted((edit_distance(word.rstrip("s"), name), i) for i, name in enumerate(WEEKDAY_NAMES))
