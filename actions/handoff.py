@@ -22,6 +22,7 @@ from actions.order_flow import TASK_SLOTS
 from actions.replies import FixedQuestion, Reply
 from actions.services.mail import MailError
 from actions.services.opening_hours import describe_status, opening_status, reply_due
+from actions.services.wording import summary_rows
 from actions.shop import HandoffAware
 
 logger = logging.getLogger(__name__)
@@ -131,7 +132,7 @@ class PersonRouting(HandoffAware):
         lines = (
             [f"A customer needs a person while nobody could chat. Reply to {email} by "
              f"{due:%A %d %B %H:%M}.", ""]
-            + [f"{k}: {v}" for k, v in summary.items()]
+            + [f"{label}: {words}" for label, words in summary_rows(summary)]  # words, not intent names
             + ["", f"Ticket {ticket_id} is in the console inbox under Tickets."]
         )
         try:

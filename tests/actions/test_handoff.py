@@ -118,7 +118,8 @@ def test_the_ticket_is_stored_then_the_owner_is_emailed_then_the_customer_told(s
     assert mail["To"] == shop.owner_email and mail["Reply-To"] == "ana@example.com"
     body = mail.get_payload(decode=True).decode()
     assert "Reply to ana@example.com by Tuesday 24 November 18:00" in body
-    assert "intent: human_handoff" in body and "asked: I'd like a person please" in body
+    assert "Wanted: Talk to a person" in body and "Asked: I'd like a person please" in body
+    assert "human_handoff" not in body
     assert texts == [
         "Thank you. I've passed this to the team; they'll reply within one working day at "
         "ana@example.com (by Tuesday 24 November, 18:00). Meanwhile I can still help with opening hours, "
