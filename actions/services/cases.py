@@ -44,6 +44,7 @@ class HistoryEntry:
     what: str
     by: str = ""      # the person, empty for the assistant
     text: str = ""    # a reply's words
+    detail: str = ""  # a reply: where else it went
 
 
 @dataclass(frozen=True)
@@ -206,10 +207,9 @@ class CaseBook:
         for at, action, details in rows:
             facts = json.loads(details or "{}")
             what = HISTORY_WORDS[action].format(to=STATUS_WORDS.get(facts.get("to"), facts.get("to")))
-            if action == "case_reply" and facts.get("emailed_to"):
-                what += f" (also emailed to {facts['emailed_to']})"
+            emailed = f"also emailed to {facts['emailed_to']}" if facts.get("emailed_to") else ""
             entries.append(HistoryEntry(_aware(at), what, facts.get("by", ""),  # type: ignore[arg-type]
-                                        facts.get("text", "")))
+                                        facts.get("text", ""), emailed))
         return tuple(entries)
 
     # ---- writing ----

@@ -7,16 +7,15 @@ in the tracker first, then sent to the customer's widget over socket.io (the con
 from __future__ import annotations
 
 import datetime as dt
-import json
 from dataclasses import dataclass
-from typing import Any, List, Optional
+from typing import Any, Dict, List, Optional, Sequence
 
 from rasa.core.agent import Agent
 from rasa.core.channels.channel import CollectingOutputChannel
 from rasa.core.channels.socketio import SocketIOOutput
 from rasa.shared.core.events import BotUttered, UserUttered
 
-from actions.replies import INTENT_LABELS
+from actions.services.wording import payload_words
 
 
 @dataclass(frozen=True)
@@ -38,28 +37,26 @@ def person_of(event: BotUttered) -> Optional[str]:
     return f"{sender.get('name')} (by email)" if sender.get("via") == "email" else sender.get("name")
 
 
-def button_words(payload: str) -> str:
-    """A button payload in words: "/greet" -> "opened the chat", '/inform{"choice": "x"}' -> "x"."""
-    intent, _, values = payload[1:].partition("{")
-    if values:
-        try:
-            chosen = json.loads("{" + values)
-        except ValueError:
-            chosen = {}
-        if isinstance(chosen, dict) and chosen:
-            return ", ".join(str(v) for v in chosen.values())
-    return "opened the chat" if intent == "greet" else f"chose: {INTENT_LABELS.get(intent, intent)}"
+def button_words(payload: str, buttons: Sequence[Dict[str, Any]] = ()) -> str:
+    """A button payload in words: "/greet" -> "opened the chat", "/human_handoff" -> "chose: Talk to a
+    person", '/inform{"choice": "none"}' -> the title of the button the bot offered ("chose: Not about an
+    order"). The owner never reads a payload or an internal value."""
+    return payload_words(payload, buttons)
 
 
 async def transcript(agent: Agent, conversation_id: str, shop_name: str) -> List[Line]:
     tracker = await agent.tracker_store.retrieve(conversation_id)
     lines: List[Line] = []
+    offered: List[Dict[str, Any]] = []  # the buttons of the bot's last message: what a tap chose from
     for event in tracker.events if tracker else []:
         if isinstance(event, UserUttered) and event.text and not event.text.startswith("/"):
             lines.append(Line("customer", "Customer", event.text, _at(event.timestamp)))
         elif isinstance(event, UserUttered) and event.text:  # a button or the widget opening
-            lines.append(Line("customer", "Customer", f"[{button_words(event.text)}]", _at(event.timestamp)))
-        elif isinstance(event, BotUttered) and event.text:
+            words = button_words(event.text, offered)
+            lines.append(Line("customer", "Customer", words, _at(event.timestamp)))
+        if isinstance(event, BotUttered):
+            offered = list((event.data or {}).get("buttons") or []) or offered
+        if isinstance(event, BotUttered) and event.text:
             person = person_of(event)
             lines.append(Line("person" if person else "bot", person or f"{shop_name} assistant", event.text,
                               _at(event.timestamp)))

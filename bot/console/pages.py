@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 from functools import lru_cache
 from html import escape
 from pathlib import Path
@@ -11,8 +10,10 @@ from typing import Dict, Iterable, List, Optional, Sequence
 from zoneinfo import ZoneInfo
 
 from actions.services.canned_replies import CannedReply
+from actions.services.cases import Case
 from actions.services.handoffs import Handoff, Note
 from actions.services.owners import Owner
+from actions.services.wording import plural, summary_rows, text_words
 from bot.console.conversations import Line
 
 CSS = Path(__file__).with_name("console.css")
@@ -31,7 +32,8 @@ def page(title: str, body: str, owner_name: Optional[str] = None, csrf: str = ""
     """A console page; with ``live`` (an event stream URL) it updates itself when the server says so."""
     signed_in = (
         (
-            f'<a href="/console/figures">Figures</a><a href="/console/replies">Canned replies</a>'
+            f'<a href="/console/cases">Cases</a><a href="/console/figures">Figures</a>'
+            f'<a href="/console/replies">Canned replies</a>'
             f"<span>{esc(owner_name)}</span>"
             f'<form class="inline" method="post" action="/console/logout">'
             f'<input type="hidden" name="csrf" value="{esc(csrf)}"><button class="secondary" '
@@ -101,7 +103,8 @@ def inbox_page(
         else "<p>Nothing here.</p>"
     )
     waiting = counts.get("waiting", 0)
-    note = f"{waiting} waiting, {counts.get('tickets', 0)} tickets, {counts.get('mine', 0)} with you"
+    tickets = plural(counts.get("tickets", 0), "ticket")
+    note = f"{waiting} waiting, {tickets}, {counts.get('mine', 0)} with you"
     title = f"({waiting} waiting) Inbox" if waiting else "Inbox"
     return page(
         title,
@@ -127,7 +130,7 @@ def _about(handoff: Handoff) -> str:
     words = [
         s.get("case", ""),
         s.get("order", ""),
-        s.get("complaint") or s.get("problem") or s.get("asked", ""),
+        text_words(s.get("complaint") or s.get("problem") or s.get("asked", "")),
     ]
     text = " · ".join(w for w in words if w)
     return text if len(text) <= 90 else text[:89] + "…"
@@ -187,15 +190,17 @@ def conversation_page(
     csrf: str,
     version: str = "",
     now: Optional[dt.datetime] = None,
+    cases: Sequence[Case] = (),
 ) -> str:
     now = now or dt.datetime.now(dt.timezone.utc)
     facts = {**handoff.summary}
     if handoff.contact_email:
         facts["contact"] = handoff.contact_email
-    summary = "".join(
-        f"<dt>{esc(k)}</dt><dd>{esc(v if isinstance(v, str) else json.dumps(v))}</dd>"
-        for k, v in facts.items()
-    )
+    summary = "".join(f"<dt>{esc(label)}</dt><dd>{esc(words)}</dd>" for label, words in summary_rows(facts))
+    if cases:  # the cases opened in this conversation, each a link to the Cases area
+        summary += "<dt>Cases</dt><dd>" + ", ".join(
+            f'<a href="/console/cases/{case.id}">{esc(case.number)}</a> ({esc(case.kind.lower())}, '
+            f"{esc(case.status_words)})" for case in cases) + "</dd>"
     transcript = "".join(
         f'<div class="line {esc(line.who)}"><span class="who">{esc(line.name)}</span> '
         f'<span class="time">{esc(_local(line.at, zone))}</span>\n{esc(line.text)}</div>'

@@ -14,6 +14,7 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from actions.services.cases import CaseBook
 from actions.services.handoffs import INBOX_VIEWS, Handoff
 from actions.services.mail import MailError
 from actions.services.owners import Owner
@@ -30,6 +31,7 @@ from bot.console.access import (
 )
 from bot.console.auth import COOKIE, SESSION_SECONDS
 from bot.console.canned import add_canned_reply_routes
+from bot.console.cases import add_case_routes
 from bot.console.conversations import hand_back_to_bot, person_says, transcript
 from bot.console.figures import add_figures_routes
 from bot.console.live import add_live_routes, page_version
@@ -47,6 +49,7 @@ def console_blueprint() -> Blueprint:
     add_sign_in_routes(console)
     add_conversation_routes(console)
     add_canned_reply_routes(console)
+    add_case_routes(console)
     add_figures_routes(console)
     add_live_routes(console)
     return console
@@ -140,6 +143,8 @@ def add_conversation_routes(console: Blueprint) -> None:
                 owner,
                 csrf_token(request),
                 version,
+                cases=await asyncio.to_thread(CaseBook(request.app.ctx.engine).for_conversation,
+                                              handoff.conversation_id),
             )
         )
 

@@ -126,8 +126,8 @@ def test_a_reply_is_in_the_history_with_its_words(engine, shop, orders):
     book = CaseBook(engine)
     book.record_reply(book.by_number(number), 7, "Mara", "A new mug is on its way.", "chris@example.com")
     entry = book.by_number(number).history[-1]
-    assert (entry.what, entry.by, entry.text) == (
-        "Replied to the customer (also emailed to chris@example.com)", "Mara", "A new mug is on its way.")
+    assert (entry.what, entry.by, entry.text, entry.detail) == (
+        "Replied to the customer", "Mara", "A new mug is on its way.", "also emailed to chris@example.com")
 
 
 def test_history_of_one_case_is_not_mixed_with_a_case_whose_number_starts_the_same(engine, shop, orders):

@@ -137,5 +137,8 @@ def test_buttons_in_the_transcript_read_as_words():
 
     assert button_words("/greet") == "opened the chat"
     assert button_words("/human_handoff") == "chose: Talk to a person"
-    assert button_words('/inform{"choice": "Ceramic Mug"}') == "Ceramic Mug"
-    assert button_words("/inform{broken") == "chose: inform"
+    assert button_words('/inform{"choice": "Ceramic Mug"}') == "chose: Ceramic Mug"
+    assert button_words('/inform{"choice": "none"}') == "chose: Not about an order"  # never "[none]"
+    offered = [{"title": "No order", "payload": '/inform{"choice": "none"}'}]
+    assert button_words('/inform{"choice": "none"}', offered) == "chose: No order"  # the title, when known
+    assert button_words("/inform{broken") == "chose: Inform"
