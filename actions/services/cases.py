@@ -248,12 +248,3 @@ class CaseBook:
     def record_owner_emailed(self, case: Case, to: str) -> None:
         with self.engine.begin() as connection:
             self._audit(connection, case, "case_owner_emailed", {"to": to})
-
-    def fingerprint(self) -> Tuple[str, ...]:
-        """Changes when a case is opened or its status changes: for live pages."""
-        a = t.audit_log.c
-        with self.engine.connect() as connection:
-            row = connection.execute(select(func.count(), func.max(t.cases.c.id))).one()
-            last = connection.execute(select(func.max(a.id))
-                                      .where(a.action.in_(list(HISTORY_WORDS)))).scalar()
-        return (*(str(v) for v in row), str(last))

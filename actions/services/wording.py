@@ -6,7 +6,7 @@ No Rasa imports: the web server and the action server both use it.
 from __future__ import annotations
 
 import json
-from typing import Any, Dict, Iterable, List, Mapping, Optional, Tuple
+from typing import Any, Iterable, List, Mapping, Optional, Tuple
 
 from actions.services.intent_labels import INTENT_LABELS
 
@@ -80,7 +80,3 @@ def summary_rows(summary: Mapping[str, Any]) -> List[Tuple[str, str]]:
             words = str(value)
         rows.append((SUMMARY_LABELS.get(key, key.replace("_", " ").capitalize()), words))
     return rows
-
-
-def summary_dict(summary: Mapping[str, Any]) -> Dict[str, str]:
-    return dict(summary_rows(summary))

@@ -34,9 +34,10 @@ def desk(make_app, tmp_path, shop):
     """A console with one damaged-item case (photo, order KC-10004) and its conversation."""
     def make(**settings):
         agent = RecordingAgent(memory=True)
+        url = settings.setdefault("database_url", f"sqlite:///{tmp_path}/app.db")
         app = make_app(agent, upload_dir=tmp_path / "uploads", **settings)
         app.test_client.get("/health")  # starts the app once: migrations
-        engine = create_database_engine(f"sqlite:///{tmp_path}/app.db")
+        engine = create_database_engine(url)
         OwnerAccounts(engine).add("mara@example.com", "Mara", PASSWORD)
         orders = OrderService(engine, shop)
         seed_demo_orders(orders)
@@ -216,3 +217,18 @@ def test_transcripts_show_buttons_in_words_and_counts_in_the_right_plural(desk):
     assert "The conversation (4 messages)" in page.text
     assert "chose: Not about an order" in page.text and "chose: Talk to a person" in page.text
     assert "[none]" not in page.text and "/human_handoff" not in page.text and '"choice"' not in page.text
+
+
+def test_on_postgresql_a_status_change_and_a_reply_are_stored_too(desk, postgres_url):
+    app, agent, _, book, case, cookies = desk(database_url=postgres_url)
+    token = csrf(app, cookies)
+    assert post(app, f"/console/cases/{case.id}/status", cookies, csrf=token, status="refunded").status == 303
+    assert post(app, f"/console/cases/{case.id}/status", cookies, csrf=token, status="lost").status == 400
+    replied = post(app, f"/console/cases/{case.id}/reply", cookies, csrf=token, text="Refunded today.")
+    assert replied.status == 303
+    stored = book.get(case.id)
+    assert stored.status == "refunded"
+    assert [(h.what, h.by) for h in stored.history][-2:] == [("Marked refunded", "Mara"),
+                                                             ("Replied to the customer", "Mara")]
+    tracker = asyncio.run(agent.tracker_store.retrieve(CONVERSATION))
+    assert [e.text for e in tracker.events if isinstance(e, BotUttered)][-1] == "Refunded today."
