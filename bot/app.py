@@ -27,6 +27,7 @@ from sanic.response import HTTPResponse
 from sqlalchemy.engine import make_url
 
 from actions.services.canned_replies import CannedReplies
+from actions.services.chat_delivery import ChatPresence, OutboundMessages
 from actions.services.database import create_database_engine
 from actions.services.digest import DigestRun, run_digest_schedule, send_daily_digest
 from actions.services.handoffs import HandoffQueue
@@ -34,6 +35,7 @@ from actions.services.mail import Mailer
 from actions.services.migrations import migrate
 from actions.services.owners import OwnerAccounts
 from actions.services.shop_profile import ShopProfile
+from bot.channels.delivery import ChatCourier
 from bot.channels.rest import ValidatingRestInput
 from bot.channels.socketio import ValidatingSocketIOInput
 from bot.console.access import Console
@@ -189,6 +191,12 @@ def create_app(
         app.ctx.mailer = Mailer(settings.smtp)
         handoffs = HandoffQueue(engine)
         app.ctx.gate = PersonGate(handoffs)
+        # A person's messages: stored, then sent to the widget now or when it comes back.
+        sockets = [c for c in channels if isinstance(c, ValidatingSocketIOInput)]
+        app.ctx.courier = ChatCourier(OutboundMessages(engine), ChatPresence(engine),
+                                      sockets[0].sio if sockets else None)
+        for channel in sockets:
+            channel.courier = app.ctx.courier
         secret = load_secret(settings.console_secret, settings.console_secret_file)
         app.ctx.console = Console(OwnerAccounts(engine), handoffs, SessionSigner(secret), limiter,
                                   CannedReplies(engine), app.ctx.mailer)
@@ -218,5 +226,14 @@ def create_app(
     app.register_listener(open_database, "before_server_start")
     app.register_listener(load_model, "before_server_start")
     app.register_listener(close, "after_server_stop")
+
+    async def start_courier(app: Sanic, _loop: object) -> None:
+        app.ctx.courier.start()
+
+    async def stop_courier(app: Sanic, _loop: object) -> None:
+        await app.ctx.courier.stop()
+
+    app.register_listener(start_courier, "after_server_start")
+    app.register_listener(stop_courier, "before_server_stop")
     schedule_daily_digest(app, settings, shop)
     return app

@@ -70,6 +70,11 @@ def _create_bot_errors(connection: Connection) -> None:
     t.bot_errors.create(connection)
 
 
+def _create_chat_delivery(connection: Connection) -> None:
+    t.outbound_messages.create(connection)
+    t.chat_presence.create(connection)
+
+
 MIGRATIONS: List[Migration] = [
     Migration(1, "orders, lines, shipments, refunds, returns, changes, cases, audit log, verification",
               _create_order_tables),
@@ -79,6 +84,8 @@ MIGRATIONS: List[Migration] = [
     Migration(5, "daily digests sent, default canned replies", _create_digests_and_canned_replies),
     Migration(6, "customer feedback: ratings, comments, thumbs", _create_feedback),
     Migration(7, "errors the bot hit while answering", _create_bot_errors),
+    Migration(8, "a person's messages kept until the widget has them; whether the widget is connected",
+              _create_chat_delivery),
 ]
 
 

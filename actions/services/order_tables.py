@@ -225,6 +225,33 @@ bot_errors = Table(
     Column("created_at", DateTime, nullable=False, index=True),  # UTC, naive
 )
 
+# What a person (or the bot, when a person hands a chat back) sends into a chat outside the customer's turn
+# (issue 12): a reply, "Mara joined the chat", a closing notice. Stored before it is sent and kept until the
+# customer's widget acknowledges it, so a closed tab gets it, in order, when the customer comes back.
+outbound_messages = Table(
+    "outbound_messages",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("conversation_id", String(255), nullable=False, index=True),
+    Column("kind", String(16), nullable=False),                 # reply | joined | left | closed | bot
+    Column("sender_name", String(100), nullable=False, default=""),
+    Column("via", String(8), nullable=False, default="chat"),   # chat | email (also shown in the chat)
+    Column("payload", Text, nullable=False),                    # JSON: what the widget is sent
+    Column("created_at", DateTime, nullable=False),             # UTC, naive
+    Column("mailed_at", DateTime),                              # via email: the SMTP server took it
+    Column("delivered_at", DateTime),                           # the widget acknowledged it
+)
+
+# Whether a customer's widget is connected, for every web process and the console: open sockets per
+# conversation, refreshed while they stay open (a process that dies stops refreshing, so it fades out).
+chat_presence = Table(
+    "chat_presence",
+    metadata,
+    Column("conversation_id", String(255), primary_key=True),
+    Column("sockets", Integer, nullable=False, default=0),
+    Column("seen_at", DateTime, nullable=False),                # UTC, naive
+)
+
 schema_migrations = Table(
     "schema_migrations", metadata,
     Column("version", Integer, primary_key=True),

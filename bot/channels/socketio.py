@@ -9,6 +9,10 @@ Delivery is exactly-once with the widget's help: each message carries a ``messag
 acknowledgement, which is sent after the bot has answered. A message whose acknowledgement was lost
 (server restart, network drop) is sent again with ``resent: true``; if the conversation already holds
 it, it is not processed again and the answers that followed it are sent once more instead.
+
+What a person says reaches the widget through the ``ChatCourier`` (bot/channels/delivery.py): each such
+message carries a ``delivery_id`` the widget acknowledges with ``received``; a widget that connects is sent
+what it has not acknowledged yet, so a reply written while the tab was closed arrives when it comes back.
 """
 from __future__ import annotations
 
@@ -27,6 +31,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 from socketio import AsyncServer
 
+from bot.channels.delivery import ChatCourier
 from bot.channels.messages import DEFAULT_MAX_CHARS, Rejection, check_metadata, check_text
 from bot.person_gate import WITH_PERSON
 from bot.web.cors import AllowedOrigins
@@ -34,6 +39,7 @@ from bot.web.cors import AllowedOrigins
 logger = logging.getLogger(__name__)
 _SESSION_ID = re.compile(r"^[0-9a-f]{32}$")
 _MESSAGE_ID = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
+_MAX_ACKS = 100  # delivery ids acknowledged at once
 TrackerLookup = Callable[[str], Awaitable[Optional[DialogueStateTracker]]]
 
 
@@ -110,6 +116,8 @@ class ValidatingSocketIOInput(SocketIOInput):
         self.seen = SeenMessages()
         # Set by the app once the agent is loaded; without it a resend is answered from memory only.
         self.find_tracker: TrackerLookup | None = None
+        # Set by the app at start: a person's messages and the widget's presence (none: not tracked).
+        self.courier: ChatCourier | None = None
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         sio = AsyncServer(async_mode="sanic", cors_allowed_origins=origin_policy(self.cors_origins))
@@ -143,6 +151,28 @@ class ValidatingSocketIOInput(SocketIOInput):
             await sio.save_session(sid, {"session_id": session_id})
             await sio.enter_room(sid, session_id)  # a coroutine since python-socketio 5.10
             await sio.emit("session_confirm", session_id, room=sid)
+            if self.courier is not None:  # present now; and what a person said meanwhile, in order
+                await self.courier.opened(sid, session_id)
+
+        @sio.on("disconnect")
+        async def disconnect(sid: str, reason: Any = None) -> None:
+            if self.courier is not None:
+                await self.courier.closed(sid)
+
+        @sio.on("received")
+        async def received(sid: str, data: Any) -> Dict[str, Any]:
+            """The widget has these messages of a person (``delivery_ids``): they count as delivered."""
+            session_id = (await sio.get_session(sid)).get("session_id")
+            data = data if isinstance(data, dict) else {}
+            ids = data.get("delivery_ids")
+            if session_id is None or data.get("session_id") != session_id:
+                return {"status": "refused", "error": "no_session"}
+            if not (isinstance(ids, list) and 0 < len(ids) <= _MAX_ACKS
+                    and all(type(i) is int and i > 0 for i in ids)):
+                return {"status": "refused", "error": "invalid_delivery_ids",
+                        "detail": f"delivery_ids must be a list of 1-{_MAX_ACKS} positive whole numbers."}
+            marked = await self.courier.received(session_id, ids) if self.courier is not None else 0
+            return {"status": "ok", "marked": marked}
 
         @sio.on(self.user_message_evt)
         async def handle_message(sid: str, data: Any) -> Dict[str, Any]:

@@ -1,29 +1,43 @@
-"""A conversation as the console shows it, and a person's reply into it.
+"""A conversation as the console shows it, and what a person says into it.
 
 The transcript comes from Rasa's tracker store: customer and bot messages, and the replies of a
-person, which are stored as bot messages whose metadata names the person. A person's reply is saved
-in the tracker first, then sent to the customer's widget over socket.io (the conversation's room).
+person, which are stored as bot messages whose metadata names the person. What a person says (a reply,
+"Mara joined the chat", a closing notice) and what the bot says when a person hands the chat back are
+stored twice before they are sent: in the delivery queue (OutboundMessages, which keeps them until the
+customer's widget acknowledges them, also after a closed tab or a restart) and in the tracker (the
+transcript, with the queue's ``delivery_id``). Then the ChatCourier sends them to the widget.
 """
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
+import logging
 from dataclasses import dataclass
-from typing import Any, Dict, List, Optional, Sequence
+from typing import Any, Callable, Dict, List, Optional, Sequence
 
 from rasa.core.agent import Agent
 from rasa.core.channels.channel import CollectingOutputChannel
-from rasa.core.channels.socketio import SocketIOOutput
 from rasa.shared.core.events import BotUttered, UserUttered
+from sanic import Sanic
 
+from actions.services.chat_delivery import OutboundMessage
 from actions.services.wording import payload_words
+
+logger = logging.getLogger(__name__)
+NOTICES = {  # what the customer's widget shows as a line of its own, with the person's name
+    "joined": "{name} joined the chat",
+    "left": "{name} left the chat",
+    "closed": "{name} has closed this conversation. If you need anything else, just write here.",
+}
 
 
 @dataclass(frozen=True)
 class Line:
-    who: str            # customer, bot, person
+    who: str            # customer, bot, person, notice
     name: str           # what the console shows as the speaker
     text: str
     at: dt.datetime     # aware, UTC
+    delivery_id: Optional[int] = None  # a person's message: its row in the delivery queue
 
 
 def _at(timestamp: float) -> dt.datetime:
@@ -56,29 +70,82 @@ async def transcript(agent: Agent, conversation_id: str, shop_name: str) -> List
             lines.append(Line("customer", "Customer", words, _at(event.timestamp)))
         if isinstance(event, BotUttered):
             offered = list((event.data or {}).get("buttons") or []) or offered
-        if isinstance(event, BotUttered) and event.text:
+        if isinstance(event, BotUttered) and event.text and (event.metadata or {}).get("notice"):
+            lines.append(Line("notice", "", event.text, _at(event.timestamp),
+                              event.metadata.get("delivery_id")))
+        elif isinstance(event, BotUttered) and event.text:
             person = person_of(event)
             lines.append(Line("person" if person else "bot", person or f"{shop_name} assistant", event.text,
-                              _at(event.timestamp)))
+                              _at(event.timestamp), (event.metadata or {}).get("delivery_id")))
     return lines
 
 
-async def person_says(agent: Agent, sio: Any, conversation_id: str, name: str, text: str,
-                      by_email: bool = False) -> None:
-    """Store the reply in the conversation, then show it in the customer's widget if it is open."""
-    metadata = {"sender": {"type": "person", "name": name, **({"via": "email"} if by_email else {})}}
+async def person_says(app: Sanic, conversation_id: str, name: str, text: str,
+                      mail: Optional[Callable[[], object]] = None) -> OutboundMessage:
+    """A person's reply: stored, then sent to the customer's widget now or when it comes back.
+
+    ``mail`` (sends the email; run in a thread): the reply goes by email too and counts as mailed; if it
+    raises, the reply is withdrawn (not stored, not sent) and the error raised for the caller to show.
+    """
+    sender = {"type": "person", "name": name, **({"via": "email"} if mail else {})}
+    return await _store_and_send(app, conversation_id, "reply", name, {"text": text, "sender": sender}, mail)
+
+
+async def person_notice(app: Sanic, conversation_id: str, name: str, kind: str) -> OutboundMessage:
+    """Tell the customer that a person joined (claimed), left (handed back) or closed (resolved) the chat."""
+    payload = {"text": NOTICES[kind].format(name=name), "sender": {"type": "person", "name": name},
+               "notice": kind}
+    return await _store_and_send(app, conversation_id, kind, name, payload)
+
+
+async def _store_and_send(app: Sanic, conversation_id: str, kind: str, name: str, payload: Dict[str, Any],
+                          mail: Optional[Callable[[], object]] = None) -> OutboundMessage:
+    outbound = app.ctx.courier.outbound
+    message = await asyncio.to_thread(outbound.add, conversation_id, kind, payload, name,
+                                      "email" if mail else "chat")
+    if mail is not None:
+        try:
+            await asyncio.to_thread(mail)
+        except Exception:
+            await asyncio.to_thread(outbound.withdraw, message.id)
+            raise
+        await asyncio.to_thread(outbound.mark_mailed, message.id)
+    try:
+        metadata = {k: v for k, v in payload.items() if k in ("sender", "notice")}
+        metadata["delivery_id"] = message.id
+        await _record(app.ctx.agent, conversation_id, payload["text"], metadata)
+    except Exception:
+        if mail is None:  # nothing went out yet: withdraw it, so that the person's retry is the only copy
+            await asyncio.to_thread(outbound.withdraw, message.id)
+            raise
+        logger.exception("Reply %s was emailed but could not be added to the transcript", message.id)
+    await app.ctx.courier.send(message)
+    return message
+
+
+async def _record(agent: Agent, conversation_id: str, text: str, metadata: Dict[str, Any]) -> None:
     async with agent.lock_store.lock(conversation_id):
         tracker = await agent.tracker_store.get_or_create_tracker(conversation_id)
         tracker.update(BotUttered(text, metadata=metadata))
         await agent.tracker_store.save(tracker)
-    if sio is not None:
-        await sio.emit("bot_uttered", {"text": text, **metadata}, room=conversation_id)
 
 
-async def hand_back_to_bot(agent: Agent, sio: Any, conversation_id: str) -> None:
-    """The bot takes the conversation again: action_handed_back says so and, when the conversation was
-    not rated yet, the feedback form asks for a rating, live in the customer's widget."""
-    output = SocketIOOutput(sio, "bot_uttered") if sio is not None else CollectingOutputChannel()
+def _for_widget(message: Dict[str, Any]) -> Dict[str, Any]:
+    """A collected bot message in the shape the socket.io channel sends (quick_replies for buttons)."""
+    shaped = {k: v for k, v in message.items() if k not in ("recipient_id", "buttons") and v is not None}
+    if message.get("buttons"):
+        shaped["quick_replies"] = [
+            {"content_type": "text", "title": b.get("title"), "payload": b.get("payload")}
+            for b in message["buttons"]]
+    return shaped
+
+
+async def hand_back_to_bot(app: Sanic, conversation_id: str, name: str) -> None:
+    """The person leaves and the bot takes the conversation again: action_handed_back says so and, when
+    the conversation was not rated yet, the feedback form asks for a rating. The customer's widget gets
+    all of it now, or when it comes back (the bot's words are queued like the person's)."""
+    await person_notice(app, conversation_id, name, "left")
+    agent, output = app.ctx.agent, CollectingOutputChannel()
     async with agent.lock_store.lock(conversation_id):
         tracker = await agent.execute_action(conversation_id, "action_handed_back", output, None, None)
         if tracker is not None and tracker.get_slot("feedback_mode") == "csat":
@@ -86,4 +153,7 @@ async def hand_back_to_bot(agent: Agent, sio: Any, conversation_id: str) -> None
         # As after any turn of the bot: it now waits for the customer (the form expects this to see
         # the next message as the answer to its question).
         await agent.execute_action(conversation_id, "action_listen", output, None, None)
-
+    outbound = app.ctx.courier.outbound
+    for said in output.messages:
+        message = await asyncio.to_thread(outbound.add, conversation_id, "bot", _for_widget(said))
+        await app.ctx.courier.send(message)

@@ -34,6 +34,10 @@ async def page_version(request: Request, handoff: Optional[Handoff]) -> str:
     if handoff is not None:
         tracker = await request.app.ctx.agent.tracker_store.retrieve(handoff.conversation_id)
         parts.append(str(len(tracker.events) if tracker else 0))
+        # A person's message delivered or mailed, the customer's chat opened or closed: the page shows it.
+        courier = request.app.ctx.courier
+        parts.append(repr(await asyncio.to_thread(courier.outbound.fingerprint, handoff.conversation_id)))
+        parts.append(str((await asyncio.to_thread(courier.presence.of, handoff.conversation_id)).connected))
     return hashlib.sha256("|".join(parts).encode()).hexdigest()[:16]
 
 

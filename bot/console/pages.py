@@ -15,6 +15,7 @@ from actions.services.handoffs import Handoff, Note
 from actions.services.owners import Owner
 from actions.services.wording import plural, summary_rows, text_words
 from bot.console.conversations import Line
+from bot.console.delivery_view import DeliveryView, presence_html, problem_html
 
 CSS = Path(__file__).with_name("console.css")
 
@@ -159,6 +160,7 @@ def _reply_form(
     owner_name: str,
     csrf: str,
     button: str,
+    typed: str = "",
 ) -> str:
     options = "".join(
         f'<option value="{esc(r.for_person(owner_name))}">{esc(r.title)}</option>' for r in canned
@@ -175,7 +177,7 @@ def _reply_form(
         f'<form method="post" action="/console/handoffs/{handoff_id}/{action}">'
         f'<input type="hidden" name="csrf" value="{esc(csrf)}">{picker}'
         f'<label for="reply">{esc(label)}</label>'
-        f'<textarea id="reply" name="text" rows="3" required maxlength="2000"></textarea>'
+        f'<textarea id="reply" name="text" rows="3" required maxlength="2000">{esc(typed)}</textarea>'
         f'<p><button type="submit">{esc(button)}</button></p></form>'
     )
 
@@ -191,8 +193,10 @@ def conversation_page(
     version: str = "",
     now: Optional[dt.datetime] = None,
     cases: Sequence[Case] = (),
+    delivery: Optional[DeliveryView] = None,
 ) -> str:
     now = now or dt.datetime.now(dt.timezone.utc)
+    drafts = delivery.drafts if delivery else {}
     facts = {**handoff.summary}
     if handoff.contact_email:
         facts["contact"] = handoff.contact_email
@@ -201,13 +205,30 @@ def conversation_page(
         summary += "<dt>Cases</dt><dd>" + ", ".join(
             f'<a href="/console/cases/{case.id}">{esc(case.number)}</a> ({esc(case.kind.lower())}, '
             f"{esc(case.status_words)})" for case in cases) + "</dd>"
+    def sent(line: Line) -> str:
+        status = delivery.status(line.delivery_id, lambda m: _local(m, zone)) if delivery else ""
+        return f' <span class="delivery">{esc(status)}</span>' if status else ""
+
     transcript = "".join(
         f'<div class="line {esc(line.who)}"><span class="who">{esc(line.name)}</span> '
-        f'<span class="time">{esc(_local(line.at, zone))}</span>\n{esc(line.text)}</div>'
+        f'<span class="time">{esc(_local(line.at, zone))}</span>'
+        + f"{sent(line)}\n{esc(line.text)}</div>"
         for line in lines
     )
-    actions = ""
-    if handoff.status == "ticket" and handoff.contact_email:
+    actions, shown = "", ""
+    if handoff.status == "ticket" and handoff.contact_email and delivery and not delivery.mail_enabled:
+        shown = "chat-reply"
+        actions = (
+            f'<p class="warning" role="note">{esc(delivery.no_mail(handoff.contact_email))} '
+            f'<a href="mailto:{esc(handoff.contact_email)}">Write to {esc(handoff.contact_email)}</a></p>'
+            + _reply_form(handoff.id, "chat-reply", "Reply in the chat", canned, owner.name, csrf,
+                          "Send in the chat and close the ticket", drafts.get("chat-reply", ""))
+            + "<p>Or, if the customer is still in the chat: "
+            + _button(handoff.id, "claim", "Claim the chat", csrf, secondary=True)
+            + "</p>"
+        )
+    elif handoff.status == "ticket" and handoff.contact_email:
+        shown = "email"
         actions = (
             _reply_form(
                 handoff.id,
@@ -217,6 +238,7 @@ def conversation_page(
                 owner.name,
                 csrf,
                 "Send email and close the ticket",
+                drafts.get("email", ""),
             )
             + "<p>Or, if the customer is still in the chat: "
             + _button(handoff.id, "claim", "Claim the chat", csrf, secondary=True)
@@ -225,8 +247,10 @@ def conversation_page(
     elif handoff.status in ("waiting", "ticket"):
         actions = _button(handoff.id, "claim", "Claim", csrf)
     elif handoff.status == "active" and handoff.owner_id == owner.id:
+        shown = "reply"
         actions = (
-            _reply_form(handoff.id, "reply", "Reply", canned, owner.name, csrf, "Send")
+            _reply_form(handoff.id, "reply", "Reply", canned, owner.name, csrf, "Send",
+                        drafts.get("reply", ""))
             + _button(handoff.id, "hand-back", "Hand back to the bot", csrf, secondary=True)
             + " "
             + _button(handoff.id, "resolve", "Resolve", csrf, secondary=True)
@@ -243,7 +267,8 @@ def conversation_page(
         f'<ul class="notes">{note_items or "<li>No notes yet.</li>"}</ul>'
         f'<form method="post" action="/console/handoffs/{handoff.id}/note">'
         f'<input type="hidden" name="csrf" value="{esc(csrf)}"><label for="note">Add a note</label>'
-        f'<textarea id="note" name="text" rows="2" required maxlength="2000"></textarea>'
+        f'<textarea id="note" name="text" rows="2" required maxlength="2000">'
+        f'{esc(drafts.get("note", ""))}</textarea>'
         f'<p><button class="secondary" type="submit">Add note</button></p></form>'
         f'<form method="post" action="/console/handoffs/{handoff.id}/tags">'
         f'<input type="hidden" name="csrf" value="{esc(csrf)}"><label for="tags">Tags, separated by commas'
@@ -257,14 +282,17 @@ def conversation_page(
 <p id="live-note" class="sr-only" role="status" aria-live="polite">{esc(status)}</p>
 <section class="summary" aria-label="Summary" data-region="summary">
 <p><strong>{esc(status)}</strong> · since {esc(_local(handoff.created_at, zone))}</p>
+{presence_html(delivery, lambda m: _local(m, zone))}
 <dl>{summary}</dl></section>
 <section aria-label="Transcript" class="transcript" data-region="transcript">
 {transcript or "<p>No messages yet.</p>"}</section>
-<section aria-label="Actions" data-region="actions">{actions}</section>
+<section aria-label="Actions" data-region="actions">
+{problem_html(delivery, shown + " note")}{actions}</section>
 <section aria-label="Notes and tags" data-region="team">{team}</section>""",
         owner.name,
         csrf,
-        live=f"/console/events?handoff={handoff.id}&since={version}",
+        # A page showing an error does not update itself: a swap would take away the kept text.
+        live="" if delivery and delivery.problem else f"/console/events?handoff={handoff.id}&since={version}",
     )
 
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
+from dataclasses import dataclass
+from typing import Awaitable, Dict, Optional
 
 from sanic import Blueprint, response
 from sanic.request import Request
@@ -26,13 +28,13 @@ from bot.console.access import (
     form_text,
     set_cookie,
     signed_in_owner,
-    socket_server,
     to_sign_in,
 )
 from bot.console.auth import COOKIE, SESSION_SECONDS
 from bot.console.canned import add_canned_reply_routes
 from bot.console.cases import add_case_routes
-from bot.console.conversations import hand_back_to_bot, person_says, transcript
+from bot.console.conversations import hand_back_to_bot, person_notice, person_says, transcript
+from bot.console.delivery_view import DeliveryView
 from bot.console.figures import add_figures_routes
 from bot.console.live import add_live_routes, page_version
 from bot.console.pages import conversation_page, inbox_page, login_page
@@ -41,7 +43,8 @@ logger = logging.getLogger(__name__)
 LOGIN_COOKIE = "shopbot_login"  # the sign-in form's CSRF token, before there is a session
 MAX_REPLY_CHARS = 2000
 MAX_NOTE_CHARS = 2000
-ACTIONS = ("claim", "reply", "resolve", "hand-back", "note", "tags", "email")
+ACTIONS = ("claim", "reply", "resolve", "hand-back", "note", "tags", "email", "chat-reply")
+TYPED = ("reply", "email", "chat-reply", "note")  # actions whose text comes back with the page on an error
 
 
 def console_blueprint() -> Blueprint:
@@ -126,27 +129,10 @@ def add_conversation_routes(console: Blueprint) -> None:
         owner = signed_in_owner(request)
         if owner is None:
             return to_sign_in()
-        state = console_of(request)
-        handoff = state.handoffs.get(handoff_id)
+        handoff = console_of(request).handoffs.get(handoff_id)
         if handoff is None:
             return response.text("No such conversation.", status=404)
-        version = await page_version(request, handoff)
-        handoff = state.handoffs.get(handoff_id) or handoff  # read after the version: newer, never older
-        lines = await transcript(request.app.ctx.agent, handoff.conversation_id, request.app.ctx.shop.name)
-        return response.html(
-            conversation_page(
-                handoff,
-                lines,
-                state.handoffs.notes(handoff_id),
-                state.canned.all(),
-                request.app.ctx.shop.timezone,
-                owner,
-                csrf_token(request),
-                version,
-                cases=await asyncio.to_thread(CaseBook(request.app.ctx.engine).for_conversation,
-                                              handoff.conversation_id),
-            )
-        )
+        return await _conversation(request, handoff, owner)
 
     @console.post("/handoffs/<handoff_id:int>/<action:str>")
     async def act(request: Request, handoff_id: int, action: str) -> HTTPResponse:
@@ -159,69 +145,128 @@ def add_conversation_routes(console: Blueprint) -> None:
         if handoff is None or action not in ACTIONS:
             return response.text("No such conversation or action.", status=404)
         problem = await _do(request, action, handoff, owner)
-        if problem is not None:
-            return problem
+        if problem is not None:  # the page again, with why and with what was typed
+            typed = {action: form_text(request, "text")} if action in TYPED else {}
+            return await _conversation(request, handoff, owner, problem, typed)
         return response.redirect(f"/console/handoffs/{handoff_id}", status=303)
 
 
-async def _do(request: Request, action: str, handoff: Handoff, owner: Owner) -> HTTPResponse | None:
-    """Carry out one console action; an error response if it could not be done (nothing changed)."""
-    queue = console_of(request).handoffs
-    agent, sio = request.app.ctx.agent, socket_server(request)
-    taken = response.text("Someone else has this conversation, or it is already closed.", status=409)
+@dataclass(frozen=True)
+class Problem:
+    status: int
+    message: str
+
+
+async def _conversation(request: Request, handoff: Handoff, owner: Owner, problem: Optional[Problem] = None,
+                        drafts: Optional[Dict[str, str]] = None) -> HTTPResponse:
+    """The conversation page; after a failed action with its status code, the reason and the typed text."""
+    state, courier = console_of(request), request.app.ctx.courier
+    version = await page_version(request, handoff)
+    handoff = state.handoffs.get(handoff.id) or handoff  # read after the version: newer, never older
+    conversation_id = handoff.conversation_id
+    lines = await transcript(request.app.ctx.agent, conversation_id, request.app.ctx.shop.name)
+    delivery = DeliveryView(await asyncio.to_thread(courier.presence.of, conversation_id),
+                            await asyncio.to_thread(courier.outbound.of_conversation, conversation_id),
+                            state.mailer.enabled, problem.message if problem else "", drafts or {})
+    return response.html(
+        conversation_page(
+            handoff,
+            lines,
+            state.handoffs.notes(handoff.id),
+            state.canned.all(),
+            request.app.ctx.shop.timezone,
+            owner,
+            csrf_token(request),
+            version,
+            cases=await asyncio.to_thread(CaseBook(request.app.ctx.engine).for_conversation, conversation_id),
+            delivery=delivery,
+        ),
+        status=problem.status if problem else 200,
+    )
+
+
+def _reply_text(request: Request, limit: int = MAX_REPLY_CHARS, what: str = "A reply") -> str | Problem:
+    text = form_text(request, "text")
+    return text if text and len(text) <= limit else Problem(400, f"{what} needs 1–{limit} characters.")
+
+
+async def _do(request: Request, action: str, handoff: Handoff, owner: Owner) -> Problem | None:
+    """Carry out one console action; the problem if it could not be done (nothing changed)."""
+    queue, app = console_of(request).handoffs, request.app
+    taken = Problem(409, "Someone else has this conversation, or it is already closed; nothing was sent.")
     if action == "note":
-        text = form_text(request, "text")
-        if not text or len(text) > MAX_NOTE_CHARS:
-            return response.text(f"A note needs 1–{MAX_NOTE_CHARS} characters.", status=400)
+        text = _reply_text(request, MAX_NOTE_CHARS, "A note")
+        if isinstance(text, Problem):
+            return text
         queue.add_note(handoff.id, owner.id, text)
     elif action == "tags":
         queue.set_tags(handoff.id, form_text(request, "tags").split(","))
     elif action == "claim":
-        return None if queue.claim(handoff.id, owner.id) else taken
+        if not queue.claim(handoff.id, owner.id):
+            return taken
+        await _tell(person_notice(app, handoff.conversation_id, owner.name, "joined"), handoff)
     elif action == "reply":
-        text = form_text(request, "text")
-        if not text or len(text) > MAX_REPLY_CHARS:
-            return response.text(f"A reply needs 1–{MAX_REPLY_CHARS} characters.", status=400)
+        text = _reply_text(request)
+        if isinstance(text, Problem):
+            return text
         if handoff.status != "active" or handoff.owner_id != owner.id:
             return taken
-        await person_says(agent, sio, handoff.conversation_id, owner.name, text)
-    elif action == "email":
-        return await _answer_ticket(request, handoff, owner)
+        try:
+            await person_says(app, handoff.conversation_id, owner.name, text)
+        except Exception:  # noqa: BLE001 - the person keeps the text and tries again
+            logger.exception("A reply in conversation %s could not be stored", handoff.conversation_id)
+            return Problem(503, "The reply could not be stored, so nothing was sent. Try again.")
+    elif action in ("email", "chat-reply"):
+        return await _answer_ticket(request, handoff, owner, by_email=action == "email")
     elif action == "resolve":
-        return None if queue.resolve(handoff.id, owner.id) else taken
+        if not queue.resolve(handoff.id, owner.id):
+            return taken
+        await _tell(person_notice(app, handoff.conversation_id, owner.name, "closed"), handoff)
     elif not queue.hand_back(handoff.id, owner.id):
         return taken
     else:
-        await hand_back_to_bot(agent, sio, handoff.conversation_id)
+        await _tell(hand_back_to_bot(app, handoff.conversation_id, owner.name), handoff)
     return None
 
 
-async def _answer_ticket(request: Request, handoff: Handoff, owner: Owner) -> HTTPResponse | None:
-    """Email the customer who left a ticket; the ticket is taken first so two people never both answer."""
-    state = console_of(request)
-    text = form_text(request, "text")
-    if not text or len(text) > MAX_REPLY_CHARS:
-        return response.text(f"A reply needs 1–{MAX_REPLY_CHARS} characters.", status=400)
-    if not handoff.contact_email:
-        return response.text("This conversation has no email address to reply to.", status=409)
-    if not state.mailer.enabled:
-        return response.text("Email is not set up on this server (SMTP_HOST); nothing was sent.", status=503)
-    if not state.handoffs.answer_ticket(handoff.id, owner.id):
-        return response.text("Someone else has answered this ticket, or it is closed.", status=409)
-    shop = request.app.ctx.shop
+async def _tell(notice: Awaitable[object], handoff: Handoff) -> None:
+    """A notice to the customer after the action itself was done: a failure is logged, the action stands."""
     try:
-        await asyncio.to_thread(
-            state.mailer.send,
-            handoff.contact_email,
-            f"Your message to {shop.name}",
-            f"{text}\n\n{owner.name}, {shop.name}",
-            shop.owner_email,
-        )
+        await notice
+    except Exception:  # noqa: BLE001
+        logger.exception("The customer of conversation %s could not be told", handoff.conversation_id)
+
+
+async def _answer_ticket(request: Request, handoff: Handoff, owner: Owner, by_email: bool) -> Problem | None:
+    """Answer a ticket by email or, without email, in the chat (the customer sees it when they come back).
+    The ticket is taken first so two people never both answer; if the answer fails it is open again."""
+    state, shop = console_of(request), request.app.ctx.shop
+    text = _reply_text(request)
+    if isinstance(text, Problem):
+        return text
+    if by_email and not handoff.contact_email:
+        return Problem(409, "This conversation has no email address to reply to; nothing was sent.")
+    if by_email and not state.mailer.enabled:
+        return Problem(503, "Email is not set up on this server (SMTP_HOST is not set), so nothing was sent. "
+                            "Send your reply in the chat instead, or write from your own email.")
+    if not state.handoffs.answer_ticket(handoff.id, owner.id):
+        return Problem(409, "Someone else has answered this ticket, or it is closed; nothing was sent.")
+    email = handoff.contact_email or ""
+
+    def mail() -> None:
+        state.mailer.send(email, f"Your message to {shop.name}", f"{text}\n\n{owner.name}, {shop.name}",
+                          shop.owner_email)
+
+    try:
+        await person_says(request.app, handoff.conversation_id, owner.name, text,
+                          mail=mail if by_email else None)
     except MailError:
         logger.exception("The reply to ticket %s could not be sent", handoff.id)
         state.handoffs.reopen_ticket(handoff.id)
-        return response.text(
-            "The email could not be sent; the ticket is still open. Try again later.", status=502
-        )
-    await person_says(request.app.ctx.agent, None, handoff.conversation_id, owner.name, text, by_email=True)
+        return Problem(502, "The email could not be sent; nothing was sent and the ticket is still open. "
+                            "Try again later.")
+    except Exception:  # noqa: BLE001 - the person keeps the text and tries again
+        logger.exception("The reply to ticket %s could not be stored", handoff.id)
+        state.handoffs.reopen_ticket(handoff.id)
+        return Problem(503, "The reply could not be stored, so nothing was sent; the ticket is still open.")
     return None

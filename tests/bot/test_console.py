@@ -142,7 +142,7 @@ def test_claim_reply_and_hand_back_with_csrf_and_text_escaped(console):
     tracker = asyncio.run(agent.tracker_store.retrieve("cust-7"))
     last = [e for e in tracker.events if isinstance(e, BotUttered)][-1]
     assert last.text == "Hi, Mara here: a new one is on its way."
-    assert last.metadata == {"sender": {"type": "person", "name": "Mara"}}
+    assert last.metadata == {"sender": {"type": "person", "name": "Mara"}, "delivery_id": 2}  # 1: joined
     _, page = app.test_client.get(f"/console/handoffs/{handoff.id}", cookies=cookies)
     assert "Mara</span>" in page.text
 

@@ -51,11 +51,13 @@ def test_person_takes_over_and_hands_back(servers):
             timeout=10,
             data={"csrf": csrf, "text": "Hello, Mara from the shop here. How can I help?"},
         )
-        reply = inbox.get(timeout=10)
-        assert reply == {
+        joined, reply = inbox.get(timeout=10), inbox.get(timeout=10)
+        assert (joined["text"], joined["notice"]) == ("Mara joined the chat", "joined")
+        assert {k: reply[k] for k in ("text", "sender")} == {
             "text": "Hello, Mara from the shop here. How can I help?",
             "sender": {"type": "person", "name": "Mara"},
         }
+        assert reply["delivery_id"] > joined["delivery_id"]  # the widget acknowledges it with this id
 
         ack = client.call(
             "user_uttered",
@@ -75,6 +77,7 @@ def test_person_takes_over_and_hands_back(servers):
         owner.post(
             f"{servers.base_url}/console/handoffs/{handoff.id}/hand-back", data={"csrf": csrf}, timeout=10
         )
+        assert inbox.get(timeout=10)["text"] == "Mara left the chat"
         assert inbox.get(timeout=10)["text"] == "I'm back; I hope that helped."
         rating = inbox.get(timeout=10)  # handed back: the bot asks for a rating of the conversation
         assert rating["text"].startswith("How did I do today?")

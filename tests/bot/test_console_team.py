@@ -59,7 +59,7 @@ def test_a_ticket_is_answered_by_email_stored_in_the_conversation_and_closed(tea
     assert queue.get(ticket.id).status == "resolved"
     tracker = asyncio.run(agent.tracker_store.retrieve(CUSTOMER))
     last = [e for e in tracker.events if isinstance(e, BotUttered)][-1]
-    assert last.metadata == {"sender": {"type": "person", "name": "Mara", "via": "email"}}
+    assert last.metadata == {"sender": {"type": "person", "name": "Mara", "via": "email"}, "delivery_id": 1}
     again = post(app, f"/console/handoffs/{ticket.id}/email", cookies, csrf=csrf, text="twice?")
     assert again.status == 409 and len(inbox.messages) == 1
 

@@ -7,7 +7,10 @@
  *
  * Delivery: every customer message gets an id and waits in an outbox (kept in localStorage) until the
  * server acknowledges it; after a lost connection it is sent again marked "resent", and the server drops
- * a message it already holds. So nothing typed is lost and nothing is processed twice. */
+ * a message it already holds. So nothing typed is lost and nothing is processed twice.
+ * The other way: what a person says (a reply, "Mara joined the chat") carries a delivery_id; the widget
+ * acknowledges it ("received") and skips an id it already has. The server keeps what was not acknowledged
+ * and sends it when the widget connects again, so a reply written while the tab was closed arrives once. */
 (function () {
   'use strict';
   if (window.__shopbotWidget) return;
@@ -20,6 +23,7 @@
   const named = opts.shopName ? script : document.querySelector('[data-shop-name]');
   let SHOP = (named && named.dataset.shopName) || 'Chat';
   const K_SESSION = 'shopbot.session', K_HISTORY = 'shopbot.history', K_OPEN = 'shopbot.open';
+  const K_PERSON = 'shopbot.person', K_DELIVERED = 'shopbot.delivered';
   const MAX_HISTORY = 100, TYPING_MS = 15000, ACK_MS = 30000, CONFIG_MAX_AGE = 5 * 60 * 1000;
   const PHOTO_TYPES = ['image/jpeg', 'image/png', 'image/webp', 'image/gif'], MAX_PHOTO = 5 * 1024 * 1024;
   let maxLen = 2000;
@@ -33,12 +37,19 @@
     try { if (s) { if (v == null) s.removeItem(k); else s.setItem(k, v); } } catch (e) { /* ignore */ }
   };
 
-  const FROM = ['user', 'bot', 'person'];
+  const FROM = ['user', 'bot', 'person', 'notice'];
   let history = [];
   try {
     const h = JSON.parse(get(LS, K_HISTORY) || '[]');
     if (Array.isArray(h)) history = h.filter((m) => m && typeof m === 'object' && FROM.includes(m.from));
   } catch (e) { /* corrupt history: start fresh */ }
+  // Ids of a person's messages already shown (a resend after a lost acknowledgement is shown only once).
+  let delivered = [];
+  try {
+    const d = JSON.parse(get(LS, K_DELIVERED) || '[]');
+    if (Array.isArray(d)) delivered = d.filter(Number.isInteger);
+  } catch (e) { /* corrupt: the server's resends are few */ }
+  let person = get(LS, K_PERSON); // the person in the chat now, from "joined" until "left" / "closed"
   const saveHistory = () => {
     history = history.slice(-MAX_HISTORY);
     set(LS, K_HISTORY, JSON.stringify(history));
@@ -166,7 +177,8 @@
         }
         hours.textContent = typeof c.status === 'string' ? c.status : '';
         hours.dataset.open = c.open_now ? 'yes' : 'no';
-        replyTime.textContent = typeof c.reply_time === 'string' ? c.reply_time : '';
+        replyTime.dataset.usual = typeof c.reply_time === 'string' ? c.reply_time : '';
+        showReplyTime();
         const privacy = c.privacy_url && safeUrl(c.privacy_url);
         footer.replaceChildren(...(privacy ? [el('a', 'privacy', { href: privacy, target: '_blank', rel: 'noopener noreferrer' }, ['Privacy notice'])] : []));
         if (Number.isInteger(c.max_message_chars) && c.max_message_chars > 0) {
@@ -177,10 +189,28 @@
       .catch(() => { configAt = 0; });
   }
 
+  // While a person is in the chat the header says so instead of the usual reply time.
+  function showReplyTime() {
+    replyTime.textContent = person ? person + ' is in the chat' : (replyTime.dataset.usual || '');
+  }
+  function setPerson(name) {
+    person = name || null;
+    set(LS, K_PERSON, person);
+    showReplyTime();
+  }
+
   const rowOf = new WeakMap();
   const scrollDown = () => { scroller.scrollTop = scroller.scrollHeight; };
 
   function render(m) {
+    if (m.from === 'notice') { // "Mara joined the chat": a line of its own, not a bubble
+      const d = new Date(m.time);
+      const row = el('div', 'system', null, [String(m.text || ''), ' ']);
+      row.append(el('time', 'time', isNaN(d) ? null : { datetime: d.toISOString() }, [hhmm(d)]));
+      rowOf.set(m, row);
+      log.append(row);
+      return scrollDown();
+    }
     const kind = m.from === 'user' ? 'user' : m.from === 'person' ? 'person' : 'bot';
     const who = kind === 'user' ? 'You' : kind === 'person' ? String(m.name || 'Staff') : SHOP;
     const bubble = el('div', 'bubble', null, [el('span', 'sr', null, [who + ': '])]);
@@ -348,13 +378,24 @@
     if (ready) flush(); else connect();
   }
 
+  function acknowledge(id) {
+    if (socket && sessionId) socket.emit('received', { session_id: sessionId, delivery_ids: [id] });
+  }
+
   function onBot(d) {
     if (!d || typeof d !== 'object') return;
-    const m = { from: 'bot', time: Date.now() };
+    const id = Number.isInteger(d.delivery_id) && d.delivery_id > 0 ? d.delivery_id : null;
+    if (id && delivered.includes(id)) return acknowledge(id); // shown already; its acknowledgement was lost
+    const written = Date.parse(d.time); // a message kept while the tab was closed shows when it was written
+    const m = { from: 'bot', time: isNaN(written) ? Date.now() : written };
     const sender = d.sender;
     if (sender && typeof sender === 'object' && sender.type === 'person') {
       m.from = 'person';
       m.name = String(sender.name || 'Staff').slice(0, 60);
+    }
+    if (['joined', 'left', 'closed'].includes(d.notice)) {
+      m.from = 'notice';
+      setPerson(d.notice === 'joined' ? m.name : null);
     }
     if (typeof d.text === 'string' && d.text) m.text = d.text;
     const a = d.attachment;
@@ -366,8 +407,13 @@
       if (b.length) m.buttons = b;
     }
     if (!m.text && !m.image && !m.buttons) return;
-    hideTyping();
+    if (m.from !== 'notice') hideTyping();
     add(m);
+    if (id) {
+      delivered = delivered.concat(id).slice(-200);
+      set(LS, K_DELIVERED, JSON.stringify(delivered));
+      acknowledge(id);
+    }
     if (!isOpen) markUnread(true);
   }
 
@@ -441,7 +487,10 @@
   function newConversation() {
     set(LS, K_SESSION, null);
     set(LS, K_HISTORY, null);
+    set(LS, K_DELIVERED, null);
     history = [];
+    delivered = [];
+    setPerson(null);
     outbox.length = 0;
     sessionId = greetedFor = null;
     log.textContent = '';
@@ -534,6 +583,7 @@
     document.head.append(link);
     document.body.append(root);
     loadConfig();
+    showReplyTime();
     history.forEach(render);
     const remembered = get(SS, K_OPEN);
     if (remembered === '1' || (remembered == null && opts.open === 'true')) setOpen(true, false);
