@@ -27,7 +27,8 @@ def form_turn(form: ValidateFeedbackForm, domain: Dict[str, Any], slot: str, typ
     events = [*ANSWERED, {"event": "action", "name": "action_ask_" + slot},
               {"event": "user", "text": typed, "parse_data": message},
               {"event": "slot", "name": slot, "value": typed}]
-    tracker = Tracker(SENDER, filled, message, events, False, None, {"name": "feedback_form"}, "action_listen")
+    tracker = Tracker(SENDER, filled, message, events, False, None, {"name": "feedback_form"},
+                      "action_listen")
     dispatcher = CollectingDispatcher()
     result = asyncio.run(form.run(dispatcher, tracker, domain))
     return {e["name"]: e.get("value") for e in result if e["event"] == "slot"}, \
@@ -73,11 +74,13 @@ def test_typed_nps_answers_are_read_on_the_0_to_10_scale(form, domain, engine):
     slots, _ = form_turn(form, domain, "nps_score", "i'd say 9 out of 10", "inform",
                          {"csat_score": "5", "csat_comment": "none"})
     assert slots["nps_score"] == "9" and slots["requested_slot"] is None
-    slots, _ = form_turn(form, domain, "nps_score", "prob a 6", "inform", {"csat_score": "5", "csat_comment": "none"})
+    slots, _ = form_turn(form, domain, "nps_score", "prob a 6", "inform",
+                         {"csat_score": "5", "csat_comment": "none"})
     assert slots["nps_score"] == "6" and slots["requested_slot"] == "nps_comment"
 
 
-@pytest.mark.parametrize("typed, intent", [("thanks", "thank_you"), ("no thanks", "deny"), ("bye", "goodbye")])
+@pytest.mark.parametrize("typed, intent", [("thanks", "thank_you"), ("no thanks", "deny"),
+                                           ("bye", "goodbye")])
 def test_thanks_or_no_at_anything_to_add_is_not_stored_as_a_comment(form, domain, engine, typed, intent):
     form_turn(form, domain, "csat_score", "3", "inform")
     slots, _ = form_turn(form, domain, "csat_comment", typed, intent, {"csat_score": "3"})
@@ -89,7 +92,8 @@ def leave(shop, engine, typed: str, intent: str, requested: str) -> Dict[str, An
     tracker = Tracker(SENDER, {"requested_slot": requested, "feedback_mode": "csat"}, message,
                       [{"event": "user", "text": typed, "parse_data": message}], False, None,
                       {"name": "feedback_form"}, "action_listen")
-    events = asyncio.run(make(ActionLeaveFeedback, shop, engine, NOW).run(CollectingDispatcher(), tracker, {}))
+    leave_action = make(ActionLeaveFeedback, shop, engine, NOW)
+    events = asyncio.run(leave_action.run(CollectingDispatcher(), tracker, {}))
     return {e.get("name"): e.get("value") for e in events if e["event"] in ("slot", "active_loop")}
 
 
