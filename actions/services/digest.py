@@ -60,7 +60,7 @@ class NewComplaint:
     created_at: dt.datetime
     description: str
     contact: Optional[str]
-    link: Optional[str]  # the conversation in the console, when it was handed to a person
+    link: str  # the conversation in the console when it was handed to a person, else the case
 
 
 @dataclass(frozen=True)
@@ -133,7 +133,7 @@ class Digest:
                          f"{_quote(complaint.description or '(no description)')}")
             if complaint.contact:
                 lines.append(f"  Contact: {complaint.contact}")
-            lines.append(f"  {complaint.link or 'Not handed to a person, so not in the console inbox.'}")
+            lines.append(f"  {complaint.link}")
         return lines
 
     def _case_lines(self) -> List[str]:
@@ -219,7 +219,7 @@ def collect_digest(engine: Engine, shop: ShopProfile, console_url: str, now: dt.
         complaints = tuple(
             NewComplaint(row["number"] or f"case {row['id']}", _aware(row["created_at"]), row["description"],
                          row["contact"], _complaint_link(connection, row["id"], row["conversation_id"],
-                                                         console_url))
+                                                         console_url) or f"{console_url}/cases/{row['id']}")
             for row in cases)
         ticket_rows = connection.execute(
             select(t.handoffs).where(h.status == "ticket")

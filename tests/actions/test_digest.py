@@ -19,6 +19,7 @@ import yaml
 from sqlalchemy import select
 
 from actions.services import order_tables as t
+from actions.services.cases import CaseBook
 from actions.services.database import create_database_engine
 from actions.services.demo_orders import seed_demo_orders
 from actions.services.digest import (
@@ -111,7 +112,8 @@ def test_the_digest_lists_new_complaints_open_tickets_and_unresolved_chats_with_
     assert "NEW COMPLAINTS since Sun 22 Nov 08:00: 2\n" in body
     assert (f'- {c1}, Mon 23 Nov 06:00: "The barista was rude and my flat white was cold."\n'
             f"  Contact: jo@example.com\n  {CONSOLE}/handoffs/{rude.id}\n") in body
-    assert f'- {c2}, Mon 23 Nov 05:00: "Nobody answers the phone"\n  Not handed to a person' in body
+    c2_id = CaseBook(engine).by_number(c2).id  # not handed to a person: the link is the case page
+    assert f'- {c2}, Mon 23 Nov 05:00: "Nobody answers the phone"\n  {CONSOLE}/cases/{c2_id}\n' in body
     assert "Older than a day" not in body
     # a damaged item is a case, listed under its own heading, not among the complaints
     [mug] = digest.cases
