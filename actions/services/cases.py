@@ -138,9 +138,15 @@ class CaseBook:
         return [_from_row(row, handoffs.get(row["id"])) for row in rows]
 
     def count_open(self) -> int:
+        return self.counts()["open"]
+
+    def counts(self) -> Dict[str, int]:
+        """How many cases each view lists: {"open": ..., "all": ...}."""
+        c = t.cases.c
         with self.engine.connect() as connection:
-            return int(connection.execute(select(func.count()).select_from(t.cases)
-                                          .where(t.cases.c.status == "open")).scalar() or 0)
+            everything, still_open = connection.execute(select(
+                func.count(), func.coalesce(func.sum(sql_case((c.status == "open", 1), else_=0)), 0))).one()
+        return {"open": int(still_open), "all": int(everything)}
 
     def get(self, case_id: int) -> Optional[Case]:
         """One case with its order lines and its history, oldest first."""

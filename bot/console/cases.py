@@ -60,8 +60,7 @@ def add_case_routes(console: Blueprint) -> None:
             return response.text(f"Unknown view {view!r}; use one of {', '.join(CASE_VIEWS)}.", status=400)
         book = case_book(request)
         cases = await asyncio.to_thread(book.list, view)
-        counts = {"open": await asyncio.to_thread(book.count_open),
-                  "all": len(cases) if view == "all" else len(await asyncio.to_thread(book.list, "all"))}
+        counts = await asyncio.to_thread(book.counts)
         return response.html(cases_page(view, cases, counts, request.app.ctx.shop.timezone, owner.name,
                                         csrf_token(request)))
 

@@ -80,7 +80,7 @@ def test_open_cases_first_newest_first_then_the_rest(engine, shop, orders, now):
     assert book.set_status(book.by_number(done).id, "closed", 1, "Mara").done
     assert [c.number for c in book.list("open")] == [new, old]
     assert [c.number for c in book.list("all")] == [new, old, done]
-    assert book.count_open() == 2
+    assert book.count_open() == 2 and book.counts() == {"open": 2, "all": 3}
     with pytest.raises(ValueError):
         book.list("everything")
 
