@@ -59,7 +59,7 @@ class ActionOutOfScope(ShopReplyAction):
 
 
 class ActionAnythingElse(ShopReplyAction):
-    """After a bare yes/no that answers nothing in particular."""
+    """After a bare yes, "never mind" or an answer that answers nothing in particular."""
 
     def name(self) -> str:
         return "action_anything_else"
@@ -67,5 +67,8 @@ class ActionAnythingElse(ShopReplyAction):
     def reply(self, intent: str, shop: ShopProfile, now: dt.datetime) -> Reply:
         if intent in ("deny", "stop"):
             return Reply("Alright. If you think of anything, just type it here.")
+        if intent == "inform":  # an answer, but no question of ours was open
+            return Reply.with_topics("Thanks, but I'm not sure what that's for. What would you like to do?",
+                                     MAIN_TOPICS)
         return Reply.with_topics("Great. What else can I do for you?", MAIN_TOPICS)
 

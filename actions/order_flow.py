@@ -101,6 +101,24 @@ class ValidateOrderForm(OrderAware, FormValidationAction):
         task = tracker.get_slot("order_task") or "order_status"
         return ["order_id", "order_contact", *task_slots(task, order, self.shop, self.now())]
 
+    async def extract_order_id(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                               domain: DomainDict) -> Dict[str, Any]:
+        """An order number anywhere in the answer ("it's 10003 I think"); when there is none, say so
+        instead of asking the same question again without a word."""
+        message = tracker.latest_message
+        text = message.get("text") or ""
+        if tracker.get_slot("requested_slot") != "order_id" or text.startswith("/") \
+                or any(e.get("entity") == "order_id" for e in message.get("entities") or []):
+            return {}
+        number = self.shop.order_number.find(text)
+        bare = re.search(rf"(?<![\d.])#?(\d{{{self.shop.order_number.digits}}})(?![\d.])", text)
+        if number or bare:  # asked for the order number, "10003" or "#10003" is one
+            return {"order_id": number or f"{self.shop.order_number.prefix.upper()}{bare.group(1)}"}
+        if (message.get("intent") or {}).get("name") in ("inform", "nlu_fallback"):
+            dispatcher.utter_message(text=f"I couldn't see an order number in that; they look like "
+                                          f"{self.shop.order_number.example}.")
+        return {}
+
     def validate_order_id(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
                           domain: DomainDict) -> Dict[str, Any]:
         number = self.shop.order_number.normalise(str(value)) if value else None
@@ -148,6 +166,10 @@ class ValidateOrderForm(OrderAware, FormValidationAction):
         if self.orders.verify(number, contact) is not None:
             dispatcher.utter_message(text=f"Thank you, I've found order {number}.")
             return [*events, SlotSet("verified_order", number)]
+        if tracker.slots.get("verified_order") and "order_contact" not in tracker.slots_to_validate():
+            # Another order than the one proved, checked with that order's contact: not a failed attempt,
+            # the customer just hasn't given this order's email or phone yet.
+            return [*events, SlotSet("order_contact", None), SlotSet("verified_order", None)]
         failures = self.orders.record_failure(tracker.sender_id)
         if failures >= MAX_VERIFICATION_FAILURES:
             dispatcher.utter_message(text=LOCKED)

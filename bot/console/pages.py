@@ -98,7 +98,7 @@ def inbox_page(
         for h in handoffs
     )
     table = (
-        f"<table><thead><tr><th>Case</th><th>Why</th><th>About</th><th>Since</th><th>Status</th>"
+        f"<table><thead><tr><th>Chat</th><th>Why</th><th>About</th><th>Since</th><th>Status</th>"
         f"</tr></thead><tbody>{rows}</tbody></table>"
         if rows
         else "<p>Nothing here.</p>"
@@ -200,7 +200,8 @@ def conversation_page(
     facts = {**handoff.summary}
     if handoff.contact_email:
         facts["contact"] = handoff.contact_email
-    summary = "".join(f"<dt>{esc(label)}</dt><dd>{esc(words)}</dd>" for label, words in summary_rows(facts))
+    listed = {k: v for k, v in facts.items() if not (k == "case" and cases)}  # the case is linked below
+    summary = "".join(f"<dt>{esc(label)}</dt><dd>{esc(words)}</dd>" for label, words in summary_rows(listed))
     if cases:  # the cases opened in this conversation, each a link to the Cases area
         summary += "<dt>Cases</dt><dd>" + ", ".join(
             f'<a href="/console/cases/{case.id}">{esc(case.number)}</a> ({esc(case.kind.lower())}, '

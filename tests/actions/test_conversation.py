@@ -5,7 +5,7 @@ import asyncio
 
 from rasa_sdk.executor import ActionExecutor, CollectingDispatcher
 
-from actions.conversation import ActionBotChallenge, ActionGreet, ActionOutOfScope
+from actions.conversation import ActionAnythingElse, ActionBotChallenge, ActionGreet, ActionOutOfScope
 from actions.fallback import ActionAskAffirmation, ActionAskRephrase, ActionDefaultFallback
 from actions.referrals import REFERRAL_OPENINGS, ActionReferToShop
 from tests.conftest import fixed_clock, shop_time, tracker_for
@@ -83,3 +83,10 @@ def test_second_failure_offers_a_person_and_reverts(shop, domain):
     assert events == [{"event": "rewind", "timestamp": None}]
     assert shop.phone in messages[0]["text"] and "open now" in messages[0]["text"]
     assert [b["payload"] for b in messages[0]["buttons"]] == ["/human_handoff", "/help"]  # a person, one tap
+
+
+def test_an_answer_with_no_question_open_is_asked_what_it_is_for(shop, domain):
+    """Issue 12: "four stars" typed after the rating was over started an order lookup."""
+    messages, _ = run(ActionAnythingElse(shop=shop), tracker_for("inform", "four stars"), domain)
+    assert messages[0]["text"] == "Thanks, but I'm not sure what that's for. What would you like to do?"
+    assert "/order_status" in [b["payload"] for b in messages[0]["buttons"]]

@@ -173,7 +173,7 @@ def test_a_return_question_answered_with_other_questions_is_left_after_asking_tw
 
 def test_a_number_given_late_still_goes_on(make, domain):
     late = asked_for_the_number(2, "inform", "KC-10003")
-    assert slot_events(run(make(ValidateOrderForm), late, domain)[1])["requested_slot"] == "order_id"
+    assert slot_events(run(make(ValidateOrderForm), late, domain)[1])["requested_slot"] == "order_contact"
 
 
 def test_three_failures_lock_the_lookup_even_with_fresh_slots(make, domain, orders):
@@ -463,3 +463,29 @@ def test_the_question_thanks_for_a_photo(make, domain):
     assert texts == [
         "Thank you, I've got the photo. I'm sorry about that. Please describe the damage in a few words."
     ]
+
+
+def test_a_second_order_is_not_checked_against_the_first_orders_email_as_a_failure(make, domain, orders):
+    """Issue 12: "could you look up KC-10005" after KC-10003 was verified counted a failed attempt."""
+    proved = {"order_id": "KC-10003", "order_contact": "jo.baker@example.com", "verified_order": "KC-10003",
+              "order_task": "order_status"}
+    texts, events, _ = run(make(ValidateOrderForm), form_tracker(proved, {"order_id": "KC-10005"},
+                                                                 sender="two-orders"), domain)
+    assert texts == [] and orders.failures("two-orders") == 0
+    assert slot_events(events)["requested_slot"] == "order_contact"
+
+
+@pytest.mark.parametrize("typed, found", [("it's 10003 I think", "KC-10003"), ("#10003", "KC-10003"),
+                                          ("order kc 10003", "KC-10003")])
+def test_an_order_number_is_found_anywhere_in_the_answer(make, domain, typed, found):
+    tracker = form_tracker({"order_task": "order_status"}, intent="inform", text=typed, requested="order_id")
+    texts, events, _ = run(make(ValidateOrderForm), tracker, domain)
+    assert slot_events(events)["order_id"] == found and texts == []
+
+
+def test_an_answer_without_a_number_is_told_so(make, domain):
+    tracker = form_tracker({"order_task": "order_status"}, intent="inform", text="a" * 1999,
+                           requested="order_id")
+    texts, events, _ = run(make(ValidateOrderForm), tracker, domain)
+    assert texts == ["I couldn't see an order number in that; they look like KC-10482."]
+    assert slot_events(events)["requested_slot"] == "order_id"
