@@ -26,6 +26,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 from sqlalchemy.engine import make_url
 
+from actions.services.bot_errors import BotErrorLog
 from actions.services.canned_replies import CannedReplies
 from actions.services.chat_delivery import ChatPresence, OutboundMessages
 from actions.services.database import create_database_engine
@@ -42,6 +43,8 @@ from bot.console.access import Console
 from bot.console.auth import SessionSigner, load_secret
 from bot.console.login_limit import LoginLimiter
 from bot.console.routes import console_blueprint
+from bot.health import action_server_ok
+from bot.never_silent import SilenceGuard
 from bot.person_gate import PersonGate
 from bot.settings import Settings
 from bot.web.cors import install_origin_policy
@@ -91,12 +94,13 @@ def input_channels(settings: Settings, credentials_file: Path = CREDENTIALS_FILE
 
 
 def register_channels(channels: List[InputChannel], app: Sanic, route: str = "/webhooks/") -> None:
-    """Like Rasa's ``register``, but every message passes the PersonGate: silent while a person owns it.
+    """Like Rasa's ``register``, but every message passes the PersonGate (the bot is silent while a person
+    owns the conversation) and the SilenceGuard (otherwise it never is: no answer → an apology).
 
     The handler returns None when the bot handled the message, WITH_PERSON when it was only recorded.
     """
     async def handler(message: UserMessage) -> Optional[str]:
-        return await app.ctx.gate.handle(app.ctx.agent, message)
+        return await app.ctx.silence.answer_or_apologise(app.ctx.gate.handle, app.ctx.agent, message)
 
     for channel in channels:
         app.blueprint(channel.blueprint(handler), url_prefix=urljoin(route, channel.url_prefix()))
@@ -191,6 +195,8 @@ def create_app(
         app.ctx.mailer = Mailer(settings.smtp)
         handoffs = HandoffQueue(engine)
         app.ctx.gate = PersonGate(handoffs)
+        app.ctx.silence = SilenceGuard(shop, BotErrorLog(engine),
+                                       lambda: action_server_ok(settings.action_server_url))
         # A person's messages: stored, then sent to the widget now or when it comes back.
         sockets = [c for c in channels if isinstance(c, ValidatingSocketIOInput)]
         app.ctx.courier = ChatCourier(OutboundMessages(engine), ChatPresence(engine),

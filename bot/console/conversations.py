@@ -13,14 +13,15 @@ import asyncio
 import datetime as dt
 import logging
 from dataclasses import dataclass
-from typing import Any, Callable, Dict, List, Optional, Sequence
+from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tuple
 
 from rasa.core.agent import Agent
-from rasa.core.channels.channel import CollectingOutputChannel
+from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
 from rasa.shared.core.events import BotUttered, UserUttered
 from sanic import Sanic
 
 from actions.services.chat_delivery import OutboundMessage
+from actions.services.handback import pending_question
 from actions.services.wording import payload_words
 
 logger = logging.getLogger(__name__)
@@ -58,11 +59,20 @@ def button_words(payload: str, buttons: Sequence[Dict[str, Any]] = ()) -> str:
     return payload_words(payload, buttons)
 
 
+def said_to_customer(events: Iterable[Any]) -> List[Tuple[str, str]]:
+    """Messages as ("user" | "bot", text), without notices ("Mara left the chat" answers nothing)."""
+    return [("user", e.text or "") if isinstance(e, UserUttered) else ("bot", e.text or "") for e in events
+            if isinstance(e, UserUttered)
+            or (isinstance(e, BotUttered) and not (e.metadata or {}).get("notice"))]
+
+
 async def transcript(agent: Agent, conversation_id: str, shop_name: str) -> List[Line]:
     tracker = await agent.tracker_store.retrieve(conversation_id)
     lines: List[Line] = []
     offered: List[Dict[str, Any]] = []  # the buttons of the bot's last message: what a tap chose from
     for event in tracker.events if tracker else []:
+        if isinstance(event, UserUttered) and (event.metadata or {}).get("replayed"):
+            continue  # a question passed to the bot again at hand-back: the customer typed it once
         if isinstance(event, UserUttered) and event.text and not event.text.startswith("/"):
             lines.append(Line("customer", "Customer", event.text, _at(event.timestamp)))
         elif isinstance(event, UserUttered) and event.text:  # a button or the widget opening
@@ -142,17 +152,21 @@ def _for_widget(message: Dict[str, Any]) -> Dict[str, Any]:
 
 async def hand_back_to_bot(app: Sanic, conversation_id: str, name: str) -> None:
     """The person leaves and the bot takes the conversation again: action_handed_back says so and, when
-    the conversation was not rated yet, the feedback form asks for a rating. The customer's widget gets
-    all of it now, or when it comes back (the bot's words are queued like the person's)."""
+    the customer asked something the person left unanswered, the bot answers it (the rating comes at the
+    end of the chat, not now). The customer's widget gets all of it now, or when it comes back (the bot's
+    words are queued like the person's)."""
     await person_notice(app, conversation_id, name, "left")
     agent, output = app.ctx.agent, CollectingOutputChannel()
+    before = await agent.tracker_store.retrieve(conversation_id)
+    pending = pending_question(said_to_customer(before.events)) if before is not None else None
     async with agent.lock_store.lock(conversation_id):
-        tracker = await agent.execute_action(conversation_id, "action_handed_back", output, None, None)
-        if tracker is not None and tracker.get_slot("feedback_mode") == "csat":
-            await agent.execute_action(conversation_id, "feedback_form", output, None, None)
-        # As after any turn of the bot: it now waits for the customer (the form expects this to see
-        # the next message as the answer to its question).
+        await agent.execute_action(conversation_id, "action_handed_back", output, None, None)
+        # As after any turn of the bot: it now waits for the customer.
         await agent.execute_action(conversation_id, "action_listen", output, None, None)
+    if pending:  # typed while the person had the chat and left unanswered: the bot answers it now
+        replay = UserMessage(pending, output, conversation_id, input_channel="console",
+                             metadata={"replayed": True})
+        await app.ctx.silence.answer_or_apologise(app.ctx.gate.handle, agent, replay)
     outbound = app.ctx.courier.outbound
     for said in output.messages:
         message = await asyncio.to_thread(outbound.add, conversation_id, "bot", _for_widget(said))

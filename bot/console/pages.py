@@ -34,7 +34,7 @@ def page(title: str, body: str, owner_name: Optional[str] = None, csrf: str = ""
     signed_in = (
         (
             f'<a href="/console/cases">Cases</a><a href="/console/figures">Figures</a>'
-            f'<a href="/console/replies">Canned replies</a>'
+            f'<a href="/console/replies">Canned replies</a><a href="/console/problems">Problems</a>'
             f"<span>{esc(owner_name)}</span>"
             f'<form class="inline" method="post" action="/console/logout">'
             f'<input type="hidden" name="csrf" value="{esc(csrf)}"><button class="secondary" '
@@ -211,6 +211,8 @@ def conversation_page(
         return f' <span class="delivery">{esc(status)}</span>' if status else ""
 
     transcript = "".join(
+        f'<div class="line notice">{esc(line.text)} <span class="time">{esc(_local(line.at, zone))}</span>'
+        f"{sent(line)}</div>" if line.who == "notice" else
         f'<div class="line {esc(line.who)}"><span class="who">{esc(line.name)}</span> '
         f'<span class="time">{esc(_local(line.at, zone))}</span>'
         + f"{sent(line)}\n{esc(line.text)}</div>"

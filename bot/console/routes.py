@@ -38,6 +38,7 @@ from bot.console.delivery_view import DeliveryView
 from bot.console.figures import add_figures_routes
 from bot.console.live import add_live_routes, page_version
 from bot.console.pages import conversation_page, inbox_page, login_page
+from bot.console.problems import add_problem_routes
 
 logger = logging.getLogger(__name__)
 LOGIN_COOKIE = "shopbot_login"  # the sign-in form's CSRF token, before there is a session
@@ -55,6 +56,7 @@ def console_blueprint() -> Blueprint:
     add_case_routes(console)
     add_figures_routes(console)
     add_live_routes(console)
+    add_problem_routes(console)
     return console
 
 

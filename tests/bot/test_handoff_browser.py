@@ -117,7 +117,13 @@ def test_owner_takes_over_a_live_chat_and_hands_it_back(open_servers, chromium):
         customer.screenshot(path=str(SHOTS / "widget-with-person.png"))
 
         owner.get_by_role("button", name="Hand back to the bot").click()
-        expect(log).to_contain_text("How did I do today?")  # handed back: the bot asks for a rating
+        # Handed back: the bot first answers what the customer asked while Mara had the chat ...
+        expect(log).to_contain_text("Let me answer what you asked while you were waiting.")
+        expect(log.locator(".shopbot-msg--bot").last).to_contain_text("Sat")
+        expect(log).not_to_contain_text("How did I do today?")
+        # ... and asks for a rating only when the customer is done.
+        say(customer, "great, thanks!")
+        expect(log).to_contain_text("How did I do today?")
         customer.get_by_role("button", name="5", exact=True).click()
         expect(log).to_contain_text("Is there anything you'd like to add?")
         say(customer, "Mara sorted it in two minutes <i>thanks</i>")
@@ -182,6 +188,62 @@ def test_an_offline_ticket_is_answered_by_email(open_servers, chromium):
         owner.screenshot(path=str(SHOTS / "console-ticket-answered.png"))
         reply = next(m for m in open_servers.mail.messages if m["To"] == "ana.ticket@example.com")
         assert "we are open until 18:00 today" in reply.get_payload()
+    finally:
+        owner_context.close()
+        customer_context.close()
+
+
+def test_a_reply_written_while_the_tab_is_closed_appears_once_when_the_customer_returns(open_servers, chromium):
+    base = open_servers.base_url
+    owner_context = chromium.new_context(viewport={"width": 1280, "height": 900})
+    customer_context = chromium.new_context(viewport={"width": 1280, "height": 800})
+    try:
+        owner = owner_context.new_page()
+        sign_in(owner, base)
+        customer = customer_context.new_page()
+        log = open_chat(customer, base)
+        header = customer.locator(".shopbot-replytime")
+        expect(header).to_contain_text("A person replies")
+        say(customer, "can I talk to a real person please")
+        expect(log).to_contain_text("You're number 1 in the queue")
+
+        owner.get_by_role("link", name=re.compile(r"^#\d+$")).first.click()
+        owner.get_by_role("button", name="Claim").click()
+        presence = owner.locator("[data-presence]")
+        expect(presence).to_have_attribute("data-presence", "open")
+        # The customer sees who joined, and the header says a person is there instead of the reply time.
+        expect(log.locator(".shopbot-system")).to_have_text(re.compile(r"^Mara joined the chat"))
+        expect(header).to_have_text("Mara is in the chat")
+        customer.screenshot(path=str(SHOTS / "widget-person-joined.png"))
+
+        customer.close()  # the customer closes the tab; the console sees it without a reload
+        expect(presence).to_have_attribute("data-presence", "closed", timeout=15_000)
+        owner.get_by_label("Reply", exact=True).fill("Your beans are on their way <b>today</b>.")
+        owner.get_by_role("button", name="Send", exact=True).click()
+        transcript = owner.get_by_role("region", name="Transcript")
+        expect(transcript.locator(".line.person").last).to_contain_text(
+            "waiting: shown when the customer opens the chat again")
+        owner.screenshot(path=str(SHOTS / "console-reply-waiting.png"), full_page=True)
+
+        customer = customer_context.new_page()  # back the next day, say: same browser, a new tab
+        customer.goto(base + "/")
+        customer.get_by_role("button", name="Open chat (new message)").click()
+        log, header = customer.get_by_role("log"), customer.locator(".shopbot-replytime")
+        mine = log.locator(".shopbot-msg--person").filter(has_text="Your beans are on their way <b>today</b>.")
+        expect(mine).to_have_count(1)
+        expect(transcript.locator(".line.person").last).to_contain_text("delivered", timeout=15_000)
+        owner.screenshot(path=str(SHOTS / "console-reply-delivered.png"), full_page=True)
+        customer.reload()  # acknowledged: a reload shows it from the widget's history (still open), once
+        expect(customer.get_by_role("log")).to_contain_text("Your beans are on their way")
+        expect(mine).to_have_count(1)
+        expect(log.locator(".shopbot-system").filter(has_text="Mara joined the chat")).to_have_count(1)
+        expect(header).to_have_text("Mara is in the chat")
+        customer.screenshot(path=str(SHOTS / "widget-reply-after-return.png"))
+
+        owner.get_by_role("button", name="Resolve").click()
+        expect(log.locator(".shopbot-system").last).to_contain_text("Mara has closed this conversation.")
+        expect(header).to_contain_text("A person replies")
+        customer.screenshot(path=str(SHOTS / "widget-resolved.png"))
     finally:
         owner_context.close()
         customer_context.close()
