@@ -143,3 +143,15 @@ def test_claiming_and_resolving_tell_the_customer(make_app, tmp_path):
     notices = re.findall(r'<div class="line notice">.*?</div>', page, re.S)
     assert len(notices) == 2 and "Mara joined the chat" in notices[0] and "has closed" in notices[1]
     assert not HandoffQueue(engine).is_owned_by_person("cust-live")  # the bot answers again
+
+
+def test_an_emailed_reply_shows_as_mailed(make_app, tmp_path, smtp_server):
+    controller, inbox = smtp_server
+    app = make_app(RecordingAgent(memory=True), smtp=settings_for(controller))
+    engine, cookies = start(app, tmp_path, "cust-mailed")
+    ticket = ticket_for(engine, "cust-mailed")
+    page = page_of(app, ticket.id, cookies)
+    assert post(app, f"/console/handoffs/{ticket.id}/email", cookies, csrf=csrf_of(page), text=TYPED).status == 303
+    assert [m["To"] for m in inbox.messages] == ["ana@example.com"]
+    line = re.search(r'<div class="line person">.*?</div>', page_of(app, ticket.id, cookies), re.S).group(0)
+    assert "Mara (by email)" in line and '<span class="delivery">mailed ' in line
