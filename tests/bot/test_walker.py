@@ -84,6 +84,8 @@ def walk(walker_servers):
     RESULTS.parent.mkdir(exist_ok=True)
     RESULTS.write_text(json.dumps({**summary, "failures": [p.report() for p in walker.paths if p.problems]},
                                   indent=2, ensure_ascii=False))
+    (RESULTS.parent / "walker-answers.json").write_text(json.dumps(walker.answered(), indent=1,
+                                                                   ensure_ascii=False))
     print(f"\nwalker: {summary['paths']} paths ({summary['paths_by_channel']}), {summary['turns']} turns, "
           f"{len(summary['questions_reached'])} of {len(all_questions(walker.domain))} form questions "
           f"reached "

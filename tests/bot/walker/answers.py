@@ -32,6 +32,8 @@ TYPED_FOR_SLOT: Dict[str, Tuple[str, ...]] = {
     "order_details": ("the mug please", "5 Park Street, Bath BA1 2AB"),
     "order_remedy": ("could you send a new one", "i'd rather have my money back"),
     "complaint_order": ("no it's not about an order",),
+    "order_id": ("could you look up {order} for me",),
+    "order_contact": ("wrong.person@example.com",),  # a failed check: the number must not be forgotten
 }
 OTHER_KINDS: Tuple[Tuple[str, str], ...] = (
     ("unrelated", UNRELATED), ("never_mind", NEVER_MIND), ("nonsense", NONSENSE), ("emoji", EMOJI),

@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import re
+from collections import Counter
 from typing import Callable, List, Optional, Sequence, Tuple
 
 from sqlalchemy import and_, func, select
@@ -126,14 +127,19 @@ CONFIRMATIONS: Sequence[Tuple["re.Pattern[str]", Check]] = (
 NOTHING_CHANGED = re.compile(r"changed nothing|haven't changed anything|stays as it is")
 
 
-def database_problems(turn: Turn, engine: Engine, sender: str) -> List[str]:
+def database_problems(turn: Turn, engine: Engine, sender: str, tally: Optional[Counter] = None) -> List[str]:
+    """``tally`` counts the confirmations checked, by the words that made them one."""
     problems = []
     for pattern, check in CONFIRMATIONS:
         for said in pattern.finditer(turn.text):
+            if tally is not None:
+                tally[pattern.pattern.split("|")[0][:40]] += 1
             problem = check(engine, sender, turn, said)
             if problem:
                 problems.append(problem)
     if NOTHING_CHANGED.search(turn.text):
+        if tally is not None:
+            tally["nothing changed"] += 1
         tables = ((t.audit_log, t.audit_log.c.at), (t.order_changes, t.order_changes.c.created_at),
                   (t.returns, t.returns.c.created_at), (t.cases, t.cases.c.created_at))
         written = sum(_count(engine, table, table.c.conversation_id == sender, column >= turn.started)

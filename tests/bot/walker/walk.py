@@ -69,6 +69,7 @@ class Walker:
         self.reached: Dict[str, List[str]] = {}  # form.slot -> routes whose own walk reached it
         self.offers: Dict[str, Tuple[Route, Tuple[str, ...]]] = {}  # payload -> shortest way to see it
         self.pressed: set = set()
+        self.confirmations: Counter = Counter()  # confirmations checked against the database, by words
         self.started = time.monotonic()
 
     # ---- walking one conversation ----
@@ -111,7 +112,8 @@ class Walker:
     def _check_turn(self, path: Path, index: int, turn: Turn, sender: str) -> None:
         for kind, found in (("reply", checks.reply_problems(turn, self.engine, sender)),
                             ("log", checks.log_problems(turn)),
-                            ("database", checks.database_problems(turn, self.engine, sender))):
+                            ("database", checks.database_problems(turn, self.engine, sender,
+                                                                  self.confirmations))):
             path.problems += [Problem(kind, index, text) for text in found]
 
     def _check_answer(self, path: Path, index: int, turn: Turn, sender: str) -> None:
@@ -228,8 +230,17 @@ class Walker:
             "answers_by_kind": dict(kinds),
             "routes_reaching": self.reached,
             "full": self.full,
+            "confirmations_checked": dict(self.confirmations),
             "failed_paths": sum(1 for p in self.paths if p.problems),
         }
+
+    def answered(self) -> List[Dict[str, Any]]:
+        """Each answer and what the bot said to it, for reading the walk (results/walker-answers.json)."""
+        return [{"question": p.question.label if p.question else p.route.name, "answer": p.answer.shown,
+                 "kind": p.answer.kind, "channel": p.channel, "reply": p.turns[p.prefix].text,
+                 "asking_after": f"{p.turns[p.prefix].form}.{p.turns[p.prefix].slot}"
+                 if p.turns[p.prefix].form else None}
+                for p in self.paths if p.answer and len(p.turns) > p.prefix]
 
     def failures(self, *kinds: str) -> List[Path]:
         return [p for p in self.paths if any(problem.kind in kinds for problem in p.problems)]
