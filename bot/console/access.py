@@ -4,7 +4,7 @@ Shared by every console route module (routes.py, live.py, canned.py).
 """
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Optional
 
 from sanic import response
 from sanic.request import Request
@@ -75,10 +75,3 @@ def to_sign_in() -> HTTPResponse:
 def form_text(request: Request, field: str) -> str:
     """A form field with its lines kept and surrounding space removed."""
     return ((request.form or {}).get(field) or "").strip()
-
-
-def socket_server(request: Request) -> Any:
-    """The socket.io server of the widget channel, to reach a customer's open widget."""
-    return next(
-        (c.sio for c in getattr(request.app.ctx, "input_channels", []) if getattr(c, "sio", None)), None
-    )
