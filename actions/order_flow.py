@@ -114,7 +114,8 @@ class ValidateOrderForm(OrderAware, FormValidationAction):
         bare = re.search(rf"(?<![\d.])#?(\d{{{self.shop.order_number.digits}}})(?![\d.])", text)
         if number or bare:  # asked for the order number, "10003" or "#10003" is one
             return {"order_id": number or f"{self.shop.order_number.prefix.upper()}{bare.group(1)}"}
-        if (message.get("intent") or {}).get("name") in ("inform", "nlu_fallback"):
+        gave_contact = any(e.get("entity") in ("email", "phone") for e in message.get("entities") or [])
+        if (message.get("intent") or {}).get("name") in ("inform", "nlu_fallback") and not gave_contact:
             dispatcher.utter_message(text=f"I couldn't see an order number in that; they look like "
                                           f"{self.shop.order_number.example}.")
         return {}

@@ -50,8 +50,9 @@ class AskOrderId(OrderQuestion):
     slot = "order_id"
 
     def question(self, task: str, order: Optional[Order], tracker: Tracker) -> Reply:
-        return Reply(f"What's the order number? It looks like {self.shop.order_number.example} and is in "
-                     f"your order confirmation email.")
+        noted = "Thanks, I've noted your email or phone. " if tracker.get_slot("order_contact") else ""
+        return Reply(f"{noted}What's the order number? It looks like {self.shop.order_number.example} and "
+                     f"is in your order confirmation email.")
 
 
 class AskOrderContact(OrderQuestion):

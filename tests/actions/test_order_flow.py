@@ -489,3 +489,15 @@ def test_an_answer_without_a_number_is_told_so(make, domain):
     texts, events, _ = run(make(ValidateOrderForm), tracker, domain)
     assert texts == ["I couldn't see an order number in that; they look like KC-10482."]
     assert slot_events(events)["requested_slot"] == "order_id"
+
+
+def test_an_email_given_before_the_number_is_acknowledged_not_scolded(make, domain):
+    message = {"text": "jo.baker@example.com", "intent": {"name": "inform", "confidence": 0.9},
+               "entities": [{"entity": "email", "value": "jo.baker@example.com"}]}
+    tracker = Tracker("early-email", {"order_task": "order_status", "requested_slot": "order_id",
+                                      "order_contact": "jo.baker@example.com"}, message,
+                      [{"event": "user", "text": message["text"], "parse_data": message}], False, None,
+                      {"name": "order_form"}, "action_listen")
+    assert run(make(ValidateOrderForm), tracker, domain)[0] == []
+    texts, _, _ = run(make(AskOrderId), tracker, domain)
+    assert texts[0].startswith("Thanks, I've noted your email or phone. What's the order number?")
