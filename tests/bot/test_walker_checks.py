@@ -56,6 +56,16 @@ def test_a_declined_rating_must_be_stored(engine):
     assert checks.database_problems(said, engine, "c1") == []
 
 
+def test_a_tapped_rating_must_be_stored_with_its_score(engine):
+    tapped = '/inform{"rating": "4"}'
+    assert checks.tapped_rating_problem(engine, "c1", tapped)
+    with engine.begin() as connection:
+        connection.execute(t.feedback.insert().values(conversation_id="c1", kind="csat", score=4,
+                                                      created_at=NOW))
+    assert checks.tapped_rating_problem(engine, "c1", tapped) is None
+    assert checks.tapped_rating_problem(engine, "c1", "four stars") is None  # typed: the words decide
+
+
 def test_nothing_changed_is_false_after_a_write_in_that_turn(engine):
     said = turn("No problem, I've left it there and changed nothing.")
     assert checks.database_problems(said, engine, "c1") == []

@@ -149,6 +149,20 @@ def database_problems(turn: Turn, engine: Engine, sender: str, tally: Optional[C
     return problems
 
 
+TAPPED_RATING = re.compile(r'^/inform\{"rating": "(\d+)"\}$')
+
+
+def tapped_rating_problem(engine: Engine, sender: str, answer: str) -> Optional[str]:
+    """A rating button the bot took (it moved on) must be stored with that score."""
+    tapped = TAPPED_RATING.match(answer)
+    if tapped is None:
+        return None
+    score = int(tapped.group(1))
+    if _count(engine, t.feedback, t.feedback.c.conversation_id == sender, t.feedback.c.score == score):
+        return None
+    return f"took the rating {score} and moved on, but no feedback row has that score"
+
+
 # Where a customer's words are stored as an answer: a question or "never mind" must never land there.
 STORED_ANSWERS = ((t.feedback, t.feedback.c.comment), (t.cases, t.cases.c.description),
                   (t.cases, t.cases.c["items"]), (t.order_changes, t.order_changes.c.details),

@@ -120,6 +120,10 @@ class Walker:
         assert path.answer is not None
         if path.answer.kind == "unrelated" and not checks.answers_hours(turn):
             path.problems.append(Problem("goes_on", index, "the shop question was not answered"))
+        moved_on = path.question and (turn.form, turn.slot) != (path.question.form, path.question.slot)
+        stored = checks.tapped_rating_problem(self.engine, sender, path.answer.template) if moved_on else None
+        if stored:
+            path.problems.append(Problem("database", index, stored))
         if path.answer.kind == "never_mind" and path.question and turn.form == path.question.form:
             path.problems.append(Problem("flow", index, f"after 'never mind' {turn.form} still runs "
                                                         f"(asking {turn.slot})"))
@@ -145,13 +149,10 @@ class Walker:
 
     # ---- the whole walk ----
     def run(self, socket_subset: bool = True) -> None:
-        for route in (*OPENINGS, *(r for routes in ROUTES.values() for r in routes)):
+        routes = [*((None, r) for r in OPENINGS), *((f, r) for f, rs in ROUTES.items() for r in rs)]
+        for form, route in routes:
             path = self.walk(Path(route, len(route.steps)), [*route.steps, PROBE])
-            for turn in path.turns[:-1]:
-                if turn.slot in self.forms.get(turn.form or "", ()):
-                    routes = self.reached.setdefault(f"{turn.form}.{turn.slot}", [])
-                    if route.name not in routes:
-                        routes.append(route.name)
+            self._check_route(path, form)
         discovered = list(self.questions.values())
         plan = self.planned(discovered)
         for question, route, sent, answer in plan:
@@ -167,6 +168,22 @@ class Walker:
             if payload not in self.pressed:
                 offer = Path(route, len(sent), Answer("offer", payload))
                 self.walk(offer, [*sent, payload, PROBE], len(sent))
+
+    def _check_route(self, path: Path, form: Optional[str]) -> None:
+        """A route goes through its form to the end, as a customer who answers everything would."""
+        route_turns = path.turns[:len(path.route.steps)]
+        for turn in route_turns:
+            if turn.slot in self.forms.get(turn.form or "", ()):
+                routes = self.reached.setdefault(f"{turn.form}.{turn.slot}", [])
+                if path.route.name not in routes:
+                    routes.append(path.route.name)
+        last = len(route_turns) - 1
+        if form and not any(turn.form == form for turn in route_turns):
+            path.problems.append(Problem("route", last, f"the route never reached {form}"))
+        elif route_turns and route_turns[-1].form:
+            stuck = f"{route_turns[-1].form}.{route_turns[-1].slot}"
+            path.problems.append(Problem("route", last, f"after the route's last answer the bot still asks "
+                                                        f"{stuck}: stuck"))
 
     def answer(self, question: Question, route: Route, sent: Tuple[str, ...], answer: Answer,
                channel: str) -> None:
