@@ -151,7 +151,8 @@ def test_an_emailed_reply_shows_as_mailed(make_app, tmp_path, smtp_server):
     engine, cookies = start(app, tmp_path, "cust-mailed")
     ticket = ticket_for(engine, "cust-mailed")
     page = page_of(app, ticket.id, cookies)
-    assert post(app, f"/console/handoffs/{ticket.id}/email", cookies, csrf=csrf_of(page), text=TYPED).status == 303
+    sent = post(app, f"/console/handoffs/{ticket.id}/email", cookies, csrf=csrf_of(page), text=TYPED)
+    assert sent.status == 303
     assert [m["To"] for m in inbox.messages] == ["ana@example.com"]
     line = re.search(r'<div class="line person">.*?</div>', page_of(app, ticket.id, cookies), re.S).group(0)
     assert "Mara (by email)" in line and '<span class="delivery">mailed ' in line

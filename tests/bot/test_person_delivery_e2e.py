@@ -82,8 +82,10 @@ def test_replies_written_while_the_tab_was_closed_arrive_in_order_once_acknowled
 
         assert owner.act(handoff.id, "resolve").status_code == 200
         [closed] = take(inbox, 1)  # live, while the chat is open
-        assert closed["notice"] == "closed" and closed["text"].startswith("Mara has closed this conversation.")
-        client.call("received", {"session_id": session_id, "delivery_ids": [closed["delivery_id"]]}, timeout=10)
+        assert closed["notice"] == "closed"
+        assert closed["text"].startswith("Mara has closed this conversation.")
+        client.call("received", {"session_id": session_id, "delivery_ids": [closed["delivery_id"]]},
+                    timeout=10)
     assert OutboundMessages(servers.engine).undelivered([session_id]) == []  # nothing is sent a second time
 
 
