@@ -237,6 +237,7 @@ class Walker:
             "paths_by_channel": dict(Counter(p.channel for p in self.paths)),
             "turns": sum(len(p.turns) for p in self.paths),
             "seconds": round(time.monotonic() - self.started, 1),
+            "seconds_waiting_for_answers": round(sum(t.seconds for p in self.paths for t in p.turns), 1),
             "median_turn_seconds": round(statistics.median(t.seconds for p in self.paths
                                                            for t in p.turns), 2),
             "questions_reached": sorted({q.label for q, _, _ in self.questions.values()}),
@@ -255,6 +256,7 @@ class Walker:
         """Each answer and what the bot said to it, for reading the walk (results/walker-answers.json)."""
         return [{"question": p.question.label if p.question else p.route.name, "answer": p.answer.shown,
                  "kind": p.answer.kind, "channel": p.channel, "reply": p.turns[p.prefix].text,
+                 "seconds": round(p.turns[p.prefix].seconds, 2),
                  "asking_after": f"{p.turns[p.prefix].form}.{p.turns[p.prefix].slot}"
                  if p.turns[p.prefix].form else None}
                 for p in self.paths if p.answer and len(p.turns) > p.prefix]
