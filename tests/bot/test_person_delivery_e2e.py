@@ -4,6 +4,7 @@ acknowledges them; the console shows whether the customer is connected and wheth
 from __future__ import annotations
 
 import re
+import subprocess
 from typing import Any, List
 
 import pytest
@@ -12,7 +13,7 @@ import requests
 from actions.services.chat_delivery import OutboundMessages
 from actions.services.handoffs import HandoffQueue
 from actions.services.owners import OwnerAccounts
-from tests.bot.servers import socket_customer
+from tests.bot.servers import ROOT, free_port, socket_customer, stop, wait_until_healthy
 
 pytestmark = pytest.mark.e2e
 PASSWORD = "correct horse battery"
@@ -26,12 +27,12 @@ def csrf_of(html: str) -> str:
 class Console:
     """The owner in the console, over HTTP."""
 
-    def __init__(self, base_url: str) -> None:
+    def __init__(self, base_url: str, email: str = OWNER) -> None:
         self.base = base_url
         self.http = requests.Session()
         form = self.http.get(f"{base_url}/console/login", timeout=10)
         signed_in = self.http.post(f"{base_url}/console/login", timeout=10,
-                                   data={"csrf": csrf_of(form.text), "email": OWNER, "password": PASSWORD})
+                                   data={"csrf": csrf_of(form.text), "email": email, "password": PASSWORD})
         assert signed_in.status_code == 200 and "Inbox" in signed_in.text
 
     def page(self, handoff_id: int) -> str:
@@ -97,3 +98,28 @@ def test_acknowledgements_are_checked(servers):
             answer = client.call("received", {"session_id": session_id, "delivery_ids": bad}, timeout=10)
             assert answer["status"] == "refused" and answer["error"] == "invalid_delivery_ids", bad
         assert client.call("received", "nonsense", timeout=10)["status"] == "refused"
+
+
+def test_a_reply_written_on_another_web_process_reaches_the_widget(servers):
+    """Two web processes on one database and no Redis: the widget is connected to the first, the owner
+    works on the second. The first process finds the reply in the database and sends it."""
+    OwnerAccounts(servers.engine).add("second-process@example.com", "Mara", PASSWORD)
+    port = free_port()
+    with open(servers.logs / "web-second.log", "w") as log:
+        second = subprocess.Popen(servers.web_command, cwd=ROOT, env={**servers.env, "BOT_PORT": str(port)},
+                                  stdout=log, stderr=subprocess.STDOUT)
+    try:
+        wait_until_healthy(f"http://127.0.0.1:{port}/health", [second])
+        with socket_customer(servers.base_url) as (client, session_id, inbox):
+            handoff = HandoffQueue(servers.engine).request(session_id, "human_handoff", {})
+            owner = Console(f"http://127.0.0.1:{port}", "second-process@example.com")
+            assert 'data-presence="open"' in owner.page(handoff.id)  # the first process's widget
+            assert owner.act(handoff.id, "claim").status_code == 200
+            assert owner.act(handoff.id, "reply", text="Written on the other process.").status_code == 200
+            joined, reply = take(inbox, 2)
+            assert (joined["notice"], reply["text"]) == ("joined", "Written on the other process.")
+            ids = [joined["delivery_id"], reply["delivery_id"]]
+            client.call("received", {"session_id": session_id, "delivery_ids": ids}, timeout=10)
+            assert owner.page(handoff.id).count("delivered ") == 2
+    finally:
+        stop(second)
