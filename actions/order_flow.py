@@ -142,11 +142,11 @@ class ValidateOrderForm(OrderAware, FormValidationAction):
 
     def validate_order_details(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
                                domain: DomainDict) -> Dict[str, Any]:
-        return {"order_details": _free_text(value)}
+        return {"order_details": _in_words(value, dispatcher)}
 
     def validate_order_reason(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
                               domain: DomainDict) -> Dict[str, Any]:
-        return {"order_reason": _free_text(value)}
+        return {"order_reason": _in_words(value, dispatcher)}
 
     def validate_order_remedy(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
                               domain: DomainDict) -> Dict[str, Any]:
@@ -207,6 +207,16 @@ def not_pursued(tracker: Tracker) -> bool:
 def _free_text(value: Any) -> Optional[str]:
     text = " ".join(str(value or "").split())
     return text[:500] if text and not text.startswith("/") else None
+
+
+def _in_words(value: Any, dispatcher: CollectingDispatcher) -> Optional[str]:
+    """An answer the team can act on: some words, not only emoji or punctuation ("👍🙂", "??")."""
+    text = _free_text(value)
+    if text is not None and re.search(r"\w\w", text):
+        return text
+    dispatcher.utter_message(text="Could you tell me in a few words? The team will read exactly what you "
+                                  "write.")
+    return None
 
 
 def remedy_from_text(text: str, shop: ShopProfile) -> Optional[str]:

@@ -501,3 +501,12 @@ def test_an_email_given_before_the_number_is_acknowledged_not_scolded(make, doma
     assert run(make(ValidateOrderForm), tracker, domain)[0] == []
     texts, _, _ = run(make(AskOrderId), tracker, domain)
     assert texts[0].startswith("Thanks, I've noted your email or phone. What's the order number?")
+
+
+@pytest.mark.parametrize("typed", ["👍🙂", "??"])
+def test_emoji_alone_is_not_a_description_of_the_damage(make, domain, typed):
+    tracker = form_tracker({**VERIFIED, "order_task": "damaged_item", "order_details": "Ceramic Mug"},
+                           {"order_reason": typed}, text=typed, requested="order_reason")
+    texts, events, _ = run(make(ValidateOrderForm), tracker, domain)
+    assert texts == ["Could you tell me in a few words? The team will read exactly what you write."]
+    assert slot_events(events)["requested_slot"] == "order_reason"
