@@ -33,11 +33,12 @@ from bot.console.access import (
 from bot.console.auth import COOKIE, SESSION_SECONDS
 from bot.console.canned import add_canned_reply_routes
 from bot.console.cases import add_case_routes
+from bot.console.conversation_page import conversation_page
 from bot.console.conversations import hand_back_to_bot, person_notice, person_says, transcript
 from bot.console.delivery_view import DeliveryView
 from bot.console.figures import add_figures_routes
 from bot.console.live import add_live_routes, page_version
-from bot.console.pages import conversation_page, inbox_page, login_page
+from bot.console.pages import inbox_page, login_page
 from bot.console.problems import add_problem_routes
 
 logger = logging.getLogger(__name__)
