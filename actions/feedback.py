@@ -31,6 +31,7 @@ DECLINED, NONE = "declined", "none"
 OFF = "off"  # feedback_mode when no question follows
 # At "anything to add?", thanks or goodbye mean "no", not a comment to store.
 COMMENT_ENDINGS = ("deny", "stop", "goodbye", "thank_you")
+SHORT_REPLY_WORDS = 4
 # The bot answered something: a conversation that then ends with thanks or goodbye ended well.
 SOLVING_ACTIONS = {"action_answer_faq", "action_finish_order_task", "action_open_ticket", "action_handoff",
                    "action_help", "action_bot_challenge", "action_handed_back"}
@@ -131,6 +132,11 @@ class ValidateFeedbackForm(FeedbackAware, FormValidationAction):
         return str(value).strip().lower() in ("no thanks", NONE) or intent in ending \
             or read_rating(str(value), 1, 5).declined
 
+    def _no_comment(self, tracker: Tracker, text: str) -> bool:
+        """ "thanks", "no", "bye" at "anything to add?"; a longer message is the comment even when it
+        ends with thanks ("Mara sorted it in two minutes, thanks")."""
+        return len(text.split()) <= SHORT_REPLY_WORDS and self._declines(tracker, text, COMMENT_ENDINGS)
+
     def _score(self, kind: str, slot: str, low: int, high: int, value: Any, dispatcher: CollectingDispatcher,
                tracker: Tracker) -> Dict[str, Any]:
         rating = read_rating(str(value or ""), low, high)
@@ -152,7 +158,7 @@ class ValidateFeedbackForm(FeedbackAware, FormValidationAction):
 
     def _comment(self, kind: str, slot: str, value: Any, tracker: Tracker) -> Dict[str, Any]:
         text = _free_text(value)
-        if text is None or self._declines(tracker, text, COMMENT_ENDINGS):
+        if text is None or self._no_comment(tracker, text):
             return {slot: NONE}
         self.feedback.add_comment(tracker.sender_id, kind, text)
         return {slot: text}
@@ -180,7 +186,7 @@ class ValidateFeedbackForm(FeedbackAware, FormValidationAction):
     def validate_feedback_comment(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
                                   domain: DomainDict) -> Dict[str, Any]:
         text = _free_text(value)
-        if text is None or self._declines(tracker, text, COMMENT_ENDINGS):
+        if text is None or self._no_comment(tracker, text):
             return {"feedback_comment": DECLINED, "feedback_score": NONE}  # nothing to say after all
         self.feedback.record("feedback", self.context(tracker), comment=text)
         return {"feedback_comment": text}

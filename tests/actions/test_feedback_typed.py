@@ -108,3 +108,13 @@ def test_words_about_the_service_at_anything_to_add_are_kept_before_the_answer(f
     form_turn(form, domain, "csat_score", "2", "inform")
     leave(shop, engine, "delivery took ages last time", "delivery_time", "csat_comment")
     assert rows(engine)[0]["comment"] == "delivery took ages last time"
+
+
+@pytest.mark.parametrize("typed, intent", [("Mara sorted it in two minutes <i>thanks</i>", "thank_you"),
+                                           ("no problem at all, the beans were lovely", "deny"),
+                                           ("great service, bye for now and see you soon", "goodbye")])
+def test_a_longer_message_at_anything_to_add_is_the_comment_whatever_its_intent(form, domain, engine, typed,
+                                                                                  intent):
+    form_turn(form, domain, "csat_score", "5", "inform")
+    slots, _ = form_turn(form, domain, "csat_comment", typed, intent, {"csat_score": "5"})
+    assert slots["csat_comment"] == typed and rows(engine)[0]["comment"] == typed
