@@ -145,7 +145,7 @@ def test_the_chat_goes_on_after_every_answer(walk):
 
 
 @pytest.mark.e2e
-def test_never_mind_leaves_and_a_question_is_never_taken_as_an_answer(walk):
+def test_never_mind_leaves_and_no_question_or_nonsense_is_taken_as_an_answer(walk):
     failing = walk.failures("flow")
     assert not failing, shown(failing, "flow")
 

@@ -124,6 +124,9 @@ class Walker:
         stored = checks.tapped_rating_problem(self.engine, sender, path.answer.template) if moved_on else None
         if stored:
             path.problems.append(Problem("database", index, stored))
+        if path.answer.kind in ("nonsense", "emoji") and path.answer.template in turn.text:
+            path.problems.append(Problem("flow", index, f"took {path.answer.template!r} as a real answer and "
+                                                        f"said it back: {turn.text[:120]!r}"))
         if path.answer.kind == "never_mind" and path.question and turn.form == path.question.form:
             path.problems.append(Problem("flow", index, f"after 'never mind' {turn.form} still runs "
                                                         f"(asking {turn.slot})"))
