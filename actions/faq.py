@@ -5,9 +5,10 @@ A policy change in shop.yml needs a restart, not a retrain: the model only picks
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Callable, Dict, List
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from rasa_sdk import Tracker
+from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
@@ -19,6 +20,7 @@ from actions.services.opening_hours import (
     upcoming_holidays,
     weekly_schedule,
 )
+from actions.services.questions import looks_like_question
 from actions.services.shop_profile import ShopProfile
 
 Answer = Callable[[ShopProfile, dt.datetime], Reply]
@@ -141,6 +143,20 @@ FAQ_ANSWERS: Dict[str, Answer] = {
 }
 
 
+# Slots whose question asks for the customer's own words: a statement typed there is the answer.
+FREE_TEXT_SLOTS = ("order_details", "order_reason", "complaint_text")
+
+
+def words_for_the_form(tracker: Tracker) -> Optional[Tuple[str, str]]:
+    """(slot, text) when a form waits for words and this message is a statement, not a question."""
+    requested = tracker.get_slot("requested_slot")
+    text = " ".join(str(tracker.latest_message.get("text") or "").split())
+    if not (tracker.active_loop or {}).get("name") or requested not in FREE_TEXT_SLOTS or not text \
+            or text.startswith("/") or looks_like_question(text):
+        return None
+    return requested, text
+
+
 class ActionAnswerFaq(ShopReplyAction):
     """Answers every FAQ intent; rules map each of them here."""
 
@@ -151,6 +167,9 @@ class ActionAnswerFaq(ShopReplyAction):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> List[Dict[str, Any]]:
         intent = (tracker.latest_message.get("intent") or {}).get("name") or ""
+        answer = words_for_the_form(tracker)
+        if answer:  # "5 Park Street, Bath" when the new address was asked is the address, not a question
+            return [SlotSet(answer[0], answer[1])]
         if intent != "opening_hours":
             return await super().run(dispatcher, tracker, domain)
         # The hours depend on the day asked about, so this answer reads the customer's words too.

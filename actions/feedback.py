@@ -11,7 +11,6 @@ twice in one conversation.
 from __future__ import annotations
 
 import json
-import re
 from typing import Any, Dict, List, Optional, Tuple
 
 from rasa_sdk import Action, FormValidationAction, Tracker
@@ -22,6 +21,7 @@ from rasa_sdk.types import DomainDict
 from actions.order_flow import _free_text
 from actions.replies import FixedQuestion, Reply
 from actions.services.feedback import Context, FeedbackStore
+from actions.services.questions import looks_like_question
 from actions.services.ratings import nps_band, read_rating
 from actions.shop import HandoffAware
 
@@ -177,7 +177,10 @@ class ValidateFeedbackForm(FeedbackAware, FormValidationAction):
 
     def validate_csat_comment(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
                               domain: DomainDict) -> Dict[str, Any]:
-        return self._comment("csat", "csat_comment", value, tracker)
+        answer = self._comment("csat", "csat_comment", value, tracker)
+        if (tracker.latest_message.get("intent") or {}).get("name") == "stop":
+            answer["nps_score"] = DECLINED  # "never mind": no more questions after this one
+        return answer
 
     def validate_nps_comment(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
                              domain: DomainDict) -> Dict[str, Any]:
@@ -266,8 +269,6 @@ class ActionFeedbackDone(FeedbackAware, Action):
         return [*(SlotSet(slot, None) for slot in FEEDBACK_SLOTS), SlotSet("feedback_mode", OFF)]
 
 
-_QUESTION = re.compile(r"\?|^\s*(where|when|what|which|who|how|why|can|could|would|will|do|does|did|is|are|"
-                       r"have|has|may|should|i want|i'd like|i need|please)\b", re.I)
 COMMENT_SLOTS = {"csat_comment": "csat", "nps_comment": "nps"}
 
 
@@ -282,7 +283,7 @@ class ActionLeaveFeedback(FeedbackAware, Action):
                   domain: DomainDict) -> List[Dict[str, Any]]:
         kind = COMMENT_SLOTS.get(tracker.get_slot("requested_slot") or "")
         text = _free_text(tracker.latest_message.get("text"))
-        if kind and text and not _QUESTION.search(text):
+        if kind and text and not looks_like_question(text):
             self.feedback.add_comment(tracker.sender_id, kind, text)
         return [ActiveLoop(None), SlotSet("requested_slot", None),
                 *(SlotSet(slot, None) for slot in FEEDBACK_SLOTS), SlotSet("feedback_mode", OFF)]

@@ -109,3 +109,43 @@ def test_opening_hours_without_a_day_answer_open_now_and_the_week(shop, domain, 
 def test_a_day_in_another_faq_question_does_not_change_that_answer(shop, domain):
     assert "We accept Visa" in answer(shop, "payment_methods", SATURDAY_NIGHT, domain=domain,
                                       text="can I pay by card tomorrow")["text"]
+
+
+def in_form(intent: str, text: str, requested: str, loop: str = "order_form"):
+    from rasa_sdk import Tracker
+
+    message = {"text": text, "intent": {"name": intent, "confidence": 0.9}, "entities": []}
+    return Tracker("in-form", {"requested_slot": requested, "order_task": "change_shipping_address"}, message,
+                   [{"event": "user", "text": text, "parse_data": message}], False, None, {"name": loop},
+                   "action_listen")
+
+
+@pytest.mark.parametrize("text, intent, requested, loop", [
+    ("5 Park Street, Bath BA1 2AB", "store_location", "order_details", "order_form"),
+    ("it came too late for the birthday", "delivery_time", "order_reason", "order_form"),
+    ("your opening hours on google are wrong and I walked there for nothing", "opening_hours",
+     "complaint_text", "complaint_form"),
+])
+def test_a_statement_where_the_form_waits_for_words_is_the_answer_not_a_question(shop, domain, text, intent,
+                                                                               requested, loop):
+    """Walker, issue 12: the new address "5 Park Street, Bath" was answered with the shop's own address."""
+    import asyncio
+
+    from rasa_sdk.executor import CollectingDispatcher
+
+    dispatcher = CollectingDispatcher()
+    events = asyncio.run(ActionAnswerFaq(shop=shop).run(dispatcher, in_form(intent, text, requested, loop),
+                                                       domain))
+    assert dispatcher.messages == [] and events == [{"event": "slot", "timestamp": None, "name": requested,
+                                                     "value": text}]
+
+
+def test_a_real_question_in_the_middle_of_a_form_is_answered(shop, domain):
+    import asyncio
+
+    from rasa_sdk.executor import CollectingDispatcher
+
+    dispatcher = CollectingDispatcher()
+    asyncio.run(ActionAnswerFaq(shop=shop).run(dispatcher, in_form("store_location", "where is your shop?",
+                                                                   "order_details"), domain))
+    assert "14 Quay Street" in dispatcher.messages[0]["text"]

@@ -118,3 +118,11 @@ def test_a_longer_message_at_anything_to_add_is_the_comment_whatever_its_intent(
     form_turn(form, domain, "csat_score", "5", "inform")
     slots, _ = form_turn(form, domain, "csat_comment", typed, intent, {"csat_score": "5"})
     assert slots["csat_comment"] == typed and rows(engine)[0]["comment"] == typed
+
+
+def test_never_mind_at_anything_to_add_ends_the_questions(form, domain, engine):
+    """Walker, issue 12: after "never mind" the form went on to ask the NPS question."""
+    form_turn(form, domain, "csat_score", "5", "inform")
+    slots, _ = form_turn(form, domain, "csat_comment", "never mind", "stop", {"csat_score": "5"})
+    assert slots["csat_comment"] == "none" and slots["nps_score"] == "declined"
+    assert slots["requested_slot"] is None
