@@ -142,7 +142,14 @@ class ValidateOrderForm(OrderAware, FormValidationAction):
 
     def validate_order_details(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
                                domain: DomainDict) -> Dict[str, Any]:
-        return {"order_details": _in_words(value, dispatcher)}
+        text = _in_words(value, dispatcher)
+        address = tracker.get_slot("order_task") == "change_shipping_address"
+        if text and address and not re.search(r"\d", text):
+            # Every address we deliver to has a house number or a postcode; "asdf qwer" has neither.
+            dispatcher.utter_message(text="That doesn't look like a full address. Please type it with the "
+                                          "house number and the postcode.")
+            return {"order_details": None}
+        return {"order_details": text}
 
     def validate_order_reason(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
                               domain: DomainDict) -> Dict[str, Any]:

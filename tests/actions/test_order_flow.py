@@ -510,3 +510,13 @@ def test_emoji_alone_is_not_a_description_of_the_damage(make, domain, typed):
     texts, events, _ = run(make(ValidateOrderForm), tracker, domain)
     assert texts == ["Could you tell me in a few words? The team will read exactly what you write."]
     assert slot_events(events)["requested_slot"] == "order_reason"
+
+
+@pytest.mark.parametrize("typed, kept", [("asdf qwer", None), ("Rose Cottage, Lane End", None),
+                                         ("5 Park Street, Bath BA1 2AB", "5 Park Street, Bath BA1 2AB")])
+def test_a_new_address_needs_a_number_or_a_postcode(make, domain, typed, kept):
+    tracker = form_tracker({**VERIFIED, "order_task": "change_shipping_address"}, {"order_details": typed},
+                           text=typed, requested="order_details")
+    texts, events, _ = run(make(ValidateOrderForm), tracker, domain)
+    assert slot_events(events)["order_details"] == kept
+    assert (texts == []) == (kept is not None)
