@@ -89,7 +89,7 @@ def walk(walker_servers):
     print(f"\nwalker: {summary['paths']} paths ({summary['paths_by_channel']}), {summary['turns']} turns, "
           f"{len(summary['questions_reached'])} of {len(all_questions(walker.domain))} form questions "
           f"reached "
-          f"({summary['distinct_questions']} distinct), answers {summary['answers_by_kind']}, "
+          f"({summary['questions_walked']} answered in every way), answers {summary['answers_by_kind']}, "
           f"{summary['seconds']} s, {summary['failed_paths']} paths with problems")
     return walker
 

@@ -69,6 +69,7 @@ class Walker:
         self.reached: Dict[str, List[str]] = {}  # form.slot -> routes whose own walk reached it
         self.offers: Dict[str, Tuple[Route, Tuple[str, ...]]] = {}  # payload -> shortest way to see it
         self.pressed: set = set()
+        self.walked: set = set()  # the questions answered in every way
         self.confirmations: Counter = Counter()  # confirmations checked against the database, by words
         self.started = time.monotonic()
 
@@ -158,6 +159,7 @@ class Walker:
             self._check_route(path, form)
         discovered = list(self.questions.values())
         plan = self.planned(discovered)
+        self.walked = {question.key for question, _, _, _ in plan}
         for question, route, sent, answer in plan:
             self.answer(question, route, sent, answer, "rest")
         if self.full:  # one level further: questions first seen while answering
@@ -245,6 +247,7 @@ class Walker:
                                                            for t in p.turns), 2),
             "questions_reached": sorted({q.label for q, _, _ in self.questions.values()}),
             "distinct_questions": len(self.questions),
+            "questions_walked": len(self.walked),
             "questions": [{"question": q.label, "route": r.name, "words": q.text,
                            "buttons": [title for title, _ in q.buttons]}
                           for q, r, _ in self.questions.values()],
