@@ -88,6 +88,7 @@ class Walker:
                 sent.append(template)
                 self._check_turn(path, index, turn, chat.sender)
                 self._remember(path.route, context, tuple(sent), turn)
+                self._check_asked(path, index, turn, context)
                 if index == answer_at and path.answer:
                     self._check_answer(path, index, turn, chat.sender)
         finally:
@@ -131,6 +132,16 @@ class Walker:
         if path.answer.kind == "never_mind" and path.question and turn.form == path.question.form:
             path.problems.append(Problem("flow", index, f"after 'never mind' {turn.form} still runs "
                                                         f"(asking {turn.slot})"))
+
+    def _check_asked(self, path: Path, index: int, turn: Turn, context: Context) -> None:
+        """A form's question while no form waits for the answer: the customer's answer would go nowhere."""
+        if turn.form in self.forms or not turn.messages:
+            return
+        last = context.template_of(turn.messages[-1].get("text") or "")
+        asked = next((q.label for q, _, _ in self.questions.values() if q.text == last), None)
+        if asked:
+            path.problems.append(Problem("flow", index, f"the bot asks {asked} ({last[:60]!r}) but no form "
+                                                        f"waits for the answer"))
 
     def _remember(self, route: Route, context: Context, sent: Tuple[str, ...], turn: Turn) -> None:
         """The question this reply asks, and the buttons it offers besides a question's own."""
