@@ -101,6 +101,19 @@ class ValidateOrderForm(OrderAware, FormValidationAction):
         task = tracker.get_slot("order_task") or "order_status"
         return ["order_id", "order_contact", *task_slots(task, order, self.shop, self.now())]
 
+    async def get_extraction_events(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                                    domain: DomainDict) -> List[EventType]:
+        """Words the model could not place ("asdf qwer", "👍🙂") while a question is open are an answer that
+        did not fit: the question's validator says so and the form asks again, instead of the form being
+        left to the "Did you mean" fallback."""
+        events = await super().get_extraction_events(dispatcher, tracker, domain)
+        requested = tracker.get_slot("requested_slot")
+        unsure = (tracker.latest_message.get("intent") or {}).get("name") == "nlu_fallback"
+        if requested and unsure and requested not in tracker.slots_to_validate() \
+                and not any(e.get("name") == requested for e in events):
+            events.append(SlotSet(requested, None))
+        return events
+
     async def extract_order_id(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                                domain: DomainDict) -> Dict[str, Any]:
         """An order number anywhere in the answer ("it's 10003 I think"); when there is none, say so
@@ -123,7 +136,7 @@ class ValidateOrderForm(OrderAware, FormValidationAction):
     def validate_order_id(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
                           domain: DomainDict) -> Dict[str, Any]:
         number = self.shop.order_number.normalise(str(value)) if value else None
-        if number is None:
+        if number is None and value:  # no value at all: extract_order_id has said what was missing
             dispatcher.utter_message(text=f"That doesn't look like one of our order numbers: they look like "
                                           f"{self.shop.order_number.example}.")
         return {"order_id": number}

@@ -520,3 +520,17 @@ def test_a_new_address_needs_a_number_or_a_postcode(make, domain, typed, kept):
     texts, events, _ = run(make(ValidateOrderForm), tracker, domain)
     assert slot_events(events)["order_details"] == kept
     assert (texts == []) == (kept is not None)
+
+
+@pytest.mark.parametrize("requested, said", [
+    ("order_id", "I couldn't see an order number in that; they look like KC-10482."),
+    ("order_contact", "Please give the email address or phone number you used for the order."),
+])
+def test_words_the_model_cannot_place_are_a_wrong_answer_not_a_way_out_of_the_form(make, domain, requested,
+                                                                                   said):
+    """Walker, issue 12: "asdf qwer" at the order number went to "Did you mean", leaving no form to answer."""
+    slots = {"order_task": "order_status", **({"order_id": "KC-10003"} if requested != "order_id" else {})}
+    tracker = form_tracker(slots, intent="nlu_fallback", text="asdf qwer", requested=requested)
+    texts, events, _ = run(make(ValidateOrderForm), tracker, domain)
+    assert texts[0].startswith(said)
+    assert slot_events(events)[requested] is None  # an answer was given: Rasa does not reject the form
