@@ -13,13 +13,17 @@ import sqlite3
 import time
 import uuid
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
 
 import requests
 import socketio
+from rasa.shared.core.domain import Domain
+from rasa.shared.core.trackers import DialogueStateTracker
 
 from actions.services.clock import naive_utc, utc_now
+from tests.bot.servers import ROOT
 
 SUSPICIOUS = re.compile(r"Traceback|\bERROR\b|Encountered an exception|\bCRITICAL\b")
 
@@ -89,25 +93,24 @@ class Turn:
         return lines
 
 
+@lru_cache(maxsize=1)
+def _domain_slots() -> List[Any]:
+    return list(Domain.load(str(ROOT / "domain.yml")).slots)
+
+
 def tracker_state(database: Path, sender: str) -> Tuple[Optional[str], Optional[str], int]:
-    """(active form, requested slot, number of bot messages since the last user message) from Rasa's
-    tracker store."""
-    form: Optional[str] = None
-    slot: Optional[str] = None
-    bots = 0
+    """(active loop, requested slot, number of bot messages since the last user message) from Rasa's
+    tracker store, replayed by Rasa itself: a finished two-stage fallback rewinds events, and the form
+    it interrupted is active again."""
     with sqlite3.connect(f"file:{database}?mode=ro", uri=True) as db:
         rows = db.execute("SELECT type_name, data FROM events WHERE sender_id = ? ORDER BY id", (sender,))
-        for kind, data in rows:
-            event = json.loads(data)
-            if kind == "active_loop":
-                form = event.get("name")
-            elif kind == "slot" and event.get("name") == "requested_slot":
-                slot = event.get("value")
-            elif kind == "user":
-                bots = 0
-            elif kind == "bot":
-                bots += 1
-    return form, (slot if form else None), bots
+        events = [json.loads(data) for _, data in rows]
+    bots = 0
+    for event in events:
+        bots = 0 if event.get("event") == "user" else bots + (event.get("event") == "bot")
+    tracker = DialogueStateTracker.from_dict(sender, events, _domain_slots())
+    loop = tracker.active_loop_name
+    return loop, (tracker.get_slot("requested_slot") if loop else None), bots
 
 
 class Chat:
