@@ -125,8 +125,10 @@ class ValidateOrderForm(OrderAware, FormValidationAction):
             return {}
         number = self.shop.order_number.find(text)
         bare = re.search(rf"(?<![\d.])#?(\d{{{self.shop.order_number.digits}}})(?![\d.])", text)
-        if number or bare:  # asked for the order number, "10003" or "#10003" is one
-            return {"order_id": number or f"{self.shop.order_number.prefix.upper()}{bare.group(1)}"}
+        if number is None and bare is not None:  # asked for the order number, "10003" or "#10003" is one
+            number = f"{self.shop.order_number.prefix.upper()}{bare.group(1)}"
+        if number:
+            return {"order_id": number}
         gave_contact = any(e.get("entity") in ("email", "phone") for e in message.get("entities") or [])
         if (message.get("intent") or {}).get("name") in ("inform", "nlu_fallback") and not gave_contact:
             dispatcher.utter_message(text=f"I couldn't see an order number in that; they look like "

@@ -33,7 +33,7 @@ class WatchedOutput(OutputChannel):
         self.inner = inner
         self.sent = 0
 
-    def name(self) -> str:  # type: ignore[override] - the channel's name, for channel-specific responses
+    def name(self) -> str:  # type: ignore[override]  # the channel's name, for channel-specific responses
         return self.inner.name()
 
     async def send_response(self, recipient_id: str, message: Dict[str, Any]) -> None:

@@ -93,4 +93,5 @@ def test_a_damaged_item_with_a_photo_reaches_the_owner_who_answers_it(servers, s
     expect(owner.locator("ul.notes")).to_contain_text("Marked replaced by Mara")
     owner.screenshot(path=str(SHOTS / "console-case.png"), full_page=True)
 
-    expect(log).to_contain_text("So sorry about the mug, Chris. A new one goes out today.")  # live, in the widget
+    # live, in the widget
+    expect(log).to_contain_text("So sorry about the mug, Chris. A new one goes out today.")
