@@ -11,6 +11,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
+import socketio
 from sqlalchemy.engine import Engine
 
 from tests.bot.walker import checks
@@ -83,7 +84,12 @@ class Walker:
             for index, template in enumerate(templates):
                 if index == answer_at and path.question:
                     self._check_reached(path, index)
-                turn = chat.say(context.fill(template))
+                try:
+                    turn = chat.say(context.fill(template))
+                except (OSError, ValueError, TimeoutError, socketio.exceptions.SocketIOError) as error:
+                    # a hung or dead server: this conversation ends here, the walk goes on
+                    path.problems.append(Problem("reply", index, f"no answer at all: {error!r}"))
+                    break
                 path.turns.append(turn)
                 sent.append(template)
                 self._check_turn(path, index, turn, chat.sender)
@@ -94,6 +100,9 @@ class Walker:
         finally:
             chat.close()
         last = len(path.turns) - 1
+        if not path.turns:
+            self.paths.append(path)
+            return path
         if last != answer_at and not checks.answers_hours(path.turns[-1]):
             path.problems.append(Problem("goes_on", last, f"{PROBE!r} got no opening hours"))
         for text in {PROBE, NEVER_MIND}:
