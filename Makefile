@@ -19,7 +19,7 @@ PYTHON310 ?= $(shell for c in python3.10 $$HOME/.pyenv/versions/3.10*/bin/python
 	/usr/local/bin/python3.10 /usr/bin/python3.10; do \
 	"$$c" -c 'import sys; assert sys.version_info[:2] == (3, 10)' 2>/dev/null && { echo "$$c"; break; }; done)
 
-.PHONY: help install run serve train test test-unit test-stories validate eval threshold bench lint lock browser clean
+.PHONY: help install run serve train test test-unit test-stories validate eval threshold bench walk-full lint lock browser clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
@@ -86,6 +86,9 @@ eval: train $(SPARSE_MODEL)  ## NLU figures on both our test sets, with and with
 
 threshold: train  ## choose the fallback threshold on tests/nlu/validation.yml (reports/threshold.json)
 	$(PY) -m bot.fallback_threshold --model $(MODEL) --validation tests/nlu/validation.yml
+
+walk-full: train  ## the conversation walker with every typed variant on every question (about 9 min)
+	WALKER_FULL=1 $(PY) -m pytest tests/bot/test_walker.py
 
 bench: install  ## embedding latency per message on one core
 	OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 $(PY) -m bot.nlp.bench_minilm

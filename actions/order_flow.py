@@ -158,6 +158,12 @@ class ValidateOrderForm(OrderAware, FormValidationAction):
     def validate_order_details(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
                                domain: DomainDict) -> Dict[str, Any]:
         text = _in_words(value, dispatcher)
+        unsure = (tracker.latest_message.get("intent") or {}).get("name") == "nlu_fallback"
+        if text and unsure and len(text.split()) <= 3 and not re.search(r"\d", text):
+            # "asdf qwer": nothing the team could act on, and not worth saying back for confirmation
+            dispatcher.utter_message(text="Sorry, I didn't understand that. Please tell me the item and what "
+                                          "should change.")
+            return {"order_details": None}
         address = tracker.get_slot("order_task") == "change_shipping_address"
         if text and address and not re.search(r"\d", text):
             # Every address we deliver to has a house number or a postcode; "asdf qwer" has neither.

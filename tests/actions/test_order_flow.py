@@ -534,3 +534,12 @@ def test_words_the_model_cannot_place_are_a_wrong_answer_not_a_way_out_of_the_fo
     texts, events, _ = run(make(ValidateOrderForm), tracker, domain)
     assert texts[0].startswith(said)
     assert slot_events(events)[requested] is None  # an answer was given: Rasa does not reject the form
+
+
+def test_nonsense_is_not_said_back_as_the_change_to_make(make, domain):
+    """Walker, issue 12: "asdf qwer" at "what would you like to change?" was read back for confirmation."""
+    tracker = form_tracker({**VERIFIED, "order_task": "change_order"}, {"order_details": "asdf qwer"},
+                           intent="nlu_fallback", text="asdf qwer", requested="order_details")
+    texts, events, _ = run(make(ValidateOrderForm), tracker, domain)
+    assert texts == ["Sorry, I didn't understand that. Please tell me the item and what should change."]
+    assert slot_events(events)["order_details"] is None
