@@ -81,7 +81,8 @@ def test_three_wrong_details_lock_the_lookup(servers):
     first = texts(say(servers, s, "where is my order KC-10002? my email is nobody@example.com"))
     second = texts(say(servers, s, "KC-99999 sam.patel@example.com"))  # no such order
     assert "I couldn't find order KC-10002 with that email address or phone number." in first
-    assert first.split(" (")[0] == second.split(" (")[0]  # no hint which one was wrong
+    same = lambda said: said.split(" (")[0].replace("KC-10002", "N").replace("KC-99999", "N")  # noqa: E731
+    assert same(first) == same(second)  # no hint which one was wrong
     third = texts(say(servers, s, "KC-10002 someone@example.com"))
     assert "stopped looking up orders in this conversation" in third and "A person can check it" in third
     locked = texts(say(servers, s, "KC-10002 sam.patel@example.com"))  # right details, too late
