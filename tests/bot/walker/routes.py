@@ -66,9 +66,10 @@ ROUTES: Dict[str, Tuple[Route, ...]] = {
     "complaint_form": (
         Route("complaint", ("I want to make a complaint", "the barista was rude and my flat white was cold",
                             choice("none"), "{email}")),
+        # the verified order's email is used: the customer is not asked for it again
         Route("complaint after a verified order",
               ("where is my order {order}? my email is {email}", "I want to make a complaint",
-               "the beans were stale", choice("{order}"), "{email}"), "KC-10003"),
+               "the beans were stale", choice("{order}")), "KC-10003"),
     ),
     "ticket_form": (  # nobody uses the console in the walker's database, so a person means a ticket
         Route("a person, nobody at the console", ("can I talk to a real person please", "{email}")),
