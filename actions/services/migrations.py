@@ -75,6 +75,10 @@ def _create_chat_delivery(connection: Connection) -> None:
     t.chat_presence.create(connection)
 
 
+def _create_console_sessions(connection: Connection) -> None:
+    t.console_sessions.create(connection)
+
+
 MIGRATIONS: List[Migration] = [
     Migration(1, "orders, lines, shipments, refunds, returns, changes, cases, audit log, verification",
               _create_order_tables),
@@ -86,6 +90,7 @@ MIGRATIONS: List[Migration] = [
     Migration(7, "errors the bot hit while answering", _create_bot_errors),
     Migration(8, "a person's messages kept until the widget has them; whether the widget is connected",
               _create_chat_delivery),
+    Migration(9, "console sign-ins, ended by sign-out or a password change", _create_console_sessions),
 ]
 
 

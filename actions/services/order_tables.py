@@ -252,6 +252,19 @@ chat_presence = Table(
     Column("seen_at", DateTime, nullable=False),                # UTC, naive
 )
 
+# Console sign-ins (issue 13): the cookie carries a random token, the table its SHA-256, so a stolen copy
+# of the database opens nothing. Sign-out and a password change set revoked_at; a request checks the row.
+console_sessions = Table(
+    "console_sessions",
+    metadata,
+    Column("token_hash", String(64), primary_key=True),          # hex SHA-256 of the cookie's token
+    Column("owner_id", Integer, ForeignKey("owners.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("created_at", DateTime, nullable=False),             # UTC, naive
+    Column("last_seen_at", DateTime, nullable=False),
+    Column("expires_at", DateTime, nullable=False),             # created_at + 12 h, whatever the use
+    Column("revoked_at", DateTime),                             # signed out, or the password changed
+)
+
 schema_migrations = Table(
     "schema_migrations", metadata,
     Column("version", Integer, primary_key=True),
