@@ -4,6 +4,7 @@ Tests pass a dict; nothing reads the environment anywhere else in ``bot``.
 """
 from __future__ import annotations
 
+import ipaddress
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Dict, Mapping, Tuple
@@ -40,6 +41,19 @@ def _flag(env: Mapping[str, str], name: str) -> bool:
     raise SettingsError(f"{name}={raw!r} must be one of 1/0, true/false, yes/no, on/off")
 
 
+def _addresses(env: Mapping[str, str], name: str) -> Tuple[str, ...]:
+    """Comma-separated IP addresses or networks (10.0.0.0/8), each checked; empty: none."""
+    found = []
+    for item in (part.strip() for part in env.get(name, "").split(",")):
+        if not item:
+            continue
+        try:
+            found.append(str(ipaddress.ip_network(item, strict=False)))
+        except ValueError:
+            raise SettingsError(f"{name}: {item!r} is not an IP address or network") from None
+    return tuple(found)
+
+
 @dataclass(frozen=True)
 class Settings:
     host: str = "127.0.0.1"
@@ -58,6 +72,8 @@ class Settings:
     api_token: str | None = None
     jwt_secret: str | None = None
     cors_origins: Tuple[str, ...] = ()
+    # Reverse proxies whose X-Forwarded-Proto / X-Forwarded-For the console believes (TLS ended there).
+    trusted_proxies: Tuple[str, ...] = ()
     max_message_chars: int = 2000
     response_timeout: int = 60
     public_url: str = ""  # where the owner reaches this server, for links in emails; default http://host:port
@@ -84,6 +100,7 @@ class Settings:
             jwt_secret=env.get("RASA_JWT_SECRET") or None,
             cors_origins=tuple(o.strip().rstrip("/") for o in env.get("CORS_ORIGINS", "").split(",")
                                if o.strip()),
+            trusted_proxies=_addresses(env, "TRUSTED_PROXIES"),
             max_message_chars=_int(env, "MAX_MESSAGE_CHARS", 2000, high=100_000),
             public_url=(env.get("PUBLIC_URL") or "").rstrip("/"),
             smtp=SmtpSettings.from_env(env),

@@ -40,7 +40,14 @@ def test_api_without_auth_is_refused():
     ({"RASA_ENABLE_API": "maybe"}, "RASA_ENABLE_API"),
     ({"DATABASE_URL": "mysql://x"}, "DATABASE_URL"),
     ({"REDIS_URL": "localhost:6379"}, "REDIS_URL"),
+    ({"TRUSTED_PROXIES": "10.0.0.1, proxy.example"}, "TRUSTED_PROXIES"),
 ])
 def test_malformed_settings_name_the_variable(env, name):
     with pytest.raises(SettingsError, match=name):
         Settings.from_env(env)
+
+
+def test_trusted_proxies_are_addresses_or_networks():
+    assert Settings.from_env({}).trusted_proxies == ()
+    assert Settings.from_env({"TRUSTED_PROXIES": " 10.0.0.1, 172.16.0.0/12,,::1 "}).trusted_proxies == (
+        "10.0.0.1/32", "172.16.0.0/12", "::1/128")
