@@ -22,6 +22,10 @@ class AccountError(ValueError):
     """An account cannot be created as asked; the message says why, for the person at the console."""
 
 
+class WrongPassword(AccountError):
+    """The current password given to change it is not right."""
+
+
 @dataclass(frozen=True)
 class Owner:
     id: int
@@ -84,3 +88,20 @@ class OwnerAccounts:
         with self.engine.begin() as connection:
             connection.execute(update(t.owners).where(t.owners.c.id == row["id"]).values(**changes))
         return Owner(row["id"], row["email"], row["name"])
+
+    def change_password(self, owner_id: int, current: str, new: str) -> None:
+        """A new password, if the current one is right; AccountError says what was wrong (nothing changed).
+        The caller ends the owner's other console sessions."""
+        with self.engine.connect() as connection:
+            stored = connection.execute(select(t.owners.c.password_hash).where(
+                t.owners.c.id == owner_id)).scalar()
+        if stored is None or not verify_password(current, stored):
+            raise WrongPassword("The current password is not right; the password was not changed.")
+        problem = password_problem(new)
+        if problem:
+            raise AccountError(problem)
+        if new == current:
+            raise AccountError("The new password is the same as the current one.")
+        with self.engine.begin() as connection:
+            connection.execute(update(t.owners).where(t.owners.c.id == owner_id)
+                               .values(password_hash=hash_password(new)))
