@@ -29,6 +29,7 @@ from sqlalchemy.engine import make_url
 from actions.services.bot_errors import BotErrorLog
 from actions.services.canned_replies import CannedReplies
 from actions.services.chat_delivery import ChatPresence, OutboundMessages
+from actions.services.console_sessions import ConsoleSessions
 from actions.services.database import create_database_engine
 from actions.services.digest import DigestRun, run_digest_schedule, send_daily_digest
 from actions.services.handoffs import HandoffQueue
@@ -40,7 +41,7 @@ from bot.channels.delivery import ChatCourier
 from bot.channels.rest import ValidatingRestInput
 from bot.channels.socketio import ValidatingSocketIOInput
 from bot.console.access import Console
-from bot.console.auth import SessionSigner, load_secret
+from bot.console.auth import SessionCookies, load_secret
 from bot.console.login_limit import LoginLimiter
 from bot.console.routes import console_blueprint
 from bot.health import action_server_ok
@@ -204,8 +205,9 @@ def create_app(
         for channel in sockets:
             channel.courier = app.ctx.courier
         secret = load_secret(settings.console_secret, settings.console_secret_file)
-        app.ctx.console = Console(OwnerAccounts(engine), handoffs, SessionSigner(secret), limiter,
-                                  CannedReplies(engine), app.ctx.mailer)
+        sessions = SessionCookies(secret, ConsoleSessions(engine))
+        app.ctx.console = Console(OwnerAccounts(engine), handoffs, sessions, limiter, CannedReplies(engine),
+                                  app.ctx.mailer)
 
     async def load_model(app: Sanic, _loop: object) -> None:
         if agent is not None:

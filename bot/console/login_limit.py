@@ -1,42 +1,97 @@
 """Slows down password guessing at the console's sign-in: a few failures, then a wait.
 
-Counted per key (the email tried, and separately the client address), in memory: one web process
-holds the console, and a restart forgetting the count costs a guesser a restart of ours.
+Three counts, so a stranger cannot lock the owner out and a guesser is still slowed:
+- per email *and* client address: 5 failures in 15 minutes, then that pair waits (the owner, from
+  another address, still signs in);
+- per email from all addresses together: 50 failures in an hour, then everyone waits for that email
+  (guessing from many addresses is slow, and the owner is shut out only by a crowd);
+- per address over all emails: 20 failures in 15 minutes (trying one password on many accounts).
+
+Counted in memory, per web process: a restart forgets the counts, and with several processes each
+counts its own (so the limits are per process). Enough to make guessing slow; not a shared ledger.
 """
 from __future__ import annotations
 
 import time
-from collections import defaultdict, deque
-from typing import Callable, Deque, Dict
+from collections import deque
+from dataclasses import dataclass
+from typing import Callable, Deque, Dict, Optional, Tuple
 
-MAX_FAILURES = 5
+MAX_FAILURES = 5  # per email and address
 WINDOW_SECONDS = 15 * 60
+MAX_FAILURES_PER_EMAIL = 50  # from all addresses together
+EMAIL_WINDOW_SECONDS = 60 * 60
+MAX_FAILURES_PER_ADDRESS = 20  # over all emails
+MAX_KEYS = 50_000  # past this many counted keys, ones without recent failures are dropped
+
+
+@dataclass(frozen=True)
+class Limit:
+    failures: int
+    window: float
+    why: str  # for the refusal, after "Too many failed sign-ins"
+
+
+@dataclass(frozen=True)
+class Wait:
+    seconds: int
+    why: str
+
+    @property
+    def message(self) -> str:
+        minutes = -(-self.seconds // 60)
+        return (f"Too many failed sign-ins {self.why}. Try again in {minutes} "
+                f"minute{'' if minutes == 1 else 's'}.")
+
+
+PAIR = Limit(MAX_FAILURES, WINDOW_SECONDS, "for this email from your address")
+EMAIL = Limit(MAX_FAILURES_PER_EMAIL, EMAIL_WINDOW_SECONDS, "for this email from many addresses")
+ADDRESS = Limit(MAX_FAILURES_PER_ADDRESS, WINDOW_SECONDS, "from your address")
 
 
 class LoginLimiter:
-    def __init__(self, max_failures: int = MAX_FAILURES, window: float = WINDOW_SECONDS,
+    def __init__(self, pair: Limit = PAIR, email: Limit = EMAIL, address: Limit = ADDRESS,
                  clock: Callable[[], float] = time.monotonic) -> None:
-        self.max_failures = max_failures
-        self.window = window
+        self.limits = {"pair": pair, "email": email, "address": address}
         self.clock = clock
-        self._failures: Dict[str, Deque[float]] = defaultdict(deque)
+        self._failures: Dict[Tuple[str, str], Deque[float]] = {}
 
-    def _recent(self, key: str) -> Deque[float]:
-        failures = self._failures[key]
-        while failures and failures[0] <= self.clock() - self.window:
+    def _keys(self, email: str, address: str) -> Dict[str, Tuple[str, str]]:
+        return {"pair": ("pair", f"{email}\n{address}"), "email": ("email", email),
+                "address": ("address", address)}
+
+    def _recent(self, key: Tuple[str, str], window: float) -> Deque[float]:
+        failures = self._failures.get(key, deque())
+        while failures and failures[0] <= self.clock() - window:
             failures.popleft()
         return failures
 
-    def wait_seconds(self, *keys: str) -> int:
-        """0 if a sign-in may be tried now, else how long until the oldest counted failure expires."""
-        waits = [self._recent(k)[0] + self.window - self.clock() for k in keys
-                 if len(self._recent(k)) >= self.max_failures]
-        return int(max(waits)) + 1 if waits else 0
+    def wait(self, email: str, address: str) -> Optional[Wait]:
+        """None if a sign-in may be tried now, else the longest wait any limit asks for and why."""
+        waits = []
+        for name, key in self._keys(email, address).items():
+            limit = self.limits[name]
+            failures = self._recent(key, limit.window)
+            if len(failures) >= limit.failures:
+                # Waiting until enough old failures expire to be under the limit again.
+                expires = failures[len(failures) - limit.failures] + limit.window
+                waits.append(Wait(int(expires - self.clock()) + 1, limit.why))
+        return max(waits, key=lambda w: w.seconds) if waits else None
 
-    def failed(self, *keys: str) -> None:
-        for key in keys:
-            self._recent(key).append(self.clock())
+    def failed(self, email: str, address: str) -> None:
+        if len(self._failures) > MAX_KEYS:
+            self._forget_old()
+        for name, key in self._keys(email, address).items():
+            failures = self._failures.setdefault(key, deque())
+            failures.append(self.clock())
+            while len(failures) > self.limits[name].failures:  # older ones decide nothing any more
+                failures.popleft()
 
-    def succeeded(self, *keys: str) -> None:
-        for key in keys:
-            self._failures.pop(key, None)
+    def succeeded(self, email: str, address: str) -> None:
+        """The right password: this email from this address starts afresh (the other counts stand)."""
+        self._failures.pop(self._keys(email, address)["pair"], None)
+
+    def _forget_old(self) -> None:
+        longest = max(limit.window for limit in self.limits.values())
+        self._failures = {key: failures for key, failures in self._failures.items()
+                          if failures and failures[-1] > self.clock() - longest}

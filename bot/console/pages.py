@@ -31,7 +31,7 @@ def page(title: str, body: str, owner_name: Optional[str] = None, csrf: str = ""
         (
             f'<a href="/console/cases">Cases</a><a href="/console/figures">Figures</a>'
             f'<a href="/console/replies">Canned replies</a><a href="/console/problems">Problems</a>'
-            f"<span>{esc(owner_name)}</span>"
+            f'<a href="/console/password" title="Your password">{esc(owner_name)}</a>'
             f'<form class="inline" method="post" action="/console/logout">'
             f'<input type="hidden" name="csrf" value="{esc(csrf)}"><button class="secondary" '
             f'type="submit">Sign out</button></form>'

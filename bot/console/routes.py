@@ -24,12 +24,14 @@ from bot.console.access import (
     console_of,
     csrf_ok,
     csrf_token,
+    find_session,
     forbidden,
     form_text,
     set_cookie,
     signed_in_owner,
     to_sign_in,
 )
+from bot.console.account import add_account_routes
 from bot.console.auth import COOKIE, SESSION_SECONDS
 from bot.console.canned import add_canned_reply_routes
 from bot.console.cases import add_case_routes
@@ -37,6 +39,7 @@ from bot.console.conversation_page import conversation_page
 from bot.console.conversations import hand_back_to_bot, person_notice, person_says, transcript
 from bot.console.delivery_view import DeliveryView
 from bot.console.figures import add_figures_routes
+from bot.console.forwarded import client_address
 from bot.console.live import add_live_routes, page_version
 from bot.console.pages import inbox_page, login_page
 from bot.console.problems import add_problem_routes
@@ -51,7 +54,9 @@ TYPED = ("reply", "email", "chat-reply", "note")  # actions whose text comes bac
 
 def console_blueprint() -> Blueprint:
     console = Blueprint("console", url_prefix="/console")
+    console.middleware(find_session, "request")
     add_sign_in_routes(console)
+    add_account_routes(console)
     add_conversation_routes(console)
     add_canned_reply_routes(console)
     add_case_routes(console)
@@ -76,29 +81,29 @@ def add_sign_in_routes(console: Blueprint) -> None:
         if not expected or not secrets.compare_digest(expected, form.get("csrf") or ""):
             return forbidden()
         email = (form.get("email") or "").strip().lower()
-        keys = (f"email:{email}", f"ip:{request.remote_addr or request.ip}")
+        address = client_address(request)
         state = console_of(request)
-        wait = state.limiter.wait_seconds(*keys)
+        wait = state.limiter.wait(email, address)
         if wait:
-            return response.html(
-                login_page(
-                    expected, f"Too many failed sign-ins. Try again in {wait // 60 + 1} minutes.", email
-                ),
-                status=429,
-            )
-        owner = state.accounts.authenticate(email, form.get("password") or "")
+            return response.html(login_page(expected, wait.message, email), status=429,
+                                 headers={"Retry-After": str(wait.seconds)})
+        # scrypt takes a while and the session is a database row: neither on the event loop.
+        owner = await asyncio.to_thread(state.accounts.authenticate, email, form.get("password") or "")
         if owner is None:
-            state.limiter.failed(*keys)
+            state.limiter.failed(email, address)
             return response.html(login_page(expected, "Wrong email or password.", email), status=401)
-        state.limiter.succeeded(*keys)
+        state.limiter.succeeded(email, address)
         reply = response.redirect("/console", status=303)
-        set_cookie(reply, request, COOKIE, state.signer.issue(owner.id), SESSION_SECONDS)
+        set_cookie(reply, request, COOKIE, await asyncio.to_thread(state.sessions.open, owner.id),
+                   SESSION_SECONDS)
         return reply
 
     @console.post("/logout")
     async def logout(request: Request) -> HTTPResponse:
         if not csrf_ok(request):
             return forbidden()
+        # The session ends on the server: a copy of the cookie opens nothing after this.
+        await asyncio.to_thread(console_of(request).sessions.close, request.cookies.get(COOKIE))
         reply = response.redirect("/console/login", status=303)
         set_cookie(reply, request, COOKIE, "", 0)
         return reply

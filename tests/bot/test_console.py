@@ -38,16 +38,21 @@ def csrf_of(html: str) -> str:
     return re.search(r'name="csrf" value="([^"]+)"', html).group(1)
 
 
-def sign_in(app, password: str = PASSWORD, email: str = "mara@example.com"):
+def sign_in(app, password: str = PASSWORD, email: str = "mara@example.com", headers=None):
     _, form = app.test_client.get("/console/login")
     token = form.cookies["shopbot_login"]
     _, reply = app.test_client.post(
         "/console/login",
         data={"csrf": csrf_of(form.text), "email": email, "password": password},
         cookies={"shopbot_login": token},
+        headers=headers or {},
         allow_redirects=False,
     )
     return reply
+
+
+def session_cookie_header(reply) -> str:
+    return [v for k, v in reply.headers.items() if k.lower() == "set-cookie" and "shopbot_console" in v][0]
 
 
 def session_of(app) -> dict:
@@ -81,8 +86,9 @@ def test_every_console_route_refuses_anonymous_access(console, method, path):
 def test_session_cookie_is_httponly_and_samesite(console):
     app, *_ = console
     reply = sign_in(app)
-    header = [v for k, v in reply.headers.items() if k.lower() == "set-cookie" and "shopbot_console" in v][0]
+    header = session_cookie_header(reply)
     assert "HttpOnly" in header and "SameSite=Strict" in header and "Path=/console" in header
+    assert "Secure" not in header  # plain http straight to the server: a Secure cookie would never come back
 
 
 def test_wrong_password_and_unknown_email_get_the_same_answer_then_a_wait(console):
@@ -107,10 +113,130 @@ def test_sign_in_form_without_its_token_is_refused(console):
 def test_forged_session_cookie_is_not_a_session(console):
     app, *_ = console
     cookies = session_of(app)
-    owner, issued, signature = cookies["shopbot_console"].split(".")
-    forged = {"shopbot_console": f"{int(owner) + 1}.{issued}.{signature}"}
-    _, reply = app.test_client.get("/console", cookies=forged, allow_redirects=False)
+    token, signature = cookies["shopbot_console"].split(".")
+    other_token = f"{token[:-1]}{'A' if token[-1] != 'A' else 'B'}"
+    other_signature = f"{signature[:-1]}{'0' if signature[-1] != '0' else '1'}"
+    for forged in (f"{other_token}.{signature}", f"{token}.{other_signature}", token, "1.2.3"):
+        _, reply = app.test_client.get("/console", cookies={"shopbot_console": forged}, allow_redirects=False)
+        assert reply.status == 303, forged
+
+
+def sign_out(app, cookies) -> None:
+    _, inbox = app.test_client.get("/console", cookies=cookies)
+    _, reply = app.test_client.post("/console/logout", data={"csrf": csrf_of(inbox.text)}, cookies=cookies,
+                                    allow_redirects=False)
+    assert reply.status == 303 and reply.headers["location"] == "/console/login"
+
+
+def test_after_sign_out_the_old_cookie_opens_nothing(console):
+    app, _, _, handoff = console
+    cookies = session_of(app)
+    _, inbox = app.test_client.get("/console", cookies=cookies)
+    token = csrf_of(inbox.text)
+    sign_out(app, cookies)
+    # Someone who kept a copy of the cookie (a shared computer, a stolen laptop) is not signed in.
+    for path in ("/console", f"/console/handoffs/{handoff.id}", "/console/replies", "/console/password"):
+        _, reply = app.test_client.get(path, cookies=cookies, allow_redirects=False)
+        assert (reply.status, reply.headers.get("location")) == (303, "/console/login"), path
+    _, reply = app.test_client.post(f"/console/handoffs/{handoff.id}/claim", data={"csrf": token},
+                                    cookies=cookies, allow_redirects=False)
+    assert reply.status == 303 and reply.headers["location"] == "/console/login"
+    _, reply = app.test_client.get("/console/events", cookies=cookies, allow_redirects=False)
+    assert reply.status == 401
+    assert console[2].get(handoff.id).status == "waiting"  # the claim did nothing
+    _, again = app.test_client.get("/console", cookies=session_of(app))  # signing in again works
+    assert again.status == 200
+
+
+def change_password(app, cookies, current, new, again=None):
+    _, form = app.test_client.get("/console/password", cookies=cookies)
+    assert form.status == 200 and "Change your password" in form.text
+    _, reply = app.test_client.post(
+        "/console/password", cookies=cookies, allow_redirects=False,
+        data={"csrf": csrf_of(form.text), "current": current, "new": new,
+              "again": new if again is None else again})
+    return reply
+
+
+def test_a_password_change_signs_out_every_other_session(console):
+    app, *_ = console
+    laptop, phone = session_of(app), session_of(app)
+    new = "a much longer new passphrase"
+    assert change_password(app, laptop, "not the password", new).status == 400
+    assert change_password(app, laptop, PASSWORD, new, again="a different passphrase").status == 400
+    assert change_password(app, laptop, PASSWORD, "short").status == 400
+    _, still = app.test_client.get("/console", cookies=phone, allow_redirects=False)
+    assert still.status == 200  # refused changes end nothing
+    reply = change_password(app, laptop, PASSWORD, new)
+    assert reply.status == 200 and "Signed out elsewhere: 1 session." in reply.text
+    _, gone = app.test_client.get("/console", cookies=phone, allow_redirects=False)
+    assert (gone.status, gone.headers.get("location")) == (303, "/console/login")
+    _, kept = app.test_client.get("/console", cookies=laptop, allow_redirects=False)
+    assert kept.status == 200  # the session that changed it stays
+    assert sign_in(app).status == 401
+    assert sign_in(app, password=new).status == 303
+
+
+def test_the_password_form_needs_its_csrf_token(console):
+    app, *_ = console
+    cookies = session_of(app)
+    _, reply = app.test_client.post("/console/password", cookies=cookies, allow_redirects=False,
+                                    data={"current": PASSWORD, "new": "x" * 20, "again": "x" * 20})
+    assert reply.status == 403
+    assert sign_in(app).status == 303  # unchanged
+
+
+def app_behind(make_app, tmp_path, proxy: str):
+    """An app trusting the proxy at ``proxy`` (the test client is 127.0.0.1), with Mara's account."""
+    app = make_app(RecordingAgent(memory=True), trusted_proxies=(proxy,))
+    app.test_client.get("/health")
+    engine = create_database_engine(f"sqlite:///{tmp_path}/app.db")
+    OwnerAccounts(engine).add("mara@example.com", "Mara", PASSWORD)
+    engine.dispose()
+    return app
+
+
+def test_https_through_a_trusted_proxy_makes_the_cookies_secure(make_app, tmp_path):
+    app = app_behind(make_app, tmp_path, "127.0.0.1")
+    reply = sign_in(app, headers={"X-Forwarded-Proto": "https"})
     assert reply.status == 303
+    header = session_cookie_header(reply)
+    assert "Secure" in header and "HttpOnly" in header and "SameSite=Strict" in header
+    assert "Secure" not in session_cookie_header(sign_in(app))  # the proxy said nothing: plain http
+
+
+def test_a_forwarded_proto_from_an_untrusted_address_is_ignored(make_app, tmp_path):
+    app = app_behind(make_app, tmp_path, "10.0.0.1")
+    reply = sign_in(app, headers={"X-Forwarded-Proto": "https"})
+    assert reply.status == 303 and "Secure" not in session_cookie_header(reply)
+
+
+def test_five_wrong_passwords_from_one_address_do_not_lock_the_owner_out_from_another(make_app, tmp_path):
+    app = app_behind(make_app, tmp_path, "127.0.0.1")
+    stranger, owner = {"X-Forwarded-For": "203.0.113.5"}, {"X-Forwarded-For": "198.51.100.7"}
+    for _ in range(5):
+        assert sign_in(app, password="a guess at it", headers=stranger).status == 401
+    refused = sign_in(app, headers=stranger)
+    assert refused.status == 429 and int(refused.headers["retry-after"]) > 14 * 60
+    assert "for this email from your address. Try again in 15 minutes." in refused.text
+    assert sign_in(app, headers=owner).status == 303
+
+
+def test_a_forwarded_for_from_an_untrusted_address_does_not_escape_the_limit(console):
+    app, *_ = console
+    for n in range(5):
+        sign_in(app, password="a guess at it", headers={"X-Forwarded-For": f"203.0.113.{n}"})
+    assert sign_in(app, headers={"X-Forwarded-For": "198.51.100.7"}).status == 429
+
+
+def test_many_addresses_guessing_one_email_reach_the_ceiling_for_everyone(make_app, tmp_path):
+    app = app_behind(make_app, tmp_path, "127.0.0.1")
+    for n in range(50):
+        guesser = {"X-Forwarded-For": f"203.0.113.{n}"}
+        assert sign_in(app, password="a guess at it", headers=guesser).status == 401
+    refused = sign_in(app, headers={"X-Forwarded-For": "198.51.100.7"})
+    assert refused.status == 429
+    assert "for this email from many addresses. Try again in 60 minutes." in refused.text
 
 
 def test_claim_reply_and_hand_back_with_csrf_and_text_escaped(console):
