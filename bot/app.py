@@ -49,6 +49,7 @@ from bot.never_silent import SilenceGuard
 from bot.person_gate import PersonGate
 from bot.settings import Settings
 from bot.web.cors import install_origin_policy
+from bot.web.errors import tolerate_bad_accept
 from bot.web.site import register_site
 from bot.web.thumbs import thumbs_blueprint
 from bot.web.uploads import MAX_PHOTO_BYTES, uploads_blueprint
@@ -159,6 +160,7 @@ def create_app(
     settings.check()
     app = _base_app(settings)
     app.config.FALLBACK_ERROR_FORMAT = "json"
+    tolerate_bad_accept(app)  # else a 404 with "Accept: a" is a 500
     # Sanic refuses anything above the photo limit before reading it; the rest may not exceed 64 KB.
     app.config.REQUEST_MAX_SIZE = MAX_PHOTO_BYTES + 64 * 1024
 

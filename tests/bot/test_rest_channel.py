@@ -83,3 +83,12 @@ def test_unknown_route_is_a_json_404(make_app):
     _, response = make_app(RecordingAgent()).test_client.get("/webhooks/nope")
     assert response.status == 404
     assert response.json["message"]
+
+
+@pytest.mark.parametrize("method,path,status", [
+    ("get", "/webhooks/nope", 404), ("get", URL, 405), ("post", "/health", 405)])
+@pytest.mark.parametrize("accept", ["a", "*/*;q=x", "text/html;q=0.9, a"])
+def test_an_accept_header_sanic_cannot_parse_still_gets_a_404_or_405(make_app, method, path, status, accept):
+    _, response = getattr(make_app(RecordingAgent()).test_client, method)(path, headers={"Accept": accept})
+    assert response.status == status
+    assert response.json["message"]
