@@ -1,13 +1,44 @@
 """What every channel checks in a customer message before the bot sees it."""
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
-from typing import Any, Dict
+from typing import Any, Dict, TypeGuard
 
 DEFAULT_MAX_CHARS = 2000
 MAX_SENDER_CHARS = 128
-_SENDER = re.compile(r"^[A-Za-z0-9_.:@-]+$")
+MAX_METADATA_DEPTH = 10  # a page, a campaign: flat in practice; 900 levels would reach Rasa's deep copies
+_SENDER = re.compile(r"[A-Za-z0-9_.:@-]+")
+# The widget's conversation id, minted by the socket.io channel: 128 random bits in hex. Checked with
+# fullmatch: "$" would let a trailing newline through, into folder names and conversation ids.
+SESSION_ID = re.compile(r"[0-9a-f]{32}")
+
+
+def is_session_id(value: Any) -> TypeGuard[str]:
+    return isinstance(value, str) and SESSION_ID.fullmatch(value) is not None
+
+
+def _depth(value: Any) -> int:
+    """How deeply lists and objects nest in ``value`` (counted without recursion)."""
+    deepest, pending = 0, [(value, 1)]
+    while pending:
+        item, depth = pending.pop()
+        children = item.values() if isinstance(item, dict) else item if isinstance(item, list) else None
+        if children is not None:
+            deepest = max(deepest, depth)
+            pending.extend((child, depth + 1) for child in children)
+    return deepest
+
+
+def _storable(value: Any) -> bool:
+    """False for text holding a lone surrogate (JSON's "\\ud800", or raw bytes ED A0 80 that a lenient
+    decoder let through): not a character, and nothing downstream can encode it."""
+    try:
+        json.dumps(value, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 @dataclass(frozen=True)
@@ -34,6 +65,8 @@ def check_text(text: Any, max_chars: int = DEFAULT_MAX_CHARS) -> Rejection | Non
                          f"The message has {len(text)} characters; the limit is {max_chars}.", 413)
     if "\x00" in text:
         return Rejection("invalid_message", "The message contains a NUL character.")
+    if not _storable(text):
+        return Rejection("invalid_message", "The message is not valid Unicode text (a lone surrogate).")
     return None
 
 
@@ -41,7 +74,7 @@ def check_sender(sender: Any) -> Rejection | None:
     if sender is None:
         return Rejection("missing_sender", "The request needs a 'sender' field naming the conversation.")
     if not isinstance(sender, str) or not sender or len(sender) > MAX_SENDER_CHARS \
-            or not _SENDER.match(sender):
+            or not _SENDER.fullmatch(sender):
         return Rejection("invalid_sender",
                          f"'sender' must be 1–{MAX_SENDER_CHARS} letters, digits or _ . : @ -.")
     return None
@@ -50,4 +83,8 @@ def check_sender(sender: Any) -> Rejection | None:
 def check_metadata(metadata: Any) -> Rejection | None:
     if metadata is not None and not isinstance(metadata, dict):
         return Rejection("invalid_metadata", "'metadata' must be a JSON object.")
+    if _depth(metadata) > MAX_METADATA_DEPTH:
+        return Rejection("invalid_metadata", f"'metadata' nests more than {MAX_METADATA_DEPTH} levels deep.")
+    if not _storable(metadata):
+        return Rejection("invalid_metadata", "'metadata' is not valid Unicode text (a lone surrogate).")
     return None

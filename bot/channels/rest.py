@@ -48,6 +48,8 @@ class ValidatingRestInput(InputChannel):
             body = json.loads(request.body or b"")
         except (ValueError, UnicodeDecodeError):
             return Rejection("invalid_json", "The request body is not valid JSON.")
+        except RecursionError:  # '[' * 5000: the parser gives up before the 64 KB limit does
+            return Rejection("invalid_json", "The request body is nested too deeply.")
         if not isinstance(body, dict):
             return Rejection("invalid_json", "The request body must be a JSON object.")
         for problem in (check_sender(body.get("sender")),

@@ -85,6 +85,23 @@ def test_unknown_route_is_a_json_404(make_app):
     assert response.json["message"]
 
 
+@pytest.mark.parametrize("body,error", [
+    ("[" * 5000 + "]" * 5000, "invalid_json"),  # 10 KB that json.loads cannot recurse into
+    ('{"sender": "c1", "message": "hi \\ud800"}', "invalid_message"),  # a lone surrogate, escaped
+    (b'{"sender": "c1", "message": "hi \xed\xa0\x80"}', "invalid_message"),  # the same, as raw bytes
+    ('{"sender": "c1", "message": "hi", "metadata": {"page": "\\udfff"}}', "invalid_metadata"),
+    ('{"sender": "c1\\n", "message": "hi"}', "invalid_sender"),  # "$" let a trailing newline through
+    ('{"sender": "c1", "message": "hi", "metadata": ' + '{"a": ' * 900 + "1" + "}" * 901, "invalid_metadata"),
+], ids=["nested", "surrogate-escape", "surrogate-bytes", "surrogate-metadata", "sender-newline",
+        "deep-metadata"])
+def test_bodies_that_used_to_fail_inside_get_a_400(make_app, body, error):
+    agent = RecordingAgent()
+    response = post(make_app(agent), body, raw=True)
+    assert response.status == 400
+    assert response.json["error"] == error and response.json["detail"]
+    assert agent.received == []
+
+
 @pytest.mark.parametrize("method,path,status", [
     ("get", "/webhooks/nope", 404), ("get", URL, 405), ("post", "/health", 405)])
 @pytest.mark.parametrize("accept", ["a", "*/*;q=x", "text/html;q=0.9, a"])
