@@ -30,7 +30,7 @@ STATUS_WORDS = {"open": "open", "replaced": "replaced", "refunded": "refunded", 
 # The audit actions that belong to a case's history, and how they read.
 HISTORY_WORDS = {"open_case": "Opened by the assistant", "case_status": "Marked {to}",
                  "case_reply": "Replied to the customer", "case_owner_emailed": "The owner was emailed"}
-PHOTO_PATH = re.compile(r"^[0-9a-f]{32}/[0-9a-f]{32}\.(jpg|png|gif|webp)$")
+PHOTO_PATH = re.compile(r"[0-9a-f]{32}/[0-9a-f]{32}\.(jpg|png|gif|webp)")  # fullmatch: no trailing newline
 PHOTO_TYPES = {"jpg": "image/jpeg", "png": "image/png", "gif": "image/gif", "webp": "image/webp"}
 
 
@@ -188,7 +188,7 @@ class CaseBook:
 
     def photo_file(self, case: Case, upload_dir: Path) -> Optional[Path]:
         """The case's photo on disk: only a name of the upload's shape, only inside the upload folder."""
-        if not case.photo_path or not PHOTO_PATH.match(case.photo_path):
+        if not case.photo_path or not PHOTO_PATH.fullmatch(case.photo_path):
             return None
         root = upload_dir.resolve()
         path = (root / case.photo_path).resolve()

@@ -32,13 +32,12 @@ from sanic.response import HTTPResponse
 from socketio import AsyncServer
 
 from bot.channels.delivery import ChatCourier
-from bot.channels.messages import DEFAULT_MAX_CHARS, Rejection, check_metadata, check_text
+from bot.channels.messages import DEFAULT_MAX_CHARS, Rejection, check_metadata, check_text, is_session_id
 from bot.person_gate import WITH_PERSON
 from bot.web.cors import AllowedOrigins
 
 logger = logging.getLogger(__name__)
-_SESSION_ID = re.compile(r"^[0-9a-f]{32}$")
-_MESSAGE_ID = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
+_MESSAGE_ID = re.compile(r"[A-Za-z0-9_-]{8,64}")
 _MAX_ACKS = 100  # delivery ids acknowledged at once
 TrackerLookup = Callable[[str], Awaitable[Optional[DialogueStateTracker]]]
 
@@ -143,11 +142,11 @@ class ValidatingSocketIOInput(SocketIOInput):
                 await output.send_response(session_id, reply)
             return True
 
+        # Events sent without data call the handler with the sid alone: ``data`` defaults to None.
         @sio.on("session_request")
-        async def session_request(sid: str, data: Any) -> None:
+        async def session_request(sid: str, data: Any = None) -> None:
             requested = data.get("session_id") if isinstance(data, dict) else None
-            session_id = requested if isinstance(requested, str) and _SESSION_ID.match(requested) \
-                else uuid.uuid4().hex
+            session_id = requested if is_session_id(requested) else uuid.uuid4().hex
             await sio.save_session(sid, {"session_id": session_id})
             await sio.enter_room(sid, session_id)  # a coroutine since python-socketio 5.10
             await sio.emit("session_confirm", session_id, room=sid)
@@ -160,7 +159,7 @@ class ValidatingSocketIOInput(SocketIOInput):
                 await self.courier.closed(sid)
 
         @sio.on("received")
-        async def received(sid: str, data: Any) -> Dict[str, Any]:
+        async def received(sid: str, data: Any = None) -> Dict[str, Any]:
             """The widget has these messages of a person (``delivery_ids``): they count as delivered."""
             session_id = (await sio.get_session(sid)).get("session_id")
             data = data if isinstance(data, dict) else {}
@@ -175,7 +174,7 @@ class ValidatingSocketIOInput(SocketIOInput):
             return {"status": "ok", "marked": marked}
 
         @sio.on(self.user_message_evt)
-        async def handle_message(sid: str, data: Any) -> Dict[str, Any]:
+        async def handle_message(sid: str, data: Any = None) -> Dict[str, Any]:
             """Returns the acknowledgement: delivered, duplicate, refused or failed."""
             session = await sio.get_session(sid)
             session_id = session.get("session_id")
@@ -187,7 +186,8 @@ class ValidatingSocketIOInput(SocketIOInput):
             problem = check_text(data.get("message"), self.max_message_chars) \
                 or check_metadata(data.get(self.metadata_key))
             message_id = data.get("message_id")
-            if message_id is not None and not (isinstance(message_id, str) and _MESSAGE_ID.match(message_id)):
+            if message_id is not None \
+                    and not (isinstance(message_id, str) and _MESSAGE_ID.fullmatch(message_id)):
                 problem = Rejection("invalid_message_id", "message_id must be 8-64 letters, digits, - or _.")
             if problem:
                 return await refuse(sid, problem)

@@ -7,7 +7,6 @@ replaces the first. Bad input is a 4xx and stores nothing.
 """
 from __future__ import annotations
 
-import re
 from typing import Any, Optional, Tuple
 
 from rasa.shared.core.events import BotUttered, UserUttered
@@ -18,8 +17,8 @@ from sanic.response import HTTPResponse
 
 from actions.services.feedback import Context, FeedbackStore
 from actions.services.handoffs import HandoffQueue
+from bot.channels.messages import is_session_id
 
-_SESSION_ID = re.compile(r"^[0-9a-f]{32}$")
 MAX_ANSWER_CHARS = 4000
 
 
@@ -53,7 +52,7 @@ def thumbs_blueprint() -> Blueprint:
         if not isinstance(body, dict):
             return _refuse(400, "invalid_json", 'Send a JSON object: {"session_id", "text", "value"}.')
         session_id, text, value = body.get("session_id"), body.get("text"), body.get("value")
-        if not isinstance(session_id, str) or not _SESSION_ID.match(session_id):
+        if not is_session_id(session_id):
             return _refuse(400, "invalid_session", "session_id must be the chat's session id.")
         if not isinstance(text, str) or not text.strip() or len(text) > MAX_ANSWER_CHARS:
             return _refuse(400, "invalid_text", "text must be the answer being rated.")

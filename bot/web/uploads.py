@@ -8,13 +8,14 @@ which the widget then sends in its message so the case can point to it.
 
 from __future__ import annotations
 
-import re
 import uuid
 from pathlib import Path
 
 from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
+
+from bot.channels.messages import is_session_id
 
 MAX_PHOTO_BYTES = 5 * 1024 * 1024
 # content type -> (file suffix, how the file starts)
@@ -24,7 +25,6 @@ PHOTO_TYPES = {
     "image/gif": (".gif", (b"GIF87a", b"GIF89a")),
     "image/webp": (".webp", (b"RIFF",)),
 }
-_SESSION_ID = re.compile(r"^[0-9a-f]{32}$")
 
 
 def _refuse(status: int, error: str, detail: str) -> HTTPResponse:
@@ -44,7 +44,7 @@ def uploads_blueprint(upload_dir: Path) -> Blueprint:
     @uploads.post("/uploads")
     async def upload_photo(request: Request) -> HTTPResponse:
         session_id = request.args.get("session_id", "")
-        if not _SESSION_ID.match(session_id):
+        if not is_session_id(session_id):
             return _refuse(400, "invalid_session", "session_id must be the chat's session id.")
         content_type = (request.headers.get("content-type") or "").split(";")[0].strip().lower()
         if content_type not in PHOTO_TYPES:

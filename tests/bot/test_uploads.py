@@ -44,6 +44,7 @@ def test_a_photo_is_stored_in_the_sessions_folder(app, tmp_path, body, content_t
         (b"not really a png", "image/png", SESSION, 400, "not_an_image"),
         (b"", "image/png", SESSION, 400, "not_an_image"),
         (PNG, "image/png", "../../etc", 400, "invalid_session"),
+        (PNG, "image/png", SESSION + "%0a", 400, "invalid_session"),  # was a folder name ending in a newline
         (PNG + bytes(5 * 1024 * 1024), "image/png", SESSION, 413, "photo_too_large"),
     ],
 )
