@@ -37,10 +37,9 @@ class ValidateComplaintForm(OrderAware, ValidateTicketForm):
     async def extract_ticket_email(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> Dict[str, Any]:
-        verified = tracker.get_slot("verified_order")
-        if tracker.get_slot("ticket_email") or not verified:
+        if tracker.get_slot("ticket_email"):
             return {}
-        order = self.orders.get(verified)
+        order = self.proved_order(tracker)
         return {"ticket_email": order.email} if order and order.email else {}
 
     async def extract_complaint_text(

@@ -89,8 +89,7 @@ class FeedbackAware(HandoffAware):
 
     def context(self, tracker: Tracker) -> Context:
         key = tracker.get_slot("ticket_email") or ""
-        verified = tracker.get_slot("verified_order")
-        order = self.orders.get(verified) if verified and not key else None
+        order = self.proved_order(tracker) if not key else None
         return Context(tracker.sender_id, served_intent(tracker),
                        self.handoffs.person_took_part(tracker.sender_id),
                        (key or (order.email if order else "")).lower())

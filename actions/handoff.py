@@ -22,6 +22,7 @@ from actions.order_flow import TASK_SLOTS
 from actions.replies import FixedQuestion, Reply
 from actions.services.mail import MailError
 from actions.services.opening_hours import describe_status, opening_status, reply_due
+from actions.services.orders import OrderService
 from actions.services.wording import summary_rows
 from actions.shop import HandoffAware
 
@@ -39,7 +40,7 @@ def valid_email(value: Any, dispatcher: CollectingDispatcher) -> Optional[str]:
     return None
 
 
-def handoff_summary(tracker: Tracker) -> Dict[str, Any]:
+def handoff_summary(tracker: Tracker, orders: OrderService) -> Dict[str, Any]:
     """What the person sees first: what the customer wanted, which order, verified or not.
 
     "What they wanted" is the message that asked for a person, not the email address typed after it.
@@ -61,7 +62,7 @@ def handoff_summary(tracker: Tracker) -> Dict[str, Any]:
     order = tracker.get_slot("verified_order") or tracker.get_slot("order_id")
     if order:
         summary["order"] = order
-        summary["verified"] = bool(tracker.get_slot("verified_order"))
+        summary["verified"] = orders.verified_order(tracker.sender_id, order) is not None
     return summary
 
 
@@ -157,7 +158,7 @@ class ActionHandoff(PersonRouting, Action):
             SlotSet("requested_slot", None),
             *(SlotSet(slot, None) for slot in ("order_task", *TASK_SLOTS)),
         ]
-        summary = handoff_summary(tracker)
+        summary = handoff_summary(tracker, self.orders)
         reason, case_id, opening = handoff_reason(tracker), None, ""
         complaint = tracker.get_slot("complaint_text")
         if complaint:  # the complaint form has just finished: the complaint is committed before a word
@@ -173,8 +174,7 @@ class ActionHandoff(PersonRouting, Action):
 
     def verified_email(self, tracker: Tracker) -> Optional[str]:
         """The email on the order the customer proved in this chat: no need to ask for an address."""
-        verified = tracker.get_slot("verified_order")
-        order = self.orders.get(verified) if verified else None
+        order = self.proved_order(tracker)
         return order.email if order and order.email else None
 
     def _record_complaint(self, tracker: Tracker, complaint: str,
@@ -188,7 +188,7 @@ class ActionHandoff(PersonRouting, Action):
         summary = {"intent": "complaint", "complaint": complaint, "case": case_number}
         if number:
             summary["order"] = number
-            summary["verified"] = number == tracker.get_slot("verified_order")
+            summary["verified"] = self.orders.verified_order(tracker.sender_id, number) is not None
         return case_number, self.orders.case_id(case_number), summary
 
 
@@ -217,7 +217,7 @@ class ActionOpenTicket(PersonRouting, Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> List[EventType]:
         email = tracker.get_slot("ticket_email") or ""
-        due = self.open_ticket(tracker, handoff_reason(tracker), handoff_summary(tracker), email)
+        due = self.open_ticket(tracker, handoff_reason(tracker), handoff_summary(tracker, self.orders), email)
         Reply(
             f"Thank you. I've passed this to the team; they'll reply {self.shop.reply_time} at {email} (by "
             f"{due:%A} {due.day} {due:%B}, {due:%H:%M}). Meanwhile I can still help with opening hours, "

@@ -53,8 +53,7 @@ class ActionFinishOrderTask(PersonRouting, Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: DomainDict) -> List[EventType]:
         task = tracker.get_slot("order_task") or "order_status"
-        verified = tracker.get_slot("verified_order")
-        order = self.orders.get(verified) if verified else None
+        order = self.proved_order(tracker)
         locked = tracker.get_slot("verification_locked") or self.orders.is_locked(tracker.sender_id)
         if order is None and not locked:  # left without an order number (not_pursued)
             what, example = TASK_WORDS.get(task, "order lookup"), self.shop.order_number.example

@@ -95,8 +95,8 @@ class ValidateOrderForm(OrderAware, FormValidationAction):
         verified = tracker.get_slot("verified_order")
         if not verified or verified != tracker.get_slot("order_id"):
             return ["order_id", "order_contact"]
-        order = self.orders.get(verified)
-        if order is None:  # deleted since: start again
+        order = self.proved_order(tracker)
+        if order is None:  # deleted since, or a slot nobody proved: ask again
             return ["order_id", "order_contact"]
         task = tracker.get_slot("order_task") or "order_status"
         return ["order_id", "order_contact", *task_slots(task, order, self.shop, self.now())]
@@ -188,11 +188,12 @@ class ValidateOrderForm(OrderAware, FormValidationAction):
         """After the slots are validated, check order number + contact once, against the orders."""
         events = await super().get_validation_events(dispatcher, tracker, domain)
         number, contact = tracker.slots.get("order_id"), tracker.slots.get("order_contact")
-        if not number or not contact or tracker.slots.get("verified_order") == number:
+        if not number or not contact or (tracker.slots.get("verified_order") == number
+                                         and self.orders.verified_order(tracker.sender_id, number)):
             return events
         if self._locked(tracker):
             return [*events, SlotSet("verification_locked", True)]
-        if self.orders.verify(number, contact) is not None:
+        if self.orders.verify(number, contact, tracker.sender_id) is not None:
             dispatcher.utter_message(text=f"Thank you, I've found order {number}.")
             return [*events, SlotSet("verified_order", number)]
         if tracker.slots.get("verified_order") and "order_contact" not in tracker.slots_to_validate():

@@ -37,8 +37,7 @@ class OrderQuestion(OrderAware, Action, metaclass=abc.ABCMeta):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: DomainDict) -> List[EventType]:
-        verified = tracker.get_slot("verified_order")
-        order = self.orders.get(verified) if verified else None
+        order = self.proved_order(tracker)
         reply = self.question(tracker.get_slot("order_task") or "order_status", order, tracker)
         if any(e.get("entity") == "photo" for e in tracker.latest_message.get("entities", [])):
             reply = Reply(f"Thank you, I've got the photo. {reply.text}", reply.buttons)

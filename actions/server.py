@@ -5,13 +5,21 @@ nothing, and an open form stays open, so every later message can fail the same w
 becomes an apology with a way on (a person, the shop's contact): the open form is left, the bot waits for
 the customer's next message, and the error is logged with the conversation id and stored for the owner
 (console, /health). Start with ``python -m actions.server --port 5055``.
+
+Only the web server may call it: it listens on loopback unless told otherwise, and /webhook and /actions
+answer 401 to a call without the shared secret (ACTION_SERVER_SECRET, or the one generated into
+var/action.secret) in the X-Action-Secret header. Whoever calls the webhook chooses the slots, so order
+actions also re-check in the database that the conversation proved the order (OrderService).
 """
 from __future__ import annotations
 
 import argparse
+import ipaddress
 import json
 import logging
+import os
 import zlib
+from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Sequence
 
 from rasa_sdk import utils
@@ -24,6 +32,7 @@ from sanic.response import HTTPResponse
 from actions.services.bot_errors import BotErrorLog
 from actions.services.clock import utc_now
 from actions.services.recovery import recovery_message
+from actions.services.shared_secret import ACTION_SECRET_HEADER, load_or_create_secret, secret_matches
 from actions.shop import current_order_service, current_shop_profile
 
 logger = logging.getLogger(__name__)
@@ -80,11 +89,35 @@ class ApologisingExecutor(ActionExecutor):
                                "template": None, "response": None}]}
 
 
-def create_action_app(package: str = "actions", executor: Optional[ActionExecutor] = None) -> Sanic:
-    """The webhook Rasa calls (as rasa-sdk's, with the apologising executor), /health and /actions."""
+DEFAULT_SECRET_FILE = Path("var/action.secret")
+_GUARDED = ("/webhook", "/actions")
+
+
+def action_secret(env: Dict[str, str]) -> bytes:
+    """The secret the web server sends: ACTION_SERVER_SECRET, or the file both processes share."""
+    return load_or_create_secret(env.get("ACTION_SERVER_SECRET"),
+                                 Path(env.get("ACTION_SECRET_FILE") or DEFAULT_SECRET_FILE))
+
+
+def create_action_app(secret: bytes, package: str = "actions",
+                      executor: Optional[ActionExecutor] = None) -> Sanic:
+    """The webhook Rasa calls (as rasa-sdk's, with the apologising executor), /health and /actions.
+
+    /health tells nothing and stays open (the web server's health check); the rest needs ``secret``."""
+    if not secret:
+        raise ValueError("The action server needs a secret shared with the web server")
     app = Sanic("shop_actions", configure_logging=False)
     executor = executor or ApologisingExecutor()
     executor.register_package(package)
+
+    @app.on_request
+    async def only_the_web_server(request: Request) -> Optional[HTTPResponse]:
+        if request.path not in _GUARDED or secret_matches(request.headers.get(ACTION_SECRET_HEADER), secret):
+            return None
+        logger.warning("Refused %s %s from %s: no valid %s header", request.method, request.path,
+                       request.ip, ACTION_SECRET_HEADER)
+        return response.json({"error": f"Only the shop's web server may call this ({ACTION_SECRET_HEADER} "
+                                       "missing or wrong)."}, status=401)
 
     @app.get("/health")
     async def health(_: Request) -> HTTPResponse:
@@ -120,11 +153,23 @@ def create_action_app(package: str = "actions", executor: Optional[ActionExecuto
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="The shop assistant's action server")
     parser.add_argument("--port", type=int, default=5055)
-    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--host", default="127.0.0.1",
+                        help="where to listen; keep loopback unless the web server runs on another machine")
     parser.add_argument("--actions", default="actions", help="the package of actions")
     args = parser.parse_args(argv)
     utils.configure_colored_logging("INFO")
-    create_action_app(args.actions).run(args.host, args.port, access_log=False)
+    if not _loopback(args.host):
+        logger.warning("The action server listens on %s, reachable from other machines; only calls with "
+                       "the shared secret are served", args.host)
+    app = create_action_app(action_secret(dict(os.environ)), args.actions)
+    app.run(args.host, args.port, access_log=False)
+
+
+def _loopback(host: str) -> bool:
+    try:
+        return host == "localhost" or ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 if __name__ == "__main__":

@@ -4,12 +4,14 @@ from __future__ import annotations
 import datetime as dt
 import os
 from functools import lru_cache
+from typing import Any, Optional
 
 from actions.services.clock import Clock, utc_now
 from actions.services.database import DEFAULT_DATABASE_URL, create_database_engine
 from actions.services.handoffs import HandoffQueue
 from actions.services.mail import Mailer, SmtpSettings
 from actions.services.migrations import migrate
+from actions.services.order_rules import Order
 from actions.services.orders import OrderService
 from actions.services.owners import OwnerAccounts
 from actions.services.shop_profile import ShopProfile, load_shop_profile
@@ -73,6 +75,11 @@ class OrderAware(ShopAware):
         if self._orders is None:
             self._orders = current_order_service()
         return self._orders
+
+    def proved_order(self, tracker: Any) -> Optional[Order]:
+        """The order in the verified_order slot, if the database says this conversation proved it is the
+        customer's: slots arrive with every call to the action server and prove nothing on their own."""
+        return self.orders.verified_order(tracker.sender_id, tracker.get_slot("verified_order"))
 
 
 class HandoffAware(OrderAware):

@@ -23,6 +23,7 @@ from actions.services.database import create_database_engine
 from actions.services.demo_orders import seed_demo_orders
 from actions.services.migrations import migrate
 from actions.services.orders import OrderService
+from actions.services.shared_secret import load_or_create_secret
 from actions.services.shop_profile import ShopProfile, ShopProfileError, load_shop_profile
 from bot.settings import Settings, SettingsError
 
@@ -95,6 +96,8 @@ def run(args: argparse.Namespace) -> None:
     shop = _shop(settings.shop_file)
     if _seed(settings, shop):
         print("  First start: added the demo orders (README.md, \"Try the order flows\").", flush=True)
+    # Both processes read the secret the web server signs its calls to the action server with.
+    load_or_create_secret(settings.action_secret, settings.action_secret_file)
     python = sys.executable
     processes = [
         _spawn([python, "-m", "actions.server", "--port", str(settings.action_port)]),

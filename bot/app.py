@@ -36,6 +36,7 @@ from actions.services.handoffs import HandoffQueue
 from actions.services.mail import Mailer
 from actions.services.migrations import migrate
 from actions.services.owners import OwnerAccounts
+from actions.services.shared_secret import ACTION_SECRET_HEADER, load_or_create_secret
 from actions.services.shop_profile import ShopProfile
 from bot.channels.delivery import ChatCourier
 from bot.channels.rest import ValidatingRestInput
@@ -44,6 +45,7 @@ from bot.console.access import Console
 from bot.console.auth import SessionCookies, load_secret
 from bot.console.login_limit import LoginLimiter
 from bot.console.routes import console_blueprint
+from bot.console.row_ids import register_row_ids
 from bot.health import action_server_ok
 from bot.never_silent import SilenceGuard
 from bot.person_gate import PersonGate
@@ -77,8 +79,10 @@ def endpoints_for(settings: Settings) -> AvailableEndpoints:
         redis = make_url(settings.redis_url)
         lock_store = EndpointConfig(type="redis", url=redis.host, port=redis.port or 6379,
                                     password=redis.password, db=int(redis.database or 0))
+    secret = load_or_create_secret(settings.action_secret, settings.action_secret_file)
     return AvailableEndpoints(
-        action=EndpointConfig(url=settings.action_server_url),
+        action=EndpointConfig(url=settings.action_server_url,
+                              headers={ACTION_SECRET_HEADER: secret.decode("utf-8", "surrogateescape")}),
         tracker_store=tracker_store_config(settings.database_url),
         lock_store=lock_store,
     )
@@ -179,6 +183,7 @@ def create_app(
     register_site(app)
     app.blueprint(uploads_blueprint(settings.upload_dir))
     app.blueprint(thumbs_blueprint())
+    register_row_ids(app)  # the console's routes take <id:row_id>
     app.blueprint(console_blueprint())
     install_origin_policy(app, settings.cors_origins)
 

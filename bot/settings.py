@@ -60,6 +60,8 @@ class Settings:
     port: int = 5005
     action_port: int = 5055
     action_server_url: str = "http://127.0.0.1:5055/webhook"
+    action_secret: str | None = None  # sent to the action server; unset: one is generated into var/
+    action_secret_file: Path = Path("var/action.secret")
     database_url: str = "sqlite:///var/bot.db"
     redis_url: str | None = None
     model_path: Path = Path("models/shop.tar.gz")
@@ -88,6 +90,8 @@ class Settings:
             port=_int(env, "BOT_PORT", 5005),
             action_port=action_port,
             action_server_url=env.get("ACTION_SERVER_URL") or f"http://127.0.0.1:{action_port}/webhook",
+            action_secret=env.get("ACTION_SERVER_SECRET") or None,
+            action_secret_file=Path(env.get("ACTION_SECRET_FILE") or "var/action.secret"),
             database_url=env.get("DATABASE_URL") or "sqlite:///var/bot.db",
             redis_url=env.get("REDIS_URL") or None,
             model_path=Path(env.get("MODEL_PATH") or "models/shop.tar.gz"),

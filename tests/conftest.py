@@ -44,6 +44,14 @@ def shop_time(shop: ShopProfile, text: str) -> dt.datetime:
     return dt.datetime.fromisoformat(text).replace(tzinfo=shop.timezone)
 
 
+def prove(orders: Any, conversation_id: str, *numbers: str) -> None:
+    """What the order flow does when the customer gives the right email or phone: this conversation has
+    proved these orders are theirs, so order actions may show and change them (the slots alone may not)."""
+    for number in numbers:
+        order = orders.get(number)
+        assert order is not None and orders.verify(number, order.email, conversation_id) is not None
+
+
 def fixed_clock(moment: dt.datetime):
     return lambda: moment
 

@@ -79,6 +79,10 @@ def _create_console_sessions(connection: Connection) -> None:
     t.console_sessions.create(connection)
 
 
+def _create_order_verifications(connection: Connection) -> None:
+    t.order_verifications.create(connection)
+
+
 MIGRATIONS: List[Migration] = [
     Migration(1, "orders, lines, shipments, refunds, returns, changes, cases, audit log, verification",
               _create_order_tables),
@@ -91,6 +95,7 @@ MIGRATIONS: List[Migration] = [
     Migration(8, "a person's messages kept until the widget has them; whether the widget is connected",
               _create_chat_delivery),
     Migration(9, "console sign-ins, ended by sign-out or a password change", _create_console_sessions),
+    Migration(10, "orders each conversation proved are the customer's", _create_order_verifications),
 ]
 
 

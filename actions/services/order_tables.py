@@ -265,6 +265,15 @@ console_sessions = Table(
     Column("revoked_at", DateTime),                             # signed out, or the password changed
 )
 
+# Which orders a conversation has proved are the customer's (order number + email or phone). Every order
+# action re-checks here: slots come from whoever calls the action server, this table only from a check.
+order_verifications = Table(
+    "order_verifications", metadata,
+    Column("conversation_id", String(255), primary_key=True),
+    Column("order_id", Integer, ForeignKey("orders.id", ondelete="CASCADE"), primary_key=True),
+    Column("verified_at", DateTime, nullable=False),  # UTC, naive
+)
+
 schema_migrations = Table(
     "schema_migrations", metadata,
     Column("version", Integer, primary_key=True),

@@ -15,6 +15,7 @@ from typing import Any, Callable, Dict, List, Optional
 
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import IntegrityError
 
 from actions.services import order_tables as t
 from actions.services.clock import Clock, naive_utc, utc_now
@@ -67,6 +68,11 @@ class WriteResult:
     reference: str = ""   # a case number, when one was opened
 
 
+class NotVerified(PermissionError):
+    """A change to an order this conversation never proved is the customer's. The bot's own flow cannot
+    get here (it verifies first); a forged call to the action server can, and is refused."""
+
+
 class OrderService:
     def __init__(self, engine: Engine, shop: ShopProfile, clock: Clock = utc_now) -> None:
         self.engine = engine
@@ -78,10 +84,45 @@ class OrderService:
         with self.engine.connect() as connection:
             return self._load(connection, number)
 
-    def verify(self, number: str, contact: str) -> Optional[Order]:
-        """The order, if ``contact`` is its email or phone; None for a wrong contact *or* no such order."""
+    def verify(self, number: str, contact: str, conversation_id: Optional[str] = None) -> Optional[Order]:
+        """The order, if ``contact`` is its email or phone; None for a wrong contact *or* no such order.
+
+        With ``conversation_id``, a match is remembered: that conversation may now see and change it."""
         order = self.get(number)
-        return order if order is not None and contact_matches(order, contact) else None
+        if order is None or not contact_matches(order, contact):
+            return None
+        if conversation_id is not None:
+            self._remember_verified(conversation_id, number)
+        return order
+
+    def _remember_verified(self, conversation_id: str, number: str) -> None:
+        table = t.order_verifications
+        try:
+            with self.engine.begin() as connection:
+                order_id = self._order_id(connection, number)
+                if order_id is None or self._proved(connection, conversation_id, order_id):
+                    return
+                connection.execute(table.insert().values(conversation_id=conversation_id, order_id=order_id,
+                                                         verified_at=naive_utc(self.clock())))
+                self._audit(connection, conversation_id, order_id, "verified", {})
+        except IntegrityError:  # the same check, at the same moment, from another process: already there
+            pass
+
+    @staticmethod
+    def _proved(connection: Connection, conversation_id: str, order_id: int) -> bool:
+        table = t.order_verifications
+        return connection.execute(select(table.c.order_id).where(
+            table.c.conversation_id == conversation_id, table.c.order_id == order_id)).first() is not None
+
+    def verified_order(self, conversation_id: str, number: Optional[str]) -> Optional[Order]:
+        """The order, only if this conversation proved it is the customer's (whatever its slots say)."""
+        if not number:
+            return None
+        with self.engine.connect() as connection:
+            order_id = self._order_id(connection, number)
+            if order_id is None or not self._proved(connection, conversation_id, order_id):
+                return None
+            return self._load(connection, number)
 
     def _load(self, connection: Connection, number: str) -> Optional[Order]:
         row = connection.execute(select(t.orders).where(t.orders.c.number == number)).mappings().first()
@@ -149,16 +190,19 @@ class OrderService:
 
     def _write(self, number: str, conversation_id: str, rule: Callable[[Order], Decision],
                change: Callable[[Connection, int, Order], str]) -> WriteResult:
-        """Load, check the rule on the current row, change, audit: one transaction."""
+        """Load, check that the conversation proved the order and the rule on the current row, change,
+        audit: one transaction."""
         with self.engine.begin() as connection:
             order = self._load(connection, number)
             if order is None:
                 raise LookupError(number)
+            order_id = self._order_id(connection, number)
+            assert order_id is not None
+            if not self._proved(connection, conversation_id, order_id):
+                raise NotVerified(f"conversation {conversation_id} has not proved order {number}")
             decision = rule(order)
             if not decision.allowed:
                 return WriteResult(False, order, decision.reason)
-            order_id = self._order_id(connection, number)
-            assert order_id is not None
             reference = change(connection, order_id, order)
             connection.execute(update(t.orders).where(t.orders.c.id == order_id)
                                .values(updated_at=naive_utc(self.clock())))

@@ -17,6 +17,9 @@ from sanic import Sanic
 from actions.server import ApologisingExecutor, create_action_app
 from actions.services.bot_errors import BotErrorLog
 
+SECRET = "the web server's secret"
+SIGNED = {"X-Action-Secret": SECRET}
+
 
 # Plain functions, not Action subclasses: rasa-sdk registers every Action subclass it can find, and other
 # tests check that the real package registers exactly the domain's actions.
@@ -89,11 +92,11 @@ def test_a_form_rejection_is_still_rasas_protocol(executor, engine):
 @pytest.fixture
 def client(executor):
     Sanic.test_mode = True
-    return create_action_app("actions.faq", executor).test_client
+    return create_action_app(SECRET.encode(), "actions.faq", executor).test_client
 
 
 def test_the_webhook_answers_an_exception_with_the_apology_not_a_500(client):
-    _, reply = client.post("/webhook", content=json.dumps(call("action_explodes")))
+    _, reply = client.post("/webhook", content=json.dumps(call("action_explodes")), headers=SIGNED)
     assert reply.status == 200 and reply.json["responses"][0]["text"].startswith("Sorry")
 
 
@@ -103,7 +106,7 @@ def test_the_webhook_answers_an_exception_with_the_apology_not_a_500(client):
     (json.dumps(call("action_rejects")).encode(), 400),
 ])
 def test_bad_requests_get_a_clear_4xx(client, body, status):
-    _, reply = client.post("/webhook", content=body)
+    _, reply = client.post("/webhook", content=body, headers=SIGNED)
     assert reply.status == status and "error" in reply.json
 
 
@@ -111,7 +114,28 @@ def test_a_real_action_answers_and_health_and_actions_list(client):
     asked = {"text": "when are you open", "intent": {"name": "opening_hours"}}
     body = {**call("action_answer_faq", loop=None),
             "tracker": {**call("x", loop=None)["tracker"], "latest_message": asked}}
-    _, reply = client.post("/webhook", content=json.dumps(body))
+    _, reply = client.post("/webhook", content=json.dumps(body), headers=SIGNED)
     assert reply.status == 200 and "open" in reply.json["responses"][0]["text"].lower()
     assert client.get("/health")[1].json == {"status": "ok"}
-    assert {"name": "action_answer_faq"} in client.get("/actions")[1].json
+    assert {"name": "action_answer_faq"} in client.get("/actions", headers=SIGNED)[1].json
+
+
+@pytest.mark.parametrize("headers", [{}, {"X-Action-Secret": "guess"}, {"X-Action-Secret": SECRET[:-1]},
+                                     {"X-Action-Secret": SECRET.upper()}, {"X-Action-Secret": ""}])
+def test_only_the_web_server_may_call_actions_or_list_them(client, headers, caplog):
+    """Issue 13: anyone who reached port 5055 could cancel orders and list every action."""
+    asked = {"text": "when are you open", "intent": {"name": "opening_hours"}}
+    body = {**call("action_answer_faq", loop=None),
+            "tracker": {**call("x", loop=None)["tracker"], "latest_message": asked}}
+    with caplog.at_level(logging.WARNING):
+        _, reply = client.post("/webhook", content=json.dumps(body), headers=headers)
+        _, listed = client.get("/actions", headers=headers)
+    assert (reply.status, listed.status) == (401, 401) and "responses" not in reply.json
+    assert "Only the shop's web server may call this" in reply.json["error"]
+    assert "Refused POST /webhook from" in caplog.text and SECRET not in caplog.text
+    assert client.get("/health")[1].status == 200  # the web server's health check needs no secret
+
+
+def test_an_action_server_without_a_secret_does_not_start():
+    with pytest.raises(ValueError, match="needs a secret"):
+        create_action_app(b"", "actions.faq")

@@ -12,7 +12,7 @@ from actions.services import order_tables as t
 from actions.services.cases import CaseBook
 from actions.services.demo_orders import seed_demo_orders
 from actions.services.orders import OrderService
-from tests.conftest import fixed_clock, migrated_engine, shop_time
+from tests.conftest import fixed_clock, migrated_engine, prove, shop_time
 
 CONVERSATION = "0123456789abcdef0123456789abcdef"
 PHOTO = f"{CONVERSATION}/{'a' * 32}.jpg"
@@ -61,6 +61,7 @@ def test_a_damaged_item_case_comes_with_its_order_customer_photo_and_history(eng
 
 
 def test_a_cancellation_by_the_bot_is_an_open_case_with_the_refund_due(engine, shop, orders):
+    prove(orders, "conv-cancel", "KC-10001")
     result = orders.cancel("KC-10001", "conv-cancel")
     assert result.done and result.reference.startswith("C-")
     case = CaseBook(engine).by_number(result.reference)
@@ -142,6 +143,7 @@ def test_new_since_lists_the_cases_of_the_window_oldest_first(engine, shop, orde
     before = opened_at(engine, shop, now - dt.timedelta(hours=30), "damaged", "KC-10004", "a", "", "c1")
     inside = opened_at(engine, shop, now - dt.timedelta(hours=3), "late", "KC-10008", "b", "", "c2")
     complaint = opened_at(engine, shop, now - dt.timedelta(hours=2), "complaint", None, "", "rude", "c3")
+    prove(orders, "c4", "KC-10001")
     orders.cancel("KC-10001", "c4")  # at ``now``
     book = CaseBook(engine)
     since = now - dt.timedelta(hours=24)

@@ -16,6 +16,7 @@ from actions.services.demo_orders import seed_demo_orders
 from actions.services.handoffs import HandoffQueue
 from actions.services.orders import OrderService
 from tests.actions.test_handoff import CLOSED, OPEN, make, run, someone_at_the_console, tracker
+from tests.conftest import prove
 
 
 def form_tracker(text: str, intent: str, slots: dict) -> Tracker:
@@ -169,6 +170,7 @@ def test_an_order_problem_for_a_person_opens_a_case_and_hands_over(shop, engine,
     action = make(ActionFinishOrderTask, shop, engine, CLOSED)
     seed_demo_orders(action.orders)
     order = action.orders.get("KC-10004")
+    prove(action.orders, "cust-1", "KC-10004")
     slots = {
         "order_task": "damaged_item",
         "verified_order": "KC-10004",
@@ -209,6 +211,7 @@ def test_a_customer_who_proved_an_order_is_not_asked_for_an_email_again(shop, en
     """Issue 12: the complaint asked for the email although the chat had verified an order."""
     orders = OrderService(engine, shop)
     seed_demo_orders(orders)
+    prove(orders, "cust-v", "KC-10003")
     form = ValidateComplaintForm(shop=shop, orders=orders)
     message = {"text": "the mug arrived chipped and nobody answers my emails", "intent": {"name": "inform"},
                "entities": []}

@@ -36,7 +36,7 @@ from actions.services.mail import MailError
 from actions.services.orders import OrderService
 from actions.services.owners import OwnerAccounts
 from actions.services.shop_profile import ShopProfileError, parse_shop_profile, shop_profile_dict
-from tests.conftest import ROOT, fixed_clock, migrated_engine
+from tests.conftest import ROOT, fixed_clock, migrated_engine, prove
 
 CONSOLE = "http://127.0.0.1:5005/console"
 NOW = dt.datetime(2026, 11, 23, 8, 0, tzinfo=dt.timezone.utc)  # Monday, 08:00 in London (GMT)
@@ -247,6 +247,7 @@ def test_new_order_cases_alone_are_worth_a_digest_with_links_to_the_cases(engine
                                remedy="replacement", photo_path=photo, contact="chris.evans@example.com")
     late = orders.open_case("late", "KC-10008", "", "", "conv-2", remedy="person",
                             contact="pat.green@example.com")
+    prove(orders, "conv-3", "KC-10001")
     cancelled = orders.cancel("KC-10001", "conv-3").reference
     mailer = RecordingMailer()
     run = send_daily_digest(engine, mailer, shop, CONSOLE, NOW)

@@ -26,7 +26,7 @@ from actions.services.feedback import Context, FeedbackStore
 from actions.services.handback import pending_question
 from actions.services.handoffs import HandoffQueue
 from tests.actions.test_handoff import make, run
-from tests.conftest import shop_time
+from tests.conftest import prove, shop_time
 
 NOW = "2026-11-23 10:00"
 SENDER = "conv-feedback"
@@ -233,6 +233,7 @@ def test_the_pending_question_is_the_last_one_nobody_answered(said, pending):
 def test_the_customer_of_a_verified_order_is_its_email(shop, engine):
     form = make(ValidateFeedbackForm, shop, engine, NOW)
     seed_demo_orders(form.orders)
+    prove(form.orders, SENDER, "KC-10003")
     context = form.context(conversation(slots={"verified_order": "KC-10003"}))
     assert context.customer_key == "jo.baker@example.com"
     assert form.context(conversation()).customer_key == ""  # the conversation itself, when stored

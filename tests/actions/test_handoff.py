@@ -9,11 +9,12 @@ from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.handoff import ActionHandoff, ActionOpenTicket, ValidateTicketForm
+from actions.services.demo_orders import seed_demo_orders
 from actions.services.handoffs import HandoffQueue
 from actions.services.mail import Mailer, SmtpSettings
 from actions.services.orders import OrderService
 from actions.services.owners import OwnerAccounts
-from tests.conftest import fixed_clock, shop_time
+from tests.conftest import fixed_clock, prove, shop_time
 
 OPEN = "2026-11-23 10:00"  # a Monday, open 08:00-18:00
 CLOSED = "2026-11-23 21:30"
@@ -60,6 +61,8 @@ def someone_at_the_console(engine, shop, moment):
 def test_open_with_somebody_at_the_console_joins_the_queue(shop, engine, domain):
     someone_at_the_console(engine, shop, OPEN)
     HandoffQueue(engine).request("someone-earlier", "human_handoff", {})
+    seed_demo_orders(OrderService(engine, shop))
+    prove(OrderService(engine, shop), "cust-1", "KC-10004")
     texts, slots = run(
         make(ActionHandoff, shop, engine, OPEN), tracker(slots={"verified_order": "KC-10004"}), domain
     )
@@ -139,9 +142,8 @@ def test_without_smtp_the_ticket_is_still_stored(shop, engine, domain):
 
 
 def test_a_customer_who_proved_an_order_gets_a_ticket_to_its_email_without_being_asked(shop, engine, domain):
-    from actions.services.demo_orders import seed_demo_orders
-
     seed_demo_orders(OrderService(engine, shop))
+    prove(OrderService(engine, shop), "cust-1", "KC-10003")
     texts, slots = run(make(ActionHandoff, shop, engine, CLOSED),
                        tracker(slots={"verified_order": "KC-10003"}), domain)
     assert slots["handoff_route"] == "ticket_open" and slots["ticket_email"] == "jo.baker@example.com"

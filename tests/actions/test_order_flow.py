@@ -31,7 +31,7 @@ from actions.services.database import create_database_engine
 from actions.services.demo_orders import seed_demo_orders
 from actions.services.migrations import migrate
 from actions.services.orders import OrderService
-from tests.conftest import fixed_clock, shop_time
+from tests.conftest import fixed_clock, prove, shop_time
 
 VERIFIED = {"order_id": "KC-10001", "order_contact": "alex.morgan@example.com", "verified_order": "KC-10001"}
 
@@ -74,6 +74,10 @@ def form_tracker(
 
 
 def run(action, tracker, domain):
+    """Runs the action; an order in the verified_order slot was proved earlier in this chat, as the flow
+    does (test_order_security.py runs actions on slots nobody proved)."""
+    if tracker.get_slot("verified_order") and hasattr(action, "orders"):
+        prove(action.orders, tracker.sender_id, tracker.get_slot("verified_order"))
     dispatcher = CollectingDispatcher()
     events = asyncio.run(action.run(dispatcher, tracker, domain))
     return [m["text"] for m in dispatcher.messages if m.get("text")], events, dispatcher.messages

@@ -10,7 +10,7 @@ from actions.services import order_tables as t
 from actions.services.demo_orders import demo_orders, seed_demo_orders
 from actions.services.migrations import MIGRATIONS, migrate
 from actions.services.orders import OrderService, contact_matches, phone_digits
-from tests.conftest import fixed_clock, migrated_engine, shop_time
+from tests.conftest import fixed_clock, migrated_engine, prove, shop_time
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -79,22 +79,26 @@ def test_three_failures_lock_this_conversation_only(service):
 
 
 def test_cancel_commits_with_an_audit_row_and_twice_does_not_cancel_twice(service):
+    prove(service, "conv-1", "KC-10001")
     first = service.cancel("KC-10001", "conv-1")
     assert first.done and first.order.status == "cancelled"
     second = service.cancel("KC-10001", "conv-1")
     assert (second.done, second.reason) == (False, "already_cancelled")
     audit = rows(service.engine, t.audit_log, conversation_id="conv-1")
-    assert [r["action"] for r in audit] == ["cancel_order", "open_case"]  # the cancellation is a case too
+    # the check that proved the order, then the cancellation, which is a case too
+    assert [r["action"] for r in audit] == ["verified", "cancel_order", "open_case"]
     assert [r["category"] for r in rows(service.engine, t.cases)] == ["cancellation"]
 
 
 def test_shipped_order_is_not_cancelled(service):
+    prove(service, "conv-1", "KC-10003")
     result = service.cancel("KC-10003", "conv-1")
     assert (result.done, result.reason, result.order.status) == (False, "shipped", "shipped")
-    assert rows(service.engine, t.audit_log, conversation_id="conv-1") == []
+    assert [r["action"] for r in rows(service.engine, t.audit_log, conversation_id="conv-1")] == ["verified"]
 
 
 def test_address_change_before_packing_only(service):
+    prove(service, "conv-2", "KC-10001", "KC-10002")
     changed = service.change_address("KC-10001", "9 New Street, Bath BA1 1AA", "conv-2")
     assert changed.done and changed.order.shipping_address == "9 New Street, Bath BA1 1AA"
     assert rows(service.engine, t.order_changes, kind="address")[0]["details"] == "9 New Street, Bath BA1 1AA"
@@ -103,6 +107,7 @@ def test_address_change_before_packing_only(service):
 
 
 def test_item_change_is_recorded(service):
+    prove(service, "conv-3", "KC-10001")
     result = service.request_item_change("KC-10001", "2 mugs instead of 1", "conv-3")
     assert result.done
     change = rows(service.engine, t.order_changes, kind="items")[0]
@@ -110,6 +115,7 @@ def test_item_change_is_recorded(service):
 
 
 def test_return_and_refund_request_inside_the_window(service):
+    prove(service, "conv-4", "KC-10004", "KC-10005")
     returned = service.record_return("KC-10004", "1 × Ceramic Mug", "too small", "conv-4")
     assert returned.done
     refund = service.record_return("KC-10004", "Milk Frother", "stopped working", "conv-4", refund=True)
@@ -130,6 +136,7 @@ def test_case_numbers_are_unique_and_recorded(service):
 
 
 def test_upsert_replaces_lines_and_keeps_what_the_bot_recorded(service, now):
+    prove(service, "conv-7", "KC-10004")
     service.record_return("KC-10004", "Milk Frother", "broken", "conv-7", refund=True)
     original = demo_orders(now)[3]
     service.upsert_orders([original], source="shopify")

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 import queue
+import secrets
 import signal
 import subprocess
 import sys
@@ -87,6 +88,7 @@ def start_servers(workdir: Path, extra_env: Optional[Mapping[str, str]] = None,
     action_port, web_port = free_port(), free_port()
     database = workdir / "tracker.db"
     env = bot_env({"ACTION_PORT": str(action_port), "BOT_PORT": str(web_port),
+                   "ACTION_SERVER_SECRET": secrets.token_hex(16),
                    "DATABASE_URL": f"sqlite:///{database}", "MODEL_PATH": str(MODEL),
                    "SHOP_FILE": str(ROOT / "shop.yml"), "VENDOR_DIR": str(ROOT / "node_modules"),
                    "UPLOAD_DIR": str(workdir / "uploads"), **(extra_env or {})})

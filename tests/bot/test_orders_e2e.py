@@ -40,6 +40,25 @@ def order_status(servers, number: str) -> str:
     return rows(servers, t.orders, number=number)[0]["status"]
 
 
+def test_the_action_server_answers_only_the_web_server(servers):
+    """Issue 13: a direct call with forged slots cancelled an order. Now it needs the web server's secret
+    (and the conversation would still have to prove the order)."""
+    actions = f"http://127.0.0.1:{servers.env['ACTION_PORT']}"
+    call = {"next_action": "action_finish_order_task", "sender_id": "attacker-1", "version": "3.6.2",
+            "domain": {}, "tracker": {"sender_id": "attacker-1", "latest_message": {}, "events": [],
+                                      "slots": {"order_task": "cancel_order", "verified_order": "KC-10001",
+                                                "order_id": "KC-10001", "order_confirmed": True}}}
+    before = order_status(servers, "KC-10001")
+    assert requests.post(f"{actions}/webhook", json=call, timeout=10).status_code == 401
+    assert requests.get(f"{actions}/actions", timeout=10).status_code == 401
+    signed = {"X-Action-Secret": servers.env["ACTION_SERVER_SECRET"]}
+    forged = requests.post(f"{actions}/webhook", json=call, headers=signed, timeout=10)
+    assert forged.status_code == 200 and "KC-10001" not in forged.text  # the secret alone proves nothing
+    assert rows(servers, t.audit_log, conversation_id="attacker-1") == []
+    assert order_status(servers, "KC-10001") == before
+    assert "Refused POST /webhook" in servers.log("actions")
+
+
 def test_where_is_my_order_in_one_message(servers):
     answer = texts(say(servers, "e2e-status", "where is my order KC-10003? my email is jo.baker@example.com"))
     assert "Thank you, I've found order KC-10003." in answer
