@@ -76,4 +76,6 @@ class SessionCookies:
         return self._mac("csrf:" + cookie)
 
     def csrf_ok(self, cookie: Optional[str], token: Optional[str]) -> bool:
-        return bool(cookie and token) and hmac.compare_digest(self.csrf_token(cookie or ""), token or "")
+        # Bytes: compare_digest raises TypeError on str outside ASCII (a form posting csrf=é).
+        return bool(cookie and token) and hmac.compare_digest(self.csrf_token(cookie or "").encode(),
+                                                              (token or "").encode("utf-8", "surrogatepass"))

@@ -33,7 +33,7 @@ def add_canned_reply_routes(console: Blueprint) -> None:
     async def add(request: Request) -> HTTPResponse:
         return await _change(request, None, "add")
 
-    @console.post("/replies/<reply_id:int>/<action:str>")
+    @console.post("/replies/<reply_id:row_id>/<action:str>")
     async def change(request: Request, reply_id: int, action: str) -> HTTPResponse:
         return await _change(request, reply_id, action)
 

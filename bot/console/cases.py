@@ -64,7 +64,7 @@ def add_case_routes(console: Blueprint) -> None:
         return response.html(cases_page(view, cases, counts, request.app.ctx.shop.timezone, owner.name,
                                         csrf_token(request)))
 
-    @console.get("/cases/<case_id:int>")
+    @console.get("/cases/<case_id:row_id>")
     async def one_case(request: Request, case_id: int) -> HTTPResponse:
         owner = signed_in_owner(request)
         if owner is None:
@@ -77,7 +77,7 @@ def add_case_routes(console: Blueprint) -> None:
                   "status": f"The case is now {case.status_words}."}.get(request.args.get("done", ""), "")
         return await _render(request, case, owner, notice=notice)
 
-    @console.get("/cases/<case_id:int>/photo")
+    @console.get("/cases/<case_id:row_id>/photo")
     async def photo(request: Request, case_id: int) -> HTTPResponse:
         if signed_in_owner(request) is None:
             return to_sign_in()
@@ -89,7 +89,7 @@ def add_case_routes(console: Blueprint) -> None:
         return await response.file(path, mime_type=PHOTO_TYPES[path.suffix.lstrip(".")], headers={
             "Cache-Control": "private, max-age=3600", "X-Content-Type-Options": "nosniff"})
 
-    @console.post("/cases/<case_id:int>/status")
+    @console.post("/cases/<case_id:row_id>/status")
     async def set_status(request: Request, case_id: int) -> HTTPResponse:
         owner = signed_in_owner(request)
         if owner is None:
@@ -104,7 +104,7 @@ def add_case_routes(console: Blueprint) -> None:
             return response.text(text.format(status=status_words), status=code)
         return response.redirect(f"/console/cases/{case_id}?done=status", status=303)
 
-    @console.post("/cases/<case_id:int>/reply")
+    @console.post("/cases/<case_id:row_id>/reply")
     async def reply(request: Request, case_id: int) -> HTTPResponse:
         owner = signed_in_owner(request)
         if owner is None:

@@ -21,6 +21,7 @@ from sanic.response import HTTPResponse
 
 from actions.services.handoffs import Handoff
 from bot.console.access import console_of, signed_in_owner
+from bot.console.row_ids import parse_row_id
 
 POLL_SECONDS = 1.0
 HEARTBEAT_SECONDS = 10.0  # a comment line: a closed connection is noticed and the handler ends
@@ -57,7 +58,8 @@ def add_live_routes(console: Blueprint) -> None:
         raw_id = request.args.get("handoff")
         handoff = None
         if raw_id is not None:
-            handoff = console_of(request).handoffs.get(int(raw_id)) if raw_id.isdigit() else None
+            handoff_id = parse_row_id(raw_id)
+            handoff = console_of(request).handoffs.get(handoff_id) if handoff_id is not None else None
             if handoff is None:
                 return response.text("No such conversation.", status=404)
         seen = request.headers.get("last-event-id") or request.args.get("since") or ""

@@ -61,7 +61,7 @@ def add_problem_routes(console: Blueprint) -> None:
         return response.html(problems_page(errors, request.app.ctx.shop.timezone, owner.name,
                                            csrf_token(request)))
 
-    @console.get("/problems/<error_id:int>")
+    @console.get("/problems/<error_id:row_id>")
     async def problem(request: Request, error_id: int) -> HTTPResponse:
         owner = signed_in_owner(request)
         if owner is None:

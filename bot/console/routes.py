@@ -78,7 +78,10 @@ def add_sign_in_routes(console: Blueprint) -> None:
     async def login(request: Request) -> HTTPResponse:
         form = request.form or {}
         expected = request.cookies.get(LOGIN_COOKIE)
-        if not expected or not secrets.compare_digest(expected, form.get("csrf") or ""):
+        given = form.get("csrf") or ""
+        # Bytes: compare_digest raises TypeError on str outside ASCII (csrf=é, or such a cookie).
+        if not expected or not secrets.compare_digest(expected.encode("utf-8", "surrogatepass"),
+                                                      given.encode("utf-8", "surrogatepass")):
             return forbidden()
         email = (form.get("email") or "").strip().lower()
         address = client_address(request)
@@ -132,7 +135,7 @@ def add_conversation_routes(console: Blueprint) -> None:
             )
         )
 
-    @console.get("/handoffs/<handoff_id:int>")
+    @console.get("/handoffs/<handoff_id:row_id>")
     async def conversation(request: Request, handoff_id: int) -> HTTPResponse:
         owner = signed_in_owner(request)
         if owner is None:
@@ -142,7 +145,7 @@ def add_conversation_routes(console: Blueprint) -> None:
             return response.text("No such conversation.", status=404)
         return await _conversation(request, handoff, owner)
 
-    @console.post("/handoffs/<handoff_id:int>/<action:str>")
+    @console.post("/handoffs/<handoff_id:row_id>/<action:str>")
     async def act(request: Request, handoff_id: int, action: str) -> HTTPResponse:
         owner = signed_in_owner(request)
         if owner is None:

@@ -293,3 +293,47 @@ def test_unknown_view_and_unknown_conversation(console):
     cookies = session_of(app)
     assert app.test_client.get("/console?view=everything", cookies=cookies)[1].status == 400
     assert app.test_client.get("/console/handoffs/999", cookies=cookies)[1].status == 404
+
+
+TOO_BIG = "9223372036854775808"  # 2**63: no row can have it; SQLite raised OverflowError on it
+
+
+@pytest.mark.parametrize("method,path", [
+    ("get", f"/console/handoffs/{TOO_BIG}"),
+    ("post", f"/console/handoffs/{TOO_BIG}/claim"),
+    ("get", "/console/events?handoff=99999999999999999999"),
+    ("get", "/console/events?handoff=²"),  # a digit to str.isdigit, not to int()
+    ("get", f"/console/cases/{TOO_BIG}"),
+    ("get", f"/console/cases/{TOO_BIG}/photo"),
+    ("post", f"/console/cases/{TOO_BIG}/status"),
+    ("post", f"/console/cases/{TOO_BIG}/reply"),
+    ("get", f"/console/problems/{TOO_BIG}"),
+    ("post", f"/console/replies/{TOO_BIG}/delete"),
+])
+def test_an_id_no_row_can_have_is_a_404(console, method, path):
+    app, _, queue, handoff = console
+    cookies = session_of(app)
+    _, inbox = app.test_client.get("/console", cookies=cookies)
+    form = {"csrf": csrf_of(inbox.text), "status": "closed", "text": "hi"}
+    extra = {"data": form} if method == "post" else {}
+    _, reply = getattr(app.test_client, method)(path, cookies=cookies, allow_redirects=False, **extra)
+    assert reply.status == 404
+    assert queue.get(handoff.id).status == "waiting"
+
+
+def test_a_token_or_cookie_outside_ascii_is_a_403_not_a_500(console):
+    app, _, queue, handoff = console
+    _, reply = app.test_client.post("/console/login", cookies={"shopbot_login": "x"}, allow_redirects=False,
+                                    data={"csrf": "é", "email": "mara@example.com", "password": PASSWORD})
+    assert reply.status == 403 and "shopbot_console" not in reply.cookies
+    _, reply = app.test_client.post("/console/login", headers={"Cookie": "shopbot_login=é".encode()},
+                                    allow_redirects=False,
+                                    data={"csrf": "é", "email": "mara@example.com", "password": PASSWORD})
+    assert reply.status == 403
+    cookies = session_of(app)
+    for path in (f"/console/handoffs/{handoff.id}/claim", "/console/logout", "/console/replies"):
+        _, reply = app.test_client.post(path, cookies=cookies, data={"csrf": "é"}, allow_redirects=False)
+        assert reply.status == 403, path
+    assert queue.get(handoff.id).status == "waiting"
+    _, still = app.test_client.get("/console", cookies=cookies, allow_redirects=False)
+    assert still.status == 200  # the refused sign-out ended nothing
