@@ -45,6 +45,9 @@ CLOSED = ("resolved", "returned")
 BY = ("day", "week")
 DEFAULT_DAYS = 28
 MAX_DAYS = 366
+# Dates a range may name: the arithmetic around them (the default 28 days back, a week's Monday, the
+# midnight after the last day) stays inside Python's years 1-9999, which 0001-01-01 and 9999-12-31 left.
+FIRST_DATE, LAST_DATE = dt.date(1970, 1, 1), dt.date(9998, 12, 31)
 CSAT_SCORES = range(1, 6)
 NPS_SCORES = range(0, 11)
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")  # what a spreadsheet may run as a formula
@@ -60,9 +63,12 @@ class FigureRangeError(ValueError):
 
 def _date(name: str, text: str) -> dt.date:
     try:
-        return dt.date.fromisoformat(text.strip())
+        day = dt.date.fromisoformat(text.strip())
     except ValueError:
         raise FigureRangeError(f"{name}: {text!r} is not a date like 2026-06-05") from None
+    if not FIRST_DATE <= day <= LAST_DATE:
+        raise FigureRangeError(f"{name}: {day} is not between {FIRST_DATE} and {LAST_DATE}")
+    return day
 
 
 @dataclass(frozen=True)

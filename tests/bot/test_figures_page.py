@@ -55,6 +55,8 @@ def test_the_figures_need_a_signed_in_owner(console, path):
     ("from=2025-01-01&to=2026-06-09", "the range has 525 days; at most 366 at a time"),
     (f"{RANGE}&by=month", "by: 'month' must be day or week"),
     ("to=June", "to: 'June' is not a date"),
+    ("to=0001-01-01", "to: 0001-01-01 is not between 1970-01-01 and 9998-12-31"),  # 28 days before: overflow
+    ("from=9999-12-31&to=9999-12-31", "to: 9999-12-31 is not between"),  # the midnight after: overflow
 ])
 @pytest.mark.parametrize("path", ["/console/figures", "/console/figures/feedback.csv"])
 def test_bad_ranges_get_400_with_the_reason(console, path, query, problem):
