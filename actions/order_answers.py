@@ -16,7 +16,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.handoff import PersonRouting
-from actions.order_flow import PROBLEM_TASKS, TASK_SLOTS, TASK_WORDS
+from actions.order_flow import LIMITED, PROBLEM_TASKS, TASK_SLOTS, TASK_WORDS, checks_refused
 from actions.replies import MAIN_TOPICS, Reply, intent_button
 from actions.services.case_alerts import console_url_from, tell_owner_about_case
 from actions.services.cases import CaseBook
@@ -55,7 +55,10 @@ class ActionFinishOrderTask(PersonRouting, Action):
         task = tracker.get_slot("order_task") or "order_status"
         order = self.proved_order(tracker)
         locked = tracker.get_slot("verification_locked") or self.orders.is_locked(tracker.sender_id)
-        if order is None and not locked:  # left without an order number (not_pursued)
+        if order is None and not locked and checks_refused(self.check_limits, tracker):
+            reply = Reply(LIMITED.format(contact=contact_sentence(self.shop, self.now())),
+                          (intent_button("human_handoff"),))
+        elif order is None and not locked:  # left without an order number (not_pursued)
             what, example = TASK_WORDS.get(task, "order lookup"), self.shop.order_number.example
             reply = Reply.with_topics(f"I've left the {what} for now. Whenever you want me to look at an "
                                       f"order, just tell me its number (like {example}).", MAIN_TOPICS)

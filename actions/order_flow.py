@@ -3,10 +3,13 @@
 One form (``order_form``) serves every order task; the task is the intent that started it (kept in
 the ``order_task`` slot). It first needs the order number and the email or phone on that order and
 checks them against the orders (OrderService); only then does it ask the task's own questions.
-Failed checks are counted in the database per conversation; after three the lookup is locked.
+Failed checks are counted in the database per conversation; after three the lookup is locked. They are
+also counted per order number, per client address and overall (OrderCheckLimits): past those limits no
+check is made, whatever was typed, and the customer is offered a person.
 """
 from __future__ import annotations
 
+import logging
 import re
 from typing import Any, Dict, List, Optional
 
@@ -16,6 +19,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.replies import MAIN_TOPICS, Reply
+from actions.services.order_check_limits import CLIENT_KEY_LENGTH, OrderCheckLimits
 from actions.services.order_rules import Order, can_cancel, can_change, can_return
 from actions.services.orders import MAX_VERIFICATION_FAILURES
 from actions.services.shop_profile import ShopProfile
@@ -34,7 +38,24 @@ NOT_FOUND = ("I couldn't find order {number} with that email address or phone nu
              "before I have to stop looking up orders here).")
 LOCKED = ("That still doesn't match an order, so I've stopped looking up orders in this conversation: "
           "it keeps everyone's orders safe.")
+LIMITED = "I can't check order details right now. A person can check it for you: {contact}"
+# Set by the web server's channels (bot/channels) from the client's address, over anything the client sent.
+CLIENT_KEY = "client_key"
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_CLIENT_KEY = re.compile(rf"[0-9a-f]{{{CLIENT_KEY_LENGTH}}}")
+logger = logging.getLogger(__name__)
+
+
+def client_key(tracker: Tracker) -> str:
+    """The keyed hash of the customer's address the channel put in the message's metadata, or ""."""
+    key = (tracker.latest_message.get("metadata") or {}).get(CLIENT_KEY)
+    return key if isinstance(key, str) and _CLIENT_KEY.fullmatch(key) else ""
+
+
+def checks_refused(limits: OrderCheckLimits, tracker: Tracker) -> Optional[str]:
+    """Which limit stops checking the order number in the slots ("order", "client", "global"), or None."""
+    number = tracker.get_slot("order_id")
+    return limits.reached(str(number), client_key(tracker)) if number else None
 
 
 def task_slots(task: str, order: Order, shop: ShopProfile, now: Any) -> List[str]:
@@ -94,6 +115,11 @@ class ValidateOrderForm(OrderAware, FormValidationAction):
             return []
         verified = tracker.get_slot("verified_order")
         if not verified or verified != tracker.get_slot("order_id"):
+            limit = checks_refused(self.check_limits, tracker)
+            if limit:  # the form ends here; action_finish_order_task tells the customer and offers a person
+                logger.warning("order check refused in %s: the %s limit of failed checks is reached "
+                               "(order %s)", tracker.sender_id, limit, tracker.get_slot("order_id"))
+                return []
             return ["order_id", "order_contact"]
         order = self.proved_order(tracker)
         if order is None:  # deleted since, or a slot nobody proved: ask again
@@ -193,6 +219,8 @@ class ValidateOrderForm(OrderAware, FormValidationAction):
             return events
         if self._locked(tracker):
             return [*events, SlotSet("verification_locked", True)]
+        if checks_refused(self.check_limits, tracker):  # not checked at all: the right email is refused too
+            return [*events, SlotSet("order_contact", None), SlotSet("verified_order", None)]
         if self.orders.verify(number, contact, tracker.sender_id) is not None:
             dispatcher.utter_message(text=f"Thank you, I've found order {number}.")
             return [*events, SlotSet("verified_order", number)]
@@ -200,6 +228,7 @@ class ValidateOrderForm(OrderAware, FormValidationAction):
             # Another order than the one proved, checked with that order's contact: not a failed attempt,
             # the customer just hasn't given this order's email or phone yet.
             return [*events, SlotSet("order_contact", None), SlotSet("verified_order", None)]
+        self.check_limits.record_failure(tracker.sender_id, number, client_key(tracker))
         failures = self.orders.record_failure(tracker.sender_id)
         if failures >= MAX_VERIFICATION_FAILURES:
             dispatcher.utter_message(text=LOCKED)

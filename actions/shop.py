@@ -11,6 +11,7 @@ from actions.services.database import DEFAULT_DATABASE_URL, create_database_engi
 from actions.services.handoffs import HandoffQueue
 from actions.services.mail import Mailer, SmtpSettings
 from actions.services.migrations import migrate
+from actions.services.order_check_limits import OrderCheckLimits
 from actions.services.order_rules import Order
 from actions.services.orders import OrderService
 from actions.services.owners import OwnerAccounts
@@ -75,6 +76,11 @@ class OrderAware(ShopAware):
         if self._orders is None:
             self._orders = current_order_service()
         return self._orders
+
+    @property
+    def check_limits(self) -> OrderCheckLimits:
+        """Failed order checks counted per order, per client and overall, shared by every process."""
+        return OrderCheckLimits(self.orders.engine, self._clock)
 
     def proved_order(self, tracker: Any) -> Optional[Order]:
         """The order in the verified_order slot, if the database says this conversation proved it is the

@@ -83,6 +83,10 @@ def _create_order_verifications(connection: Connection) -> None:
     t.order_verifications.create(connection)
 
 
+def _create_failed_order_checks(connection: Connection) -> None:
+    t.failed_order_checks.create(connection)
+
+
 MIGRATIONS: List[Migration] = [
     Migration(1, "orders, lines, shipments, refunds, returns, changes, cases, audit log, verification",
               _create_order_tables),
@@ -96,6 +100,8 @@ MIGRATIONS: List[Migration] = [
               _create_chat_delivery),
     Migration(9, "console sign-ins, ended by sign-out or a password change", _create_console_sessions),
     Migration(10, "orders each conversation proved are the customer's", _create_order_verifications),
+    Migration(11, "failed order checks, counted per order, per client and overall",
+              _create_failed_order_checks),
 ]
 
 

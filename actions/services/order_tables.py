@@ -274,6 +274,18 @@ order_verifications = Table(
     Column("verified_at", DateTime, nullable=False),  # UTC, naive
 )
 
+# Failed order checks (issue 13): number + wrong email or phone, or no such order. The per-conversation
+# lock above stops one chat; these rows let every process count guesses at one order, from one client
+# address and overall, whichever conversation they come from. Small rows, deleted after a day.
+failed_order_checks = Table(
+    "failed_order_checks", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("at", DateTime, nullable=False, index=True),              # UTC, naive
+    Column("conversation_id", String(255), nullable=False),
+    Column("order_number", String(32), nullable=False, index=True),  # as checked, not an orders row
+    Column("client_key", String(16), nullable=False, default="", index=True),  # keyed hash of the address
+)
+
 schema_migrations = Table(
     "schema_migrations", metadata,
     Column("version", Integer, primary_key=True),

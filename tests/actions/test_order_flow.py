@@ -9,14 +9,17 @@ from typing import Any, Dict, List, Optional
 import pytest
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from actions.order_answers import ActionFinishOrderTask
 from actions.order_flow import (
+    CLIENT_KEY,
+    LIMITED,
     NOT_FOUND,
     ActionStartOrderTask,
     ActionStopOrderTask,
     ValidateOrderForm,
+    client_key,
     remedy_from_text,
 )
 from actions.order_questions import (
@@ -30,6 +33,7 @@ from actions.services import order_tables as t
 from actions.services.database import create_database_engine
 from actions.services.demo_orders import seed_demo_orders
 from actions.services.migrations import migrate
+from actions.services.order_check_limits import GLOBAL_PER_HOUR
 from actions.services.orders import OrderService
 from tests.conftest import fixed_clock, prove, shop_time
 
@@ -547,3 +551,89 @@ def test_nonsense_is_not_said_back_as_the_change_to_make(make, domain):
     texts, events, _ = run(make(ValidateOrderForm), tracker, domain)
     assert texts == ["Sorry, I didn't understand that. Please tell me the item and what should change."]
     assert slot_events(events)["order_details"] is None
+
+
+# ---- issue 13: failed checks counted per order, per client address and overall, across conversations ----
+def guess(make, domain, sender: str, number: str, contact: str, key: str = ""):
+    tracker = form_tracker({"order_task": "order_status"}, {"order_id": number, "order_contact": contact},
+                           sender=sender)
+    if key:
+        tracker.latest_message["metadata"] = {CLIENT_KEY: key}
+    return run(make(ValidateOrderForm), tracker, domain)
+
+
+def refused(make, domain, sender: str, texts, events, key: str = "") -> None:
+    """No check was made: nothing said about the order, no failure counted, the form ends and the
+    finish offers a person."""
+    slots = slot_events(events)
+    assert texts == [] and not slots.get("verified_order") and slots["requested_slot"] is None
+    finish = form_tracker({"order_task": "order_status", "order_id": slots.get("order_id", "KC-10001")},
+                          sender=sender)
+    if key:
+        finish.latest_message["metadata"] = {CLIENT_KEY: key}
+    said, _, messages = run(make(ActionFinishOrderTask), finish, domain)
+    assert said == [LIMITED.format(contact=said[0].split(": ", 1)[1])]
+    assert said[0].startswith("I can't check order details right now. A person can check it for you: ")
+    assert messages[0]["buttons"] == [{"title": "Talk to a person", "payload": "/human_handoff"}]
+
+
+def test_thirty_conversations_guessing_one_order_are_stopped_after_five(make, domain, orders):
+    """Issue 13: 30 sender ids with one guess each all got an answer, and guess 30 found the email."""
+    for i in range(1, 30):
+        texts, events, _ = guess(make, domain, f"guess-{i}", "KC-10001", f"guess{i}@example.com")
+        if i <= 5:
+            assert texts == [NOT_FOUND.format(number="KC-10001", left=2, tries="tries")]
+        else:
+            refused(make, domain, f"guess-{i}", texts, events)
+            assert orders.failures(f"guess-{i}") == 0  # not even checked
+    texts, events, _ = guess(make, domain, "guess-30", "KC-10001", "alex.morgan@example.com")
+    refused(make, domain, "guess-30", texts, events)
+    assert orders.verified_order("guess-30", "KC-10001") is None
+    with orders.engine.connect() as connection:
+        assert connection.execute(select(func.count()).select_from(t.failed_order_checks)).scalar() == 5
+
+
+def test_another_order_is_still_checked_when_one_order_hit_its_limit(make, domain):
+    for i in range(5):
+        guess(make, domain, f"g-{i}", "KC-10001", f"g{i}@example.com")
+    texts, events, _ = guess(make, domain, "owner-of-10003", "KC-10003", "jo.baker@example.com")
+    assert texts == ["Thank you, I've found order KC-10003."]
+    assert slot_events(events)["verified_order"] == "KC-10003"
+
+
+def test_guesses_spread_over_many_orders_stop_all_checks_at_the_global_limit(make, domain, orders):
+    limits = make(ValidateOrderForm).check_limits
+    for i in range(GLOBAL_PER_HOUR - 1):  # unknown orders count too: the answer is the same
+        limits.record_failure(f"spread-{i}", f"KC-2{i:04d}")
+    texts, _, _ = guess(make, domain, "spread-last", "KC-99999", "x@example.com")
+    assert texts[0].startswith("I couldn't find order KC-99999")
+    texts, events, _ = guess(make, domain, "owner-of-10003", "KC-10003", "jo.baker@example.com")
+    refused(make, domain, "owner-of-10003", texts, events)
+
+
+def test_one_client_address_is_stopped_after_ten_failed_checks_whatever_the_order(make, domain):
+    key, other = "0123456789abcdef", "fedcba9876543210"
+    for i in range(10):
+        texts, _, _ = guess(make, domain, f"walker-{i}", f"KC-1000{i % 9 + 1}" if i < 9 else "KC-55555",
+                            f"w{i}@example.com", key)
+        assert texts[0].startswith("I couldn't find order"), i
+    texts, events, _ = guess(make, domain, "walker-10", "KC-10003", "jo.baker@example.com", key)
+    refused(make, domain, "walker-10", texts, events, key)
+    texts, _, _ = guess(make, domain, "neighbour", "KC-10003", "jo.baker@example.com", other)
+    assert texts == ["Thank you, I've found order KC-10003."]
+    # A key the client made up (not 16 hex) counts as no key: the channel's own key is the only one believed.
+    assert client_key(form_tracker({})) == ""
+    forged = form_tracker({})
+    forged.latest_message["metadata"] = {CLIENT_KEY: "x" * 16}
+    assert client_key(forged) == ""
+
+
+def test_failed_checks_older_than_an_hour_no_longer_count(make, domain, shop, orders):
+    for i in range(5):
+        guess(make, domain, f"early-{i}", "KC-10001", f"e{i}@example.com")
+    texts, events, _ = guess(make, domain, "owner", "KC-10001", "alex.morgan@example.com")
+    assert texts == [] and not slot_events(events).get("verified_order")
+    later = lambda cls: cls(shop=shop, clock=fixed_clock(shop_time(shop, "2026-11-23 11:01")),  # noqa: E731
+                            orders=orders)
+    texts, events, _ = guess(later, domain, "owner", "KC-10001", "alex.morgan@example.com")
+    assert texts == ["Thank you, I've found order KC-10001."]

@@ -9,6 +9,12 @@ from sqlalchemy import func, select
 from actions.services import order_tables as t
 from actions.services.demo_orders import demo_orders, seed_demo_orders
 from actions.services.migrations import MIGRATIONS, migrate
+from actions.services.order_check_limits import (
+    GLOBAL_PER_HOUR,
+    PER_CLIENT_PER_HOUR,
+    PER_ORDER_PER_HOUR,
+    OrderCheckLimits,
+)
 from actions.services.orders import OrderService, contact_matches, phone_digits
 from tests.conftest import fixed_clock, migrated_engine, prove, shop_time
 
@@ -152,3 +158,32 @@ def test_demo_orders_cover_every_state(now):
     assert len({o.number for o in demo_orders(now)}) == len(demo_orders(now))
     assert all(o.placed_at <= now and o.placed_at.tzinfo is not None for o in demo_orders(now))
     assert dt.timedelta(0) < now - demo_orders(now)[0].placed_at < dt.timedelta(days=1)
+
+
+def test_failed_checks_count_per_order_per_client_and_overall_for_an_hour(engine, now):
+    """Issue 13: shared by every process through the database; older rows count for nothing."""
+    moment = [now]
+    limits = OrderCheckLimits(engine, lambda: moment[0])
+    for i in range(PER_ORDER_PER_HOUR):
+        assert limits.reached("KC-10001") is None
+        limits.record_failure(f"c-{i}", "KC-10001")
+    assert limits.reached("KC-10001") == "order"
+    assert limits.reached("KC-10002") is None
+    moment[0] = now + dt.timedelta(minutes=61)  # the hour has passed
+    assert limits.reached("KC-10001") is None
+
+    key = "0123456789abcdef"
+    for i in range(PER_CLIENT_PER_HOUR):
+        limits.record_failure(f"k-{i}", f"KC-3{i:04d}", key)
+    assert limits.reached("KC-10002", key) == "client"
+    assert limits.reached("KC-10002", "fedcba9876543210") is None
+    assert limits.reached("KC-10002") is None
+
+    for i in range(GLOBAL_PER_HOUR - PER_CLIENT_PER_HOUR):
+        limits.record_failure(f"g-{i}", f"KC-4{i:04d}")
+    assert limits.reached("KC-10002") == "global"
+
+    moment[0] = now + dt.timedelta(days=1, minutes=30)  # over a day after the first five: deleted
+    limits.record_failure("late", "KC-10001")
+    assert len(rows(engine, t.failed_order_checks, order_number="KC-10001")) == 1
+    assert len(rows(engine, t.failed_order_checks)) == 1 + GLOBAL_PER_HOUR  # the later ones are kept
