@@ -19,7 +19,8 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.replies import MAIN_TOPICS, Reply
-from actions.services.order_check_limits import CLIENT_KEY_LENGTH, OrderCheckLimits
+from actions.services.email_address import parse_email
+from actions.services.order_check_limits import CLIENT_KEY, CLIENT_KEY_LENGTH, OrderCheckLimits
 from actions.services.order_rules import Order, can_cancel, can_change, can_return
 from actions.services.orders import MAX_VERIFICATION_FAILURES
 from actions.services.shop_profile import ShopProfile
@@ -39,9 +40,6 @@ NOT_FOUND = ("I couldn't find order {number} with that email address or phone nu
 LOCKED = ("That still doesn't match an order, so I've stopped looking up orders in this conversation: "
           "it keeps everyone's orders safe.")
 LIMITED = "I can't check order details right now. A person can check it for you: {contact}"
-# Set by the web server's channels (bot/channels) from the client's address, over anything the client sent.
-CLIENT_KEY = "client_key"
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _CLIENT_KEY = re.compile(rf"[0-9a-f]{{{CLIENT_KEY_LENGTH}}}")
 logger = logging.getLogger(__name__)
 
@@ -172,7 +170,7 @@ class ValidateOrderForm(OrderAware, FormValidationAction):
     def validate_order_contact(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
                                domain: DomainDict) -> Dict[str, Any]:
         text = str(value or "").strip()
-        if _EMAIL.match(text) or len(re.sub(r"\D", "", text)) >= 9:
+        if parse_email(text) or len(re.sub(r"\D", "", text)) >= 9:
             return {"order_contact": text}
         dispatcher.utter_message(text="Please give the email address or phone number you used for the order.")
         return {"order_contact": None}
@@ -209,10 +207,29 @@ class ValidateOrderForm(OrderAware, FormValidationAction):
             dispatcher.utter_message(text="Sorry, which would you prefer? Please choose one of the options.")
         return {"order_remedy": remedy}
 
+    @staticmethod
+    def switched_task(dispatcher: CollectingDispatcher, tracker: Tracker) -> List[EventType]:
+        """A new order request replaces the task in progress (its slots are forgotten, nothing changed)."""
+        asked = (tracker.latest_message.get("intent") or {}).get("name")
+        task = tracker.slots.get("order_task")
+        if asked not in ORDER_TASKS or not task or asked == task:
+            return []
+        if task not in ("order_status", "refund_status"):
+            dispatcher.utter_message(text=f"OK, I've left the {TASK_WORDS.get(task, 'request')}; nothing was "
+                                          "changed.")
+        forgotten = {"order_task": asked, **{slot: None for slot in TASK_SLOTS}}
+        tracker.slots.update(forgotten)  # not as events: the validators must not judge these as answers
+        return [SlotSet(slot, value) for slot, value in forgotten.items()]
+
     async def get_validation_events(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                                     domain: DomainDict) -> List[EventType]:
-        """After the slots are validated, check order number + contact once, against the orders."""
-        events = await super().get_validation_events(dispatcher, tracker, domain)
+        """After the slots are validated, check order number + contact once, against the orders.
+
+        Another order request in the middle of a task ("where is my order KC-10501?" while "Shall I cancel
+        it?" waits) replaces the task: its order number fills a slot, so the form goes on, and the old
+        question must not be asked again; a "yes" after it would answer a question the customer left."""
+        switched = self.switched_task(dispatcher, tracker)
+        events = [*switched, *await super().get_validation_events(dispatcher, tracker, domain)]
         number, contact = tracker.slots.get("order_id"), tracker.slots.get("order_contact")
         if not number or not contact or (tracker.slots.get("verified_order") == number
                                          and self.orders.verified_order(tracker.sender_id, number)):

@@ -38,6 +38,7 @@ from actions.services.migrations import migrate
 from actions.services.owners import OwnerAccounts
 from actions.services.shared_secret import ACTION_SECRET_HEADER, load_or_create_secret
 from actions.services.shop_profile import ShopProfile
+from bot.channels.client_keys import ClientKeys
 from bot.channels.delivery import ChatCourier
 from bot.channels.rest import ValidatingRestInput
 from bot.channels.socketio import ValidatingSocketIOInput
@@ -213,6 +214,10 @@ def create_app(
             channel.courier = app.ctx.courier
         secret = load_secret(settings.console_secret, settings.console_secret_file)
         sessions = SessionCookies(secret, ConsoleSessions(engine))
+        # The key the order flow counts failed order checks by, per client address (never the address itself).
+        for channel in channels:
+            if isinstance(channel, (ValidatingRestInput, ValidatingSocketIOInput)):
+                channel.client_keys = ClientKeys(secret)
         app.ctx.console = Console(OwnerAccounts(engine), handoffs, sessions, limiter, CannedReplies(engine),
                                   app.ctx.mailer)
 

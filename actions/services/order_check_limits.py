@@ -29,6 +29,9 @@ PER_CLIENT_PER_HOUR = 10
 # Reaching it stops lookups for everybody for up to an hour, which a person can cover; leaking orders
 # cannot be undone.
 GLOBAL_PER_HOUR = 100
+# The message metadata key under which the web server's channels put the client's key: a keyed hash
+# (HMAC-SHA256, first 16 hex) of the client's address, never the address; set over anything the client sent.
+CLIENT_KEY = "client_key"
 CLIENT_KEY_LENGTH = 16
 
 

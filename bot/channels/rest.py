@@ -14,6 +14,7 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from bot.channels.client_keys import ClientKeys, with_client_key
 from bot.channels.messages import (
     DEFAULT_MAX_CHARS,
     Rejection,
@@ -21,6 +22,7 @@ from bot.channels.messages import (
     check_sender,
     check_text,
 )
+from bot.console.forwarded import client_address
 from bot.health import no_reply_rejection
 from bot.person_gate import WITH_PERSON
 
@@ -42,6 +44,8 @@ class ValidatingRestInput(InputChannel):
 
     def __init__(self, max_message_chars: int = DEFAULT_MAX_CHARS) -> None:
         self.max_message_chars = max_message_chars
+        # Set by the app at start (the server's secret); without it no client key is sent, nor the client's.
+        self.client_keys: ClientKeys | None = None
 
     def _parse(self, request: Request) -> "Dict[str, Any] | Rejection":
         try:
@@ -72,8 +76,9 @@ class ValidatingRestInput(InputChannel):
             if isinstance(parsed, Rejection):
                 return rejection_response(parsed)
             collector = CollectingOutputChannel()
-            message = UserMessage(parsed["message"], collector, parsed["sender"],
-                                  input_channel=self.name(), metadata=parsed.get("metadata"))
+            key = self.client_keys.for_address(client_address(request)) if self.client_keys else None
+            message = UserMessage(parsed["message"], collector, parsed["sender"], input_channel=self.name(),
+                                  metadata=with_client_key(parsed.get("metadata"), key))
             try:
                 outcome = await on_new_message(message)
             except Exception:  # noqa: BLE001 - any failure must reach the client as a 500

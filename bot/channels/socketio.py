@@ -31,8 +31,10 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 from socketio import AsyncServer
 
+from bot.channels.client_keys import ClientKeys, with_client_key
 from bot.channels.delivery import ChatCourier
 from bot.channels.messages import DEFAULT_MAX_CHARS, Rejection, check_metadata, check_text, is_session_id
+from bot.console.forwarded import client_address
 from bot.person_gate import WITH_PERSON
 from bot.web.cors import AllowedOrigins
 
@@ -117,6 +119,9 @@ class ValidatingSocketIOInput(SocketIOInput):
         self.find_tracker: TrackerLookup | None = None
         # Set by the app at start: a person's messages and the widget's presence (none: not tracked).
         self.courier: ChatCourier | None = None
+        # Set by the app at start (the server's secret): the client key the order flow counts failed checks
+        # by; without it no client key is sent, nor one the client made up.
+        self.client_keys: ClientKeys | None = None
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         sio = AsyncServer(async_mode="sanic", cors_allowed_origins=origin_policy(self.cors_origins))
@@ -142,12 +147,20 @@ class ValidatingSocketIOInput(SocketIOInput):
                 await output.send_response(session_id, reply)
             return True
 
+        @sio.on("connect")
+        async def connect(sid: str, environ: Dict[str, Any], auth: Any = None) -> None:
+            """The client's key, from the address the socket came from (through TRUSTED_PROXIES)."""
+            request = environ.get("sanic.request")
+            if self.client_keys is not None and request is not None:
+                key = self.client_keys.for_address(client_address(request))
+                await sio.save_session(sid, {"client_key": key})
+
         # Events sent without data call the handler with the sid alone: ``data`` defaults to None.
         @sio.on("session_request")
         async def session_request(sid: str, data: Any = None) -> None:
             requested = data.get("session_id") if isinstance(data, dict) else None
             session_id = requested if is_session_id(requested) else uuid.uuid4().hex
-            await sio.save_session(sid, {"session_id": session_id})
+            await sio.save_session(sid, {**await sio.get_session(sid), "session_id": session_id})
             await sio.enter_room(sid, session_id)  # a coroutine since python-socketio 5.10
             await sio.emit("session_confirm", session_id, room=sid)
             if self.courier is not None:  # present now; and what a person said meanwhile, in order
@@ -198,9 +211,9 @@ class ValidatingSocketIOInput(SocketIOInput):
                 if (data.get("resent") is True and await answered_before(session_id, message_id)) \
                         or not first_time:
                     return {"status": "duplicate", "message_id": message_id}
+            metadata = with_client_key(data.get(self.metadata_key), session.get("client_key"))
             message = UserMessage(data["message"], SocketIOOutput(sio, self.bot_message_evt), session_id,
-                                  input_channel=self.name(), message_id=message_id,
-                                  metadata=data.get(self.metadata_key))
+                                  input_channel=self.name(), message_id=message_id, metadata=metadata)
             try:
                 outcome = await on_new_message(message)
             except Exception:  # noqa: BLE001 - the customer must hear that it failed

@@ -27,7 +27,32 @@ def test_a_good_message_is_answered(make_app):
     response = post(make_app(agent), {"sender": "c1", "message": "hello", "metadata": {"page": "/"}})
     assert response.status == 200
     assert response.json == [{"recipient_id": "c1", "text": "echo: hello"}]
-    assert agent.received[0].metadata == {"page": "/"}
+    metadata = agent.received[0].metadata
+    assert metadata["page"] == "/" and set(metadata) == {"page", "client_key"}
+
+
+def key_sent(app: Sanic, agent: RecordingAgent, headers: dict, metadata: Any = None) -> str:
+    body = {"sender": "c1", "message": "hi", **({"metadata": metadata} if metadata is not None else {})}
+    _, response = app.test_client.post(URL, content=json.dumps(body), headers=headers)
+    assert response.status == 200
+    return agent.received[-1].metadata["client_key"]
+
+
+def test_the_server_sets_the_client_key_and_a_client_cannot_choose_it(make_app):
+    """Issue 13: the order flow limits failed order checks per client by this key (a hash, not the address);
+    a key the client sends is replaced, and X-Forwarded-For counts only from a trusted proxy."""
+    agent = RecordingAgent()
+    app = make_app(agent)
+    mine = key_sent(app, agent, {})
+    assert len(mine) == 16 and int(mine, 16) >= 0 and "127.0.0.1" not in str(agent.received[-1].metadata)
+    assert key_sent(app, agent, {}, {"client_key": "0123456789abcdef"}) == mine
+    assert key_sent(app, agent, {"X-Forwarded-For": "203.0.113.9"}) == mine  # not from a trusted proxy
+
+    behind = RecordingAgent()
+    proxied = make_app(behind, trusted_proxies=("127.0.0.1/32",))
+    first = key_sent(proxied, behind, {"X-Forwarded-For": "203.0.113.9"})
+    assert key_sent(proxied, behind, {"X-Forwarded-For": "203.0.113.9"}) == first
+    assert key_sent(proxied, behind, {"X-Forwarded-For": "203.0.113.10"}) != first
 
 
 @pytest.mark.parametrize("body,raw,status,error", [

@@ -82,3 +82,22 @@ async def test_a_message_without_data_is_acknowledged_as_refused(server):
     for answer in await as_widget(url, send):
         assert answer["status"] == "refused" and answer["error"] == "invalid_message", answer
     assert agent.received == []
+
+
+async def test_the_server_sets_the_client_key_over_the_clients_own(server):
+    """Issue 13: failed order checks are limited per client by this key, so the client cannot choose it."""
+    url, agent = server
+
+    def send(widget: Widget) -> Any:
+        client, confirmed = widget
+        client.emit("session_request", {})
+        session_id = confirmed.get(timeout=10)
+        return [client.call("user_uttered", {"session_id": session_id, "message": "hi",
+                                             "metadata": {"page": "/", "client_key": key}}, timeout=10)
+                for key in ("0123456789abcdef", "fedcba9876543210")]
+
+    answers = await as_widget(url, send)
+    assert all(a["status"] == "delivered" for a in answers), answers
+    keys = {m.metadata["client_key"] for m in agent.received}
+    assert len(keys) == 1 and keys.pop() not in ("0123456789abcdef", "fedcba9876543210")
+    assert agent.received[0].metadata["page"] == "/"
