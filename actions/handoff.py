@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import re
 from typing import Any, Dict, List, Optional, Tuple
 
 from rasa_sdk import Action, FormValidationAction, Tracker
@@ -20,6 +19,7 @@ from rasa_sdk.types import DomainDict
 
 from actions.order_flow import TASK_SLOTS
 from actions.replies import FixedQuestion, Reply
+from actions.services.email_address import parse_email
 from actions.services.mail import MailError
 from actions.services.opening_hours import describe_status, opening_status, reply_due
 from actions.services.orders import OrderService
@@ -27,13 +27,12 @@ from actions.services.wording import summary_rows
 from actions.shop import HandoffAware
 
 logger = logging.getLogger(__name__)
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
 def valid_email(value: Any, dispatcher: CollectingDispatcher) -> Optional[str]:
     """The address, or None after telling the customer how it should look."""
-    email = str(value or "").strip()
-    if _EMAIL.match(email):
+    email = parse_email(str(value or ""))
+    if email:
         return email
     dispatcher.utter_message(
         text="That doesn't look like an email address; please type it like name@example.com.")

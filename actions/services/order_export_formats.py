@@ -41,6 +41,7 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
+from actions.services.email_address import parse_email
 from actions.services.order_rules import OrderLine, Shipment
 from actions.services.shop_profile import ShopProfile
 
@@ -52,7 +53,6 @@ SHOPIFY_COLUMNS = ("Name", "Email", "Financial Status", "Fulfillment Status", "C
 WOOCOMMERCE_COLUMNS = ("order_number", "date", "status", "billing_email", "order_total", "order_currency",
                        "item_name", "item_quantity", "item_subtotal")
 
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _MONEY = re.compile(r"^\d+(\.\d+)?$")
 _CENT = Decimal("0.01")
 _UNPAID = "unpaid"  # a status meaning "leave this order out", never stored
@@ -126,7 +126,7 @@ class _Cells:
 
     def email(self, column: str, required: bool = True) -> Optional[str]:
         value = self._value(column, required)
-        if value is not None and not _EMAIL.match(value):
+        if value is not None and parse_email(value) is None:
             self.problems.append(f"{column} {value!r} is not an email address")
             return None
         return value
