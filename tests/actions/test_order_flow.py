@@ -226,6 +226,30 @@ def test_verified_customer_is_not_asked_again_for_a_new_task(make, domain):
     assert slot_events(events)["requested_slot"] == "order_confirmed"
 
 
+def test_another_order_request_replaces_the_task_waiting_for_a_yes(make, domain, orders):
+    """Issue 13: "Shall I cancel KC-10001?" → "where is my order KC-10001?" asked the cancel question
+    again (the number filled a slot, so the form went on), and the "yes" after it cancelled the order."""
+    waiting = {**VERIFIED, "order_task": "cancel_order"}
+    tracker = form_tracker(waiting, {"order_id": "KC-10001"}, intent="order_status",
+                           text="where is my order KC-10001?", requested="order_confirmed")
+    texts, events, _ = run(make(ValidateOrderForm), tracker, domain)
+    slots = slot_events(events)
+    assert texts == ["OK, I've left the cancellation; nothing was changed."]
+    assert (slots["order_task"], slots["order_confirmed"], slots["requested_slot"]) == (
+        "order_status", None, None)  # nothing left to ask: the status is answered next
+    answer, _, _ = run(make(ActionFinishOrderTask), form_tracker({**VERIFIED, "order_task": "order_status"}),
+                       domain)
+    assert "Shall I cancel" not in answer[0] and orders.get("KC-10001").status == "paid"
+
+
+def test_the_same_request_again_keeps_its_answers(make, domain):
+    tracker = form_tracker({**VERIFIED, "order_task": "change_order", "order_details": "2 mugs"},
+                           {"order_id": "KC-10001"}, intent="change_order", text="change order KC-10001",
+                           requested="order_confirmed")
+    texts, events, _ = run(make(ValidateOrderForm), tracker, domain)
+    assert "order_task" not in slot_events(events) and not any("left" in t for t in texts)
+
+
 def test_cancel_commits_then_confirms_and_confirming_twice_does_not_cancel_twice(make, domain, orders, shop):
     question, _, messages = run(
         make(AskOrderConfirmed), form_tracker({**VERIFIED, "order_task": "cancel_order"}), domain
