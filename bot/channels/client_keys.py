@@ -5,11 +5,16 @@ only the message's metadata. The address is personal data, so the metadata (stor
 holds HMAC-SHA256 of it under a server secret, cut to 16 hex: the same client gets the same key, and the key
 cannot be turned back into the address without the secret. The client's own ``client_key``, if it sent
 one, is replaced: it could otherwise pick a new one for every guess.
+
+A loopback address gets no key: it is a proxy on the same machine that is not in TRUSTED_PROXIES (or a
+test), and every customer would share its key, so ten wrong checks by anyone would stop everyone. The
+per-order and overall limits still hold for such messages.
 """
 from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
 from typing import Any, Dict, Optional
 
 from actions.services.order_check_limits import CLIENT_KEY, CLIENT_KEY_LENGTH
@@ -20,9 +25,18 @@ class ClientKeys:
         # A key of its own, derived from the server's secret, so these hashes say nothing about cookies.
         self._key = hmac.new(secret, b"client address keys", hashlib.sha256).digest()
 
-    def for_address(self, address: str) -> str:
+    def for_address(self, address: str) -> Optional[str]:
+        if _loopback(address):
+            return None
         digest = hmac.new(self._key, address.encode("utf-8", "surrogateescape"), hashlib.sha256)
         return digest.hexdigest()[:CLIENT_KEY_LENGTH]
+
+
+def _loopback(address: str) -> bool:
+    try:
+        return ipaddress.ip_address(address.strip("[]")).is_loopback
+    except ValueError:
+        return False
 
 
 def with_client_key(metadata: Optional[Dict[str, Any]], key: Optional[str]) -> Optional[Dict[str, Any]]:

@@ -27,7 +27,8 @@ async def server(shop, tmp_path) -> AsyncIterator[Tuple[str, RecordingAgent]]:
     """The app serving on a loopback port in this event loop: (its url, the stand-in agent)."""
     Sanic.test_mode = True
     agent = RecordingAgent(memory=True)
-    settings = Settings(database_url=f"sqlite:///{tmp_path}/app.db", console_secret="a test secret")
+    settings = Settings(database_url=f"sqlite:///{tmp_path}/app.db", console_secret="a test secret",
+                        trusted_proxies=("127.0.0.1/32",))  # a widget may say X-Forwarded-For
     app = create_app(settings, shop, agent=agent, channels=[ValidatingRestInput(), ValidatingSocketIOInput()])
     port = free_port()
     running = await app.create_server(host="127.0.0.1", port=port, return_asyncio_server=True)
@@ -42,14 +43,15 @@ async def server(shop, tmp_path) -> AsyncIterator[Tuple[str, RecordingAgent]]:
     await running.after_stop()
 
 
-async def as_widget(url: str, script: Callable[[Widget], T]) -> T:
+async def as_widget(url: str, script: Callable[[Widget], T], forwarded_for: str = "") -> T:
     """Run ``script`` with a connected socket.io client (the blocking client, so in a thread while the
     server goes on in this loop); the queue holds what session_confirm said."""
     def run() -> T:
         client = socketio.Client(reconnection=False)
         confirmed: "queue.Queue[Any]" = queue.Queue()
         client.on("session_confirm", confirmed.put)
-        client.connect(url, socketio_path="/socket.io", transports=["websocket"])
+        client.connect(url, socketio_path="/socket.io", transports=["websocket"],
+                       headers={"X-Forwarded-For": forwarded_for} if forwarded_for else {})
         try:
             return script((client, confirmed))
         finally:
@@ -96,8 +98,13 @@ async def test_the_server_sets_the_client_key_over_the_clients_own(server):
                                              "metadata": {"page": "/", "client_key": key}}, timeout=10)
                 for key in ("0123456789abcdef", "fedcba9876543210")]
 
-    answers = await as_widget(url, send)
+    answers = await as_widget(url, send, forwarded_for="203.0.113.9")
     assert all(a["status"] == "delivered" for a in answers), answers
     keys = {m.metadata["client_key"] for m in agent.received}
     assert len(keys) == 1 and keys.pop() not in ("0123456789abcdef", "fedcba9876543210")
     assert agent.received[0].metadata["page"] == "/"
+    answers = await as_widget(url, send, forwarded_for="203.0.113.10")
+    assert len({m.metadata["client_key"] for m in agent.received}) == 2  # another client, another key
+    agent.received.clear()
+    await as_widget(url, send)  # loopback itself: no key at all, and never the client's
+    assert [m.metadata for m in agent.received] == [{"page": "/"}, {"page": "/"}]
