@@ -1,4 +1,5 @@
-"""Demo shop page at /, the widget script and its assets, socket.io's browser client, and /health."""
+"""Demo shop page at /, the widget script and its assets, socket.io's browser client, /health, and the
+description of every route (bot/web/openapi.yml) at /openapi.json."""
 from __future__ import annotations
 
 import html
@@ -6,6 +7,7 @@ from pathlib import Path
 from string import Template
 from typing import Any, Dict
 
+import yaml
 from sanic import Blueprint, Sanic, response
 from sanic.exceptions import NotFound
 from sanic.request import Request
@@ -18,6 +20,7 @@ from bot.health import health_report
 
 WEB_DIR = Path(__file__).parent
 STATIC_DIR = WEB_DIR / "static"
+OPENAPI_FILE = WEB_DIR / "openapi.yml"
 # socket.io's browser client, installed from the npm registry by `make` (package-lock.json).
 SOCKET_IO_CLIENT = Path("socket.io-client/dist/socket.io.min.js")
 _ASSET_TYPES = {".js": "application/javascript; charset=utf-8", ".css": "text/css; charset=utf-8",
@@ -46,6 +49,11 @@ def widget_config(shop: ShopProfile, max_message_chars: int) -> Dict[str, Any]:
         "reply_time": f"A person replies {look.live_reply_time if open_now else shop.reply_time}",
         "max_message_chars": max_message_chars,
     }
+
+
+def openapi_description() -> Dict[str, Any]:
+    """bot/web/openapi.yml, read when asked for (nothing is read at import)."""
+    return yaml.safe_load(OPENAPI_FILE.read_text(encoding="utf-8"))
 
 
 def site_blueprint() -> Blueprint:
@@ -94,6 +102,10 @@ def site_blueprint() -> Blueprint:
     @site.get("/vendor/socket.io.min.js")
     async def socket_io_client(request: Request) -> HTTPResponse:
         return _asset(request.app.ctx.settings.vendor_dir / SOCKET_IO_CLIENT)
+
+    @site.get("/openapi.json")
+    async def openapi(_: Request) -> HTTPResponse:
+        return response.json(openapi_description(), headers={"Cache-Control": "public, max-age=300"})
 
     @site.get("/health")
     async def health(request: Request) -> HTTPResponse:
