@@ -31,6 +31,7 @@ from sanic.response import HTTPResponse
 
 from actions.services.bot_errors import BotErrorLog
 from actions.services.clock import utc_now
+from actions.services.log_privacy import install_contact_masking, parse_log_level
 from actions.services.recovery import recovery_message
 from actions.services.shared_secret import ACTION_SECRET_HEADER, load_or_create_secret, secret_matches
 from actions.shop import current_order_service, current_shop_profile
@@ -157,7 +158,12 @@ def main(argv: Sequence[str] | None = None) -> None:
                         help="where to listen; keep loopback unless the web server runs on another machine")
     parser.add_argument("--actions", default="actions", help="the package of actions")
     args = parser.parse_args(argv)
-    utils.configure_colored_logging("INFO")
+    try:
+        level = parse_log_level(os.environ.get("LOG_LEVEL"))
+    except ValueError as error:
+        parser.error(str(error))
+    utils.configure_colored_logging(level)
+    install_contact_masking()  # emails and phone numbers in slots and tracebacks never reach the log
     if not _loopback(args.host):
         logger.warning("The action server listens on %s, reachable from other machines; only calls with "
                        "the shared secret are served", args.host)

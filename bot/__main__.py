@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import getpass
-import logging
 import os
 import signal
 import subprocess
@@ -53,9 +52,9 @@ def serve(args: argparse.Namespace) -> None:
     shop = _shop(settings.shop_file)
     if not settings.model_path.is_file():
         raise _fail(f"no trained model at {settings.model_path}; run `make train` first")
-    from rasa.utils.common import configure_logging_and_warnings
+    from bot.server_logging import configure_server_logging
 
-    configure_logging_and_warnings(logging.INFO)
+    configure_server_logging(settings.log_level)
     from bot.app import create_app  # imports Rasa and TensorFlow: only when serving
 
     app = create_app(settings, shop)

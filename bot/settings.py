@@ -5,10 +5,12 @@ Tests pass a dict; nothing reads the environment anywhere else in ``bot``.
 from __future__ import annotations
 
 import ipaddress
+import logging
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Dict, Mapping, Tuple
 
+from actions.services.log_privacy import parse_log_level
 from actions.services.mail import SmtpSettings
 
 _TRUE = {"1", "true", "yes", "on"}
@@ -54,6 +56,13 @@ def _addresses(env: Mapping[str, str], name: str) -> Tuple[str, ...]:
     return tuple(found)
 
 
+def _log_level(env: Mapping[str, str]) -> int:
+    try:
+        return parse_log_level(env.get("LOG_LEVEL"))
+    except ValueError as error:
+        raise SettingsError(str(error)) from None
+
+
 @dataclass(frozen=True)
 class Settings:
     host: str = "127.0.0.1"
@@ -80,6 +89,7 @@ class Settings:
     response_timeout: int = 60
     public_url: str = ""  # where the owner reaches this server, for links in emails; default http://host:port
     smtp: SmtpSettings = SmtpSettings()
+    log_level: int = logging.INFO  # DEBUG logs what customers type (contact details masked): developers only
 
     @classmethod
     def from_env(cls, env: Mapping[str, str], **overrides: Any) -> "Settings":
@@ -108,6 +118,7 @@ class Settings:
             max_message_chars=_int(env, "MAX_MESSAGE_CHARS", 2000, high=100_000),
             public_url=(env.get("PUBLIC_URL") or "").rstrip("/"),
             smtp=SmtpSettings.from_env(env),
+            log_level=_log_level(env),
         )
         values.update({k: v for k, v in overrides.items() if v is not None})
         settings = cls(**values)

@@ -1,6 +1,7 @@
 """Settings come from an injected mapping; unsafe combinations refuse to start."""
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import pytest
@@ -51,3 +52,10 @@ def test_trusted_proxies_are_addresses_or_networks():
     assert Settings.from_env({}).trusted_proxies == ()
     assert Settings.from_env({"TRUSTED_PROXIES": " 10.0.0.1, 172.16.0.0/12,,::1 "}).trusted_proxies == (
         "10.0.0.1/32", "172.16.0.0/12", "::1/128")
+
+
+def test_log_level_is_info_unless_a_developer_asks_for_debug():
+    assert Settings.from_env({}).log_level == logging.INFO  # no message text or slots in the log
+    assert Settings.from_env({"LOG_LEVEL": "debug"}).log_level == logging.DEBUG
+    with pytest.raises(SettingsError, match="LOG_LEVEL='loud' must be one of DEBUG, INFO, WARNING, ERROR"):
+        Settings.from_env({"LOG_LEVEL": "loud"})
