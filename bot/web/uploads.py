@@ -4,13 +4,22 @@
 Content-Type. Only JPEG, PNG, WebP and GIF, checked by their first bytes as well as the header, at most
 5 MB; anything else is refused with a 4xx and nothing is written. The answer names the stored file,
 which the widget then sends in its message so the case can point to it.
+
+Only a live conversation may upload (one whose customer wrote within the last day: 40 × 5 MB to made-up
+session ids were accepted before), at most MAX_PHOTOS_PER_CONVERSATION photos each, and the whole shop
+takes at most MAX_PHOTO_BYTES_PER_DAY a day, so nobody can fill the disk; past a quota the answer is 429
+with what to do instead.
 """
 
 from __future__ import annotations
 
+import asyncio
+import time
 import uuid
 from pathlib import Path
+from typing import Any
 
+from rasa.shared.core.events import UserUttered
 from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
@@ -18,6 +27,9 @@ from sanic.response import HTTPResponse
 from bot.channels.messages import is_session_id
 
 MAX_PHOTO_BYTES = 5 * 1024 * 1024
+MAX_PHOTOS_PER_CONVERSATION = 10  # a damaged parcel needs a few photos, not dozens
+MAX_PHOTO_BYTES_PER_DAY = 250 * 1024 * 1024  # 50 full-size photos a day, for the whole shop
+LIVE_FOR_SECONDS = 24 * 3600  # a conversation whose customer wrote within this may upload
 # content type -> (file suffix, how the file starts)
 PHOTO_TYPES = {
     "image/jpeg": (".jpg", (b"\xff\xd8\xff",)),
@@ -38,6 +50,29 @@ def looks_like(body: bytes, content_type: str) -> bool:
     return body.startswith(starts)
 
 
+async def is_live(agent: Any, session_id: str) -> bool:
+    """The customer of this session wrote within the last day (the tracker store knows)."""
+    store = getattr(agent, "tracker_store", None)
+    tracker = await store.retrieve(session_id) if store is not None else None
+    since = time.time() - LIVE_FOR_SECONDS
+    return tracker is not None and any(isinstance(e, UserUttered) and e.timestamp >= since
+                                       for e in reversed(tracker.events))
+
+
+def _photo_count(folder: Path) -> int:
+    return sum(1 for _ in folder.iterdir()) if folder.is_dir() else 0
+
+
+def _bytes_today(upload_dir: Path) -> int:
+    since = time.time() - 24 * 3600
+    total = 0
+    for path in upload_dir.glob("*/*") if upload_dir.is_dir() else ():
+        stat = path.stat()
+        if stat.st_mtime >= since:
+            total += stat.st_size
+    return total
+
+
 def uploads_blueprint(upload_dir: Path) -> Blueprint:
     uploads = Blueprint("uploads")
 
@@ -54,10 +89,19 @@ def uploads_blueprint(upload_dir: Path) -> Blueprint:
             return _refuse(413, "photo_too_large", "The photo is larger than 5 MB.")
         if not body or not looks_like(body, content_type):
             return _refuse(400, "not_an_image", "That file is not the kind of image it says it is.")
+        if not await is_live(getattr(request.app.ctx, "agent", None), session_id):
+            return _refuse(404, "no_conversation", "Photos can be attached to a conversation in progress: "
+                                                   "write your message first.")
         folder = upload_dir / session_id
+        if await asyncio.to_thread(_photo_count, folder) >= MAX_PHOTOS_PER_CONVERSATION:
+            return _refuse(429, "too_many_photos", f"A conversation can have {MAX_PHOTOS_PER_CONVERSATION} "
+                                                   "photos; please describe the rest in words.")
+        if await asyncio.to_thread(_bytes_today, upload_dir) + len(body) > MAX_PHOTO_BYTES_PER_DAY:
+            return _refuse(429, "photo_quota_reached", "We can't take more photos today. Please describe "
+                                                       "it in words, or email the photo to the shop.")
         folder.mkdir(parents=True, exist_ok=True)
         name = f"{uuid.uuid4().hex}{PHOTO_TYPES[content_type][0]}"
-        (folder / name).write_bytes(body)
+        await asyncio.to_thread((folder / name).write_bytes, body)
         return response.json({"photo": f"{session_id}/{name}"}, status=201)
 
     return uploads
