@@ -31,6 +31,7 @@ from sanic.response import HTTPResponse
 
 from actions.services.bot_errors import BotErrorLog
 from actions.services.clock import utc_now
+from actions.services.database import DATABASE_UNAVAILABLE
 from actions.services.log_privacy import install_contact_masking, parse_log_level
 from actions.services.recovery import recovery_message
 from actions.services.shared_secret import ACTION_SECRET_HEADER, load_or_create_secret, secret_matches
@@ -78,6 +79,10 @@ class ApologisingExecutor(ActionExecutor):
         action = str(action_call.get("next_action") or "?")
         logger.error("Action %s failed in conversation %s; the customer got an apology", action,
                      conversation, exc_info=error)
+        if isinstance(error, DATABASE_UNAVAILABLE):  # recording it would wait for the same lock, and fail
+            message = {"text": "Sorry, I couldn't save that just now, so it didn't go through. Please try "
+                               "again in a moment, or ask to talk to a person.", "buttons": []}
+            return self._apology(tracker, message)
         try:
             self.error_log().record(conversation, "action_failed", action, f"{type(error).__name__}: {error}")
             message = recovery_message(current_shop_profile(), utc_now())
@@ -85,6 +90,10 @@ class ApologisingExecutor(ActionExecutor):
             logger.exception("Could not record the failure of %s in conversation %s", action, conversation)
             message = {"text": "Sorry, something went wrong on my side and I couldn't finish that. Please "
                                "try again in a moment, or ask to talk to a person.", "buttons": []}
+        return self._apology(tracker, message)
+
+    @staticmethod
+    def _apology(tracker: Dict[str, Any], message: Dict[str, Any]) -> Dict[str, Any]:
         return {"events": leave_everything(tracker),
                 "responses": [{**message, "elements": [], "custom": {}, "image": None, "attachment": None,
                                "template": None, "response": None}]}

@@ -51,6 +51,7 @@ from bot.health import action_server_ok
 from bot.never_silent import SilenceGuard
 from bot.person_gate import PersonGate
 from bot.settings import Settings
+from bot.tracker_store import use_tracker_store
 from bot.web.cors import install_origin_policy
 from bot.web.errors import tolerate_bad_accept
 from bot.web.site import register_site
@@ -63,14 +64,17 @@ REQUEST_MAX_BYTES = 64 * 1024  # far above a 2,000-character message; bigger bod
 UPLOAD_PATH = "/uploads"  # photos: up to MAX_PHOTO_BYTES, the only route with bodies above 64 KB
 
 
+TRACKER_STORE = "bot.tracker_store.ThreadedSQLTrackerStore"  # Rasa's SQL store, off the event loop
+
+
 def tracker_store_config(database_url: str) -> EndpointConfig:
     """Rasa's SQL tracker store on the same database the project uses (SQLite file by default)."""
     url = make_url(database_url)
     if url.drivername == "sqlite":
         Path(url.database).parent.mkdir(parents=True, exist_ok=True)
-        return EndpointConfig(type="SQL", dialect="sqlite", db=url.database)
+        return EndpointConfig(type=TRACKER_STORE, dialect="sqlite", db=url.database)
     # Rasa passes the endpoint's url to SQLTrackerStore as the host.
-    return EndpointConfig(url=url.host, type="SQL", dialect=url.drivername, port=url.port,
+    return EndpointConfig(url=url.host, type=TRACKER_STORE, dialect=url.drivername, port=url.port,
                           db=url.database, username=url.username, password=url.password)
 
 
@@ -229,6 +233,7 @@ def create_app(
                                          endpoints=endpoints_for(settings))
         if not app.ctx.agent.is_ready():
             raise SystemExit(f"Could not load the model {settings.model_path}; run `make train`.")
+        use_tracker_store(app.ctx.agent)  # a failed save is a 503 for the customer, not a silent loss
         # One parse at start loads and verifies the embedding model (sha256 of its files) now,
         # so a corrupt install stops the server instead of failing the first customer's message.
         await app.ctx.agent.parse_message("hello")

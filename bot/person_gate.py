@@ -6,6 +6,7 @@ lock, and the bot predicts nothing; otherwise the agent handles it as usual.
 """
 from __future__ import annotations
 
+import asyncio
 from typing import Optional
 
 from rasa.core.agent import Agent
@@ -23,7 +24,7 @@ class PersonGate:
 
     async def handle(self, agent: Agent, message: UserMessage) -> Optional[str]:
         """None when the bot handled the message; WITH_PERSON when only recorded for the person."""
-        if not self.handoffs.is_owned_by_person(message.sender_id):
+        if not await asyncio.to_thread(self.handoffs.is_owned_by_person, message.sender_id):
             await agent.handle_message(message)
             return None
         async with agent.lock_store.lock(message.sender_id):

@@ -1,7 +1,10 @@
 """The project's database: one engine per URL, the same database as Rasa's tracker store.
 
 SQLite by default (``sqlite:///var/bot.db``), PostgreSQL when DATABASE_URL says so. The action
-server and the web server both write to it, so SQLite runs in WAL mode with a busy timeout.
+server and the web server both write to it, so SQLite runs in WAL mode (readers never wait for a
+writer) with a short busy timeout: a write that cannot get the lock in BUSY_TIMEOUT_SECONDS fails with
+OperationalError ("database is locked"), which the channels answer with 503 "please try again" and the
+action server with an apology, instead of keeping the customer waiting on a backup or a long import.
 """
 from __future__ import annotations
 
@@ -11,9 +14,14 @@ from typing import Any
 
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine, make_url
-from sqlalchemy.exc import SAWarning
+from sqlalchemy.exc import OperationalError, SAWarning
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 DEFAULT_DATABASE_URL = "sqlite:///var/bot.db"
+BUSY_TIMEOUT_SECONDS = 3  # far above a normal write (milliseconds), short enough for a waiting customer
+# The database could not do the work now (locked past the busy timeout, down, no free connection): worth
+# trying again in a moment, unlike a bug.
+DATABASE_UNAVAILABLE = (OperationalError, PoolTimeout)
 
 
 def create_database_engine(url: str = DEFAULT_DATABASE_URL) -> Engine:
@@ -25,7 +33,8 @@ def create_database_engine(url: str = DEFAULT_DATABASE_URL) -> Engine:
         warnings.filterwarnings("ignore", r"Dialect sqlite\+\w+ does \*not\* support Decimal", SAWarning)
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, future=True, connect_args={"timeout": 30, "check_same_thread": False})
+        engine = create_engine(url, future=True,
+                               connect_args={"timeout": BUSY_TIMEOUT_SECONDS, "check_same_thread": False})
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(connection: Any, _record: Any) -> None:

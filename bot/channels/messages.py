@@ -53,6 +53,11 @@ class Rejection:
         return {"error": self.error, "detail": self.detail}
 
 
+RETRY_AFTER_SECONDS = 5
+DATABASE_BUSY = Rejection("database_busy", "Sorry, I couldn't save that just now, so it didn't go through. "
+                                           "Please try again in a moment.", 503)
+
+
 def check_text(text: Any, max_chars: int = DEFAULT_MAX_CHARS) -> Rejection | None:
     if text is None:
         return Rejection("missing_message", "The request needs a 'message' field with the customer's text.")

@@ -14,9 +14,12 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from actions.services.database import DATABASE_UNAVAILABLE
 from bot.channels.client_keys import ClientKeys, with_client_key
 from bot.channels.messages import (
+    DATABASE_BUSY,
     DEFAULT_MAX_CHARS,
+    RETRY_AFTER_SECONDS,
     Rejection,
     check_metadata,
     check_sender,
@@ -30,7 +33,8 @@ logger = logging.getLogger(__name__)
 
 
 def rejection_response(rejection: Rejection) -> HTTPResponse:
-    return response.json(rejection.as_json(), status=rejection.status)
+    headers = {"Retry-After": str(RETRY_AFTER_SECONDS)} if rejection.status == 503 else None
+    return response.json(rejection.as_json(), status=rejection.status, headers=headers)
 
 
 class ValidatingRestInput(InputChannel):
@@ -81,6 +85,10 @@ class ValidatingRestInput(InputChannel):
                                   metadata=with_client_key(parsed.get("metadata"), key))
             try:
                 outcome = await on_new_message(message)
+            except DATABASE_UNAVAILABLE as error:  # the turn was not stored: the answer must not be sent
+                logger.error("A REST message from %s was not processed, the database is busy: %s",
+                             parsed["sender"], error)
+                return rejection_response(DATABASE_BUSY)
             except Exception:  # noqa: BLE001 - any failure must reach the client as a 500
                 logger.exception("Processing a REST message from %s failed", parsed["sender"])
                 return response.json({"error": "processing_failed",

@@ -31,9 +31,17 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 from socketio import AsyncServer
 
+from actions.services.database import DATABASE_UNAVAILABLE
 from bot.channels.client_keys import ClientKeys, with_client_key
 from bot.channels.delivery import ChatCourier
-from bot.channels.messages import DEFAULT_MAX_CHARS, Rejection, check_metadata, check_text, is_session_id
+from bot.channels.messages import (
+    DATABASE_BUSY,
+    DEFAULT_MAX_CHARS,
+    Rejection,
+    check_metadata,
+    check_text,
+    is_session_id,
+)
 from bot.console.forwarded import client_address
 from bot.person_gate import WITH_PERSON
 from bot.web.cors import AllowedOrigins
@@ -216,6 +224,10 @@ class ValidatingSocketIOInput(SocketIOInput):
                                   input_channel=self.name(), message_id=message_id, metadata=metadata)
             try:
                 outcome = await on_new_message(message)
+            except DATABASE_UNAVAILABLE as error:  # not stored: the widget shows "please try again"
+                logger.error("A socket.io message in session %s was not processed, the database is busy: %s",
+                             session_id, error)
+                return {**await refuse(sid, DATABASE_BUSY), "status": "failed"}
             except Exception:  # noqa: BLE001 - the customer must hear that it failed
                 logger.exception("Processing a socket.io message in session %s failed", session_id)
                 return {**await refuse(sid, Rejection(

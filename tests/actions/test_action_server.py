@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import sqlite3
 from typing import Any, Dict, List
 
 import pytest
@@ -13,6 +14,7 @@ from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.interfaces import ActionExecutionRejection
 from sanic import Sanic
+from sqlalchemy.exc import OperationalError
 
 from actions.server import ApologisingExecutor, create_action_app
 from actions.services.bot_errors import BotErrorLog
@@ -139,3 +141,23 @@ def test_only_the_web_server_may_call_actions_or_list_them(client, headers, capl
 def test_an_action_server_without_a_secret_does_not_start():
     with pytest.raises(ValueError, match="needs a secret"):
         create_action_app(b"", "actions.faq")
+
+
+async def finds_the_database_locked(dispatcher: CollectingDispatcher, tracker: Tracker,
+                                    domain: Dict[str, Any]) -> List:
+    raise OperationalError("INSERT INTO cases ...", {}, sqlite3.OperationalError("database is locked"))
+
+
+def test_a_locked_database_is_an_apology_that_asks_to_try_again_at_once():
+    """Writing the failure down would wait for the same lock: the apology does not try, and says nothing
+    was saved, so the customer tries again rather than believing it went through."""
+    def no_log():
+        raise AssertionError("the error log must not be used while the database is locked")
+
+    executor = ApologisingExecutor(no_log)
+    executor.register_function("action_locked", finds_the_database_locked)
+    result = asyncio.run(executor.run(call("action_locked")))
+    [reply] = result["responses"]
+    assert reply["text"].startswith("Sorry, I couldn't save that just now, so it didn't go through")
+    assert "try again" in reply["text"]
+    assert result["events"][0] == {"event": "active_loop", "name": None}  # as any failure: the form is left
