@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
@@ -26,7 +28,8 @@ def add_canned_reply_routes(console: Blueprint) -> None:
         if owner is None:
             return to_sign_in()
         return response.html(
-            canned_replies_page(console_of(request).canned.all(), owner.name, csrf_token(request))
+            canned_replies_page(await asyncio.to_thread(console_of(request).canned.all), owner.name,
+                                csrf_token(request))
         )
 
     @console.post("/replies")
@@ -48,18 +51,18 @@ async def _change(request: Request, reply_id: int | None, action: str) -> HTTPRe
     title, text = form_text(request, "title"), form_text(request, "text")
     try:
         if action == "add":
-            canned.add(title, text)
+            await asyncio.to_thread(canned.add, title, text)
             done = True
         elif action == "save" and reply_id is not None:
-            done = canned.change(reply_id, title, text)
+            done = await asyncio.to_thread(canned.change, reply_id, title, text)
         elif action == "delete" and reply_id is not None:
-            done = canned.remove(reply_id)
+            done = await asyncio.to_thread(canned.remove, reply_id)
         else:
             return response.text("No such action.", status=404)
     except CannedReplyError as error:
-        return response.html(
-            canned_replies_page(canned.all(), owner.name, csrf_token(request), str(error)), status=400
-        )
+        replies = await asyncio.to_thread(canned.all)
+        page = canned_replies_page(replies, owner.name, csrf_token(request), str(error))
+        return response.html(page, status=400)
     if not done:
         return response.text("No such canned reply.", status=404)
     return response.redirect("/console/replies", status=303)

@@ -31,7 +31,7 @@ SCRIPT = Path(__file__).with_name("console.js")
 
 async def page_version(request: Request, handoff: Optional[Handoff]) -> str:
     """A short hash of what an inbox or conversation page shows; it changes when the page would."""
-    parts = [repr(console_of(request).handoffs.fingerprint())]
+    parts = [repr(await asyncio.to_thread(console_of(request).handoffs.fingerprint))]
     if handoff is not None:
         tracker = await request.app.ctx.agent.tracker_store.retrieve(handoff.conversation_id)
         parts.append(str(len(tracker.events) if tracker else 0))
@@ -59,7 +59,8 @@ def add_live_routes(console: Blueprint) -> None:
         handoff = None
         if raw_id is not None:
             handoff_id = parse_row_id(raw_id)
-            handoff = console_of(request).handoffs.get(handoff_id) if handoff_id is not None else None
+            handoff = await asyncio.to_thread(console_of(request).handoffs.get, handoff_id) \
+                if handoff_id is not None else None
             if handoff is None:
                 return response.text("No such conversation.", status=404)
         seen = request.headers.get("last-event-id") or request.args.get("since") or ""

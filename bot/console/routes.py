@@ -126,8 +126,8 @@ def add_conversation_routes(console: Blueprint) -> None:
         return response.html(
             inbox_page(
                 view,
-                state.handoffs.inbox(view, owner.id),
-                state.handoffs.counts(owner.id),
+                await asyncio.to_thread(state.handoffs.inbox, view, owner.id),
+                await asyncio.to_thread(state.handoffs.counts, owner.id),
                 request.app.ctx.shop.timezone,
                 owner.name,
                 csrf_token(request),
@@ -140,7 +140,7 @@ def add_conversation_routes(console: Blueprint) -> None:
         owner = signed_in_owner(request)
         if owner is None:
             return to_sign_in()
-        handoff = console_of(request).handoffs.get(handoff_id)
+        handoff = await asyncio.to_thread(console_of(request).handoffs.get, handoff_id)
         if handoff is None:
             return response.text("No such conversation.", status=404)
         return await _conversation(request, handoff, owner)
@@ -152,7 +152,7 @@ def add_conversation_routes(console: Blueprint) -> None:
             return to_sign_in()
         if not csrf_ok(request):
             return forbidden()
-        handoff = console_of(request).handoffs.get(handoff_id)
+        handoff = await asyncio.to_thread(console_of(request).handoffs.get, handoff_id)
         if handoff is None or action not in ACTIONS:
             return response.text("No such conversation or action.", status=404)
         problem = await _do(request, action, handoff, owner)
@@ -173,7 +173,8 @@ async def _conversation(request: Request, handoff: Handoff, owner: Owner, proble
     """The conversation page; after a failed action with its status code, the reason and the typed text."""
     state, courier = console_of(request), request.app.ctx.courier
     version = await page_version(request, handoff)
-    handoff = state.handoffs.get(handoff.id) or handoff  # read after the version: newer, never older
+    newer = await asyncio.to_thread(state.handoffs.get, handoff.id)  # read after the version: never older
+    handoff = newer or handoff
     conversation_id = handoff.conversation_id
     lines = await transcript(request.app.ctx.agent, conversation_id, request.app.ctx.shop.name)
     delivery = DeliveryView(await asyncio.to_thread(courier.presence.of, conversation_id),
@@ -183,8 +184,8 @@ async def _conversation(request: Request, handoff: Handoff, owner: Owner, proble
         conversation_page(
             handoff,
             lines,
-            state.handoffs.notes(handoff.id),
-            state.canned.all(),
+            await asyncio.to_thread(state.handoffs.notes, handoff.id),
+            await asyncio.to_thread(state.canned.all),
             request.app.ctx.shop.timezone,
             owner,
             csrf_token(request),
@@ -209,11 +210,11 @@ async def _do(request: Request, action: str, handoff: Handoff, owner: Owner) -> 
         text = _reply_text(request, MAX_NOTE_CHARS, "A note")
         if isinstance(text, Problem):
             return text
-        queue.add_note(handoff.id, owner.id, text)
+        await asyncio.to_thread(queue.add_note, handoff.id, owner.id, text)
     elif action == "tags":
-        queue.set_tags(handoff.id, form_text(request, "tags").split(","))
+        await asyncio.to_thread(queue.set_tags, handoff.id, form_text(request, "tags").split(","))
     elif action == "claim":
-        if not queue.claim(handoff.id, owner.id):
+        if not await asyncio.to_thread(queue.claim, handoff.id, owner.id):
             return taken
         await _tell(person_notice(app, handoff.conversation_id, owner.name, "joined"), handoff)
     elif action == "reply":
@@ -230,10 +231,10 @@ async def _do(request: Request, action: str, handoff: Handoff, owner: Owner) -> 
     elif action in ("email", "chat-reply"):
         return await _answer_ticket(request, handoff, owner, by_email=action == "email")
     elif action == "resolve":
-        if not queue.resolve(handoff.id, owner.id):
+        if not await asyncio.to_thread(queue.resolve, handoff.id, owner.id):
             return taken
         await _tell(person_notice(app, handoff.conversation_id, owner.name, "closed"), handoff)
-    elif not queue.hand_back(handoff.id, owner.id):
+    elif not await asyncio.to_thread(queue.hand_back, handoff.id, owner.id):
         return taken
     else:
         await _tell(hand_back_to_bot(app, handoff.conversation_id, owner.name), handoff)
@@ -260,7 +261,7 @@ async def _answer_ticket(request: Request, handoff: Handoff, owner: Owner, by_em
     if by_email and not state.mailer.enabled:
         return Problem(503, "Email is not set up on this server (SMTP_HOST is not set), so nothing was sent. "
                             "Send your reply in the chat instead, or write from your own email.")
-    if not state.handoffs.answer_ticket(handoff.id, owner.id):
+    if not await asyncio.to_thread(state.handoffs.answer_ticket, handoff.id, owner.id):
         return Problem(409, "Someone else has answered this ticket, or it is closed; nothing was sent.")
     email = handoff.contact_email or ""
 
@@ -273,11 +274,11 @@ async def _answer_ticket(request: Request, handoff: Handoff, owner: Owner, by_em
                           mail=mail if by_email else None)
     except MailError:
         logger.exception("The reply to ticket %s could not be sent", handoff.id)
-        state.handoffs.reopen_ticket(handoff.id)
+        await asyncio.to_thread(state.handoffs.reopen_ticket, handoff.id)
         return Problem(502, "The email could not be sent; nothing was sent and the ticket is still open. "
                             "Try again later.")
     except Exception:  # noqa: BLE001 - the person keeps the text and tries again
         logger.exception("The reply to ticket %s could not be stored", handoff.id)
-        state.handoffs.reopen_ticket(handoff.id)
+        await asyncio.to_thread(state.handoffs.reopen_ticket, handoff.id)
         return Problem(503, "The reply could not be stored, so nothing was sent; the ticket is still open.")
     return None
