@@ -19,7 +19,7 @@ PYTHON310 ?= $(shell for c in python3.10 $$HOME/.pyenv/versions/3.10*/bin/python
 	/usr/local/bin/python3.10 /usr/bin/python3.10; do \
 	"$$c" -c 'import sys; assert sys.version_info[:2] == (3, 10)' 2>/dev/null && { echo "$$c"; break; }; done)
 
-.PHONY: help install run serve train test test-unit test-stories validate eval threshold bench walk-full lint lock browser clean
+.PHONY: help install run serve train test test-unit test-stories validate eval threshold bench walk-full load lint lock browser clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
@@ -92,6 +92,9 @@ walk-full: train  ## the conversation walker with every typed variant on every q
 
 bench: install  ## embedding latency per message on one core
 	OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 $(PY) -m bot.nlp.bench_minilm
+
+load: train  ## 100 customers x 10 turns at once on fresh local servers: answered, 503s, empty replies, p50/p95/p99
+	$(PY) -m tests.bot.load_customers
 
 lint: install  ## ruff (and mypy)
 	$(VENV)/bin/ruff check actions bot tests

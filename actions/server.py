@@ -117,6 +117,10 @@ def create_action_app(secret: bytes, package: str = "actions",
     if not secret:
         raise ValueError("The action server needs a secret shared with the web server")
     app = Sanic("shop_actions", configure_logging=False)
+    # Sanic closes a new connection that sends nothing for KEEP_ALIVE_TIMEOUT (5 s). A web server busy with
+    # many turns can take longer between connecting and writing its call; the closed connection was
+    # "Cannot write to closing transport" and a silent turn (issue 13). Only the web server connects here.
+    app.config.KEEP_ALIVE_TIMEOUT = 75
     executor = executor or ApologisingExecutor()
     executor.register_package(package)
 

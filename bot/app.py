@@ -38,6 +38,8 @@ from actions.services.migrations import migrate
 from actions.services.owners import OwnerAccounts
 from actions.services.shared_secret import ACTION_SECRET_HEADER, load_or_create_secret
 from actions.services.shop_profile import ShopProfile
+from bot.action_calls import ActionEndpoint, ActionFailures
+from bot.admission import BUSY, TurnLimit
 from bot.channels.client_keys import ClientKeys
 from bot.channels.delivery import ChatCourier
 from bot.channels.rest import ValidatingRestInput
@@ -47,7 +49,6 @@ from bot.console.auth import SessionCookies, load_secret
 from bot.console.login_limit import LoginLimiter
 from bot.console.routes import console_blueprint
 from bot.console.row_ids import register_row_ids
-from bot.health import action_server_ok
 from bot.never_silent import SilenceGuard
 from bot.person_gate import PersonGate
 from bot.settings import Settings
@@ -78,7 +79,8 @@ def tracker_store_config(database_url: str) -> EndpointConfig:
                           db=url.database, username=url.username, password=url.password)
 
 
-def endpoints_for(settings: Settings) -> AvailableEndpoints:
+def endpoints_for(settings: Settings, failures: ActionFailures | None = None) -> AvailableEndpoints:
+    """``failures``: where failed action calls are noted for the SilenceGuard (none: a fresh one)."""
     lock_store = None
     if settings.redis_url:
         redis = make_url(settings.redis_url)
@@ -86,8 +88,9 @@ def endpoints_for(settings: Settings) -> AvailableEndpoints:
                                     password=redis.password, db=int(redis.database or 0))
     secret = load_or_create_secret(settings.action_secret, settings.action_secret_file)
     return AvailableEndpoints(
-        action=EndpointConfig(url=settings.action_server_url,
-                              headers={ACTION_SECRET_HEADER: secret.decode("utf-8", "surrogateescape")}),
+        action=ActionEndpoint(settings.action_server_url,
+                              {ACTION_SECRET_HEADER: secret.decode("utf-8", "surrogateescape")},
+                              failures if failures is not None else ActionFailures()),
         tracker_store=tracker_store_config(settings.database_url),
         lock_store=lock_store,
     )
@@ -105,13 +108,21 @@ def input_channels(settings: Settings, credentials_file: Path = CREDENTIALS_FILE
 
 
 def register_channels(channels: List[InputChannel], app: Sanic, route: str = "/webhooks/") -> None:
-    """Like Rasa's ``register``, but every message passes the PersonGate (the bot is silent while a person
-    owns the conversation) and the SilenceGuard (otherwise it never is: no answer → an apology).
+    """Like Rasa's ``register``, but every message passes the TurnLimit (beyond MAX_TURNS_IN_FLIGHT: refused
+    at once), the PersonGate (the bot is silent while a person owns the conversation) and the SilenceGuard
+    (otherwise it never is: no answer → an apology).
 
-    The handler returns None when the bot handled the message, WITH_PERSON when it was only recorded.
+    The handler returns None when the bot handled the message, WITH_PERSON when it was only recorded, BUSY
+    when it was refused untouched, ACTION_SERVER_DOWN when the bot could not answer for that reason.
     """
     async def handler(message: UserMessage) -> Optional[str]:
-        return await app.ctx.silence.answer_or_apologise(app.ctx.gate.handle, app.ctx.agent, message)
+        turns: TurnLimit = app.ctx.turns
+        if not turns.try_enter():
+            return BUSY
+        try:
+            return await app.ctx.silence.answer_or_apologise(app.ctx.gate.handle, app.ctx.agent, message)
+        finally:
+            turns.leave()
 
     for channel in channels:
         app.blueprint(channel.blueprint(handler), url_prefix=urljoin(route, channel.url_prefix()))
@@ -156,7 +167,7 @@ def _base_app(settings: Settings) -> Sanic:
             jwt_secret=settings.jwt_secret,
             jwt_method="HS256",
             response_timeout=settings.response_timeout,
-            endpoints=endpoints_for(settings),
+            endpoints=endpoints_for(settings),  # the API's own /model/parse etc., outside the channels
         )
 
 
@@ -183,6 +194,8 @@ def create_app(
 
     app.ctx.settings = settings
     app.ctx.shop = shop
+    app.ctx.turns = TurnLimit(settings.max_turns_in_flight)
+    failures = app.ctx.action_failures = ActionFailures()
     channels = channels if channels is not None else input_channels(settings)
     register_channels(channels, app)
     register_site(app)
@@ -208,8 +221,7 @@ def create_app(
         app.ctx.mailer = Mailer(settings.smtp)
         handoffs = HandoffQueue(engine)
         app.ctx.gate = PersonGate(handoffs)
-        app.ctx.silence = SilenceGuard(shop, BotErrorLog(engine),
-                                       lambda: action_server_ok(settings.action_server_url))
+        app.ctx.silence = SilenceGuard(shop, BotErrorLog(engine), failures)
         # A person's messages: stored, then sent to the widget now or when it comes back.
         sockets = [c for c in channels if isinstance(c, ValidatingSocketIOInput)]
         app.ctx.courier = ChatCourier(OutboundMessages(engine), ChatPresence(engine),
@@ -230,7 +242,7 @@ def create_app(
             app.ctx.agent = agent
             return
         app.ctx.agent = await load_agent(model_path=str(settings.model_path),
-                                         endpoints=endpoints_for(settings))
+                                         endpoints=endpoints_for(settings, failures))
         if not app.ctx.agent.is_ready():
             raise SystemExit(f"Could not load the model {settings.model_path}; run `make train`.")
         use_tracker_store(app.ctx.agent)  # a failed save is a 503 for the customer, not a silent loss

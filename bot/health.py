@@ -1,9 +1,9 @@
-"""Health of the web server's dependencies, for /health and for explaining a silent bot."""
+"""Health of the web server's dependencies, for /health (not asked per message: bot/action_calls.py tells
+the turns whose action server is down)."""
 from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import logging
 from typing import Any, Dict
 from urllib.parse import urlsplit, urlunsplit
 
@@ -12,9 +12,7 @@ from sanic import Sanic
 
 from actions.services.bot_errors import BotErrorLog
 from actions.services.clock import utc_now
-from bot.channels.messages import Rejection
 
-logger = logging.getLogger(__name__)
 _TIMEOUT = aiohttp.ClientTimeout(total=2)
 
 
@@ -53,13 +51,3 @@ async def health_report(app: Sanic) -> Dict[str, Any]:
         "action_server": "ok" if actions_ok else "unreachable",
         "errors": await asyncio.to_thread(recent_errors, BotErrorLog(engine)) if engine is not None else None,
     }
-
-
-async def no_reply_rejection(app: Sanic) -> Rejection | None:
-    """The bot said nothing: fine if it meant to, an error if the action server is down."""
-    if await action_server_ok(app.ctx.settings.action_server_url):
-        return None
-    logger.error("No reply was produced and the action server at %s is unreachable",
-                 app.ctx.settings.action_server_url)
-    return Rejection("action_server_unavailable",
-                     "The assistant cannot answer right now; please try again shortly.", 503)

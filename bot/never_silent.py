@@ -1,11 +1,13 @@
 """The bot is never silent: a turn that produced no answer gets an apology and a way on.
 
 Every channel's messages pass ``answer_or_apologise``. It watches what the bot sends; when the bot handled
-the message (no person owns the chat) but said nothing, and the action server is up (when it is down, the
-channels answer 503 instead), the web server itself leaves any open form, stores the apology in the
-conversation and sends it, logs the turn with the conversation id and records it for the owner. This is
-the net under the net: an exception inside an action is already turned into an apology by the action
-server (actions/server.py); this catches turns no policy predicted an answer for, and errors in Rasa itself.
+the message (no person owns the chat) but said nothing, the web server itself leaves any open form, stores
+the apology in the conversation and sends it, logs the turn with the conversation id and records it for
+the owner. The one exception: an action call found nothing listening at the action server's address
+(bot/action_calls.py); then the outcome is ACTION_SERVER_DOWN and the channel answers 503. This is the net
+under the net: an exception inside an action is already turned into an apology by the action server
+(actions/server.py); this catches turns no policy predicted an answer for, action calls that failed on the
+way (Rasa drops the action's events and says nothing), and errors in Rasa itself.
 """
 from __future__ import annotations
 
@@ -21,9 +23,11 @@ from actions.services.bot_errors import BotErrorLog
 from actions.services.clock import utc_now
 from actions.services.recovery import recovery_message
 from actions.services.shop_profile import ShopProfile
+from bot.action_calls import ActionFailure, ActionFailures
 
 logger = logging.getLogger(__name__)
 Handle = Callable[[Agent, UserMessage], Awaitable[Optional[str]]]
+ACTION_SERVER_DOWN = "action_server_down"  # the outcome of a silent turn whose action server is not running
 
 
 class WatchedOutput(OutputChannel):
@@ -42,21 +46,27 @@ class WatchedOutput(OutputChannel):
 
 
 class SilenceGuard:
-    def __init__(self, shop: ShopProfile, errors: BotErrorLog,
-                 action_server_up: Callable[[], Awaitable[bool]]) -> None:
+    def __init__(self, shop: ShopProfile, errors: BotErrorLog, failures: ActionFailures) -> None:
         self.shop = shop
         self.errors = errors
-        self.action_server_up = action_server_up
+        self.failures = failures
 
     async def answer_or_apologise(self, handle: Handle, agent: Agent, message: UserMessage) -> Optional[str]:
         watched = WatchedOutput(message.output_channel)
         message.output_channel = watched
-        outcome = await handle(agent, message)
-        if outcome is None and watched.sent == 0 and await self.action_server_up():
-            await self.apologise(agent, message, watched.inner)
+        self.failures.take(message.sender_id)  # left over from a turn that raised
+        try:
+            outcome = await handle(agent, message)
+        finally:
+            failure = self.failures.take(message.sender_id)
+        if outcome is None and watched.sent == 0:
+            if failure is not None and failure.unreachable:
+                return ACTION_SERVER_DOWN
+            await self.apologise(agent, message, watched.inner, failure)
         return outcome
 
-    async def apologise(self, agent: Agent, message: UserMessage, output: OutputChannel) -> None:
+    async def apologise(self, agent: Agent, message: UserMessage, output: OutputChannel,
+                        failure: ActionFailure | None = None) -> None:
         reply = recovery_message(self.shop, utc_now())
         async with agent.lock_store.lock(message.sender_id):
             tracker = await agent.tracker_store.get_or_create_tracker(message.sender_id)
@@ -67,8 +77,14 @@ class SilenceGuard:
                 tracker.update(SlotSet("requested_slot", None))
             tracker.update(BotUttered(reply["text"], {"buttons": reply["buttons"]}))
             await agent.tracker_store.save(tracker)
-        logger.error("The bot had no answer in conversation %s (intent %s, form %s); sent an apology",
-                     message.sender_id, intent or "?", loop or "none")
-        await asyncio.to_thread(self.errors.record, message.sender_id, "no_answer", loop or "",
-                                f"no answer to a message classified as {intent or 'nothing'}")
+        if failure is not None:
+            logger.error("The bot had no answer in conversation %s: action %s failed (%s); sent an apology",
+                         message.sender_id, failure.action, failure.reason)
+            await asyncio.to_thread(self.errors.record, message.sender_id, "action_failed", failure.action,
+                                    failure.reason)
+        else:
+            logger.error("The bot had no answer in conversation %s (intent %s, form %s); sent an apology",
+                         message.sender_id, intent or "?", loop or "none")
+            await asyncio.to_thread(self.errors.record, message.sender_id, "no_answer", loop or "",
+                                    f"no answer to a message classified as {intent or 'nothing'}")
         await output.send_response(message.sender_id, reply)

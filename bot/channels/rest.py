@@ -15,6 +15,8 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from actions.services.database import DATABASE_UNAVAILABLE
+from bot.action_calls import ACTION_SERVER_UNAVAILABLE
+from bot.admission import BUSY, BUSY_REJECTION, BUSY_RETRY_AFTER_SECONDS
 from bot.channels.client_keys import ClientKeys, with_client_key
 from bot.channels.messages import (
     DATABASE_BUSY,
@@ -26,7 +28,7 @@ from bot.channels.messages import (
     check_text,
 )
 from bot.console.forwarded import client_address
-from bot.health import no_reply_rejection
+from bot.never_silent import ACTION_SERVER_DOWN
 from bot.person_gate import WITH_PERSON
 
 logger = logging.getLogger(__name__)
@@ -94,14 +96,15 @@ class ValidatingRestInput(InputChannel):
                 return response.json({"error": "processing_failed",
                                       "detail": "The assistant failed to process this message."},
                                      status=500)
+            if outcome == BUSY:  # refused before the agent saw it: sending it again is safe
+                return response.json(BUSY_REJECTION.as_json(), status=BUSY_REJECTION.status,
+                                     headers={"Retry-After": str(BUSY_RETRY_AFTER_SECONDS)})
+            if outcome == ACTION_SERVER_DOWN:
+                return rejection_response(ACTION_SERVER_UNAVAILABLE)
             if outcome == WITH_PERSON:  # recorded; a person answers in the chat, not the bot
                 return response.json({"status": WITH_PERSON, "detail": "A person from the shop has this "
                                                                        "conversation and will answer."},
                                      status=202)
-            if not collector.messages:
-                problem = await no_reply_rejection(request.app)
-                if problem:
-                    return rejection_response(problem)
             return response.json(collector.messages)
 
         return webhook

@@ -32,6 +32,8 @@ from sanic.response import HTTPResponse
 from socketio import AsyncServer
 
 from actions.services.database import DATABASE_UNAVAILABLE
+from bot.action_calls import ACTION_SERVER_UNAVAILABLE
+from bot.admission import BUSY, BUSY_REJECTION, BUSY_RETRY_AFTER_SECONDS
 from bot.channels.client_keys import ClientKeys, with_client_key
 from bot.channels.delivery import ChatCourier
 from bot.channels.messages import (
@@ -43,6 +45,7 @@ from bot.channels.messages import (
     is_session_id,
 )
 from bot.console.forwarded import client_address
+from bot.never_silent import ACTION_SERVER_DOWN
 from bot.person_gate import WITH_PERSON
 from bot.web.cors import AllowedOrigins
 
@@ -67,6 +70,10 @@ class SeenMessages:
         if len(self._ids) > self.capacity:
             self._ids.popitem(last=False)
         return True
+
+    def release(self, session_id: str, message_id: str) -> None:
+        """Forget an id whose message was refused untouched, so sending it again is not a duplicate."""
+        self._ids.pop((session_id, message_id), None)
 
 
 def replies_after(tracker: DialogueStateTracker, message_id: str) -> List[Dict[str, Any]] | None:
@@ -233,6 +240,12 @@ class ValidatingSocketIOInput(SocketIOInput):
                 return {**await refuse(sid, Rejection(
                     "processing_failed", "Sorry, something went wrong; please try again.", 500)),
                     "status": "failed"}
+            if outcome == BUSY:  # refused before the agent saw it: the widget shows why and may send it again
+                if message_id is not None:
+                    self.seen.release(session_id, message_id)
+                return {**await refuse(sid, BUSY_REJECTION), "retry_after": BUSY_RETRY_AFTER_SECONDS}
+            if outcome == ACTION_SERVER_DOWN:
+                return {**await refuse(sid, ACTION_SERVER_UNAVAILABLE), "status": "failed"}
             return {"status": "delivered", "message_id": message_id, "with_person": outcome == WITH_PERSON}
 
         return webhook

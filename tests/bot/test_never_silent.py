@@ -16,7 +16,8 @@ from rasa.shared.core.events import ActiveLoop, BotUttered
 from actions.services.bot_errors import BotErrorLog
 from actions.services.database import create_database_engine
 from actions.services.migrations import migrate
-from bot.never_silent import SilenceGuard
+from bot.action_calls import ActionEndpoint, ActionFailure, ActionFailures
+from bot.never_silent import ACTION_SERVER_DOWN, SilenceGuard
 from tests.bot.fakes import RecordingAgent
 
 URL = "/webhooks/rest/webhook"
@@ -30,11 +31,8 @@ def errors(tmp_path):
     engine.dispose()
 
 
-def guard(shop, errors, up: bool = True) -> SilenceGuard:
-    async def action_server_up() -> bool:
-        return up
-
-    return SilenceGuard(shop, errors, action_server_up)
+def guard(shop, errors, failures: ActionFailures | None = None) -> SilenceGuard:
+    return SilenceGuard(shop, errors, failures or ActionFailures())
 
 
 async def _in_a_form(agent: RecordingAgent, sender: str) -> None:
@@ -75,11 +73,58 @@ def test_an_answered_turn_is_left_alone(shop, errors):
 
 
 def test_with_the_action_server_down_the_channel_says_so_instead(shop, errors):
-    agent = RecordingAgent(silent=True, memory=True)
+    failures = ActionFailures()
+
+    async def refused(agent, message):  # an action call found nothing listening
+        failures.note(message.sender_id, ActionFailure("action_help", "ClientConnectorError", True))
+        return None
+
     output = CollectingOutputChannel()
-    asyncio.run(guard(shop, errors, up=False).answer_or_apologise(
-        _handle, agent, UserMessage("hi", output, "conv-9")))
-    assert output.messages == [] and errors.recent() == []
+    outcome = asyncio.run(guard(shop, errors, failures).answer_or_apologise(
+        refused, RecordingAgent(silent=True, memory=True), UserMessage("hi", output, "conv-9")))
+    assert outcome == ACTION_SERVER_DOWN and output.messages == [] and errors.recent() == []
+
+
+def test_an_action_call_that_fails_on_the_way_is_an_apology_naming_the_action(shop, errors, caplog):
+    """Issue 13: under load the action server closed the connection before the call was written; Rasa dropped
+    the action's events, the bot said nothing and the reply was 200 []. The call's failure is logged with the
+    action and the conversation and the customer gets the apology."""
+    failures = ActionFailures()
+
+    class Disconnecting(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802 - http.server's name
+            self.close_connection = True  # read nothing, answer nothing: the connection just closes
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Disconnecting)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    endpoint = ActionEndpoint(f"http://127.0.0.1:{server.server_port}/webhook", {}, failures)
+
+    async def call_the_action(agent, message):  # as Rasa's RemoteAction does, swallowing the error
+        try:
+            await endpoint.request(json={"next_action": "action_help", "sender_id": message.sender_id},
+                                   method="post")
+        except Exception:  # noqa: BLE001 - Rasa logs it and goes on without the action's events
+            pass
+        return None
+
+    output = CollectingOutputChannel()
+    try:
+        with caplog.at_level(logging.ERROR):
+            outcome = asyncio.run(guard(shop, errors, failures).answer_or_apologise(
+                call_the_action, RecordingAgent(silent=True, memory=True),
+                UserMessage("help", output, "conv-12")))
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert outcome is None
+    [reply] = output.messages
+    assert reply["text"].startswith("Sorry, something went wrong on my side")
+    [error] = errors.recent()
+    assert (error.conversation_id, error.kind, error.action) == ("conv-12", "action_failed", "action_help")
+    assert "Action action_help failed in conversation conv-12" in caplog.text
 
 
 def test_a_chat_a_person_owns_stays_silent(shop, errors):

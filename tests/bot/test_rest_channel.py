@@ -99,8 +99,25 @@ def test_processing_failure_is_a_500_not_an_empty_200(make_app):
     assert response.json["error"] == "processing_failed"
 
 
-def test_silence_with_the_action_server_down_is_a_503(make_app):
-    app = make_app(RecordingAgent(silent=True), action_server_url="http://127.0.0.1:9/webhook")
+class ActionCallingAgent(RecordingAgent):
+    """Calls an action through the app's action endpoint and, as Rasa does when that fails, says nothing."""
+
+    endpoint: Any = None
+
+    async def handle_message(self, message: Any) -> Any:
+        self.received.append(message)
+        try:
+            await self.endpoint.request(json={"next_action": "action_help", "sender_id": message.sender_id})
+        except Exception:  # noqa: BLE001 - Rasa logs it and goes on without the action's events
+            pass
+
+
+def test_an_action_call_to_a_stopped_action_server_is_a_503(make_app):
+    from bot.action_calls import ActionEndpoint
+
+    agent = ActionCallingAgent(memory=True)
+    app = make_app(agent, action_server_url="http://127.0.0.1:9/webhook")
+    agent.endpoint = ActionEndpoint(app.ctx.settings.action_server_url, {}, app.ctx.action_failures)
     response = post(app, {"sender": "c1", "message": "hello"})
     assert response.status == 503
     assert response.json["error"] == "action_server_unavailable"

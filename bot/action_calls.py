@@ -1,0 +1,69 @@
+"""Calls to the action server, with every failure logged by action and conversation.
+
+Rasa's RemoteAction turns a failed call into "the action's events are lost" and the bot says nothing; its
+own line did not name the conversation. ``ActionEndpoint`` is the action endpoint Rasa calls through: it
+logs each failure with the action and the conversation id, and notes it in ``ActionFailures`` so the
+SilenceGuard (bot/never_silent.py) can tell the customer: an apology when the call failed on the way, and
+503 action_server_unavailable when nothing listens at the action server's address.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from typing import Any, Dict, Optional
+
+import aiohttp
+from rasa.utils.endpoints import ClientResponseError, EndpointConfig
+
+from bot.channels.messages import Rejection
+
+logger = logging.getLogger(__name__)
+ACTION_SERVER_UNAVAILABLE = Rejection("action_server_unavailable",
+                                      "The assistant cannot answer right now; please try again shortly.", 503)
+
+
+@dataclass(frozen=True)
+class ActionFailure:
+    action: str
+    reason: str
+    unreachable: bool  # nothing listens at the address: the action server is down, not failing
+
+
+class ActionFailures:
+    """The failed action call of each turn in progress, by conversation. Rasa's lock store runs one turn
+    per conversation at a time, so an entry belongs to the turn running now."""
+
+    def __init__(self) -> None:
+        self._latest: Dict[str, ActionFailure] = {}
+
+    def note(self, conversation_id: str, failure: ActionFailure) -> None:
+        self._latest[conversation_id] = failure
+
+    def take(self, conversation_id: str) -> Optional[ActionFailure]:
+        return self._latest.pop(conversation_id, None)
+
+
+class ActionEndpoint(EndpointConfig):
+    def __init__(self, url: str, headers: Dict[str, Any], failures: ActionFailures) -> None:
+        super().__init__(url=url, headers=headers)
+        self.failures = failures
+
+    async def request(self, method: str = "post", subpath: Optional[str] = None,
+                      content_type: Optional[str] = "application/json", compress: bool = False,
+                      **kwargs: Any) -> Optional[Any]:
+        body = kwargs.get("json")
+        call: Dict[str, Any] = body if isinstance(body, dict) else {}
+        try:
+            return await super().request(method, subpath, content_type, compress, **kwargs)
+        except (aiohttp.ClientError, asyncio.TimeoutError) as error:
+            rejected = isinstance(error, ClientResponseError) and error.status == 400
+            if rejected or not call.get("next_action"):
+                raise  # 400: a form's validation rejected the slot, Rasa's protocol and no failure
+            conversation, action = str(call.get("sender_id") or "?"), str(call["next_action"])
+            failure = ActionFailure(action, f"{type(error).__name__}: {error}",
+                                    isinstance(error, aiohttp.ClientConnectorError))
+            logger.error("Action %s failed in conversation %s: the call to the action server failed (%s)",
+                         action, conversation, failure.reason)
+            self.failures.note(conversation, failure)
+            raise
