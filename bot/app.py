@@ -45,7 +45,7 @@ from bot.channels.delivery import ChatCourier
 from bot.channels.rest import ValidatingRestInput
 from bot.channels.socketio import ValidatingSocketIOInput
 from bot.console.access import Console
-from bot.console.auth import SessionCookies, load_secret
+from bot.console.auth import SessionCookies
 from bot.console.login_limit import LoginLimiter
 from bot.console.routes import console_blueprint
 from bot.console.row_ids import register_row_ids
@@ -228,7 +228,8 @@ def create_app(
                                       sockets[0].sio if sockets else None)
         for channel in sockets:
             channel.courier = app.ctx.courier
-        secret = load_secret(settings.console_secret, settings.console_secret_file)
+        # CONSOLE_SECRET, or one generated once into var/ (so restarts keep sessions)
+        secret = load_or_create_secret(settings.console_secret, settings.console_secret_file)
         sessions = SessionCookies(secret, ConsoleSessions(engine))
         # The key the order flow counts failed order checks by, per client address (never the address itself).
         for channel in channels:

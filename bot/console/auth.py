@@ -10,29 +10,12 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import os
-import secrets
-from pathlib import Path
 from typing import Optional
 
 from actions.services.console_sessions import ConsoleSessions
 
 COOKIE = "shopbot_console"
 SESSION_SECONDS = 12 * 60 * 60
-
-
-def load_secret(explicit: Optional[str], path: Path) -> bytes:
-    """CONSOLE_SECRET if set; else one generated once and kept in var/ (so restarts keep sessions)."""
-    if explicit:
-        return explicit.encode("utf-8")
-    if path.is_file():
-        return path.read_bytes()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    secret = secrets.token_hex(32).encode()
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "wb") as file:
-        file.write(secret)
-    return secret
 
 
 class SessionCookies:
