@@ -1,0 +1,144 @@
+"""The web server's tracker store: its database work leaves the event loop free, and a write that cannot be
+done is an error the channel answers with 503 "try again", never a turn silently kept in memory."""
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import threading
+import time
+from pathlib import Path
+from typing import Any, Iterator, List
+
+import pytest
+from rasa.core.agent import Agent
+from rasa.core.channels.channel import UserMessage
+from rasa.shared.core.domain import Domain
+from rasa.shared.core.events import BotUttered, UserUttered
+from rasa.shared.core.trackers import DialogueStateTracker
+from sqlalchemy.exc import OperationalError
+
+from actions.services.database import BUSY_TIMEOUT_SECONDS
+from bot.tracker_store import ThreadedSQLTrackerStore, use_tracker_store
+from tests.bot.fakes import RecordingAgent
+
+
+@pytest.fixture
+def database(tmp_path: Path) -> Path:
+    return tmp_path / "tracker.db"
+
+
+@pytest.fixture
+def store(database: Path) -> Iterator[ThreadedSQLTrackerStore]:
+    store = ThreadedSQLTrackerStore(domain=Domain.empty(), dialect="sqlite", db=str(database))
+    yield store
+    store.engine.dispose()
+
+
+def conversation(sender: str = "c1") -> DialogueStateTracker:
+    tracker = DialogueStateTracker(sender, [])
+    tracker.update(UserUttered("where is the shop?"))
+    tracker.update(BotUttered("14 Quay Street"))
+    return tracker
+
+
+class WriteLock:
+    """Another process's write lock on the SQLite file (a backup, a long import), until released."""
+
+    def __init__(self, database: Path) -> None:
+        self.connection = sqlite3.connect(database, isolation_level=None, check_same_thread=False)
+        self.connection.execute("BEGIN EXCLUSIVE")
+
+    def release(self) -> None:
+        self.connection.execute("COMMIT")
+        self.connection.close()
+
+
+async def ticks_while(work: Any) -> List[float]:
+    """Run ``work`` while a ticker sleeps 50 ms at a time; the gaps between its ticks (the loop's stalls)."""
+    gaps: List[float] = []
+    done = asyncio.Event()
+
+    async def ticker() -> None:
+        last = time.monotonic()
+        while not done.is_set():
+            await asyncio.sleep(0.05)
+            now = time.monotonic()
+            gaps.append(now - last)
+            last = now
+
+    task = asyncio.create_task(ticker())
+    try:
+        await work
+    finally:
+        done.set()
+        await task
+    return gaps
+
+
+async def test_a_conversation_is_stored_and_read_back(store):
+    await store.save(conversation())
+    again = await store.retrieve("c1")
+    assert [e.text for e in again.events if isinstance(e, (UserUttered, BotUttered))] == [
+        "where is the shop?", "14 Quay Street"]
+    assert list(await store.keys()) == ["c1"]
+
+
+async def test_a_locked_database_fails_the_save_soon_and_never_stalls_the_loop(store, database):
+    await store.save(conversation())  # the table exists; now someone else holds the write lock
+    lock = WriteLock(database)
+    try:
+        started = time.monotonic()
+        longer = conversation()
+        longer.update(UserUttered("and when do you open?"))
+        with pytest.raises(OperationalError, match="database is locked"):
+            await ticks_while(store.save(longer))
+        took = time.monotonic() - started
+        gaps = await ticks_while(store.retrieve("c1"))  # reading is not held up by a writer (WAL)
+    finally:
+        lock.release()
+    assert BUSY_TIMEOUT_SECONDS - 0.5 < took < BUSY_TIMEOUT_SECONDS + 3
+    assert max(gaps, default=0) < 1  # the loop went on serving others
+    stored = await store.retrieve("c1")
+    assert len(stored.events) == len(conversation().events)  # nothing half-written
+
+
+async def test_the_loop_keeps_ticking_while_a_save_waits(store, database):
+    await store.save(conversation())
+    lock = WriteLock(database)
+    timer = threading.Timer(1.0, lock.release)  # the lock goes after a second: the save then succeeds
+    timer.start()
+    longer = conversation()
+    longer.update(UserUttered("and when do you open?"))
+    gaps = await ticks_while(store.save(longer))
+    timer.join()
+    assert max(gaps) < 0.5, f"the event loop stalled for {max(gaps):.1f} s"
+    assert (await store.retrieve("c1")).latest_message.text == "and when do you open?"
+
+
+async def test_without_rasas_fail_safe_a_failed_save_is_an_error_not_a_turn_kept_in_memory(store, database):
+    agent = Agent(domain=Domain.empty(), tracker_store=store)
+    use_tracker_store(agent)
+    assert agent.tracker_store is store
+    await store.save(conversation())
+    lock = WriteLock(database)
+    try:
+        with pytest.raises(OperationalError):
+            await agent.tracker_store.save(conversation("c2"))
+    finally:
+        lock.release()
+    assert await store.retrieve("c2") is None
+
+
+class LockedAgent(RecordingAgent):
+    async def handle_message(self, message: UserMessage) -> Any:
+        await message.output_channel.send_response(message.sender_id, {"text": "14 Quay Street"})
+        raise OperationalError("INSERT INTO events ...", {}, sqlite3.OperationalError("database is locked"))
+
+
+def test_the_rest_channel_answers_a_busy_database_with_503_and_retry_after(make_app):
+    app = make_app(LockedAgent())
+    _, reply = app.test_client.post("/webhooks/rest/webhook", json={"sender": "c1", "message": "where?"})
+    assert reply.status == 503
+    assert reply.json["error"] == "database_busy" and "try again" in reply.json["detail"]
+    assert int(reply.headers["Retry-After"]) > 0
+    assert "14 Quay Street" not in reply.text  # the answer of a turn that was not stored is not sent
