@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import queue
+import sqlite3
 from typing import Any, AsyncIterator, Callable, Tuple, TypeVar
 
 import pytest
 import socketio
 from sanic import Sanic
+from sqlalchemy.exc import OperationalError
 
 from bot.app import create_app
 from bot.channels.rest import ValidatingRestInput
@@ -108,3 +110,28 @@ async def test_the_server_sets_the_client_key_over_the_clients_own(server):
     agent.received.clear()
     await as_widget(url, send)  # loopback itself: no key at all, and never the client's
     assert [m.metadata for m in agent.received] == [{"page": "/"}, {"page": "/"}]
+
+
+async def test_a_busy_database_is_a_failed_acknowledgement_that_says_try_again(server):
+    """Issue 13: the turn was not stored, so the widget is told (and marks the message failed), not left
+    waiting for an answer that will never come."""
+    url, agent = server
+
+    async def locked(message: Any) -> None:
+        raise OperationalError("INSERT INTO events ...", {}, sqlite3.OperationalError("database is locked"))
+
+    agent.handle_message = locked  # type: ignore[method-assign]
+
+    def send(widget: Widget) -> Tuple[Any, Any]:
+        client, confirmed = widget
+        errors: "queue.Queue[Any]" = queue.Queue()
+        client.on("error_message", errors.put)
+        client.emit("session_request", {})
+        session_id = confirmed.get(timeout=10)
+        ack = client.call("user_uttered", {"session_id": session_id, "message": "where is the shop?"},
+                          timeout=10)
+        return ack, errors.get(timeout=10)
+
+    ack, shown = await as_widget(url, send)
+    assert ack["status"] == "failed" and ack["error"] == "database_busy", ack
+    assert "try again" in ack["detail"] and shown["error"] == "database_busy"
