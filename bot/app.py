@@ -108,16 +108,16 @@ def input_channels(settings: Settings, credentials_file: Path = CREDENTIALS_FILE
 
 
 def register_channels(channels: List[InputChannel], app: Sanic, route: str = "/webhooks/") -> None:
-    """Like Rasa's ``register``, but every message passes the TurnLimit (beyond MAX_TURNS_IN_FLIGHT: refused
-    at once), the PersonGate (the bot is silent while a person owns the conversation) and the SilenceGuard
-    (otherwise it never is: no answer → an apology).
+    """Like Rasa's ``register``, but every message passes the TurnLimit (beyond MAX_TURNS_IN_FLIGHT: a short
+    wait, then refused), the PersonGate (the bot is silent while a person owns the conversation) and the
+    SilenceGuard (otherwise it never is: no answer → an apology).
 
     The handler returns None when the bot handled the message, WITH_PERSON when it was only recorded, BUSY
     when it was refused untouched, ACTION_SERVER_DOWN when the bot could not answer for that reason.
     """
     async def handler(message: UserMessage) -> Optional[str]:
         turns: TurnLimit = app.ctx.turns
-        if not turns.try_enter():
+        if not await turns.enter():
             return BUSY
         try:
             return await app.ctx.silence.answer_or_apologise(app.ctx.gate.handle, app.ctx.agent, message)
@@ -194,7 +194,7 @@ def create_app(
 
     app.ctx.settings = settings
     app.ctx.shop = shop
-    app.ctx.turns = TurnLimit(settings.max_turns_in_flight)
+    app.ctx.turns = TurnLimit(settings.max_turns_in_flight, settings.turn_queue_seconds)
     failures = app.ctx.action_failures = ActionFailures()
     channels = channels if channels is not None else input_channels(settings)
     register_channels(channels, app)

@@ -1,5 +1,6 @@
-"""Admission control (issue 13): beyond MAX_TURNS_IN_FLIGHT a customer's message is refused at once with
-503 busy and Retry-After, before the agent sees it; the turns in progress are answered as usual."""
+"""Admission control (issue 13): beyond MAX_TURNS_IN_FLIGHT a customer's message waits its turn for up to
+TURN_QUEUE_SECONDS, then (or when the queue is full) is refused with 503 busy and Retry-After, before the
+agent sees it; the turns in progress are answered as usual."""
 from __future__ import annotations
 
 import asyncio
@@ -34,7 +35,7 @@ def body(sender: str, text: str) -> str:
 
 async def test_a_message_beyond_the_limit_gets_503_busy_with_retry_after_and_changes_nothing(make_app):
     agent = HeldAgent()
-    app = make_app(agent, max_turns_in_flight=1)
+    app = make_app(agent, max_turns_in_flight=1, turn_queue_seconds=0)
     first = asyncio.create_task(app.asgi_client.post(URL, content=body("c1", "hi")))
     await asyncio.wait_for(agent.entered.wait(), 30)
 
@@ -50,3 +51,30 @@ async def test_a_message_beyond_the_limit_gets_503_busy_with_retry_after_and_cha
     assert answered.status == 200 and answered.json == [{"recipient_id": "c1", "text": "echo: hi"}]
     _, again = await asyncio.wait_for(app.asgi_client.post(URL, content=body("c2", "hello")), 30)
     assert again.status == 200 and again.json[0]["text"] == "echo: hello"  # the turn ended: room again
+
+
+async def test_a_message_beyond_the_limit_waits_its_turn_and_is_answered(make_app):
+    agent = HeldAgent()
+    app = make_app(agent, max_turns_in_flight=1, turn_queue_seconds=60)
+    first = asyncio.create_task(app.asgi_client.post(URL, content=body("c1", "hi")))
+    await asyncio.wait_for(agent.entered.wait(), 30)
+    second = asyncio.create_task(app.asgi_client.post(URL, content=body("c2", "hello")))
+    await asyncio.sleep(0.2)
+    assert [m.sender_id for m in agent.received] == ["c1"] and not second.done()  # waiting, not refused
+    agent.release.set()
+    answers = await asyncio.wait_for(asyncio.gather(first, second), 30)
+    assert [(r.status, r.json[0]["text"]) for _, r in answers] == [(200, "echo: hi"), (200, "echo: hello")]
+    assert app.ctx.turns.in_flight == 0
+
+
+async def test_a_turn_that_waited_too_long_is_refused_and_its_place_is_not_kept(make_app):
+    agent = HeldAgent()
+    app = make_app(agent, max_turns_in_flight=1, turn_queue_seconds=1)
+    first = asyncio.create_task(app.asgi_client.post(URL, content=body("c1", "hi")))
+    await asyncio.wait_for(agent.entered.wait(), 30)
+    _, refused = await asyncio.wait_for(app.asgi_client.post(URL, content=body("c2", "hello")), 30)
+    assert refused.status == 503 and refused.headers["retry-after"] == "2"
+    agent.release.set()
+    await asyncio.wait_for(first, 30)
+    assert (app.ctx.turns.in_flight, len(app.ctx.turns._waiting)) == (0, 0)
+    assert [m.sender_id for m in agent.received] == ["c1"]
