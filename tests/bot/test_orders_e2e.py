@@ -95,6 +95,20 @@ def test_paid_order_change_address_then_cancel_with_a_question_in_between(server
     assert [r["action"] for r in rows(servers, t.audit_log, conversation_id=s)].count("cancel_order") == 1
 
 
+def test_a_status_question_while_a_cancellation_waits_does_not_lead_to_the_cancellation(servers):
+    """Issue 13: "where is my order?" while "Shall I cancel?" waited asked the cancel question again, and the
+    "yes" after it cancelled the order."""
+    s = "e2e-stale-task"
+    say(servers, s, "I want to cancel my order KC-10002")
+    assert "Shall I cancel order KC-10002" in texts(say(servers, s, "sam.patel@example.com"))
+    answer = texts(say(servers, s, "where is my order KC-10002?"))
+    assert "I've left the cancellation; nothing was changed." in answer and "Shall I cancel" not in answer
+    assert "KC-10002" in answer and "packed" in answer
+    say(servers, s, "yes")
+    assert order_status(servers, "KC-10002") == "packed"
+    assert not [r for r in rows(servers, t.audit_log, conversation_id=s) if r["action"] == "cancel_order"]
+
+
 def test_three_wrong_details_lock_the_lookup(servers):
     s = "e2e-probe"
     first = texts(say(servers, s, "where is my order KC-10002? my email is nobody@example.com"))
