@@ -22,7 +22,7 @@ import uuid
 from collections import OrderedDict
 from typing import Any, Awaitable, Callable, Dict, Iterable, List, Optional, Tuple
 
-from rasa.core.channels.channel import InputChannel, UserMessage
+from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
 from rasa.core.channels.socketio import SocketBlueprint, SocketIOInput, SocketIOOutput
 from rasa.shared.core.events import BotUttered, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
@@ -88,6 +88,28 @@ def replies_after(tracker: DialogueStateTracker, message_id: str) -> List[Dict[s
         elif isinstance(event, BotUttered) and replies is not None:
             replies.append(event.message())
     return replies
+
+
+class HeldOutput(OutputChannel):
+    """The bot's messages of one turn, sent once the turn is stored: a turn the database could not store
+    sends nothing but "please try again" (as REST's answer is whole or a 503), so the widget never shows
+    an answer, or a confirmation, that the conversation does not hold."""
+
+    def __init__(self, inner: SocketIOOutput) -> None:
+        self.inner = inner
+        self.held: List[Tuple[str, Dict[str, Any]]] = []
+
+    @classmethod
+    def name(cls) -> str:  # the channel's name, for channel-specific responses
+        return SocketIOOutput.name()
+
+    async def send_response(self, recipient_id: str, message: Dict[str, Any]) -> None:
+        self.held.append((recipient_id, message))
+
+    async def release(self) -> None:
+        held, self.held = self.held, []
+        for recipient_id, message in held:
+            await self.inner.send_response(recipient_id, message)
 
 
 def origin_policy(allowed: Iterable[str]) -> Callable[[str | None, Dict[str, Any]], bool]:
@@ -227,19 +249,23 @@ class ValidatingSocketIOInput(SocketIOInput):
                         or not first_time:
                     return {"status": "duplicate", "message_id": message_id}
             metadata = with_client_key(data.get(self.metadata_key), session.get("client_key"))
-            message = UserMessage(data["message"], SocketIOOutput(sio, self.bot_message_evt), session_id,
+            output = HeldOutput(SocketIOOutput(sio, self.bot_message_evt))
+            message = UserMessage(data["message"], output, session_id,
                                   input_channel=self.name(), message_id=message_id, metadata=metadata)
             try:
                 outcome = await on_new_message(message)
             except DATABASE_UNAVAILABLE as error:  # not stored: the widget shows "please try again"
                 logger.error("A socket.io message in session %s was not processed, the database is busy: %s",
                              session_id, error)
+                if message_id is not None:  # nothing of it was stored: the same message may come again
+                    self.seen.release(session_id, message_id)
                 return {**await refuse(sid, DATABASE_BUSY), "status": "failed"}
             except Exception:  # noqa: BLE001 - the customer must hear that it failed
                 logger.exception("Processing a socket.io message in session %s failed", session_id)
                 return {**await refuse(sid, Rejection(
                     "processing_failed", "Sorry, something went wrong; please try again.", 500)),
                     "status": "failed"}
+            await output.release()
             if outcome == BUSY:  # refused before the agent saw it: the widget shows why and may send it again
                 if message_id is not None:
                     self.seen.release(session_id, message_id)

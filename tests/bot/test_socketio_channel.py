@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import queue
 import sqlite3
-from typing import Any, AsyncIterator, Callable, Tuple, TypeVar
+from typing import Any, AsyncIterator, Callable, List, Tuple, TypeVar
 
 import pytest
 import socketio
@@ -118,20 +118,24 @@ async def test_a_busy_database_is_a_failed_acknowledgement_that_says_try_again(s
     url, agent = server
 
     async def locked(message: Any) -> None:
+        await message.output_channel.send_response(message.sender_id, {"text": "14 Quay Street"})
         raise OperationalError("INSERT INTO events ...", {}, sqlite3.OperationalError("database is locked"))
 
     agent.handle_message = locked  # type: ignore[method-assign]
 
-    def send(widget: Widget) -> Tuple[Any, Any]:
+    def send(widget: Widget) -> Tuple[Any, Any, List[Any]]:
         client, confirmed = widget
         errors: "queue.Queue[Any]" = queue.Queue()
+        answers: List[Any] = []
         client.on("error_message", errors.put)
+        client.on("bot_uttered", answers.append)
         client.emit("session_request", {})
         session_id = confirmed.get(timeout=10)
         ack = client.call("user_uttered", {"session_id": session_id, "message": "where is the shop?"},
                           timeout=10)
-        return ack, errors.get(timeout=10)
+        return ack, errors.get(timeout=10), answers
 
-    ack, shown = await as_widget(url, send)
+    ack, shown, answers = await as_widget(url, send)
     assert ack["status"] == "failed" and ack["error"] == "database_busy", ack
     assert "try again" in ack["detail"] and shown["error"] == "database_busy"
+    assert answers == []  # the answer of a turn that was not stored is not shown
