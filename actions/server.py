@@ -80,7 +80,8 @@ class ApologisingExecutor(ActionExecutor):
         logger.error("Action %s failed in conversation %s; the customer got an apology", action,
                      conversation, exc_info=error)
         if isinstance(error, DATABASE_UNAVAILABLE):  # recording it would wait for the same lock, and fail
-            message = {"text": "Sorry, I couldn't save that just now, so it didn't go through. Please try "
+            # Not "nothing was saved": an earlier write of the same action (a case) may have gone through.
+            message = {"text": "Sorry, I couldn't finish that just now: our system is busy. Please try "
                                "again in a moment, or ask to talk to a person.", "buttons": []}
             return self._apology(tracker, message)
         try:

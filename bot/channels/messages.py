@@ -54,8 +54,8 @@ class Rejection:
 
 
 RETRY_AFTER_SECONDS = 5
-DATABASE_BUSY = Rejection("database_busy", "Sorry, I couldn't save that just now, so it didn't go through. "
-                                           "Please try again in a moment.", 503)
+DATABASE_BUSY = Rejection("database_busy",
+                          "Sorry, I couldn't save that just now. Please try again in a moment.", 503)
 
 
 def check_text(text: Any, max_chars: int = DEFAULT_MAX_CHARS) -> Rejection | None:

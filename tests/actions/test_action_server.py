@@ -149,8 +149,8 @@ async def finds_the_database_locked(dispatcher: CollectingDispatcher, tracker: T
 
 
 def test_a_locked_database_is_an_apology_that_asks_to_try_again_at_once():
-    """Writing the failure down would wait for the same lock: the apology does not try, and says nothing
-    was saved, so the customer tries again rather than believing it went through."""
+    """Writing the failure down would wait for the same lock: the apology does not try, and confirms
+    nothing, so the customer tries again rather than believing it went through."""
     def no_log():
         raise AssertionError("the error log must not be used while the database is locked")
 
@@ -158,6 +158,6 @@ def test_a_locked_database_is_an_apology_that_asks_to_try_again_at_once():
     executor.register_function("action_locked", finds_the_database_locked)
     result = asyncio.run(executor.run(call("action_locked")))
     [reply] = result["responses"]
-    assert reply["text"].startswith("Sorry, I couldn't save that just now, so it didn't go through")
+    assert reply["text"].startswith("Sorry, I couldn't finish that just now: our system is busy.")
     assert "try again" in reply["text"]
     assert result["events"][0] == {"event": "active_loop", "name": None}  # as any failure: the form is left
