@@ -183,7 +183,8 @@ class ActionHandoff(PersonRouting, Action):
         known = number is not None and self.orders.get(number) is not None
         description = complaint if known or number is None else f"(order {number}, not found) {complaint}"
         case_number = self.orders.open_case("complaint", number if known else None, "", description,
-                                            tracker.sender_id, contact=tracker.get_slot("ticket_email"))
+                                            tracker.sender_id, contact=tracker.get_slot("ticket_email"),
+                                            message_id=self.message_id(tracker))
         summary = {"intent": "complaint", "complaint": complaint, "case": case_number}
         if number:
             summary["order"] = number

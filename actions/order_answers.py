@@ -113,15 +113,17 @@ class ActionFinishOrderTask(PersonRouting, Action):
 
     # ---- cancel ----
     def cancel(self, order: Order, tracker: Tracker) -> Reply:
-        decision = can_cancel(order, self.shop)
-        if not decision.allowed:
-            return self._cannot_cancel(order, decision.reason)
         if tracker.get_slot("order_confirmed") is not True:
+            decision = can_cancel(order, self.shop)
+            if not decision.allowed:
+                return self._cannot_cancel(order, decision.reason)
             return Reply(f"OK, order {order.number} stays as it is.")
-        result = self.orders.cancel(order.number, tracker.sender_id)
+        # The rule is checked in the write, on the stored order; the same message again gets the same answer.
+        result = self.orders.cancel(order.number, tracker.sender_id, self.message_id(tracker))
         if not result.done:
             return self._cannot_cancel(result.order, result.reason)
-        self._tell_owner_about_case(result.reference)  # a case: the refund is the shop's to pay
+        if not result.again:
+            self._tell_owner_about_case(result.reference)  # a case: the refund is the shop's to pay
         fee = self.shop.cancellation_fee
         refund = (f"We refund {self.shop.money(float(order.total) - fee)} (the total less the "
                   f"{self.shop.money(fee)} cancellation fee)" if fee else
@@ -152,11 +154,13 @@ class ActionFinishOrderTask(PersonRouting, Action):
         if tracker.get_slot("order_confirmed") is not True or not details:
             return Reply("OK, I haven't changed anything.")
         if task == "change_shipping_address":
-            result = self.orders.change_address(order.number, details, tracker.sender_id)
+            result = self.orders.change_address(order.number, details, tracker.sender_id,
+                                                self.message_id(tracker))
             if result.done:
                 return Reply(f"Done: order {order.number} will be delivered to {details}.")
         else:
-            result = self.orders.request_item_change(order.number, details, tracker.sender_id)
+            result = self.orders.request_item_change(order.number, details, tracker.sender_id,
+                                                     self.message_id(tracker))
             if result.done:
                 return Reply(f"I've passed your change to the team: \u201c{details}\u201d. They'll adjust "
                              f"order {order.number} before packing it and email you if the price changes or "
@@ -171,7 +175,7 @@ class ActionFinishOrderTask(PersonRouting, Action):
         if decision.allowed:
             result = self.orders.record_return(order.number, tracker.get_slot("order_details") or "",
                                                tracker.get_slot("order_reason") or "", tracker.sender_id,
-                                               refund=refund)
+                                               refund=refund, message_id=self.message_id(tracker))
             if result.done:
                 then = (f" Once it's back with us we refund it: {self.shop.refund_method} It takes up to "
                         f"{self.shop.refund_processing_days} working days." if refund else "")
@@ -218,7 +222,8 @@ class ActionFinishOrderTask(PersonRouting, Action):
         late = task == "missing_item" and is_late(order, self.shop, self.now())
         case = self.orders.open_case("late" if late else CATEGORIES[task], order.number, items, description,
                                      tracker.sender_id, remedy=remedy, contact=order.email,
-                                     photo_path=own_photo(tracker.get_slot("order_photo"), tracker.sender_id))
+                                     photo_path=own_photo(tracker.get_slot("order_photo"), tracker.sender_id),
+                                     message_id=self.message_id(tracker))
         self._tell_owner_about_case(case)
         if remedy == "person":  # the bot cannot settle it: the same way to a person as asking for one
             summary = {"intent": task, "order": order.number, "verified": True, "case": case, "items": items,

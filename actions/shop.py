@@ -82,6 +82,12 @@ class OrderAware(ShopAware):
         """Failed order checks counted per order, per client and overall, shared by every process."""
         return OrderCheckLimits(self.orders.engine, self._clock)
 
+    @staticmethod
+    def message_id(tracker: Any) -> Optional[str]:
+        """The id of the customer message being answered: when the same message comes again (the widget
+        resends it after the web server died mid-turn), the writes it made are not made twice."""
+        return (tracker.latest_message or {}).get("message_id") or None
+
     def proved_order(self, tracker: Any) -> Optional[Order]:
         """The order in the verified_order slot, if the database says this conversation proved it is the
         customer's: slots arrive with every call to the action server and prove nothing on their own."""

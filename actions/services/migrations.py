@@ -87,6 +87,10 @@ def _create_failed_order_checks(connection: Connection) -> None:
     t.failed_order_checks.create(connection)
 
 
+def _create_message_writes(connection: Connection) -> None:
+    t.message_writes.create(connection)
+
+
 MIGRATIONS: List[Migration] = [
     Migration(1, "orders, lines, shipments, refunds, returns, changes, cases, audit log, verification",
               _create_order_tables),
@@ -102,6 +106,8 @@ MIGRATIONS: List[Migration] = [
     Migration(10, "orders each conversation proved are the customer's", _create_order_verifications),
     Migration(11, "failed order checks, counted per order, per client and overall",
               _create_failed_order_checks),
+    Migration(12, "writes made for a customer's message, so the same message again writes nothing twice",
+              _create_message_writes),
 ]
 
 

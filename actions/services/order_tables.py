@@ -286,6 +286,17 @@ failed_order_checks = Table(
     Column("client_key", String(16), nullable=False, default="", index=True),  # keyed hash of the address
 )
 
+# Writes the bot made for a customer's message: the same message again (the widget sends it again when the
+# web process died before the answer reached it) finds its write done and gets the same confirmation,
+# instead of a second return or case, or "already cancelled" for what this very message cancelled.
+message_writes = Table(
+    "message_writes", metadata,
+    Column("conversation_id", String(255), primary_key=True),
+    Column("message_id", String(64), primary_key=True),
+    Column("reference", String(32), nullable=False, default=""),  # the case number, if one was opened
+    Column("at", DateTime, nullable=False),  # UTC, naive
+)
+
 schema_migrations = Table(
     "schema_migrations", metadata,
     Column("version", Integer, primary_key=True),

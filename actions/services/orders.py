@@ -66,6 +66,7 @@ class WriteResult:
     order: Order
     reason: str = ""
     reference: str = ""   # a case number, when one was opened
+    again: bool = False   # done before, for the same customer message: nothing was written this time
 
 
 class NotVerified(PermissionError):
@@ -188,8 +189,26 @@ class OrderService:
             at=naive_utc(self.clock()), conversation_id=conversation_id, order_id=order_id, action=action,
             details=json.dumps(details, default=str, ensure_ascii=False)))
 
+    @staticmethod
+    def _written_for(connection: Connection, conversation_id: str,
+                     message_id: Optional[str]) -> Optional[str]:
+        """The reference of the write already made for this customer message, if there was one."""
+        if not message_id:
+            return None
+        table = t.message_writes
+        return connection.execute(select(table.c.reference).where(
+            table.c.conversation_id == conversation_id, table.c.message_id == message_id)).scalar()
+
+    def _remember_written(self, connection: Connection, conversation_id: str, message_id: Optional[str],
+                          reference: str) -> None:
+        if message_id:
+            connection.execute(t.message_writes.insert().values(
+                conversation_id=conversation_id, message_id=message_id[:64], reference=reference,
+                at=naive_utc(self.clock())))
+
     def _write(self, number: str, conversation_id: str, rule: Callable[[Order], Decision],
-               change: Callable[[Connection, int, Order], str]) -> WriteResult:
+               change: Callable[[Connection, int, Order], str], message_id: Optional[str] = None
+               ) -> WriteResult:
         """Load, check that the conversation proved the order and the rule on the current row, change,
         audit: one transaction."""
         with self.engine.begin() as connection:
@@ -200,17 +219,21 @@ class OrderService:
             assert order_id is not None
             if not self._proved(connection, conversation_id, order_id):
                 raise NotVerified(f"conversation {conversation_id} has not proved order {number}")
+            earlier = self._written_for(connection, conversation_id, message_id)
+            if earlier is not None:  # the same message came again: what it did stands, nothing twice
+                return WriteResult(True, order, reference=earlier, again=True)
             decision = rule(order)
             if not decision.allowed:
                 return WriteResult(False, order, decision.reason)
             reference = change(connection, order_id, order)
+            self._remember_written(connection, conversation_id, message_id, reference)
             connection.execute(update(t.orders).where(t.orders.c.id == order_id)
                                .values(updated_at=naive_utc(self.clock())))
             updated = self._load(connection, number)
         assert updated is not None
         return WriteResult(True, updated, reference=reference)
 
-    def cancel(self, number: str, conversation_id: str) -> WriteResult:
+    def cancel(self, number: str, conversation_id: str, message_id: Optional[str] = None) -> WriteResult:
         """Cancel if the shop's rule still allows it; a second call finds it already cancelled.
 
         The cancellation is also a case (``reference``), open until a person marks it refunded: the bot
@@ -228,9 +251,10 @@ class OrderService:
                            + (f" (the total less the {self.shop.money(fee)} fee)." if fee else "."))
             return self._insert_case(connection, "cancellation", order_id, order.items_text(), description,
                                      conversation_id, remedy="refund", contact=order.email)
-        return self._write(number, conversation_id, lambda o: can_cancel(o, self.shop), change)
+        return self._write(number, conversation_id, lambda o: can_cancel(o, self.shop), change, message_id)
 
-    def change_address(self, number: str, address: str, conversation_id: str) -> WriteResult:
+    def change_address(self, number: str, address: str, conversation_id: str,
+                       message_id: Optional[str] = None) -> WriteResult:
         def change(connection: Connection, order_id: int, order: Order) -> str:
             connection.execute(update(t.orders).where(t.orders.c.id == order_id)
                                .values(shipping_address=address))
@@ -240,9 +264,10 @@ class OrderService:
             self._audit(connection, conversation_id, order_id, "change_address",
                         {"from": order.shipping_address, "to": address})
             return ""
-        return self._write(number, conversation_id, can_change, change)
+        return self._write(number, conversation_id, can_change, change, message_id)
 
-    def request_item_change(self, number: str, details: str, conversation_id: str) -> WriteResult:
+    def request_item_change(self, number: str, details: str, conversation_id: str,
+                            message_id: Optional[str] = None) -> WriteResult:
         """Record what the customer wants changed; the shop adjusts the order before packing it."""
         def change(connection: Connection, order_id: int, order: Order) -> str:
             connection.execute(t.order_changes.insert().values(
@@ -250,10 +275,10 @@ class OrderService:
                 conversation_id=conversation_id))
             self._audit(connection, conversation_id, order_id, "change_items", {"request": details})
             return ""
-        return self._write(number, conversation_id, can_change, change)
+        return self._write(number, conversation_id, can_change, change, message_id)
 
     def record_return(self, number: str, items: str, reason: str, conversation_id: str,
-                      refund: bool = False) -> WriteResult:
+                      refund: bool = False, message_id: Optional[str] = None) -> WriteResult:
         """A return inside the window; with ``refund`` also a refund request for the shop to approve."""
         def change(connection: Connection, order_id: int, order: Order) -> str:
             now = naive_utc(self.clock())
@@ -267,16 +292,23 @@ class OrderService:
             self._audit(connection, conversation_id, order_id, "refund_request" if refund else "return",
                         {"items": items, "reason": reason})
             return ""
-        return self._write(number, conversation_id, lambda o: can_return(o, self.shop, self.clock()), change)
+        return self._write(number, conversation_id, lambda o: can_return(o, self.shop, self.clock()), change,
+                           message_id)
 
     def open_case(self, category: str, number: Optional[str], items: str, description: str,
                   conversation_id: str, remedy: Optional[str] = None, photo_path: Optional[str] = None,
-                  contact: Optional[str] = None) -> str:
-        """Record a damaged / wrong / missing item or late order case (or a complaint); returns its number."""
+                  contact: Optional[str] = None, message_id: Optional[str] = None) -> str:
+        """Record a damaged / wrong / missing item or late order case (or a complaint); returns its number.
+        The same customer message again gets the case it opened the first time."""
         with self.engine.begin() as connection:
+            earlier = self._written_for(connection, conversation_id, message_id)
+            if earlier is not None:
+                return earlier
             order_id = self._order_id(connection, number) if number else None
-            return self._insert_case(connection, category, order_id, items, description, conversation_id,
-                                     remedy, photo_path, contact)
+            case_number = self._insert_case(connection, category, order_id, items, description,
+                                            conversation_id, remedy, photo_path, contact)
+            self._remember_written(connection, conversation_id, message_id, case_number)
+            return case_number
 
     def _insert_case(self, connection: Connection, category: str, order_id: Optional[int], items: str,
                      description: str, conversation_id: str, remedy: Optional[str] = None,

@@ -85,6 +85,16 @@ def check_sender(sender: Any) -> Rejection | None:
     return None
 
 
+_MESSAGE_ID = re.compile(r"[A-Za-z0-9_-]{8,64}")
+
+
+def check_message_id(message_id: Any) -> Rejection | None:
+    """A client's id for its message (optional): the same id again is the same message, sent again."""
+    if message_id is None or (isinstance(message_id, str) and _MESSAGE_ID.fullmatch(message_id)):
+        return None
+    return Rejection("invalid_message_id", "message_id must be 8-64 letters, digits, - or _.")
+
+
 def check_metadata(metadata: Any) -> Rejection | None:
     if metadata is not None and not isinstance(metadata, dict):
         return Rejection("invalid_metadata", "'metadata' must be a JSON object.")

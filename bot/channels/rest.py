@@ -23,6 +23,7 @@ from bot.channels.messages import (
     DEFAULT_MAX_CHARS,
     RETRY_AFTER_SECONDS,
     Rejection,
+    check_message_id,
     check_metadata,
     check_sender,
     check_text,
@@ -64,7 +65,7 @@ class ValidatingRestInput(InputChannel):
             return Rejection("invalid_json", "The request body must be a JSON object.")
         for problem in (check_sender(body.get("sender")),
                         check_text(body.get("message"), self.max_message_chars),
-                        check_metadata(body.get("metadata"))):
+                        check_metadata(body.get("metadata")), check_message_id(body.get("message_id"))):
             if problem:
                 return problem
         return body
@@ -84,6 +85,7 @@ class ValidatingRestInput(InputChannel):
             collector = CollectingOutputChannel()
             key = self.client_keys.for_address(client_address(request)) if self.client_keys else None
             message = UserMessage(parsed["message"], collector, parsed["sender"], input_channel=self.name(),
+                                  message_id=parsed.get("message_id"),
                                   metadata=with_client_key(parsed.get("metadata"), key))
             try:
                 outcome = await on_new_message(message)

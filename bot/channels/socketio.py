@@ -17,7 +17,6 @@ what it has not acknowledged yet, so a reply written while the tab was closed ar
 from __future__ import annotations
 
 import logging
-import re
 import uuid
 from collections import OrderedDict
 from typing import Any, Awaitable, Callable, Dict, Iterable, List, Optional, Tuple
@@ -40,6 +39,7 @@ from bot.channels.messages import (
     DATABASE_BUSY,
     DEFAULT_MAX_CHARS,
     Rejection,
+    check_message_id,
     check_metadata,
     check_text,
     is_session_id,
@@ -50,7 +50,6 @@ from bot.person_gate import WITH_PERSON
 from bot.web.cors import AllowedOrigins
 
 logger = logging.getLogger(__name__)
-_MESSAGE_ID = re.compile(r"[A-Za-z0-9_-]{8,64}")
 _MAX_ACKS = 100  # delivery ids acknowledged at once
 TrackerLookup = Callable[[str], Awaitable[Optional[DialogueStateTracker]]]
 
@@ -233,12 +232,9 @@ class ValidatingSocketIOInput(SocketIOInput):
             if session_id is None or data.get("session_id") != session_id:
                 return await refuse(sid, Rejection(
                     "no_session", "Send session_request first and use the confirmed session_id."))
-            problem = check_text(data.get("message"), self.max_message_chars) \
-                or check_metadata(data.get(self.metadata_key))
             message_id = data.get("message_id")
-            if message_id is not None \
-                    and not (isinstance(message_id, str) and _MESSAGE_ID.fullmatch(message_id)):
-                problem = Rejection("invalid_message_id", "message_id must be 8-64 letters, digits, - or _.")
+            problem = check_text(data.get("message"), self.max_message_chars) \
+                or check_metadata(data.get(self.metadata_key)) or check_message_id(message_id)
             if problem:
                 return await refuse(sid, problem)
             if message_id is not None:

@@ -187,3 +187,25 @@ def test_failed_checks_count_per_order_per_client_and_overall_for_an_hour(engine
     limits.record_failure("late", "KC-10001")
     assert len(rows(engine, t.failed_order_checks, order_number="KC-10001")) == 1
     assert len(rows(engine, t.failed_order_checks)) == 1 + GLOBAL_PER_HOUR  # the later ones are kept
+
+
+def test_the_same_customer_message_again_writes_nothing_twice(service):
+    """Issue 13: the web process died after a cancellation was written and before its answer was stored;
+    the message comes again with its id, and finds what it did, not "already cancelled"."""
+    prove(service, "conv-8", "KC-10001", "KC-10004")
+    first = service.cancel("KC-10001", "conv-8", message_id="msg-0001")
+    again = service.cancel("KC-10001", "conv-8", message_id="msg-0001")
+    assert (first.done, first.again, again.done, again.again) == (True, False, True, True)
+    assert again.reference == first.reference and again.order.status == "cancelled"
+    other = service.cancel("KC-10001", "conv-8", message_id="msg-0002")  # a new message: the rule answers
+    assert (other.done, other.reason) == (False, "already_cancelled")
+    for _ in range(2):
+        service.record_return("KC-10004", "Milk Frother", "broken", "conv-8", refund=True,
+                              message_id="msg-0003")
+        case = service.open_case("damaged", "KC-10004", "Ceramic Mug", "cracked", "conv-8",
+                                 message_id="msg-0004")
+    assert len(rows(service.engine, t.returns)) == 1
+    assert len(rows(service.engine, t.refunds, conversation_id="conv-8")) == 1
+    assert [c["number"] for c in rows(service.engine, t.cases, category="damaged")] == [case]
+    assert [r["action"] for r in rows(service.engine, t.audit_log, conversation_id="conv-8")].count(
+        "cancel_order") == 1

@@ -30,6 +30,18 @@ def test_a_good_message_is_answered(make_app):
     assert agent.received[0].metadata == {"page": "/"}
 
 
+@pytest.mark.parametrize("message_id, status", [("msg-0001_ab", 200), ("short", 400), ("x" * 65, 400),
+                                                 ("bad id!!", 400), (42, 400), ("m-1\n" + "a" * 8, 400)])
+def test_a_client_may_name_its_message_so_the_same_message_again_is_known(make_app, message_id, status):
+    agent = RecordingAgent()
+    response = post(make_app(agent), {"sender": "c1", "message": "yes", "message_id": message_id})
+    assert response.status == status
+    if status == 200:
+        assert agent.received[0].message_id == message_id
+    else:
+        assert response.json["error"] == "invalid_message_id" and agent.received == []
+
+
 def key_sent(app: Sanic, agent: RecordingAgent, headers: dict, metadata: Any = None) -> Any:
     body = {"sender": "c1", "message": "hi", **({"metadata": metadata} if metadata is not None else {})}
     _, response = app.test_client.post(URL, content=json.dumps(body), headers=headers)
