@@ -28,6 +28,7 @@ class ActionFailure:
     action: str
     reason: str
     unreachable: bool  # nothing listens at the address: the action server is down, not failing
+    timed_out: bool = False  # no answer in time: the action may still have done its work
 
 
 class ActionFailures:
@@ -45,15 +46,20 @@ class ActionFailures:
 
 
 class ActionEndpoint(EndpointConfig):
-    def __init__(self, url: str, headers: Dict[str, Any], failures: ActionFailures) -> None:
+    def __init__(self, url: str, headers: Dict[str, Any], failures: ActionFailures,
+                 timeout_seconds: float = 30) -> None:
         super().__init__(url=url, headers=headers)
         self.failures = failures
+        self.timeout_seconds = timeout_seconds
 
     async def request(self, method: str = "post", subpath: Optional[str] = None,
                       content_type: Optional[str] = "application/json", compress: bool = False,
                       **kwargs: Any) -> Optional[Any]:
         body = kwargs.get("json")
         call: Dict[str, Any] = body if isinstance(body, dict) else {}
+        # Rasa asks to wait 5 minutes for an action; a customer should not: past ACTION_TIMEOUT_SECONDS the
+        # turn gets the apology (which says the step may still have gone through).
+        kwargs["timeout"] = aiohttp.ClientTimeout(total=self.timeout_seconds)
         try:
             return await super().request(method, subpath, content_type, compress, **kwargs)
         except (aiohttp.ClientError, asyncio.TimeoutError) as error:
@@ -62,7 +68,8 @@ class ActionEndpoint(EndpointConfig):
                 raise  # 400: a form's validation rejected the slot, Rasa's protocol and no failure
             conversation, action = str(call.get("sender_id") or "?"), str(call["next_action"])
             failure = ActionFailure(action, f"{type(error).__name__}: {error}",
-                                    isinstance(error, aiohttp.ClientConnectorError))
+                                    isinstance(error, aiohttp.ClientConnectorError),
+                                    isinstance(error, (asyncio.TimeoutError, aiohttp.ServerTimeoutError)))
             logger.error("Action %s failed in conversation %s: the call to the action server failed (%s)",
                          action, conversation, failure.reason)
             self.failures.note(conversation, failure)

@@ -90,7 +90,8 @@ def endpoints_for(settings: Settings, failures: ActionFailures | None = None) ->
     return AvailableEndpoints(
         action=ActionEndpoint(settings.action_server_url,
                               {ACTION_SECRET_HEADER: secret.decode("utf-8", "surrogateescape")},
-                              failures if failures is not None else ActionFailures()),
+                              failures if failures is not None else ActionFailures(),
+                              settings.action_timeout_seconds),
         tracker_store=tracker_store_config(settings.database_url),
         lock_store=lock_store,
     )

@@ -67,7 +67,7 @@ class SilenceGuard:
 
     async def apologise(self, agent: Agent, message: UserMessage, output: OutputChannel,
                         failure: ActionFailure | None = None) -> None:
-        reply = recovery_message(self.shop, utc_now())
+        reply = recovery_message(self.shop, utc_now(), unsure=bool(failure and failure.timed_out))
         async with agent.lock_store.lock(message.sender_id):
             tracker = await agent.tracker_store.get_or_create_tracker(message.sender_id)
             intent = (tracker.latest_message.intent or {}).get("name", "") if tracker.latest_message else ""

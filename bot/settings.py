@@ -90,6 +90,7 @@ class Settings:
     # Customer turns in progress at once; more wait up to turn_queue_seconds, then get 503 + Retry-After
     # (bot/admission.py). Turns share one event loop: 6 keeps a turn on 2 cores within a few seconds.
     max_turns_in_flight: int = 6
+    action_timeout_seconds: int = 30  # an action not answered by then: the customer gets the apology
     turn_queue_seconds: int = 10
     public_url: str = ""  # where the owner reaches this server, for links in emails; default http://host:port
     smtp: SmtpSettings = SmtpSettings()
@@ -121,6 +122,7 @@ class Settings:
             trusted_proxies=_addresses(env, "TRUSTED_PROXIES"),
             max_message_chars=_int(env, "MAX_MESSAGE_CHARS", 2000, high=100_000),
             max_turns_in_flight=_int(env, "MAX_TURNS_IN_FLIGHT", 6, high=1000),
+            action_timeout_seconds=_int(env, "ACTION_TIMEOUT_SECONDS", 30, high=600),
             turn_queue_seconds=_int(env, "TURN_QUEUE_SECONDS", 10, low=0, high=120),
             public_url=(env.get("PUBLIC_URL") or "").rstrip("/"),
             smtp=SmtpSettings.from_env(env),

@@ -20,8 +20,14 @@ def contact_sentence(shop: ShopProfile, now: dt.datetime) -> str:
             f"or by phone on {shop.phone}. {describe_status(shop, opening_status(shop, now))}")
 
 
-def recovery_message(shop: ShopProfile, now: dt.datetime) -> Dict[str, Any]:
-    """The apology as a bot message (text + buttons), in the shape channels send."""
-    text = ("Sorry, something went wrong on my side and I couldn't finish that. I've let the team know. "
-            "You can ask me something else, or talk to a person. " + contact_sentence(shop, now))
+def recovery_message(shop: ShopProfile, now: dt.datetime, unsure: bool = False) -> Dict[str, Any]:
+    """The apology as a bot message (text + buttons), in the shape channels send. ``unsure``: the step
+    took too long to answer, and may have been done all the same (a cancellation, a case)."""
+    if unsure:
+        text = ("Sorry, that is taking longer than it should, so I can't confirm it yet: it may still go "
+                "through. Ask me again in a minute (for an order, where it stands) and I'll tell you, or "
+                "talk to a person. " + contact_sentence(shop, now))
+    else:
+        text = ("Sorry, something went wrong on my side and I couldn't finish that. I've let the team know. "
+                "You can ask me something else, or talk to a person. " + contact_sentence(shop, now))
     return {"text": text, "buttons": [intent_button("human_handoff"), intent_button("help")]}

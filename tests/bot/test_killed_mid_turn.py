@@ -33,15 +33,16 @@ def stalling(tmp_path_factory):
     migrate(engine)
     seed_demo_orders(OrderService(engine, current_shop_profile()))
     flag = workdir / "stall"
-    running = start_servers(workdir, {"STALL_FLAG": str(flag)}, actions_package="tests.bot.stalling_actions")
+    running = start_servers(workdir, {"STALL_FLAG": str(flag), "ACTION_TIMEOUT_SECONDS": "5"},
+                            actions_package="tests.bot.stalling_actions")
     running.engine, running.flag = engine, flag
     yield running
     running.stop()
     engine.dispose()
 
 
-def say(servers, text: str, message_id: str | None = None, timeout: float = 60) -> str:
-    body = {"sender": SENDER, "message": text, **({"message_id": message_id} if message_id else {})}
+def say(servers, text: str, message_id: str | None = None, timeout: float = 60, sender: str = SENDER) -> str:
+    body = {"sender": sender, "message": text, **({"message_id": message_id} if message_id else {})}
     reply = requests.post(f"{servers.base_url}/webhooks/rest/webhook", json=body, timeout=timeout)
     assert reply.status_code == 200, reply.text
     return " ".join(m.get("text", "") for m in reply.json())
@@ -77,3 +78,19 @@ def test_a_confirmation_cut_off_by_a_killed_web_process_is_heard_when_the_messag
         assert connection.execute(select(t.orders.c.status).where(t.orders.c.number == "KC-10001")).scalar() \
             == "cancelled"
     assert "open" in say(stalling, "what are your opening hours?").lower()  # and the chat goes on
+
+
+def test_a_slow_action_server_is_an_apology_that_does_not_deny_what_may_be_done(stalling):
+    """The action server slow to answer (here: it stalls after the write): Rasa would wait 5 minutes; the
+    customer hears within ACTION_TIMEOUT_SECONDS that it may still go through, and can ask where it stands."""
+    sender = "slow-actions-1"
+    say(stalling, "please cancel order KC-10002", sender=sender)
+    assert "Shall I cancel order KC-10002" in say(stalling, "sam.patel@example.com", sender=sender)
+    stalling.flag.touch()
+    started = time.monotonic()
+    answer = say(stalling, "yes", sender=sender)
+    assert "taking longer than it should, so I can't confirm it yet" in answer
+    assert time.monotonic() - started < 60  # not Rasa's five minutes (ACTION_TIMEOUT_SECONDS is 5 here)
+    status = say(stalling, "where is my order KC-10002?", sender=sender)
+    assert "KC-10002" in status and "cancelled" in status  # it did go through, and the customer can see it
+    assert "Action action_finish_order_task failed in conversation slow-actions-1" in stalling.log("web")
