@@ -33,7 +33,7 @@ from actions.services.bot_errors import BotErrorLog
 from actions.services.clock import utc_now
 from actions.services.database import DATABASE_UNAVAILABLE
 from actions.services.log_privacy import install_contact_masking, parse_log_level
-from actions.services.recovery import recovery_message
+from actions.services.recovery import BUSY_APOLOGY, PLAIN_APOLOGY, recovery_message
 from actions.services.shared_secret import ACTION_SECRET_HEADER, load_or_create_secret, secret_matches
 from actions.shop import current_order_service, current_shop_profile
 
@@ -81,16 +81,13 @@ class ApologisingExecutor(ActionExecutor):
                      conversation, exc_info=error)
         if isinstance(error, DATABASE_UNAVAILABLE):  # recording it would wait for the same lock, and fail
             # Not "nothing was saved": an earlier write of the same action (a case) may have gone through.
-            message = {"text": "Sorry, I couldn't finish that just now: our system is busy. Please try "
-                               "again in a moment, or ask to talk to a person.", "buttons": []}
-            return self._apology(tracker, message)
+            return self._apology(tracker, BUSY_APOLOGY)
         try:
             self.error_log().record(conversation, "action_failed", action, f"{type(error).__name__}: {error}")
             message = recovery_message(current_shop_profile(), utc_now())
         except Exception:  # noqa: BLE001 - the apology must not depend on the database or shop.yml
             logger.exception("Could not record the failure of %s in conversation %s", action, conversation)
-            message = {"text": "Sorry, something went wrong on my side and I couldn't finish that. Please "
-                               "try again in a moment, or ask to talk to a person.", "buttons": []}
+            message = PLAIN_APOLOGY
         return self._apology(tracker, message)
 
     @staticmethod

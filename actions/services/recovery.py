@@ -13,6 +13,12 @@ from actions.services.intent_labels import intent_button
 from actions.services.opening_hours import describe_status, opening_status
 from actions.services.shop_profile import ShopProfile
 
+# Apologies that must not depend on the database or shop.yml (they are what is failing).
+BUSY_APOLOGY = {"text": "Sorry, I couldn't finish that just now: our system is busy. Please try again in a "
+                        "moment, or ask to talk to a person.", "buttons": []}
+PLAIN_APOLOGY = {"text": "Sorry, something went wrong on my side and I couldn't finish that. Please try "
+                         "again in a moment, or ask to talk to a person.", "buttons": []}
+
 
 def contact_sentence(shop: ShopProfile, now: dt.datetime) -> str:
     """How to reach a person, with whether the shop is open now."""
