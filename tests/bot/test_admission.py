@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from typing import Any
+from typing import Any, Tuple
 
 from rasa.core.channels.channel import UserMessage
 
@@ -33,11 +33,18 @@ def body(sender: str, text: str) -> str:
     return json.dumps({"sender": sender, "message": text})
 
 
-async def test_a_message_beyond_the_limit_gets_503_busy_with_retry_after_and_changes_nothing(make_app):
+async def one_turn_in_progress(make_app: Any,
+                               queue_seconds: int) -> Tuple[HeldAgent, Any, "asyncio.Task[Any]"]:
+    """An app that runs one turn at a time, with c1's turn started and held."""
     agent = HeldAgent()
-    app = make_app(agent, max_turns_in_flight=1, turn_queue_seconds=0)
+    app = make_app(agent, max_turns_in_flight=1, turn_queue_seconds=queue_seconds)
     first = asyncio.create_task(app.asgi_client.post(URL, content=body("c1", "hi")))
     await asyncio.wait_for(agent.entered.wait(), 30)
+    return agent, app, first
+
+
+async def test_a_message_beyond_the_limit_gets_503_busy_with_retry_after_and_changes_nothing(make_app):
+    agent, app, first = await one_turn_in_progress(make_app, queue_seconds=0)
 
     _, refused = await asyncio.wait_for(app.asgi_client.post(URL, content=body("c2", "hello")), 30)
     assert refused.status == 503
@@ -54,10 +61,7 @@ async def test_a_message_beyond_the_limit_gets_503_busy_with_retry_after_and_cha
 
 
 async def test_a_message_beyond_the_limit_waits_its_turn_and_is_answered(make_app):
-    agent = HeldAgent()
-    app = make_app(agent, max_turns_in_flight=1, turn_queue_seconds=60)
-    first = asyncio.create_task(app.asgi_client.post(URL, content=body("c1", "hi")))
-    await asyncio.wait_for(agent.entered.wait(), 30)
+    agent, app, first = await one_turn_in_progress(make_app, queue_seconds=60)
     second = asyncio.create_task(app.asgi_client.post(URL, content=body("c2", "hello")))
     await asyncio.sleep(0.2)
     assert [m.sender_id for m in agent.received] == ["c1"] and not second.done()  # waiting, not refused
@@ -68,10 +72,7 @@ async def test_a_message_beyond_the_limit_waits_its_turn_and_is_answered(make_ap
 
 
 async def test_a_turn_that_waited_too_long_is_refused_and_its_place_is_not_kept(make_app):
-    agent = HeldAgent()
-    app = make_app(agent, max_turns_in_flight=1, turn_queue_seconds=1)
-    first = asyncio.create_task(app.asgi_client.post(URL, content=body("c1", "hi")))
-    await asyncio.wait_for(agent.entered.wait(), 30)
+    agent, app, first = await one_turn_in_progress(make_app, queue_seconds=1)
     _, refused = await asyncio.wait_for(app.asgi_client.post(URL, content=body("c2", "hello")), 30)
     assert refused.status == 503 and refused.headers["retry-after"] == "2"
     agent.release.set()
