@@ -8,16 +8,11 @@ from playwright.sync_api import sync_playwright
 from sanic import Sanic
 from sanic_testing import TestManager
 
-from actions.services.database import create_database_engine
-from actions.services.demo_orders import seed_demo_orders
-from actions.services.migrations import migrate
-from actions.services.orders import OrderService
-from actions.shop import current_shop_profile
 from bot.app import create_app
 from bot.channels.rest import ValidatingRestInput
 from bot.settings import Settings
 from tests.bot.fakes import RecordingAgent
-from tests.bot.servers import MODEL, ROOT, free_port, start_servers
+from tests.bot.servers import ROOT, free_port, running_servers
 from tests.bot.shop_site import start_shop_site
 from tests.smtp_inbox import start_smtp
 
@@ -37,22 +32,13 @@ def shop_site_port():
 def servers(tmp_path_factory, shop_site_port):
     """One action server and one web server with the trained model and the demo orders, shared by the
     e2e tests (each uses its own conversation ids and orders)."""
-    if not MODEL.is_file():
-        pytest.fail(f"{MODEL} is missing: `make test` trains it first")
-    workdir = tmp_path_factory.mktemp("servers")
-    engine = create_database_engine(f"sqlite:///{workdir}/tracker.db")  # the servers' database
-    migrate(engine)
-    seed_demo_orders(OrderService(engine, current_shop_profile()))
     smtp, mail = start_smtp()  # a real SMTP server on loopback
-    running = start_servers(workdir, {"CORS_ORIGINS": f"http://127.0.0.1:{shop_site_port}",
-                                      "SMTP_HOST": "127.0.0.1", "SMTP_PORT": str(smtp.port),
-                                      "SMTP_STARTTLS": "0", "SMTP_FROM": "assistant@kettleandcrumb.example"})
-    running.engine = engine  # for tests that check what the bot wrote
-    running.mail = mail  # what the servers emailed
-    yield running
-    running.stop()
+    env = {"CORS_ORIGINS": f"http://127.0.0.1:{shop_site_port}", "SMTP_HOST": "127.0.0.1",
+           "SMTP_PORT": str(smtp.port), "SMTP_STARTTLS": "0", "SMTP_FROM": "assistant@kettleandcrumb.example"}
+    with running_servers(tmp_path_factory.mktemp("servers"), env, demo_orders=True) as running:
+        running.mail = mail  # what the servers emailed
+        yield running
     smtp.stop()
-    engine.dispose()
 
 
 @pytest.fixture(scope="session")

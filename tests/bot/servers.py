@@ -14,8 +14,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Dict, Iterator, List, Mapping, Optional, Tuple
 
+import pytest
 import socketio
+from sqlalchemy.engine import Engine
 
+from actions.services.database import create_database_engine
+from actions.services.demo_orders import seed_demo_orders
+from actions.services.migrations import migrate
+from actions.services.orders import OrderService
+from actions.shop import current_shop_profile
 from tests.smtp_inbox import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -64,6 +71,7 @@ class Servers:
     logs: Path
     web_command: List[str]
     env: Dict[str, str]
+    engine: Optional[Engine] = None  # set by running_servers: the servers' database, for the checks
 
     def log(self, name: str) -> str:
         return (self.logs / f"{name}.log").read_text(errors="replace")
@@ -108,6 +116,26 @@ def start_servers(workdir: Path, extra_env: Optional[Mapping[str, str]] = None,
         print((logs / "web.log").read_text()[-3000:], file=sys.stderr)
         raise
     return servers
+
+
+@contextmanager
+def running_servers(workdir: Path, extra_env: Optional[Mapping[str, str]] = None,
+                    actions_package: str = "actions", demo_orders: bool = False) -> Iterator[Servers]:
+    """Real servers on a database of their own in ``workdir`` (migrated first; with the demo orders if
+    asked), stopped afterwards; ``servers.engine`` reads what they wrote."""
+    if not MODEL.is_file():
+        pytest.fail(f"{MODEL} is missing: `make test` trains it first")
+    engine = create_database_engine(f"sqlite:///{workdir / 'tracker.db'}")
+    migrate(engine)
+    if demo_orders:
+        seed_demo_orders(OrderService(engine, current_shop_profile()))
+    running = start_servers(workdir, extra_env, actions_package=actions_package)
+    running.engine = engine
+    try:
+        yield running
+    finally:
+        running.stop()
+        engine.dispose()
 
 
 @contextmanager

@@ -18,7 +18,7 @@ from typing import Any, Dict, Iterator, List
 import pytest
 import requests
 
-from tests.bot.servers import MODEL, start_servers
+from tests.bot.servers import running_servers
 
 pytestmark = pytest.mark.e2e
 LOCK_SECONDS = 8
@@ -27,11 +27,8 @@ PROMPT_SECONDS = 3  # loosely "at once" (it takes milliseconds), not a performan
 
 @pytest.fixture(scope="module")
 def servers(tmp_path_factory):
-    if not MODEL.is_file():
-        pytest.fail(f"{MODEL} is missing: `make test` trains it first")
-    running = start_servers(tmp_path_factory.mktemp("busy"))
-    yield running
-    running.stop()
+    with running_servers(tmp_path_factory.mktemp("busy")) as running:
+        yield running
 
 
 @contextmanager

@@ -9,10 +9,8 @@ import re
 import pytest
 import requests
 
-from actions.services.database import create_database_engine
-from actions.services.migrations import migrate
 from actions.services.owners import OwnerAccounts
-from tests.bot.servers import MODEL, start_servers
+from tests.bot.servers import running_servers
 
 pytestmark = pytest.mark.e2e
 SENDER = "forced-failure-1"
@@ -20,16 +18,9 @@ SENDER = "forced-failure-1"
 
 @pytest.fixture(scope="module")
 def broken(tmp_path_factory):
-    if not MODEL.is_file():
-        pytest.fail(f"{MODEL} is missing: `make test` trains it first")
-    workdir = tmp_path_factory.mktemp("broken")
-    engine = create_database_engine(f"sqlite:///{workdir}/tracker.db")
-    migrate(engine)
-    running = start_servers(workdir, actions_package="tests.bot.broken_actions")
-    running.engine = engine
-    yield running
-    running.stop()
-    engine.dispose()
+    with running_servers(tmp_path_factory.mktemp("broken"), actions_package="tests.bot.broken_actions") \
+            as running:
+        yield running
 
 
 def say(servers, text: str) -> list:

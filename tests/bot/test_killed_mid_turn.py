@@ -13,12 +13,7 @@ import requests
 from sqlalchemy import select
 
 from actions.services import order_tables as t
-from actions.services.database import create_database_engine
-from actions.services.demo_orders import seed_demo_orders
-from actions.services.migrations import migrate
-from actions.services.orders import OrderService
-from actions.shop import current_shop_profile
-from tests.bot.servers import MODEL, start_servers
+from tests.bot.servers import running_servers
 
 pytestmark = pytest.mark.e2e
 SENDER = "killed-mid-turn-1"
@@ -26,19 +21,12 @@ SENDER = "killed-mid-turn-1"
 
 @pytest.fixture(scope="module")
 def stalling(tmp_path_factory):
-    if not MODEL.is_file():
-        pytest.fail(f"{MODEL} is missing: `make test` trains it first")
     workdir = tmp_path_factory.mktemp("killed")
-    engine = create_database_engine(f"sqlite:///{workdir}/tracker.db")
-    migrate(engine)
-    seed_demo_orders(OrderService(engine, current_shop_profile()))
     flag = workdir / "stall"
-    running = start_servers(workdir, {"STALL_FLAG": str(flag), "ACTION_TIMEOUT_SECONDS": "5"},
-                            actions_package="tests.bot.stalling_actions")
-    running.engine, running.flag = engine, flag
-    yield running
-    running.stop()
-    engine.dispose()
+    with running_servers(workdir, {"STALL_FLAG": str(flag), "ACTION_TIMEOUT_SECONDS": "5"},
+                         actions_package="tests.bot.stalling_actions", demo_orders=True) as running:
+        running.flag = flag
+        yield running
 
 
 def say(servers, text: str, message_id: str | None = None, timeout: float = 60, sender: str = SENDER) -> str:

@@ -11,7 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import requests
 
-from tests.bot.servers import MODEL, start_servers
+from tests.bot.servers import running_servers
 
 pytestmark = pytest.mark.e2e
 CUSTOMERS, TURNS = 20, 3
@@ -25,11 +25,8 @@ def say(base_url: str, sender: str, text: str) -> requests.Response:
 
 @pytest.fixture
 def dying(tmp_path):
-    if not MODEL.is_file():
-        pytest.fail(f"{MODEL} is missing: `make test` trains it first")
-    running = start_servers(tmp_path, actions_package="tests.bot.dying_actions")
-    yield running
-    running.stop()
+    with running_servers(tmp_path, actions_package="tests.bot.dying_actions") as running:
+        yield running
 
 
 def test_an_action_call_that_fails_mid_call_is_an_apology_and_logged_with_the_conversation(dying):
@@ -52,11 +49,8 @@ def test_an_action_call_that_fails_mid_call_is_an_apology_and_logged_with_the_co
 
 @pytest.fixture
 def running(tmp_path):
-    if not MODEL.is_file():
-        pytest.fail(f"{MODEL} is missing: `make test` trains it first")
-    servers = start_servers(tmp_path)
-    yield servers
-    servers.stop()
+    with running_servers(tmp_path) as servers:
+        yield servers
 
 
 def test_many_customers_at_once_get_an_answer_or_a_clear_busy_never_nothing(running):

@@ -18,12 +18,9 @@ from typing import Dict, List
 
 import pytest
 
-from actions.services.database import create_database_engine
-from actions.services.demo_orders import seed_demo_orders
-from actions.services.migrations import migrate
 from actions.services.orders import OrderService
 from actions.shop import current_shop_profile
-from tests.bot.servers import MODEL, ROOT, start_servers
+from tests.bot.servers import ROOT, running_servers
 from tests.bot.walker.chat import LogWatch, RestChat, SocketChat
 from tests.bot.walker.questions import all_questions, form_slots, load_domain, question_action
 from tests.bot.walker.routes import ROUTES, OrderCopies
@@ -55,20 +52,13 @@ def test_every_form_slot_has_a_question():
 def walker_servers(tmp_path_factory):
     """Servers of its own, so their logs hold only the walk: nobody has a console account (a person means
     a ticket, whatever the time), a real SMTP server takes the owner's mail, the demo orders are seeded."""
-    if not MODEL.is_file():
-        pytest.fail(f"{MODEL} is missing: `make test` trains it first")
-    workdir = tmp_path_factory.mktemp("walker")
-    engine = create_database_engine(f"sqlite:///{workdir}/tracker.db")
-    migrate(engine)
-    seed_demo_orders(OrderService(engine, current_shop_profile()))
     smtp, _ = start_smtp()
-    running = start_servers(workdir, {"SMTP_HOST": "127.0.0.1", "SMTP_PORT": str(smtp.port),
-                                      "SMTP_STARTTLS": "0", "SMTP_FROM": "assistant@kettleandcrumb.example",
-                                      "PYTHONUNBUFFERED": "1"})  # log lines land as they happen
-    yield running, engine
-    running.stop()
+    env = {"SMTP_HOST": "127.0.0.1", "SMTP_PORT": str(smtp.port), "SMTP_STARTTLS": "0",
+           "SMTP_FROM": "assistant@kettleandcrumb.example",
+           "PYTHONUNBUFFERED": "1"}  # log lines land as they happen
+    with running_servers(tmp_path_factory.mktemp("walker"), env, demo_orders=True) as running:
+        yield running, running.engine
     smtp.stop()
-    engine.dispose()
 
 
 @pytest.fixture(scope="module")
