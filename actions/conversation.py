@@ -1,4 +1,4 @@
-"""Greeting, help, "are you a bot?" and out-of-scope answers, in the shop's voice.
+"""Greeting, help, "are you a bot?", small talk and out-of-scope answers, in the shop's voice.
 
 (Thanks and goodbye are in feedback.py: they may ask for a rating.)
 """
@@ -44,6 +44,32 @@ class ActionBotChallenge(ShopReplyAction):
             f"Yes, I'm {shop.name}'s virtual assistant, a bot. The people behind the shop read every "
             f"message sent to {shop.email} and reply {shop.reply_time}.",
             ["contact_info", "help"],
+        )
+
+
+class ActionSmallTalk(ShopReplyAction):
+    """"How are you?", "you're useless", "lol": a short human answer that leads back to the shop.
+
+    An insult usually means the bot has failed the customer, so it gets an apology and a person, one tap
+    away, rather than a complaint form."""
+
+    def name(self) -> str:
+        return "action_small_talk"
+
+    def reply(self, intent: str, shop: ShopProfile, now: dt.datetime) -> Reply:
+        if intent == "bot_insult":
+            return Reply.with_topics(
+                "Sorry I haven't been much help. If you'd rather sort this out with a person from "
+                f"{shop.name}, tap below; or tell me again in other words and I'll do my best.",
+                ["human_handoff", "help"],
+            )
+        if intent == "laugh":
+            return Reply.with_topics("Glad that made you smile! Anything else I can help you with?",
+                                     MAIN_TOPICS)
+        return Reply.with_topics(
+            f"I'm doing well, thanks for asking! I'm here to help with anything about {shop.name}. "
+            "What can I do for you?",
+            MAIN_TOPICS,
         )
 
 

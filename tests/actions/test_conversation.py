@@ -5,7 +5,8 @@ import asyncio
 
 from rasa_sdk.executor import ActionExecutor, CollectingDispatcher
 
-from actions.conversation import ActionAnythingElse, ActionBotChallenge, ActionGreet, ActionOutOfScope
+from actions.conversation import (ActionAnythingElse, ActionBotChallenge, ActionGreet, ActionOutOfScope,
+                                  ActionSmallTalk)
 from actions.fallback import ActionAskAffirmation, ActionAskRephrase, ActionDefaultFallback
 from actions.referrals import REFERRAL_OPENINGS, ActionReferToShop
 from tests.conftest import fixed_clock, shop_time, tracker_for
@@ -42,6 +43,23 @@ def test_out_of_scope_says_what_it_can_do_instead(shop, domain):
     messages, _ = run(ActionOutOfScope(shop=shop), tracker_for("out_of_scope", "weather?"), domain)
     assert "not something I can help with" in messages[0]["text"]
     assert "opening hours" in messages[0]["text"] and messages[0]["buttons"]
+
+
+def test_small_talk_answers_and_leads_back_to_the_shop(shop, domain):
+    for intent, text, opening in (("how_are_you", "how are you?", "I'm doing well"),
+                                  ("laugh", "lol", "Glad that made you smile")):
+        messages, events = run(ActionSmallTalk(shop=shop), tracker_for(intent, text), domain)
+        assert intent in domain["intents"] and events == []
+        assert messages[0]["text"].startswith(opening)
+        assert "/order_status" in [b["payload"] for b in messages[0]["buttons"]]  # the next question
+
+
+def test_an_insult_gets_an_apology_and_a_person_one_tap_away(shop, domain):
+    messages, events = run(ActionSmallTalk(shop=shop), tracker_for("bot_insult", "you're useless"), domain)
+    assert "bot_insult" in domain["intents"] and events == []
+    assert messages[0]["text"].startswith("Sorry") and shop.name in messages[0]["text"]
+    assert messages[0]["buttons"] == [{"title": "Talk to a person", "payload": "/human_handoff"},
+                                      {"title": "What can you do?", "payload": "/help"}]
 
 
 def test_intents_of_later_flows_answer_honestly_with_contact_details(shop, domain):
