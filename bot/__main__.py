@@ -1,5 +1,5 @@
 """Command line: ``python -m bot run | serve | check-shop | build-nlp | orders import FILE | orders seed |
-owner add EMAIL | digest | report --since DATE``.
+catalog import FILE | catalog list | catalog clear | owner add EMAIL | digest | report --since DATE``.
 
 ``run`` is what ``make run`` calls: it checks shop.yml, starts the action server and the web
 server as two processes, prints the URL, and stops both on Ctrl-C.
@@ -175,6 +175,21 @@ def import_orders(args: argparse.Namespace) -> None:
     print(summary.text())
 
 
+def catalog(args: argparse.Namespace) -> None:
+    """Import, list or forget the shop's products (bot/catalog_commands.py)."""
+    from bot import catalog_commands
+
+    settings = _settings(shop_file=Path(args.shop) if getattr(args, "shop", None) else None)
+    if args.catalog_command == "clear":
+        catalog_commands.clear_catalog(settings.database_url)
+        return
+    shop = _shop(settings.shop_file)
+    if args.catalog_command == "list":
+        catalog_commands.list_catalog(settings.database_url, shop)
+    elif catalog_commands.import_catalog(Path(args.file), settings.database_url, shop):
+        raise SystemExit(2)
+
+
 def add_owner(args: argparse.Namespace) -> None:
     """Create a console account; the password is asked twice (or read from stdin for scripts)."""
     from actions.services.owners import AccountError, OwnerAccounts
@@ -293,6 +308,17 @@ def main(argv: Sequence[str] | None = None) -> None:
     p.set_defaults(func=import_orders)
     p = order_commands.add_parser("seed", help="load the demo orders into an empty database")
     p.set_defaults(func=seed_orders)
+    p = commands.add_parser("catalog", help="the products the bot answers about")
+    catalog_commands = p.add_subparsers(dest="catalog_command", required=True)
+    p = catalog_commands.add_parser("import", help="replace them with a Shopify or WooCommerce export")
+    p.add_argument("file", help="the export, e.g. products_export.csv")
+    p.add_argument("--shop", help="shop profile (default: SHOP_FILE or shop.yml)")
+    p.set_defaults(func=catalog)
+    p = catalog_commands.add_parser("list", help="the products customers are answered from, with prices")
+    p.add_argument("--shop", help="shop profile (default: SHOP_FILE or shop.yml)")
+    p.set_defaults(func=catalog)
+    p = catalog_commands.add_parser("clear", help="forget the imported products (back to shop.yml's)")
+    p.set_defaults(func=catalog)
     p = commands.add_parser("owner", help="console accounts")
     owner_commands = p.add_subparsers(dest="owner_command", required=True)
     p = owner_commands.add_parser("add", help="create a console account (asks for the password)")

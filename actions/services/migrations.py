@@ -91,6 +91,11 @@ def _create_message_writes(connection: Connection) -> None:
     t.message_writes.create(connection)
 
 
+def _create_products(connection: Connection) -> None:
+    t.products.create(connection)
+    t.product_variants.create(connection)
+
+
 MIGRATIONS: List[Migration] = [
     Migration(1, "orders, lines, shipments, refunds, returns, changes, cases, audit log, verification",
               _create_order_tables),
@@ -108,6 +113,7 @@ MIGRATIONS: List[Migration] = [
               _create_failed_order_checks),
     Migration(12, "writes made for a customer's message, so the same message again writes nothing twice",
               _create_message_writes),
+    Migration(13, "the shop's products imported from its Shopify or WooCommerce export", _create_products),
 ]
 
 

@@ -297,6 +297,34 @@ message_writes = Table(
     Column("at", DateTime, nullable=False),  # UTC, naive
 )
 
+# The shop's products imported from its platform's export (`python -m bot catalog import`); when there are
+# any, the bot answers product questions from these instead of shop.yml's catalog. Replaced wholesale by
+# each import, in one transaction (actions/services/catalog/store.py).
+products = Table(
+    "products", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("position", Integer, nullable=False),                 # the export's order
+    Column("title", String(255), nullable=False),
+    Column("price", Numeric(10, 2)),                              # None: unknown, or only the variants'
+    Column("stock", Integer),                                     # None: not counted
+    Column("url", String(500), nullable=False, default=""),
+    Column("description", Text, nullable=False, default=""),
+    Column("keywords", Text, nullable=False, default="[]"),      # JSON list of lower-case words
+    Column("source", String(16), nullable=False),                 # shopify, woocommerce
+    Column("imported_at", DateTime, nullable=False),              # UTC, naive
+)
+
+product_variants = Table(
+    "product_variants", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("product_id", Integer, ForeignKey("products.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("position", Integer, nullable=False),
+    Column("name", String(255), nullable=False),
+    Column("price", Numeric(10, 2)),
+    Column("stock", Integer),
+    Column("sku", String(100), nullable=False, default=""),
+)
+
 schema_migrations = Table(
     "schema_migrations", metadata,
     Column("version", Integer, primary_key=True),

@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 
+from actions.services.catalog.products import CatalogError, Product, parse_catalog
 from actions.services.widget_look import WidgetLook, WidgetLookError, parse_widget_look
 
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
@@ -123,6 +124,9 @@ class ShopProfile:
     digest_at: dt.time | None = DEFAULT_DIGEST_AT  # the owner's daily digest, shop-local; None: off
     review_url: str = ""  # where happy customers can leave a public review (feedback.review_url)
     locale: str = ""  # "en-GB", "en-US": how customers write dates ("12/24" is month-first in the US)
+    # catalog holds the titles (the spaCy pipeline's product patterns); products the whole entries
+    products: Tuple[Product, ...] = ()
+    website: str = ""  # the shop's site: product links of an import that has none (WooCommerce's)
 
     def money(self, amount: float) -> str:
         symbol = {"GBP": "£", "EUR": "€", "USD": "$"}.get(self.currency)
@@ -295,6 +299,10 @@ def _parse(raw: Any, base_dir: Path) -> ShopProfile:
         raise ShopProfileError("currency", f"{currency!r} is not a 3-letter currency code like GBP")
     owner = top.section("owner")
     try:
+        products = parse_catalog(top.list("catalog"))
+    except CatalogError as error:
+        raise ShopProfileError(error.field, error.problem) from None
+    try:
         widget = parse_widget_look(raw.get("widget"), base_dir)
     except WidgetLookError as error:
         raise ShopProfileError(error.field, error.problem) from None
@@ -333,7 +341,9 @@ def _parse(raw: Any, base_dir: Path) -> ShopProfile:
         newsletter=top.text("newsletter"),
         invoices=top.text("invoices"),
         owner_email=owner.email("email"),
-        catalog=top.texts("catalog"),
+        catalog=tuple(product.title for product in products),
+        products=products,
+        website=top.url("website", optional=True),
         widget=widget,
         digest_at=_digest_at(owner),
         review_url=_Reader(raw.get("feedback") or {}, "feedback").url("review_url", optional=True),
