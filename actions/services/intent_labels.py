@@ -32,6 +32,7 @@ INTENT_LABELS: Dict[str, str] = {
     "complaint": "Make a complaint",
     "human_handoff": "Talk to a person",
     "give_feedback": "Leave feedback",
+    "product_question": "Our products",
     "help": "What can you do?",
     "greet": "Say hello",
     "goodbye": "Say goodbye",
