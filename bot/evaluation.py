@@ -176,12 +176,19 @@ def _named(value: str) -> Tuple[str, Path]:
     return (name, Path(path)) if path else (Path(value).stem, Path(value))
 
 
+def _write(target: Path, report: Dict[str, Any]) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(json.dumps(report, indent=2))
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", action="append", default=[], help="NAME=PATH; the first one is gated")
     parser.add_argument("--set", action="append", required=True, type=Path, help="Rasa NLU YAML test set")
     parser.add_argument("--out", type=Path, default=Path("reports/nlu"))
     parser.add_argument("--min-macro-f1", type=float, default=0.0)
+    parser.add_argument("--external", action="append", default=[], type=Path,
+                        help="CSV of text by other people (../shared/nlu-dev): scored, never trained on")
     parser.add_argument("--write-unseen", type=Path, metavar="DIR",
                         help="only write each set, less what stands in data/nlu, into DIR and stop")
     args = parser.parse_args(argv)
@@ -199,18 +206,30 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         sets[path.stem] = unseen(examples)
         print(f"{path}: {len(examples)} examples, {len(examples) - len(sets[path.stem])} left out "
               "because they also stand word for word in data/nlu")
+    from bot import external_sets
+
+    external = {e.name: e for e in map(external_sets.load_external, args.external)}
     results: Dict[Tuple[str, str], Dict[str, Any]] = {}
-    sections = []
+    sections, goals = [], []
     for name, path in models:
-        for set_name, predictions in predict_sets(path, sets).items():
+        predicted = predict_sets(path, {**sets, **{n: e.examples for n, e in external.items()}})
+        scored = {}
+        for set_name, external_set in external.items():
+            report = external_sets.score_external(predicted.pop(set_name), external_set.groups)
+            scored[set_name] = (external_set, report)
+            _write(args.out / name / f"{set_name}.json", report)
+            sections.append(external_sets.external_summary(name, external_set, report))
+        for set_name, predictions in predicted.items():
             report = score(predictions)
             report["errors"] = [p.__dict__ for p in predictions if p.expected != p.predicted]
             results[(name, set_name)] = report
-            target = args.out / name / f"{set_name}.json"
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_text(json.dumps(report, indent=2))
+            _write(args.out / name / f"{set_name}.json", report)
             sections.append(summary(name, set_name, report))
-    text = "# NLU evaluation\n\n" + comparison_table(results) + "\n\n" + "\n".join(sections)
+        own = {set_name: results[(name, set_name)] for set_name in sets}
+        goals.append(external_sets.targets_table(
+            name, external_sets.targets(own, scored, external_sets.OWN_GOALS)))
+    text = ("# NLU evaluation\n\n" + "\n\n".join(goals) + "\n\n" + comparison_table(results) + "\n\n"
+            + "\n".join(sections))
     (args.out / "summary.md").write_text(text)
     print(text)
 

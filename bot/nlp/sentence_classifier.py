@@ -1,0 +1,204 @@
+"""A second intent classifier over the MiniLM sentence embeddings, combined with DIET's ranking.
+
+Add it after DIETClassifier and before FallbackClassifier::
+
+    - name: DIETClassifier
+    - name: bot.nlp.sentence_classifier.SentenceIntentClassifier
+
+Why: DIET learns from our own examples and is confident only on wordings like them; on text written by
+other people its confidence drops and the fallback answers "Did you mean…?" to plain requests. A
+logistic regression over the pretrained sentence embedding generalises to new wordings much better (it
+sees meaning, not our words), and a mix of the two is better than either (chosen by `make threshold` on
+our validation set, reports/threshold.json).
+
+Out of scope is decided by distance as well as by the label: a message whose nearest in-scope training
+example is further than ``min_similarity`` (cosine) is answered as ``out_of_scope`` whatever the
+classifiers say, because both are forced to pick one of our intents for text unlike any of them.
+
+Inference is NumPy only (softmax over one matrix product and one similarity row): well under a
+millisecond beside the encoder. Training fits scikit-learn's LogisticRegression (Rasa depends on it).
+"""
+from __future__ import annotations
+
+import logging
+from typing import Any, Dict, List, Optional, Sequence, Type
+
+import numpy as np
+from rasa.engine.graph import ExecutionContext, GraphComponent
+from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+from rasa.engine.storage.resource import Resource
+from rasa.engine.storage.storage import ModelStorage
+from rasa.nlu.classifiers.classifier import IntentClassifier
+from rasa.shared.exceptions import InvalidConfigException
+from rasa.shared.nlu.constants import (
+    INTENT,
+    INTENT_NAME_KEY,
+    INTENT_RANKING_KEY,
+    PREDICTED_CONFIDENCE_KEY,
+    TEXT,
+)
+from rasa.shared.nlu.training_data.message import Message
+from rasa.shared.nlu.training_data.training_data import TrainingData
+
+from bot.nlp.featurizer import MiniLMFeaturizer
+
+logger = logging.getLogger(__name__)
+
+OUT_OF_SCOPE = "out_of_scope"
+WEIGHT = "weight"                  # share of the embedding classifier in the mix; DIET has the rest
+C = "C"                            # inverse regularisation of the logistic regression
+MIN_SIMILARITY = "min_similarity"  # nearest in-scope example closer than this, or out of scope
+RANKING_LENGTH = "ranking_length"
+_FILE = "sentence_classifier.npz"
+
+
+def sentence_vector(message: Message) -> Optional[np.ndarray]:
+    """The message's dense sentence feature (the MiniLM embedding), L2-normalised."""
+    _, sentence = message.get_dense_features(TEXT)
+    if sentence is None:
+        return None
+    vector = np.asarray(sentence.features, dtype=np.float32).reshape(-1)
+    norm = float(np.linalg.norm(vector))
+    return vector / norm if norm else None
+
+
+def softmax(scores: np.ndarray) -> np.ndarray:
+    scores = scores - scores.max(axis=-1, keepdims=True)
+    exp = np.exp(scores)
+    return exp / exp.sum(axis=-1, keepdims=True)
+
+
+class SentenceModel:
+    """The trained parts: the regression's weights and the in-scope examples' embeddings."""
+
+    def __init__(self, intents: Sequence[str], coef: np.ndarray, intercept: np.ndarray,
+                 in_scope: np.ndarray) -> None:
+        self.intents = list(intents)
+        self.coef = coef.astype(np.float32)
+        self.intercept = intercept.astype(np.float32)
+        self.in_scope = in_scope.astype(np.float32)
+
+    @classmethod
+    def fit(cls, vectors: np.ndarray, labels: Sequence[str], c: float) -> "SentenceModel":
+        from sklearn.linear_model import LogisticRegression
+
+        regression = LogisticRegression(C=c, max_iter=5000).fit(vectors, list(labels))
+        keep = np.array([label != OUT_OF_SCOPE for label in labels])
+        return cls([str(i) for i in regression.classes_], regression.coef_, regression.intercept_,
+                   vectors[keep])
+
+    def probabilities(self, vectors: np.ndarray) -> np.ndarray:
+        return softmax(vectors @ self.coef.T + self.intercept)
+
+    def nearest_in_scope(self, vectors: np.ndarray) -> np.ndarray:
+        """Cosine similarity of each (normalised) vector to its nearest in-scope training example."""
+        if not len(self.in_scope):
+            return np.ones(len(vectors), dtype=np.float32)
+        return (vectors @ self.in_scope.T).max(axis=1)
+
+
+@DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=True)
+class SentenceIntentClassifier(GraphComponent, IntentClassifier):
+    """Logistic regression over sentence embeddings, mixed with the intent ranking already set (DIET)."""
+
+    @classmethod
+    def required_components(cls) -> List[Type]:
+        return [MiniLMFeaturizer]
+
+    @staticmethod
+    def get_default_config() -> Dict[str, Any]:
+        return {WEIGHT: 0.7, C: 30.0, MIN_SIMILARITY: 0.45, RANKING_LENGTH: 10}
+
+    @classmethod
+    def validate_config(cls, config: Dict[str, Any]) -> None:
+        weight, c, similarity = config.get(WEIGHT, 0.7), config.get(C, 30.0), config.get(MIN_SIMILARITY, 0.45)
+        if not 0.0 <= weight <= 1.0 or c <= 0 or not -1.0 <= similarity <= 1.0:
+            raise InvalidConfigException(
+                f"{cls.__name__}: '{WEIGHT}' must be within 0..1, '{C}' above 0 and "
+                f"'{MIN_SIMILARITY}' within -1..1 (got {weight!r}, {c!r}, {similarity!r}).")
+
+    def __init__(self, config: Dict[str, Any], model_storage: ModelStorage, resource: Resource,
+                 model: Optional[SentenceModel] = None) -> None:
+        self.validate_config(config)
+        self._config = config
+        self._model_storage = model_storage
+        self._resource = resource
+        self.model = model
+
+    @classmethod
+    def create(cls, config: Dict[str, Any], model_storage: ModelStorage, resource: Resource,
+               execution_context: ExecutionContext) -> SentenceIntentClassifier:
+        return cls(config, model_storage, resource)
+
+    def train(self, training_data: TrainingData) -> Resource:
+        examples = [(vector, m.get(INTENT)) for m in training_data.intent_examples
+                    if (vector := sentence_vector(m)) is not None]
+        if len({label for _, label in examples}) < 2:
+            logger.warning("%s: fewer than two intents with examples; not trained.", type(self).__name__)
+            return self._resource
+        vectors = np.stack([vector for vector, _ in examples])
+        self.model = SentenceModel.fit(vectors, [label for _, label in examples], self._config[C])
+        self.persist()
+        return self._resource
+
+    def persist(self) -> None:
+        if self.model is None:
+            return
+        with self._model_storage.write_to(self._resource) as folder:
+            np.savez(folder / _FILE, intents=np.array(self.model.intents), coef=self.model.coef,
+                     intercept=self.model.intercept, in_scope=self.model.in_scope)
+
+    @classmethod
+    def load(cls, config: Dict[str, Any], model_storage: ModelStorage, resource: Resource,
+             execution_context: ExecutionContext, **kwargs: Any) -> SentenceIntentClassifier:
+        try:
+            with model_storage.read_from(resource) as folder:
+                with np.load(folder / _FILE, allow_pickle=False) as saved:
+                    model = SentenceModel([str(i) for i in saved["intents"]], saved["coef"],
+                                          saved["intercept"], saved["in_scope"])
+        except (ValueError, FileNotFoundError, OSError):
+            logger.warning("%s: no trained model in %s; it will leave DIET's ranking as it is.",
+                           cls.__name__, resource.name)
+            model = None
+        return cls(config, model_storage, resource, model)
+
+    def process(self, messages: List[Message]) -> List[Message]:
+        if self.model is None:
+            return messages
+        for message in messages:
+            vector = sentence_vector(message)
+            if vector is not None:
+                self._classify(message, vector)
+        return messages
+
+    def _classify(self, message: Message, vector: np.ndarray) -> None:
+        assert self.model is not None
+        ranking = mixed_ranking(self.model, vector, message.get(INTENT_RANKING_KEY) or [],
+                                self._config[WEIGHT])
+        if self.model.nearest_in_scope(vector[None, :])[0] < self._config[MIN_SIMILARITY]:
+            # Unlike every in-scope example: out of scope, whatever the classifiers picked.
+            ranking = [{INTENT_NAME_KEY: OUT_OF_SCOPE, PREDICTED_CONFIDENCE_KEY: 1.0}] + [
+                {**row, PREDICTED_CONFIDENCE_KEY: 0.0} for row in ranking
+                if row[INTENT_NAME_KEY] != OUT_OF_SCOPE]
+        length = self._config[RANKING_LENGTH]
+        message.set(INTENT, ranking[0], add_to_output=True)
+        message.set(INTENT_RANKING_KEY, ranking[:length] if length > 0 else ranking, add_to_output=True)
+
+
+def mixed_ranking(model: SentenceModel, vector: np.ndarray, diet_ranking: Sequence[Dict[str, Any]],
+                  weight: float) -> List[Dict[str, Any]]:
+    """weight × the regression's probabilities + (1 − weight) × DIET's, best first.
+
+    DIET reports only its top few intents; the rest count as zero for DIET. Without DIET's ranking the
+    regression alone decides.
+    """
+    mine = model.probabilities(vector[None, :])[0]
+    theirs = {row[INTENT_NAME_KEY]: float(row[PREDICTED_CONFIDENCE_KEY]) for row in diet_ranking}
+    if not theirs:
+        weight = 1.0
+    names = list(dict.fromkeys([*model.intents, *theirs]))
+    mine_by_name = dict(zip(model.intents, mine.tolist(), strict=True))
+    scores = {name: weight * mine_by_name.get(name, 0.0) + (1.0 - weight) * theirs.get(name, 0.0)
+              for name in names}
+    return [{INTENT_NAME_KEY: name, PREDICTED_CONFIDENCE_KEY: score}
+            for name, score in sorted(scores.items(), key=lambda kv: -kv[1])]

@@ -1,0 +1,87 @@
+"""The embedding classifier beside DIET: the mix, the out-of-scope distance, and a real train/load cycle."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from rasa.engine.graph import ExecutionContext
+from rasa.engine.storage.local_model_storage import LocalModelStorage
+from rasa.engine.storage.resource import Resource
+from rasa.shared.exceptions import InvalidConfigException
+from rasa.shared.nlu.training_data.features import Features
+from rasa.shared.nlu.training_data.message import Message
+from rasa.shared.nlu.training_data.training_data import TrainingData
+
+from bot.nlp.sentence_classifier import SentenceIntentClassifier, SentenceModel, mixed_ranking
+
+# Three directions of a 4-d "embedding" space; an out_of_scope example sits on a fourth.
+DIRECTIONS = {"order_status": [1, 0, 0, 0], "refund_policy": [0, 1, 0, 0], "greet": [0, 0, 1, 0],
+              "out_of_scope": [0, 0, 0, 1]}
+
+
+def message(vector, intent=None, text="text"):
+    m = Message(data={"text": text, **({"intent": intent} if intent else {})})
+    m.add_features(Features(np.array([vector], dtype=np.float32), "sentence", "text", "MiniLMFeaturizer"))
+    return m
+
+
+def noisy(direction, seed):
+    rng = np.random.default_rng(seed)
+    return (np.array(direction, dtype=np.float32) + rng.normal(0, 0.15, 4)).tolist()
+
+
+@pytest.fixture
+def trained(tmp_path):
+    storage = LocalModelStorage(tmp_path)
+    resource = Resource("sentence_classifier")
+    context = ExecutionContext(graph_schema=None, model_id="1")  # type: ignore[arg-type]
+    config = {**SentenceIntentClassifier.get_default_config(), "min_similarity": 0.85}
+    classifier = SentenceIntentClassifier.create(config, storage, resource, context)
+    examples = [message(noisy(vector, seed), intent) for intent, vector in DIRECTIONS.items()
+                for seed in range(8)]
+    classifier.train(TrainingData(training_examples=examples))
+    return config, storage, resource, context
+
+
+def test_trained_model_survives_persist_and_load(trained):
+    config, storage, resource, context = trained
+    loaded = SentenceIntentClassifier.load(config, storage, resource, context)
+    [m] = loaded.process([message([0.9, 0.1, 0, 0])])
+    assert m.get("intent")["name"] == "order_status"
+    assert m.get("intent")["confidence"] > 0.5
+    assert [r["name"] for r in m.get("intent_ranking")][0] == "order_status"
+
+
+def test_far_from_every_in_scope_example_is_out_of_scope(trained):
+    config, storage, resource, context = trained
+    loaded = SentenceIntentClassifier.load(config, storage, resource, context)
+    # Between two intents and unlike both (cosine under 0.8 to any example): the regression must pick one.
+    [m] = loaded.process([message([0.5, 0.5, -0.7, 0.0])])
+    assert m.get("intent") == {"name": "out_of_scope", "confidence": 1.0}
+    assert all(r["confidence"] == 0.0 for r in m.get("intent_ranking")[1:])
+
+
+def test_diets_ranking_is_mixed_in():
+    model = SentenceModel(["a", "b"], np.array([[1.0, 0.0], [0.0, 1.0]]), np.zeros(2), np.eye(2))
+    vector = np.array([1.0, 0.0], dtype=np.float32)
+    alone = mixed_ranking(model, vector, [], 0.5)          # no DIET: the regression alone
+    assert alone[0]["name"] == "a" and alone[0]["confidence"] == pytest.approx(np.e / (np.e + 1), 1e-5)
+    mixed = mixed_ranking(model, vector, [{"name": "b", "confidence": 1.0}], 0.5)
+    assert mixed[0]["name"] == "b"                          # DIET sure of b outweighs a mild a
+    assert sum(r["confidence"] for r in mixed) == pytest.approx(1.0, 1e-5)
+
+
+def test_untrained_or_missing_model_leaves_diet_alone(tmp_path):
+    storage = LocalModelStorage(tmp_path)
+    context = ExecutionContext(graph_schema=None, model_id="1")  # type: ignore[arg-type]
+    loaded = SentenceIntentClassifier.load(SentenceIntentClassifier.get_default_config(), storage,
+                                           Resource("never_trained"), context)
+    m = message([1, 0, 0, 0])
+    m.set("intent", {"name": "greet", "confidence": 0.4})
+    loaded.process([m])
+    assert m.get("intent") == {"name": "greet", "confidence": 0.4}
+
+
+@pytest.mark.parametrize("bad", [{"weight": 1.5}, {"C": 0}, {"min_similarity": 2}])
+def test_bad_settings_are_refused(bad):
+    with pytest.raises(InvalidConfigException):
+        SentenceIntentClassifier.validate_config({**SentenceIntentClassifier.get_default_config(), **bad})
