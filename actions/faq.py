@@ -14,6 +14,7 @@ from rasa_sdk.types import DomainDict
 
 from actions.replies import Reply, ShopReplyAction
 from actions.services.day_hours import hours_on_asked_days
+from actions.services.intent_labels import INTENT_LABELS
 from actions.services.opening_hours import (
     describe_status,
     opening_status,
@@ -157,6 +158,12 @@ def words_for_the_form(tracker: Tracker) -> Optional[Tuple[str, str]]:
     return requested, text
 
 
+def also_asked(tracker: Tracker, main: str) -> List[str]:
+    """Further requests the NLU found in the same message ("… and how long does it take?")."""
+    found = tracker.latest_message.get("also_asked") or []
+    return [intent for intent in dict.fromkeys(found) if isinstance(intent, str) and intent != main]
+
+
 class ActionAnswerFaq(ShopReplyAction):
     """Answers every FAQ intent; rules map each of them here."""
 
@@ -170,12 +177,20 @@ class ActionAnswerFaq(ShopReplyAction):
         answer = words_for_the_form(tracker)
         if answer:  # "5 Park Street, Bath" when the new address was asked is the address, not a question
             return [SlotSet(answer[0], answer[1])]
-        if intent != "opening_hours":
-            return await super().run(dispatcher, tracker, domain)
-        # The hours depend on the day asked about, so this answer reads the customer's words too.
         asked = tracker.latest_message.get("text") or ""
-        _opening_hours(self.shop, self.now(), asked).send(dispatcher)
+        for topic in [intent, *also_asked(tracker, intent)]:
+            self.answer(topic, asked).send(dispatcher)
         return []
+
+    def answer(self, intent: str, asked: str) -> Reply:
+        if intent == "opening_hours":
+            # The hours depend on the day asked about, so this answer reads the customer's words too.
+            return _opening_hours(self.shop, self.now(), asked)
+        if intent in FAQ_ANSWERS or intent not in INTENT_LABELS:
+            return self.reply(intent, self.shop, self.now())
+        # A task asked beside the question ("… and cancel my order"): one tap starts it.
+        return Reply.with_topics(f"You also asked about this: {INTENT_LABELS[intent]}. Tap below when "
+                                 "you're ready and I'll help with it.", [intent])
 
     def reply(self, intent: str, shop: ShopProfile, now: dt.datetime) -> Reply:
         answer = FAQ_ANSWERS.get(intent)

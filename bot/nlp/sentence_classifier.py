@@ -15,6 +15,11 @@ Out of scope is decided by distance as well as by the label: a message whose nea
 example is further than ``min_similarity`` (cosine) is answered as ``out_of_scope`` whatever the
 classifiers say, because both are forced to pick one of our intents for text unlike any of them.
 
+Two requests in one message ("how much is shipping and how long does it take?"): the message is cut
+where it may hold two (bot/nlp/clauses.py), each part is classified by the regression, and parts
+confidently asking for something other than the main intent are put in the parse data as
+``also_asked`` (a list of intent names) for the actions to answer too.
+
 Inference is NumPy only (softmax over one matrix product and one similarity row): well under a
 millisecond beside the encoder. Training fits scikit-learn's LogisticRegression (Rasa depends on it).
 """
@@ -40,6 +45,8 @@ from rasa.shared.nlu.constants import (
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
+from bot.nlp import minilm
+from bot.nlp.clauses import request_parts
 from bot.nlp.featurizer import MiniLMFeaturizer
 
 logger = logging.getLogger(__name__)
@@ -49,6 +56,11 @@ WEIGHT = "weight"                  # share of the embedding classifier in the mi
 C = "C"                            # inverse regularisation of the logistic regression
 MIN_SIMILARITY = "min_similarity"  # nearest in-scope example closer than this, or out of scope
 RANKING_LENGTH = "ranking_length"
+ALSO_ASKED = "also_asked"
+MIN_PART_CONFIDENCE = "min_part_confidence"  # a part's own intent needs this much of the regression
+# Intents that are not a request of their own: "thanks, and where is my order" asks one thing.
+NOT_REQUESTS = frozenset({"greet", "goodbye", "thank_you", "affirm", "deny", "inform", "stop", "help",
+                          "bot_challenge", "how_are_you", "laugh", "bot_insult", OUT_OF_SCOPE})
 _FILE = "sentence_classifier.npz"
 
 
@@ -107,7 +119,7 @@ class SentenceIntentClassifier(GraphComponent, IntentClassifier):
 
     @staticmethod
     def get_default_config() -> Dict[str, Any]:
-        return {WEIGHT: 0.7, C: 30.0, MIN_SIMILARITY: 0.45, RANKING_LENGTH: 10}
+        return {WEIGHT: 0.7, C: 30.0, MIN_SIMILARITY: 0.45, RANKING_LENGTH: 10, MIN_PART_CONFIDENCE: 0.5}
 
     @classmethod
     def validate_config(cls, config: Dict[str, Any]) -> None:
@@ -183,6 +195,26 @@ class SentenceIntentClassifier(GraphComponent, IntentClassifier):
         length = self._config[RANKING_LENGTH]
         message.set(INTENT, ranking[0], add_to_output=True)
         message.set(INTENT_RANKING_KEY, ranking[:length] if length > 0 else ranking, add_to_output=True)
+        also = self._also_asked(message.get(TEXT) or "", ranking[0][INTENT_NAME_KEY])
+        if also:
+            message.set(ALSO_ASKED, also, add_to_output=True)
+
+    def _also_asked(self, text: str, main: str) -> List[str]:
+        """Other requests in the message: each part classified alone; [] unless one part is the main."""
+        assert self.model is not None
+        parts = request_parts(text)
+        if not parts or main in NOT_REQUESTS:
+            return []
+        vectors = np.asarray(minilm.shared_encoder(None).embed_sentences(parts), dtype=np.float32)
+        vectors /= np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+        probabilities = self.model.probabilities(vectors)
+        near = self.model.nearest_in_scope(vectors) >= self._config[MIN_SIMILARITY]
+        intents = [self.model.intents[int(row.argmax())] for row in probabilities]
+        sure = probabilities.max(axis=1) >= self._config[MIN_PART_CONFIDENCE]
+        if main not in intents:
+            return []
+        return list(dict.fromkeys(intent for intent, ok, close in zip(intents, sure, near, strict=True)
+                                  if ok and close and intent != main and intent not in NOT_REQUESTS))
 
 
 def mixed_ranking(model: SentenceModel, vector: np.ndarray, diet_ranking: Sequence[Dict[str, Any]],

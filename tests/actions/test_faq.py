@@ -149,3 +149,21 @@ def test_a_real_question_in_the_middle_of_a_form_is_answered(shop, domain):
     asyncio.run(ActionAnswerFaq(shop=shop).run(dispatcher, in_form("store_location", "where is your shop?",
                                                                    "order_details"), domain))
     assert "14 Quay Street" in dispatcher.messages[0]["text"]
+
+
+def test_two_questions_in_one_message_get_both_answers(shop, domain):
+    import asyncio
+
+    from rasa_sdk.executor import CollectingDispatcher
+
+    tracker = tracker_for("shipping_options", "how much is shipping and how long does it take?")
+    tracker.latest_message["also_asked"] = ["delivery_time", "shipping_options", "cancel_order"]
+    dispatcher = CollectingDispatcher()
+    action = ActionAnswerFaq(shop=shop, clock=fixed_clock(shop_time(shop, SATURDAY_NIGHT)))
+    assert asyncio.run(action.run(dispatcher, tracker, domain)) == []
+    texts = [m["text"] for m in dispatcher.messages]
+    assert len(texts) == 3                                   # the main intent is not answered twice
+    assert texts[0].startswith("We deliver to")
+    assert "How long it takes depends on the option" in texts[1]
+    assert "Cancel an order" in texts[2]                     # a task beside it: offered, not started
+    assert [b["payload"] for b in dispatcher.messages[2]["buttons"]] == ["/cancel_order"]
