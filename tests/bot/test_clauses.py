@@ -9,7 +9,8 @@ from bot.nlp.clauses import request_parts
 @pytest.mark.parametrize("text, parts", [
     ("how much is shipping and how long does it take",
      ["how much is shipping", "how long does it take"]),
-    ("Do you ship to Leeds? And how long does it take?", ["Do you ship to Leeds?", "And how long does it take?"]),
+    ("Do you ship to Leeds? And how long does it take?",
+     ["Do you ship to Leeds?", "And how long does it take?"]),
     ("what payment methods do you accept, also can I get an invoice",
      ["what payment methods do you accept", "can I get an invoice"]),
     ("black and white mug", []),                           # too short to be two requests
