@@ -93,8 +93,12 @@ threshold: train  ## choose the fallback threshold on tests/nlu/validation.yml (
 walk-full: train  ## the conversation walker with every typed variant on every question (about 9 min)
 	WALKER_FULL=1 $(PY) -m pytest tests/bot/test_walker.py
 
-bench: install  ## embedding latency per message on one core
-	OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 $(PY) -m bot.nlp.bench_minilm
+ONE_THREAD := OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 TF_INTRA_OP_PARALLELISM_THREADS=1 \
+	TF_INTER_OP_PARALLELISM_THREADS=1
+
+bench: install train  ## embedding latency, then the whole NLU per message and model load, on one core
+	$(ONE_THREAD) $(PY) -m bot.nlp.bench_minilm
+	$(ONE_THREAD) taskset -c 0 $(PY) -m bot.nlu_bench
 
 load: train  ## 100 customers x 10 turns at once on fresh local servers: answered, 503s, empty replies, p50/p95/p99
 	$(PY) -m tests.bot.load_customers
