@@ -93,10 +93,6 @@ def predict_sets(model: Path, sets: Dict[str, List[Tuple[str, str]]]) -> Dict[st
     return asyncio.run(_predict_sets(model, sets))
 
 
-def predict(model: Path, examples: List[Tuple[str, str]]) -> List[Prediction]:
-    return predict_sets(model, {"examples": examples})["examples"]
-
-
 def score(predictions: Sequence[Prediction]) -> Dict[str, Any]:
     """Per-intent P/R/F1 over the expected intents, accuracy, macro-F1, confusions, OOS refusal."""
     intents = sorted({p.expected for p in predictions})

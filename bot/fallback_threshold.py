@@ -1,6 +1,11 @@
-"""Choose the FallbackClassifier threshold on our validation set instead of guessing it.
+"""Choose the FallbackClassifier threshold, and the sentence classifier's mix and out-of-scope distance,
+on our validation set instead of guessing them.
 
     python -m bot.fallback_threshold --model models/shop.tar.gz --validation tests/nlu/validation.yml
+
+The model is loaded once; for each pair of the sentence classifier's ``weight`` and ``min_similarity``
+(bot/nlp/sentence_classifier.py; set in place on the loaded component, nothing is retrained) the
+validation set is parsed again and every threshold is swept.
 
 For each candidate threshold: the share of in-scope messages answered with the right intent (top
 intent right and confident enough), and the share of out-of-scope messages refused (classified
@@ -8,19 +13,23 @@ out_of_scope, or not confident enough). The chosen threshold answers the most in
 while still refusing at least --min-refused of the out-of-scope ones; if none does, the best mean
 of the two. The default 0.90 sits one standard error (about 0.035 with ~100 out-of-scope
 validation examples) above our 0.85 target, so the target still holds on new questions.
-config.yml's FallbackClassifier threshold carries the value chosen.
+config.yml's FallbackClassifier threshold and SentenceIntentClassifier settings carry the values chosen.
 """
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
+import logging
 import sys
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Sequence
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
-from bot.evaluation import OUT_OF_SCOPE, Prediction, load_examples, predict, unseen
+from bot.evaluation import OUT_OF_SCOPE, Prediction, load_examples, prediction_from_parse, unseen
 
 CANDIDATES = [round(0.20 + 0.05 * i, 2) for i in range(15)]  # 0.20 … 0.90
+WEIGHTS = (0.5, 0.6, 0.7, 0.8, 0.9)
+SIMILARITIES = (0.0, 0.35, 0.40, 0.45, 0.50)
 
 
 def sweep(predictions: Sequence[Prediction],
@@ -46,6 +55,31 @@ def choose(rows: Sequence[Dict[str, Any]], min_refused: float = 0.90) -> Dict[st
     return max(rows, key=lambda r: (r["balanced"], -r["threshold"]))
 
 
+async def _grid(model: Path, examples: List[Tuple[str, str]],
+                weights: Sequence[float], similarities: Sequence[float]) -> List[Dict[str, Any]]:
+    from rasa.core.agent import Agent
+    from rasa.utils.common import configure_logging_and_warnings
+    from rasa.utils.log_utils import configure_structlog
+
+    from bot.nlp.sentence_classifier import MIN_SIMILARITY, WEIGHT, SentenceIntentClassifier
+
+    configure_logging_and_warnings(logging.WARNING)
+    configure_structlog(logging.WARNING)
+    agent = Agent.load(str(model))
+    nodes = getattr(agent.processor.graph_runner, "_instantiated_nodes", {}) if agent.processor else {}
+    found = [node._component for node in nodes.values()
+             if isinstance(getattr(node, "_component", None), SentenceIntentClassifier)]
+    pairs = [(w, s) for w in weights for s in similarities] if found else [(None, None)]
+    rows: List[Dict[str, Any]] = []
+    for weight, similarity in pairs:
+        for component in found:
+            component._config = {**component._config, WEIGHT: weight, MIN_SIMILARITY: similarity}
+        predictions = [prediction_from_parse(text, intent, await agent.parse_message(text))
+                       for text, intent in examples]
+        rows += [{"weight": weight, "min_similarity": similarity, **row} for row in sweep(predictions)]
+    return rows
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", type=Path, required=True)
@@ -53,15 +87,17 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser.add_argument("--out", type=Path, default=Path("reports/threshold.json"))
     parser.add_argument("--min-refused", type=float, default=0.90)
     args = parser.parse_args(argv)
-    rows = sweep(predict(args.model, unseen(load_examples(args.validation))))
+    examples = unseen(load_examples(args.validation))
+    rows = asyncio.run(_grid(args.model, examples, WEIGHTS, SIMILARITIES))
     best = choose(rows, args.min_refused)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps({"chosen": best, "sweep": rows}, indent=2))
-    print("threshold  in-scope answered  out-of-scope refused  balanced")
+    print("weight  min_similarity  threshold  in-scope answered  out-of-scope refused  balanced")
     for row in rows:
         mark = "  <- chosen" if row is best else ""
-        print(f"  {row['threshold']:.2f}        {row['in_scope_answered']:.3f}              "
-              f"{row['out_of_scope_refused']:.3f}          {row['balanced']:.3f}{mark}")
+        print(f"  {row['weight']}     {row['min_similarity']}     {row['threshold']:.2f}        "
+              f"{row['in_scope_answered']:.3f}              {row['out_of_scope_refused']:.3f}          "
+              f"{row['balanced']:.3f}{mark}")
     return 0
 
 
