@@ -20,12 +20,18 @@ where it may hold two (bot/nlp/clauses.py), each part is classified by the regre
 confidently asking for something other than the main intent are put in the parse data as
 ``also_asked`` (a list of intent names) for the actions to answer too.
 
+Numbers are read for their shape, not their digits: "is purchase 00004587345 shipped?" is embedded as
+"is purchase #1234 shipped?" (order numbers in a format unlike ours pulled the embedding off course:
+measured on other people's text, 0.765 -> 0.80 right with the regression alone). Only this
+classifier sees the rewritten text; DIET keeps the features of what was typed.
+
 Inference is NumPy only (softmax over one matrix product and one similarity row): well under a
 millisecond beside the encoder. Training fits scikit-learn's LogisticRegression (Rasa depends on it).
 """
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any, Dict, List, Optional, Sequence, Type
 
 import numpy as np
@@ -64,8 +70,26 @@ NOT_REQUESTS = frozenset({"greet", "goodbye", "thank_you", "affirm", "deny", "in
 _FILE = "sentence_classifier.npz"
 
 
+_NUMBER = re.compile(r"#?\b[A-Za-z]{0,3}-?\d[\d-]{3,}\b")
+NUMBER_STAND_IN = "#1234"
+
+
+def for_meaning(text: str) -> str:
+    """The text with every order-number-like run of digits (4 or more) written as one stand-in."""
+    return _NUMBER.sub(NUMBER_STAND_IN, text)
+
+
+def embed(texts: Sequence[str]) -> np.ndarray:
+    vectors = np.asarray(minilm.shared_encoder(None).embed_sentences(list(texts)), dtype=np.float32)
+    return vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+
+
 def sentence_vector(message: Message) -> Optional[np.ndarray]:
-    """The message's dense sentence feature (the MiniLM embedding), L2-normalised."""
+    """The message's sentence embedding, L2-normalised: the MiniLM feature already computed, or for a
+    text with a number, the embedding of the text with the number stood in."""
+    text = message.get(TEXT) or ""
+    if for_meaning(text) != text:
+        return embed([for_meaning(text)])[0]
     _, sentence = message.get_dense_features(TEXT)
     if sentence is None:
         return None
@@ -205,8 +229,7 @@ class SentenceIntentClassifier(GraphComponent, IntentClassifier):
         parts = request_parts(text)
         if not parts or main in NOT_REQUESTS:
             return []
-        vectors = np.asarray(minilm.shared_encoder(None).embed_sentences(parts), dtype=np.float32)
-        vectors /= np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+        vectors = embed([for_meaning(part) for part in parts])
         probabilities = self.model.probabilities(vectors)
         near = self.model.nearest_in_scope(vectors) >= self._config[MIN_SIMILARITY]
         intents = [self.model.intents[int(row.argmax())] for row in probabilities]

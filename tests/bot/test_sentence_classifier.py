@@ -11,7 +11,7 @@ from rasa.shared.nlu.training_data.features import Features
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from bot.nlp.sentence_classifier import SentenceIntentClassifier, SentenceModel, mixed_ranking
+from bot.nlp.sentence_classifier import SentenceIntentClassifier, SentenceModel, for_meaning, mixed_ranking
 
 # Three directions of a 4-d "embedding" space; an out_of_scope example sits on a fourth.
 DIRECTIONS = {"order_status": [1, 0, 0, 0], "refund_policy": [0, 1, 0, 0], "greet": [0, 0, 1, 0],
@@ -85,3 +85,14 @@ def test_untrained_or_missing_model_leaves_diet_alone(tmp_path):
 def test_bad_settings_are_refused(bad):
     with pytest.raises(InvalidConfigException):
         SentenceIntentClassifier.validate_config({**SentenceIntentClassifier.get_default_config(), **bad})
+
+
+@pytest.mark.parametrize("text, meant", [
+    ("is purchase 00004587345 shipped?", "is purchase #1234 shipped?"),
+    ("where is KC-10003", "where is #1234"),
+    ("order #55821 and order 4411-2", "order #1234 and order #1234"),
+    ("I ordered 2 mugs for 25 pounds in 2025", "I ordered 2 mugs for 25 pounds in #1234"),
+    ("no numbers here", "no numbers here"),
+])
+def test_numbers_are_read_for_their_shape(text, meant):
+    assert for_meaning(text) == meant
