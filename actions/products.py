@@ -18,6 +18,14 @@ from actions.services.catalog.store import ProductStore
 from actions.shop import OrderAware
 
 
+def earlier_product_questions(tracker: Tracker, within: int = 6) -> List[str]:
+    """The texts of the conversation's product questions among its last ``within`` customer messages
+    before this one, latest first: "is it in stock?" is about the product asked about just before."""
+    messages = [e for e in tracker.events if e.get("event") == "user"][-within - 1:-1]
+    return [str(e.get("text") or "") for e in reversed(messages)
+            if ((e.get("parse_data") or {}).get("intent") or {}).get("name") == "product_question"]
+
+
 class ActionAnswerProduct(OrderAware, Action):
     """OrderAware for its database engine (the imported products live beside the orders)."""
 
@@ -28,6 +36,6 @@ class ActionAnswerProduct(OrderAware, Action):
                   domain: DomainDict) -> List[Dict[str, Any]]:
         text = " ".join(str(tracker.latest_message.get("text") or "").split())
         catalog = ProductStore(self.orders.engine).current(self.shop.products)
-        reply = product_reply(text, catalog.products, self.shop)
+        reply = product_reply(text, catalog.products, self.shop, earlier_product_questions(tracker))
         dispatcher.utter_message(text=reply["text"], buttons=reply["buttons"])
         return []

@@ -155,6 +155,21 @@ def test_a_price_change_in_shop_yml_needs_no_retraining():
     assert reply(shop, "aeropress in stock?")["text"].startswith("Sorry, AeroPress is sold out")
 
 
+@pytest.mark.parametrize("earlier,text,start", [
+    ("how much is the chemex", "is it in stock?", "Chemex: 6 cup: in stock (only 3 left); 8 cup: sold out."),
+    ("how much is the chemex", "and the 8 cup?", "Chemex: £49 (8 cup)."),
+    ("is the v60 in stock", "what about the white one", "Hario V60: white ceramic: in stock."),
+    ("how much is the chemex", "do you have kettles", 'Sorry, we don\'t seem to carry "kettles"'),
+    ("do you have matcha", "is it in stock?", "Which product do you mean?"),
+])
+def test_a_follow_up_is_about_the_product_asked_before(shop, earlier, text, start):
+    assert reply_after(shop, [earlier], text).startswith(start)
+
+
+def reply_after(shop, earlier, text):
+    return product_reply(text, shop.products, shop, earlier)["text"]
+
+
 # ---- the action, with the real domain and a database ----
 
 def run(action, text, domain, dispatcher):
@@ -170,6 +185,18 @@ def test_the_action_is_in_the_domain_with_its_intent_and_rule(domain):
     rules = yaml.safe_load((ROOT / "data/rules/products.yml").read_text())["rules"]
     assert rules[0]["steps"] == [{"intent": "product_question"}, {"action": "action_answer_product"}]
     assert ActionAnswerProduct().name() == "action_answer_product"
+
+
+def test_the_action_reads_the_product_asked_about_before(shop, engine, domain, dispatcher):
+    tracker = tracker_for("product_question", "is it in stock?")
+    asked = {"event": "user", "text": "how much is the aeropress",
+             "parse_data": {"intent": {"name": "product_question"}}}
+    other = {"event": "user", "text": "what are your opening hours",
+             "parse_data": {"intent": {"name": "opening_hours"}}}
+    tracker.events[-1:-1] = [asked, {"event": "action", "name": "action_answer_product"}, other]
+    action = ActionAnswerProduct(shop=shop, orders=OrderService(engine, shop))
+    asyncio.run(action.run(dispatcher, tracker, domain))
+    assert dispatcher.messages[0]["text"].startswith("AeroPress: in stock.")
 
 
 def test_the_action_answers_from_shop_yml_then_from_the_import(shop, engine, domain, dispatcher):

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import re
 from decimal import Decimal
-from typing import Any, Dict, FrozenSet, Optional, Sequence
+from typing import Any, Dict, FrozenSet, List, Optional, Sequence
 
-from actions.services.catalog.matching import KEYWORD, Found, find_products, named_thing
+from actions.services.catalog.matching import KEYWORD, Found, explains, find_products, named_thing
 from actions.services.catalog.products import Product, Variant
 from actions.services.intent_labels import intent_button
 from actions.services.shop_profile import ShopProfile
@@ -143,10 +143,26 @@ def _listing(shop: ShopProfile, found: Sequence[Found], aspects: FrozenSet[str],
     return _answer("\n".join(lines))
 
 
-def product_reply(text: str, products: Sequence[Product], shop: ShopProfile) -> Dict[str, Any]:
-    """The bot message (text + buttons) answering ``text``, a question about the shop's products."""
+def _follow_up(text: str, earlier: Sequence[str], products: Sequence[Product]) -> List[Found]:
+    """"Is it in stock?", "and the 8 cup?" after a question that named a product: that product. Only when
+    this message names nothing else ("do you have kettles" after the Chemex is about kettles)."""
+    named = named_thing(text)
+    for before in earlier[:2]:
+        found = find_products(f"{before} {text}", products)
+        if found and explains(found, named):
+            return found
+    return []
+
+
+def product_reply(text: str, products: Sequence[Product], shop: ShopProfile,
+                  earlier: Sequence[str] = ()) -> Dict[str, Any]:
+    """The bot message (text + buttons) answering ``text``, a question about the shop's products;
+    ``earlier``: the conversation's previous product questions, latest first, for "is it in stock?"."""
     aspects = asked_aspects(text)
     found = find_products(text, products)
+    if not found and earlier:
+        found = _follow_up(text, earlier, products)
+        aspects = aspects or asked_aspects(earlier[0])
     if not found:
         named = named_thing(text)
         where = f" Everything we sell is at {shop.website}." if shop.website else ""

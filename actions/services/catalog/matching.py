@@ -177,13 +177,13 @@ def find_products(text: str, products: Sequence[Product]) -> List[Found]:
     best = max(f.score for f in found)
     chosen = [f for f in found if f.score == best]
     if best == KEYWORD:
-        if not _explains(chosen, named_thing(text)):
+        if not explains(chosen, named_thing(text)):
             return []  # "oat milk": "milk" is a keyword of the frother, but nobody sells oat milk here
         chosen.sort(key=lambda f: -f.weight)  # stable: catalog order among equals
     return chosen
 
 
-def _explains(found: Sequence[Found], named: str) -> bool:
+def explains(found: Sequence[Found], named: str) -> bool:
     """Whether every word the customer named is a word of a found product (title, keyword, variant)."""
     known = set()
     for f in found:
