@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Dict, FrozenSet, List, Sequence, Set, Tuple
 
 from actions.services.catalog.products import Product, Variant
@@ -64,12 +65,14 @@ def stem(word: str) -> str:
     return word
 
 
+@lru_cache(maxsize=65536)  # the same catalog words meet the same customer words again and again
 def _within(a: str, b: str) -> bool:
-    """The same word, or one typing slip apart (two for long words); short words must be exact."""
+    """The same word, or one typing slip apart (two for long words); short words must be exact. A slip in
+    both of the first two letters is not forgiven: it is rare, and checking it costs the most."""
     if a == b:
         return True
     limit = 2 if min(len(a), len(b)) >= 8 else 1 if min(len(a), len(b)) >= 5 else 0
-    if not limit or abs(len(a) - len(b)) > limit or a[0] != b[0] and limit < 2:
+    if not limit or abs(len(a) - len(b)) > limit or a[0] != b[0] and a[1] != b[1]:
         return False
     previous = list(range(len(b) + 1))  # Levenshtein distance, row by row
     for i, ca in enumerate(a, 1):
