@@ -28,8 +28,9 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 from bot.evaluation import OUT_OF_SCOPE, Prediction, load_examples, prediction_from_parse, unseen
 
 CANDIDATES = [round(0.20 + 0.05 * i, 2) for i in range(15)]  # 0.20 … 0.90
-WEIGHTS = (0.5, 0.6, 0.7, 0.8, 0.9)
-SIMILARITIES = (0.0, 0.35, 0.40, 0.45, 0.50)
+WEIGHTS = (0.6, 0.7, 0.8)
+SIMILARITIES = (0.0, 0.40, 0.45, 0.50)
+NEIGHBOUR_WEIGHTS = (0.0, 0.5)
 
 
 def sweep(predictions: Sequence[Prediction],
@@ -61,7 +62,7 @@ async def _grid(model: Path, examples: List[Tuple[str, str]],
     from rasa.utils.common import configure_logging_and_warnings
     from rasa.utils.log_utils import configure_structlog
 
-    from bot.nlp.sentence_classifier import MIN_SIMILARITY, WEIGHT, SentenceIntentClassifier
+    from bot.nlp.sentence_classifier import MIN_SIMILARITY, NEIGHBOUR_WEIGHT, WEIGHT, SentenceIntentClassifier
 
     configure_logging_and_warnings(logging.WARNING)
     configure_structlog(logging.WARNING)
@@ -69,14 +70,17 @@ async def _grid(model: Path, examples: List[Tuple[str, str]],
     nodes = getattr(agent.processor.graph_runner, "_instantiated_nodes", {}) if agent.processor else {}
     found = [node._component for node in nodes.values()
              if isinstance(getattr(node, "_component", None), SentenceIntentClassifier)]
-    pairs = [(w, s) for w in weights for s in similarities] if found else [(None, None)]
+    grid = [(w, s, n) for w in weights for s in similarities for n in NEIGHBOUR_WEIGHTS] if found \
+        else [(None, None, None)]
     rows: List[Dict[str, Any]] = []
-    for weight, similarity in pairs:
+    for weight, similarity, neighbours in grid:
         for component in found:
-            component._config = {**component._config, WEIGHT: weight, MIN_SIMILARITY: similarity}
+            component._config = {**component._config, WEIGHT: weight, MIN_SIMILARITY: similarity,
+                                 NEIGHBOUR_WEIGHT: neighbours}
         predictions = [prediction_from_parse(text, intent, await agent.parse_message(text))
                        for text, intent in examples]
-        rows += [{"weight": weight, "min_similarity": similarity, **row} for row in sweep(predictions)]
+        rows += [{"weight": weight, "min_similarity": similarity, "neighbour_weight": neighbours, **row}
+                 for row in sweep(predictions)]
     return rows
 
 
@@ -92,10 +96,11 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     best = choose(rows, args.min_refused)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps({"chosen": best, "sweep": rows}, indent=2))
-    print("weight  min_similarity  threshold  in-scope answered  out-of-scope refused  balanced")
+    print("weight  min_similarity  neighbours  threshold  in-scope answered  out-of-scope refused  balanced")
     for row in rows:
         mark = "  <- chosen" if row is best else ""
-        print(f"  {row['weight']}     {row['min_similarity']}     {row['threshold']:.2f}        "
+        print(f"  {row['weight']}     {row['min_similarity']}     {row['neighbour_weight']}     "
+              f"{row['threshold']:.2f}        "
               f"{row['in_scope_answered']:.3f}              {row['out_of_scope_refused']:.3f}          "
               f"{row['balanced']:.3f}{mark}")
     return 0

@@ -62,6 +62,9 @@ WEIGHT = "weight"                  # share of the embedding classifier in the mi
 C = "C"                            # inverse regularisation of the logistic regression
 MIN_SIMILARITY = "min_similarity"  # nearest in-scope example closer than this, or out of scope
 RANKING_LENGTH = "ranking_length"
+NEIGHBOUR_WEIGHT = "neighbour_weight"  # share of the nearest examples' vote beside the regression
+NEIGHBOURS = "neighbours"
+_NEIGHBOUR_TEMPERATURE = 0.05
 ALSO_ASKED = "also_asked"
 MIN_PART_CONFIDENCE = "min_part_confidence"  # a part's own intent needs this much of the regression
 # Intents that are not a request of their own: "thanks, and where is my order" asks one thing.
@@ -105,26 +108,45 @@ def softmax(scores: np.ndarray) -> np.ndarray:
 
 
 class SentenceModel:
-    """The trained parts: the regression's weights and the in-scope examples' embeddings."""
+    """The trained parts: the regression's weights and every training example's embedding and intent."""
 
     def __init__(self, intents: Sequence[str], coef: np.ndarray, intercept: np.ndarray,
-                 in_scope: np.ndarray) -> None:
+                 examples: np.ndarray, labels: np.ndarray) -> None:
         self.intents = list(intents)
         self.coef = coef.astype(np.float32)
         self.intercept = intercept.astype(np.float32)
-        self.in_scope = in_scope.astype(np.float32)
+        self.examples = examples.astype(np.float32)
+        self.labels = labels.astype(np.int64)  # index into intents, one per example
+        out = self.intents.index(OUT_OF_SCOPE) if OUT_OF_SCOPE in self.intents else -1
+        self.in_scope = self.examples[self.labels != out]
 
     @classmethod
     def fit(cls, vectors: np.ndarray, labels: Sequence[str], c: float) -> "SentenceModel":
         from sklearn.linear_model import LogisticRegression
 
         regression = LogisticRegression(C=c, max_iter=5000).fit(vectors, list(labels))
-        keep = np.array([label != OUT_OF_SCOPE for label in labels])
-        return cls([str(i) for i in regression.classes_], regression.coef_, regression.intercept_,
-                   vectors[keep])
+        intents = [str(i) for i in regression.classes_]
+        return cls(intents, regression.coef_, regression.intercept_, vectors,
+                   np.array([intents.index(label) for label in labels]))
 
-    def probabilities(self, vectors: np.ndarray) -> np.ndarray:
-        return softmax(vectors @ self.coef.T + self.intercept)
+    def probabilities(self, vectors: np.ndarray, neighbour_weight: float = 0.0,
+                      neighbours: int = 5) -> np.ndarray:
+        """The regression's probabilities, mixed with a vote of the nearest training examples."""
+        regression = softmax(vectors @ self.coef.T + self.intercept)
+        if neighbour_weight <= 0 or not len(self.examples):
+            return regression
+        vote = self.neighbour_vote(vectors, neighbours)
+        return (1 - neighbour_weight) * regression + neighbour_weight * vote
+
+    def neighbour_vote(self, vectors: np.ndarray, neighbours: int) -> np.ndarray:
+        """Each intent's share of the k nearest examples, closer ones weighing more (softmax at 0.05)."""
+        similarity = vectors @ self.examples.T
+        k = min(neighbours, similarity.shape[1])
+        nearest = np.argpartition(-similarity, k - 1, axis=1)[:, :k]
+        weights = softmax(np.take_along_axis(similarity, nearest, axis=1) / _NEIGHBOUR_TEMPERATURE)
+        votes = np.zeros((len(vectors), len(self.intents)), dtype=np.float32)
+        np.add.at(votes, (np.arange(len(vectors))[:, None], self.labels[nearest]), weights)
+        return votes
 
     def nearest_in_scope(self, vectors: np.ndarray) -> np.ndarray:
         """Cosine similarity of each (normalised) vector to its nearest in-scope training example."""
@@ -143,7 +165,8 @@ class SentenceIntentClassifier(GraphComponent, IntentClassifier):
 
     @staticmethod
     def get_default_config() -> Dict[str, Any]:
-        return {WEIGHT: 0.7, C: 30.0, MIN_SIMILARITY: 0.45, RANKING_LENGTH: 10, MIN_PART_CONFIDENCE: 0.5}
+        return {WEIGHT: 0.7, C: 30.0, MIN_SIMILARITY: 0.45, RANKING_LENGTH: 10, MIN_PART_CONFIDENCE: 0.5,
+                NEIGHBOUR_WEIGHT: 0.0, NEIGHBOURS: 5}
 
     @classmethod
     def validate_config(cls, config: Dict[str, Any]) -> None:
@@ -182,7 +205,7 @@ class SentenceIntentClassifier(GraphComponent, IntentClassifier):
             return
         with self._model_storage.write_to(self._resource) as folder:
             np.savez(folder / _FILE, intents=np.array(self.model.intents), coef=self.model.coef,
-                     intercept=self.model.intercept, in_scope=self.model.in_scope)
+                     intercept=self.model.intercept, examples=self.model.examples, labels=self.model.labels)
 
     @classmethod
     def load(cls, config: Dict[str, Any], model_storage: ModelStorage, resource: Resource,
@@ -191,7 +214,7 @@ class SentenceIntentClassifier(GraphComponent, IntentClassifier):
             with model_storage.read_from(resource) as folder:
                 with np.load(folder / _FILE, allow_pickle=False) as saved:
                     model = SentenceModel([str(i) for i in saved["intents"]], saved["coef"],
-                                          saved["intercept"], saved["in_scope"])
+                                          saved["intercept"], saved["examples"], saved["labels"])
         except (ValueError, FileNotFoundError, OSError):
             logger.warning("%s: no trained model in %s; it will leave DIET's ranking as it is.",
                            cls.__name__, resource.name)
@@ -209,8 +232,8 @@ class SentenceIntentClassifier(GraphComponent, IntentClassifier):
 
     def _classify(self, message: Message, vector: np.ndarray) -> None:
         assert self.model is not None
-        ranking = mixed_ranking(self.model, vector, message.get(INTENT_RANKING_KEY) or [],
-                                self._config[WEIGHT])
+        ranking = mixed_ranking(self.model.intents, self._probabilities(vector[None, :])[0],
+                                message.get(INTENT_RANKING_KEY) or [], self._config[WEIGHT])
         if self.model.nearest_in_scope(vector[None, :])[0] < self._config[MIN_SIMILARITY]:
             # Unlike every in-scope example: out of scope, whatever the classifiers picked.
             ranking = [{INTENT_NAME_KEY: OUT_OF_SCOPE, PREDICTED_CONFIDENCE_KEY: 1.0}] + [
@@ -223,6 +246,10 @@ class SentenceIntentClassifier(GraphComponent, IntentClassifier):
         if also:
             message.set(ALSO_ASKED, also, add_to_output=True)
 
+    def _probabilities(self, vectors: np.ndarray) -> np.ndarray:
+        assert self.model is not None
+        return self.model.probabilities(vectors, self._config[NEIGHBOUR_WEIGHT], self._config[NEIGHBOURS])
+
     def _also_asked(self, text: str, main: str) -> List[str]:
         """Other requests in the message: each part classified alone; [] unless one part is the main."""
         assert self.model is not None
@@ -230,7 +257,7 @@ class SentenceIntentClassifier(GraphComponent, IntentClassifier):
         if not parts or main in NOT_REQUESTS:
             return []
         vectors = embed([for_meaning(part) for part in parts])
-        probabilities = self.model.probabilities(vectors)
+        probabilities = self._probabilities(vectors)
         near = self.model.nearest_in_scope(vectors) >= self._config[MIN_SIMILARITY]
         intents = [self.model.intents[int(row.argmax())] for row in probabilities]
         sure = probabilities.max(axis=1) >= self._config[MIN_PART_CONFIDENCE]
@@ -240,19 +267,19 @@ class SentenceIntentClassifier(GraphComponent, IntentClassifier):
                                   if ok and close and intent != main and intent not in NOT_REQUESTS))
 
 
-def mixed_ranking(model: SentenceModel, vector: np.ndarray, diet_ranking: Sequence[Dict[str, Any]],
+def mixed_ranking(intents: Sequence[str], mine: np.ndarray, diet_ranking: Sequence[Dict[str, Any]],
                   weight: float) -> List[Dict[str, Any]]:
-    """weight × the regression's probabilities + (1 − weight) × DIET's, best first.
+    """weight × this classifier's probabilities (``mine``, one per intent) + (1 − weight) × DIET's, best
+    first.
 
-    DIET reports only its top few intents; the rest count as zero for DIET. Without DIET's ranking the
-    regression alone decides.
+    DIET reports only its top few intents; the rest count as zero for DIET. Without DIET's ranking this
+    classifier alone decides.
     """
-    mine = model.probabilities(vector[None, :])[0]
     theirs = {row[INTENT_NAME_KEY]: float(row[PREDICTED_CONFIDENCE_KEY]) for row in diet_ranking}
     if not theirs:
         weight = 1.0
-    names = list(dict.fromkeys([*model.intents, *theirs]))
-    mine_by_name = dict(zip(model.intents, mine.tolist(), strict=True))
+    names = list(dict.fromkeys([*intents, *theirs]))
+    mine_by_name = dict(zip(intents, mine.tolist(), strict=True))
     scores = {name: weight * mine_by_name.get(name, 0.0) + (1.0 - weight) * theirs.get(name, 0.0)
               for name in names}
     return [{INTENT_NAME_KEY: name, PREDICTED_CONFIDENCE_KEY: score}

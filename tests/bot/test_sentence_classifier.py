@@ -61,11 +61,12 @@ def test_far_from_every_in_scope_example_is_out_of_scope(trained):
 
 
 def test_diets_ranking_is_mixed_in():
-    model = SentenceModel(["a", "b"], np.array([[1.0, 0.0], [0.0, 1.0]]), np.zeros(2), np.eye(2))
-    vector = np.array([1.0, 0.0], dtype=np.float32)
-    alone = mixed_ranking(model, vector, [], 0.5)          # no DIET: the regression alone
+    model = SentenceModel(["a", "b"], np.array([[1.0, 0.0], [0.0, 1.0]]), np.zeros(2), np.eye(2),
+                          np.array([0, 1]))
+    mine = model.probabilities(np.array([[1.0, 0.0]], dtype=np.float32))[0]
+    alone = mixed_ranking(model.intents, mine, [], 0.5)     # no DIET: the regression alone
     assert alone[0]["name"] == "a" and alone[0]["confidence"] == pytest.approx(np.e / (np.e + 1), 1e-5)
-    mixed = mixed_ranking(model, vector, [{"name": "b", "confidence": 1.0}], 0.5)
+    mixed = mixed_ranking(model.intents, mine, [{"name": "b", "confidence": 1.0}], 0.5)
     assert mixed[0]["name"] == "b"                          # DIET sure of b outweighs a mild a
     assert sum(r["confidence"] for r in mixed) == pytest.approx(1.0, 1e-5)
 
@@ -96,3 +97,14 @@ def test_bad_settings_are_refused(bad):
 ])
 def test_numbers_are_read_for_their_shape(text, meant):
     assert for_meaning(text) == meant
+
+
+def test_nearest_examples_vote_beside_the_regression():
+    # The regression leans to "a" everywhere; the examples say a vector near (0, 1) is "b".
+    model = SentenceModel(["a", "b"], np.array([[2.0, 2.0], [0.0, 0.0]]), np.zeros(2),
+                          np.array([[1.0, 0.0], [0.0, 1.0], [0.1, 0.99]]), np.array([0, 1, 1]))
+    near_b = np.array([[0.05, 1.0]], dtype=np.float32)
+    assert model.probabilities(near_b)[0].argmax() == 0                      # regression alone: a
+    vote = model.neighbour_vote(near_b, neighbours=2)[0]
+    assert vote[1] == pytest.approx(1.0) and vote.sum() == pytest.approx(1.0)
+    assert model.probabilities(near_b, neighbour_weight=0.6, neighbours=2)[0].argmax() == 1
