@@ -40,10 +40,11 @@ def _opening_hours(shop: ShopProfile, now: dt.datetime, asked: str = "") -> Repl
 
 
 def _contact_info(shop: ShopProfile, now: dt.datetime) -> Reply:
+    # "What hours can I call you?" is a contact question too: the hours come with the number.
     status = describe_status(shop, opening_status(shop, now))
     return Reply.with_topics(
         f"You can reach {shop.name} by email at {shop.email} or by phone on {shop.phone}. "
-        f"We reply to emails {shop.reply_time}.\n{status}",
+        f"We reply to emails {shop.reply_time}.\n{status} Phone hours: {weekly_schedule(shop)}.",
         ["opening_hours", "store_location"],
     )
 
@@ -85,6 +86,7 @@ def _delivery_time(shop: ShopProfile, now: dt.datetime) -> Reply:
             f"option you choose at checkout:\n{_shipping_lines(shop)}")
     if shop.dispatch:
         text += f"\n{shop.dispatch}"
+    text += "\nAlready ordered? Tap \"Where is my order?\" and I'll check where yours is."
     return Reply.with_topics(text, ["shipping_options", "order_status"])
 
 

@@ -167,3 +167,10 @@ def test_two_questions_in_one_message_get_both_answers(shop, domain):
     assert "How long it takes depends on the option" in texts[1]
     assert "Cancel an order" in texts[2]                     # a task beside it: offered, not started
     assert [b["payload"] for b in dispatcher.messages[2]["buttons"]] == ["/cancel_order"]
+
+
+def test_contact_answer_says_when_to_call_and_delivery_answer_points_to_tracking(shop):
+    contact = answer(shop, "contact_info", SATURDAY_NIGHT)["text"]
+    assert "Phone hours: Mon–Thu" in contact
+    delivery = answer(shop, "delivery_time", SATURDAY_NIGHT)["text"]
+    assert "Already ordered? Tap \"Where is my order?\"" in delivery
