@@ -125,9 +125,14 @@ def test_do_you_sell_gives_one_line_the_price_and_the_link(shop):
 
 def test_a_recommendation_lists_at_most_three(shop):
     text = reply(shop, "what grinder do you recommend for espresso?")["text"]
-    assert text.startswith("I'd suggest:\n• Burr Grinder: £89. Electric conical burr grinder")
+    assert text.startswith("Burr Grinder: Electric conical burr grinder with 40 settings, from espresso-fine "
+                           "to French-press-coarse. £89.\nhttps://")
     lines = reply(shop, "what do you recommend for filter coffee?")["text"].splitlines()
     assert lines[0] == "I'd suggest:" and len(lines) == 4
+    both = reply(shop, "which is better, the chemex or the v60")["text"].splitlines()
+    assert both[0] == "Here's how they compare:"
+    assert both[1].startswith("• Hario V60: £24 (white ceramic), £9 (clear plastic). Size 02 pour-over")
+    assert both[2].startswith("• Chemex: £45 (6 cup), £49 (8 cup). The classic glass pour-over brewer")
 
 
 def test_unknown_product_is_named_back_with_a_person(shop):

@@ -118,6 +118,9 @@ def _one(shop: ShopProfile, found: Found, aspects: FrozenSet[str]) -> Dict[str, 
         if price is None:
             return _person(no_price)
         return _answer(f"{product.title}: {price}.{more}")
+    if "recommend" in aspects:  # "is the V60 good for a beginner?": what it is and costs, they decide
+        about = f" {product.description}" if product.description else ""
+        return _answer(f"{product.title}:{about} {price or no_price}{'.' if price else ''}{more}")
     line = f"Yes, we sell {product.title}" + (f": {product.description}" if product.description else ".")
     if not line.endswith("."):
         line += "."
@@ -171,9 +174,10 @@ def product_reply(text: str, products: Sequence[Product], shop: ShopProfile,
                            + where)
         return _person(f"Sorry, we don't seem to carry \"{named}\". A person can check for you, or suggest "
                        f"something close.{where}")
-    if "recommend" in aspects or found[0].score == KEYWORD and len(found) > 1:
-        if "recommend" in aspects:
-            return _listing(shop, found[:MAX_SUGGESTED], aspects, "I'd suggest:")
+    if "recommend" in aspects and len(found) > 1:
+        intro = "I'd suggest:" if found[0].score == KEYWORD else "Here's how they compare:"
+        return _listing(shop, found[:MAX_SUGGESTED], aspects, intro)
+    if found[0].score == KEYWORD and len(found) > 1:
         return _listing(shop, found, aspects, f"We have {len(found)} that match:")
     if len(found) == 1:
         return _one(shop, found[0], aspects)

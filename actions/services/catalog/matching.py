@@ -178,7 +178,8 @@ def find_products(text: str, products: Sequence[Product]) -> List[Found]:
     if not found:
         return []
     best = max(f.score for f in found)
-    chosen = [f for f in found if f.score == best]
+    # Every product named by its title or its own word ("the chemex or the v60"); keywords only without
+    chosen = [f for f in found if f.score == best or f.score > KEYWORD]
     if best == KEYWORD:
         if not explains(chosen, named_thing(text)):
             return []  # "oat milk": "milk" is a keyword of the frother, but nobody sells oat milk here
