@@ -199,6 +199,8 @@ class ValidateTicketForm(FormValidationAction):
     def validate_ticket_email(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> Dict[str, Any]:
+        if value is None:  # action_handoff set it empty (no address known yet): nothing was typed
+            return {"ticket_email": None}
         return {"ticket_email": valid_email(value, dispatcher)}
 
 

@@ -107,6 +107,16 @@ def test_the_email_address_is_checked(domain):
     }
 
 
+
+def test_no_address_yet_is_not_called_a_bad_one(domain):
+    """action_handoff sets ticket_email empty when it knows no address; the ticket form's first run then
+    validates that None: the customer who asked for a person was told their words were not an email."""
+    dispatcher = CollectingDispatcher()
+    validated = ValidateTicketForm().validate_ticket_email(None, dispatcher, tracker(), domain)
+    assert validated == {"ticket_email": None}
+    assert dispatcher.messages == []
+
+
 def test_the_ticket_is_stored_then_the_owner_is_emailed_then_the_customer_told(shop, engine, domain, smtp):
     mailer, inbox = smtp
     texts, slots = run(
