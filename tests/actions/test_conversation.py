@@ -5,8 +5,13 @@ import asyncio
 
 from rasa_sdk.executor import ActionExecutor, CollectingDispatcher
 
-from actions.conversation import (ActionAnythingElse, ActionBotChallenge, ActionGreet, ActionOutOfScope,
-                                  ActionSmallTalk)
+from actions.conversation import (
+    ActionAnythingElse,
+    ActionBotChallenge,
+    ActionGreet,
+    ActionOutOfScope,
+    ActionSmallTalk,
+)
 from actions.fallback import ActionAskAffirmation, ActionAskRephrase, ActionDefaultFallback
 from actions.referrals import REFERRAL_OPENINGS, ActionReferToShop
 from tests.conftest import fixed_clock, shop_time, tracker_for
