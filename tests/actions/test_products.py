@@ -43,6 +43,8 @@ def titles(text, shop):
     ("got any oat milk?", []),       # "milk" is a frother keyword, but nobody sells oat milk here
     ("do you have a blender", []),
     ("do you sell water", []),       # not Decaf Swiss Water: too common a word to name it
+    ("how much r ur coffee beans", ["House Espresso Blend", "Colombia Huila", "Ethiopia Yirgacheffe",
+                                    "Brazil Cerrado", "Decaf Swiss Water", "Subscription Box"]),
 ])
 def test_the_product_is_found_in_the_customers_words(shop, text, expected):
     assert titles(text, shop) == expected
@@ -76,6 +78,8 @@ def test_the_aspect_asked(text, aspects):
     ("got any oat milk?", "oat milk"), ("do you sell a blender", "blender"),
     ("how much are your kettles", "kettles"), ("I want information about matcha", "matcha"),
     ("can you tell me if you have cups", "cups"), ("what do you recommend for my dad", ""),
+    ("how much r ur coffee beans", "coffee beans"), ("do u hav oat milk", "oat milk"),
+    ("wat kettles do u sell", "kettles"),
 ])
 def test_what_the_customer_named(text, named):
     assert named_thing(text) == named

@@ -42,7 +42,8 @@ need needed looking look find buy purchase order ordering recommend recommendati
 advice best better good should kind sort type types like something anything item items product products
 again back soon yet whether or and with question quick one ones sale sells stocked there's theres
 is-it isn't aren't not no yes yeah
-""".split())
+r ur yr ya hav av wat wot wats hw hv cn u've
+""".split())  # the last line: chat spellings ("how much r ur coffee beans" asks about coffee beans)
 
 
 def _plain(text: str) -> str:
