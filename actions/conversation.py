@@ -9,9 +9,11 @@ import datetime as dt
 from actions.replies import MAIN_TOPICS, Reply, ShopReplyAction
 from actions.services.shop_profile import ShopProfile
 
+# Orders and products first: they are what customers come with most, and the list said neither.
 _CAN_DO = (
-    "I can tell you our opening hours, where to find us and how to reach us, explain delivery options "
-    "and times, payments, invoices, returns and refunds, and help with your account or the newsletter."
+    "I can check, cancel or change your order, start a return or a complaint, tell you about our "
+    "products, prices and stock, our opening hours, where to find us and how to reach us, and explain "
+    "delivery, payments, invoices, refunds, your account and the newsletter."
 )
 
 

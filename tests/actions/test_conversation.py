@@ -48,6 +48,8 @@ def test_out_of_scope_says_what_it_can_do_instead(shop, domain):
     messages, _ = run(ActionOutOfScope(shop=shop), tracker_for("out_of_scope", "weather?"), domain)
     assert "not something I can help with" in messages[0]["text"]
     assert "opening hours" in messages[0]["text"] and messages[0]["buttons"]
+    # what customers come with most: their order and our products
+    assert "your order" in messages[0]["text"] and "products, prices and stock" in messages[0]["text"]
 
 
 def test_small_talk_answers_and_leads_back_to_the_shop(shop, domain):
