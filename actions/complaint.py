@@ -25,6 +25,16 @@ NOT_ABOUT_AN_ORDER = "none"
 _NO_ORDER = re.compile(r"^(no|nope|none|not|n/a|na|no order|not about an order|it'?s not)\b", re.I)
 # A first message this long already says what happened ("I want to complain: the beans were stale and ...").
 _TOLD_IT_ALL_WORDS = 10
+# Small talk typed where the form asks what happened is not what happened: the form's from_text mapping
+# does not leave these intents out, and "how are you" had become a case's whole description. A short
+# aside, then the question again; a message as long as a story is kept (it may be the complaint itself).
+_NOT_WHAT_HAPPENED = {
+    "how_are_you": "I'm well, thanks for asking.",
+    "laugh": "",
+    "greet": "Hello!",
+    "thank_you": "",
+    "bot_challenge": "I'm the shop's assistant, a bot; the owner reads every complaint.",
+}
 
 
 class ValidateComplaintForm(OrderAware, ValidateTicketForm):
@@ -60,6 +70,11 @@ class ValidateComplaintForm(OrderAware, ValidateTicketForm):
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> Dict[str, Any]:
         text = _free_text(value)
+        intent = (tracker.latest_message.get("intent") or {}).get("name") or ""
+        if text is not None and intent in _NOT_WHAT_HAPPENED and len(text.split()) < _TOLD_IT_ALL_WORDS:
+            if _NOT_WHAT_HAPPENED[intent]:
+                dispatcher.utter_message(text=_NOT_WHAT_HAPPENED[intent])
+            return {"complaint_text": None}  # the form asks what happened again
         if text is None or len(text) < 3:
             dispatcher.utter_message(text="Could you tell me in a few words what went wrong?")
             return {"complaint_text": None}

@@ -55,6 +55,22 @@ def test_a_first_message_that_tells_what_happened_is_not_asked_again(shop):
     assert extract(shop, told, "complaint", {"requested_slot": "complaint_order"}) == {}
 
 
+def test_small_talk_is_not_what_happened(shop):
+    def told(text, intent):
+        dispatcher = CollectingDispatcher()
+        result = ValidateComplaintForm(shop=shop).validate_complaint_text(
+            text, dispatcher, form_tracker(text, intent, {"requested_slot": "complaint_text"}), {})
+        return result, [m.get("text") for m in dispatcher.messages]
+
+    # "how are you" had been stored as the complaint and the real story then refused as an order number
+    assert told("how are you", "how_are_you") == ({"complaint_text": None}, ["I'm well, thanks for asking."])
+    assert told("lol", "laugh") == ({"complaint_text": None}, [])
+    story = "the beans arrived stale and the bag was ripped, really not happy"
+    assert told(story, "damaged_item") == ({"complaint_text": story}, [])
+    long_greeting = "hello, how are you, I'm writing because the barista was really rude to my son today"
+    assert told(long_greeting, "greet")[0] == {"complaint_text": long_greeting}
+
+
 def test_which_order_takes_a_number_a_button_or_a_no(shop):
     assert validate(shop, "validate_complaint_order", "kc 10004")[0] == {"complaint_order": "KC-10004"}
     assert validate(shop, "validate_complaint_order", "none")[0] == {"complaint_order": "none"}
