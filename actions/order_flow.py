@@ -157,6 +157,9 @@ class ValidateOrderForm(OrderAware, FormValidationAction):
         if (message.get("intent") or {}).get("name") in ("inform", "nlu_fallback") and not gave_contact:
             dispatcher.utter_message(text=f"I couldn't see an order number in that; they look like "
                                           f"{self.shop.order_number.example}.")
+            # An answer that did not fit, so the form asks again: with no slot set Rasa rejects the form,
+            # drops this message and gives up ("I still can't work out what you need" to "000123456").
+            return {"order_id": None}
         return {}
 
     def validate_order_id(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,

@@ -515,12 +515,15 @@ def test_an_order_number_is_found_anywhere_in_the_answer(make, domain, typed, fo
     assert slot_events(events)["order_id"] == found and texts == []
 
 
-def test_an_answer_without_a_number_is_told_so(make, domain):
-    tracker = form_tracker({"order_task": "order_status"}, intent="inform", text="a" * 1999,
+@pytest.mark.parametrize("typed", ["a" * 1999, "000123456", "#4471"])
+def test_an_answer_without_a_number_is_told_so(make, domain, typed):
+    tracker = form_tracker({"order_task": "order_status"}, intent="inform", text=typed,
                            requested="order_id")
     texts, events, _ = run(make(ValidateOrderForm), tracker, domain)
     assert texts == ["I couldn't see an order number in that; they look like KC-10482."]
     assert slot_events(events)["requested_slot"] == "order_id"
+    # a slot set, so Rasa does not reject the form, drop this answer and give up with its fallback
+    assert "order_id" in slot_events(events) and slot_events(events)["order_id"] is None
 
 
 def test_an_email_given_before_the_number_is_acknowledged_not_scolded(make, domain):
