@@ -162,6 +162,23 @@ class ValidateOrderForm(OrderAware, FormValidationAction):
             return {"order_id": None}
         return {}
 
+    async def extract_order_contact(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                                    domain: DomainDict) -> Dict[str, Any]:
+        """An answer to "the email or phone on that order?" with neither in it ("jo baker at example dot
+        com") is a wrong answer: validate_order_contact says what is needed and the form asks again.
+        Without a slot set Rasa rejected the form and gave up with "I still can't work out what you need"."""
+        message = tracker.latest_message
+        text = message.get("text") or ""
+        entities = {e.get("entity") for e in message.get("entities") or []}
+        if tracker.get_slot("requested_slot") != "order_contact" or text.startswith("/") \
+                or (message.get("intent") or {}).get("name") != "inform" \
+                or entities & {"email", "phone", "order_id"} \
+                or "order_contact" in tracker.slots_to_validate():
+            return {}
+        if parse_email(text) or len(re.sub(r"\D", "", text)) >= 9:
+            return {}  # the domain's mappings take what is there
+        return {"order_contact": None}
+
     def validate_order_id(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
                           domain: DomainDict) -> Dict[str, Any]:
         number = self.shop.order_number.normalise(str(value)) if value else None

@@ -571,6 +571,17 @@ def test_words_the_model_cannot_place_are_a_wrong_answer_not_a_way_out_of_the_fo
     assert slot_events(events)[requested] is None  # an answer was given: Rasa does not reject the form
 
 
+def test_an_answer_without_an_email_or_phone_is_told_so(make, domain):
+    """Issue 14 tester: "jo baker at example dot com" at the email question set no slot, so Rasa rejected the
+    form and its fallback gave up ("I still can't work out what you need")."""
+    tracker = form_tracker({"order_task": "order_status", "order_id": "KC-10003"}, intent="inform",
+                           text="jo baker at example dot com", requested="order_contact")
+    texts, events, _ = run(make(ValidateOrderForm), tracker, domain)
+    assert texts == ["Please give the email address or phone number you used for the order."]
+    assert "order_contact" in slot_events(events) and slot_events(events)["order_contact"] is None
+    assert slot_events(events)["requested_slot"] == "order_contact"
+
+
 def test_nonsense_is_not_said_back_as_the_change_to_make(make, domain):
     """Walker, issue 12: "asdf qwer" at "what would you like to change?" was read back for confirmation."""
     tracker = form_tracker({**VERIFIED, "order_task": "change_order"}, {"order_details": "asdf qwer"},
