@@ -87,8 +87,9 @@ eval: train $(SPARSE_MODEL)  ## NLU figures and issue 14's targets: our test set
 	$(PY) -m bot.evaluation --model embeddings=$(MODEL) --model sparse=$(SPARSE_MODEL) $(TEST_SETS) \
 		$(EXTERNAL_SETS) --out reports/nlu --min-macro-f1 0.93
 
-threshold: train  ## choose the fallback threshold on tests/nlu/validation.yml (reports/threshold.json)
-	$(PY) -m bot.fallback_threshold --model $(MODEL) --validation tests/nlu/validation.yml
+threshold: train  ## choose the NLU's thresholds on tests/nlu/validation*.yml (reports/threshold.json)
+	$(PY) -m bot.fallback_threshold --model $(MODEL) --validation tests/nlu/validation.yml \
+		--validation tests/nlu/validation_voices.yml
 
 walk-full: train  ## the conversation walker with every typed variant on every question (about 9 min)
 	WALKER_FULL=1 $(PY) -m pytest tests/bot/test_walker.py

@@ -170,16 +170,22 @@ class SentenceIntentClassifier(GraphComponent, IntentClassifier):
 
     @classmethod
     def validate_config(cls, config: Dict[str, Any]) -> None:
-        weight, c, similarity = config.get(WEIGHT, 0.7), config.get(C, 30.0), config.get(MIN_SIMILARITY, 0.45)
-        if not 0.0 <= weight <= 1.0 or c <= 0 or not -1.0 <= similarity <= 1.0:
-            raise InvalidConfigException(
-                f"{cls.__name__}: '{WEIGHT}' must be within 0..1, '{C}' above 0 and "
-                f"'{MIN_SIMILARITY}' within -1..1 (got {weight!r}, {c!r}, {similarity!r}).")
+        settings = {**cls.get_default_config(), **config}
+        ranges = {WEIGHT: (0.0, 1.0), NEIGHBOUR_WEIGHT: (0.0, 1.0), MIN_SIMILARITY: (-1.0, 1.0),
+                  MIN_PART_CONFIDENCE: (0.0, 1.0)}
+        wrong = [f"'{key}' must be within {low}..{high} (got {settings[key]!r})"
+                 for key, (low, high) in ranges.items() if not low <= settings[key] <= high]
+        if settings[C] <= 0:
+            wrong.append(f"'{C}' must be above 0 (got {settings[C]!r})")
+        if settings[NEIGHBOURS] < 1:
+            wrong.append(f"'{NEIGHBOURS}' must be at least 1 (got {settings[NEIGHBOURS]!r})")
+        if wrong:
+            raise InvalidConfigException(f"{cls.__name__}: " + "; ".join(wrong) + ".")
 
     def __init__(self, config: Dict[str, Any], model_storage: ModelStorage, resource: Resource,
                  model: Optional[SentenceModel] = None) -> None:
         self.validate_config(config)
-        self._config = config
+        self._config = {**self.get_default_config(), **config}
         self._model_storage = model_storage
         self._resource = resource
         self.model = model

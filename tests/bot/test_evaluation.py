@@ -59,6 +59,9 @@ def test_threshold_sweep_trades_answers_for_refusals():
     assert choose(list(rows.values()), min_refused=1.0)["threshold"] == 0.6
     # Nothing reaches the bar: the best mean of the two rates (0.4: 0.75).
     assert choose([rows[0.3], rows[0.4], rows[0.5]], min_refused=0.9)["threshold"] == 0.4
+    # Two thresholds equally good on every count: the more careful one.
+    tied = [{**rows[0.4], "threshold": 0.35}, rows[0.4]]
+    assert choose(tied, min_refused=0.5)["threshold"] == 0.4
 
 
 def test_examples_seen_in_training_are_left_out(tmp_path):

@@ -82,7 +82,8 @@ def test_untrained_or_missing_model_leaves_diet_alone(tmp_path):
     assert m.get("intent") == {"name": "greet", "confidence": 0.4}
 
 
-@pytest.mark.parametrize("bad", [{"weight": 1.5}, {"C": 0}, {"min_similarity": 2}])
+@pytest.mark.parametrize("bad", [{"weight": 1.5}, {"C": 0}, {"min_similarity": 2}, {"neighbour_weight": -0.1},
+                                 {"neighbours": 0}])
 def test_bad_settings_are_refused(bad):
     with pytest.raises(InvalidConfigException):
         SentenceIntentClassifier.validate_config({**SentenceIntentClassifier.get_default_config(), **bad})
