@@ -166,6 +166,14 @@ def also_asked(tracker: Tracker, main: str) -> List[str]:
     return [intent for intent in dict.fromkeys(found) if isinstance(intent, str) and intent != main]
 
 
+def answered_together(topics: List[str]) -> List[str]:
+    """The topics to answer, less one whose answer another already gives: the shipping options list each
+    option's days, so "how much is shipping and how long does it take?" needs that answer only once."""
+    if "shipping_options" in topics and "delivery_time" in topics:
+        topics = [topic for topic in topics if topic != "delivery_time"]
+    return topics
+
+
 class ActionAnswerFaq(ShopReplyAction):
     """Answers every FAQ intent; rules map each of them here."""
 
@@ -180,7 +188,7 @@ class ActionAnswerFaq(ShopReplyAction):
         if answer:  # "5 Park Street, Bath" when the new address was asked is the address, not a question
             return [SlotSet(answer[0], answer[1])]
         asked = tracker.latest_message.get("text") or ""
-        for topic in [intent, *also_asked(tracker, intent)]:
+        for topic in answered_together([intent, *also_asked(tracker, intent)]):
             self.answer(topic, asked).send(dispatcher)
         return []
 

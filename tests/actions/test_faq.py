@@ -162,11 +162,24 @@ def test_two_questions_in_one_message_get_both_answers(shop, domain):
     action = ActionAnswerFaq(shop=shop, clock=fixed_clock(shop_time(shop, SATURDAY_NIGHT)))
     assert asyncio.run(action.run(dispatcher, tracker, domain)) == []
     texts = [m["text"] for m in dispatcher.messages]
-    assert len(texts) == 3                                   # the main intent is not answered twice
-    assert texts[0].startswith("We deliver to")
-    assert "How long it takes depends on the option" in texts[1]
-    assert "Cancel an order" in texts[2]                     # a task beside it: offered, not started
-    assert [b["payload"] for b in dispatcher.messages[2]["buttons"]] == ["/cancel_order"]
+    assert len(texts) == 2               # the shipping options already give the days: listed once
+    assert texts[0].startswith("We deliver to") and "2–4 working days" in texts[0]
+    assert "Cancel an order" in texts[1]                     # a task beside it: offered, not started
+    assert [b["payload"] for b in dispatcher.messages[1]["buttons"]] == ["/cancel_order"]
+
+
+def test_two_faq_questions_answered_one_after_the_other(shop, domain):
+    import asyncio
+
+    from rasa_sdk.executor import CollectingDispatcher
+
+    tracker = tracker_for("payment_methods", "what payment methods do you accept and can I get an invoice?")
+    tracker.latest_message["also_asked"] = ["invoice"]
+    dispatcher = CollectingDispatcher()
+    action = ActionAnswerFaq(shop=shop, clock=fixed_clock(shop_time(shop, SATURDAY_NIGHT)))
+    asyncio.run(action.run(dispatcher, tracker, domain))
+    texts = [m["text"] for m in dispatcher.messages]
+    assert texts[0].startswith("We accept Visa") and "VAT receipt" in texts[1]
 
 
 def test_contact_answer_says_when_to_call_and_delivery_answer_points_to_tracking(shop):
