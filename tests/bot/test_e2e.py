@@ -71,9 +71,15 @@ def test_rest_conversation_answers_from_the_shop_profile(servers):
     assert stored_user_texts(servers, sender)[-1] == "my card payment was declined twice"
 
 
+# The fallback's dialogue, whatever makes the model unsure: "/nlu_fallback" is what the NLU answers for a
+# message it cannot place (which messages those are is measured by `make eval`, not pinned here: since
+# issue 14, words far from everything we handle, "asdf qwerty", get the out-of-scope answer instead).
+UNSURE = "/nlu_fallback"
+
+
 def test_two_stage_fallback_then_a_suggestion(servers):
     sender = f"fallback-{uuid.uuid4().hex[:8]}"
-    ask = say(servers, sender, "asdf qwerty")
+    ask = say(servers, sender, UNSURE)
     assert ask[0]["text"].startswith("Sorry, I'm not sure I understood. Did you mean")
     assert ask[0]["buttons"][-1] == {"title": "Something else", "payload": "/out_of_scope"}
     assert "Our hours" in texts(say(servers, sender, "/opening_hours"))
@@ -83,15 +89,15 @@ def test_two_stage_fallback_then_a_suggestion(servers):
 
 def test_something_else_then_rephrase(servers):
     sender = f"rephrase-{uuid.uuid4().hex[:8]}"
-    say(servers, sender, "purple monkey dishwasher")
+    say(servers, sender, UNSURE)
     assert "other words" in texts(say(servers, sender, "/out_of_scope"))
     assert "working days" in texts(say(servers, sender, "how long does delivery take?"))
 
 
 def test_two_failures_in_a_row_offer_a_person(servers):
     sender = f"giveup-{uuid.uuid4().hex[:8]}"
-    say(servers, sender, "blorp zzt frob")
-    reply = texts(say(servers, sender, "xkcd 42 zq"))
+    say(servers, sender, UNSURE)
+    reply = texts(say(servers, sender, UNSURE))
     assert "still can't work out what you need" in reply
     assert "+44 117 496 0000" in reply
     assert "Kettle & Crumb" in texts(say(servers, sender, "hi"))

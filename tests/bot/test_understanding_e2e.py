@@ -27,3 +27,9 @@ def test_a_question_no_shop_handles_is_refused_plainly(servers):
                       "can you book me a flight to Lisbon for Friday"))
     assert "not something I can help with" in reply
     assert "Did you mean" not in reply
+
+
+@pytest.mark.parametrize("text", ["asdf qwerty", "purple monkey dishwasher"])
+def test_nonsense_gets_what_the_bot_can_do_or_a_question(servers, text):
+    reply = texts(say(servers, f"nonsense-{uuid.uuid4().hex[:8]}", text))
+    assert "not something I can help with" in reply or "Did you mean" in reply
