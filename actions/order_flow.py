@@ -202,7 +202,7 @@ class ValidateOrderForm(OrderAware, FormValidationAction):
     def validate_order_details(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
                                domain: DomainDict) -> Dict[str, Any]:
         text = _in_words(value, dispatcher)
-        unsure = (tracker.latest_message.get("intent") or {}).get("name") == "nlu_fallback"
+        unsure = model_could_not_place(tracker)
         if text and unsure and len(text.split()) <= 3 and not re.search(r"\d", text):
             # "asdf qwer": nothing the team could act on, and not worth saying back for confirmation
             dispatcher.utter_message(text="Sorry, I didn't understand that. Please tell me the item and what "
@@ -230,9 +230,10 @@ class ValidateOrderForm(OrderAware, FormValidationAction):
     @staticmethod
     def switched_task(dispatcher: CollectingDispatcher, tracker: Tracker) -> List[EventType]:
         """A new order request replaces the task in progress (its slots are forgotten, nothing changed)."""
-        asked = (tracker.latest_message.get("intent") or {}).get("name")
+        intent = tracker.latest_message.get("intent") or {}
+        asked, sure = intent.get("name"), float(intent.get("confidence") or 0.0) >= SWITCH_CONFIDENCE
         task = tracker.slots.get("order_task")
-        if asked not in ORDER_TASKS or not task or asked == task:
+        if asked not in ORDER_TASKS or not task or asked == task or not sure:
             return []
         if task not in ("order_status", "refund_status"):
             dispatcher.utter_message(text=f"OK, I've left the {TASK_WORDS.get(task, 'request')}; nothing was "
@@ -276,6 +277,17 @@ class ValidateOrderForm(OrderAware, FormValidationAction):
                                                        tries="try" if left == 1 else "tries"))
         # The number is kept: an email or phone typed next is checked against it; a new number replaces it.
         return [*events, SlotSet("order_contact", None), SlotSet("verified_order", None)]
+
+
+def model_could_not_place(tracker: Tracker) -> bool:
+    """The NLU could not place the latest words: unsure (the fallback), or far from everything we handle
+    ("asdf qwer" is answered as out of scope since issue 14's distance check)."""
+    return (tracker.latest_message.get("intent") or {}).get("name") in ("nlu_fallback", "out_of_scope")
+
+
+# A new order request replaces the task in progress only when the model is this sure of it: "a tea strainer
+# came instead", typed where the wrong item is described, reads a little like damaged_item (0.39).
+SWITCH_CONFIDENCE = 0.6
 
 
 # The order number was asked this often, and the customer answered with other questions each time: they

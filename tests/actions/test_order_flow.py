@@ -675,3 +675,26 @@ def test_failed_checks_older_than_an_hour_no_longer_count(make, domain, shop, or
                             orders=orders)
     texts, events, _ = guess(later, domain, "owner", "KC-10001", "alex.morgan@example.com")
     assert texts == ["Thank you, I've found order KC-10001."]
+
+
+def test_an_answer_that_only_reads_a_little_like_another_task_does_not_replace_it(make, domain):
+    """Walker, issue 14: "a tea strainer came instead", typed where the wrong item is described, read as
+    damaged_item at 0.39 and replaced the wrong-item report with a damaged-item one."""
+    said = "a tea strainer came instead"
+    tracker = form_tracker({**VERIFIED, "order_task": "wrong_item"}, {"order_details": said},
+                           intent="damaged_item", text=said, requested="order_details")
+    tracker.latest_message["intent"]["confidence"] = 0.39
+    texts, events, _ = run(make(ValidateOrderForm), tracker, domain)
+    slots = slot_events(events)
+    assert "order_task" not in slots and not any("I've left" in text for text in texts)
+    assert slots["order_details"] == "a tea strainer came instead"
+
+
+def test_words_far_from_everything_are_not_said_back_as_the_change_to_make(make, domain):
+    """Walker, issue 14: "asdf qwer" is answered as out of scope now (far from every example), not as the
+    fallback; at "what would you like to change?" it still is no change to confirm."""
+    tracker = form_tracker({**VERIFIED, "order_task": "change_order"}, {"order_details": "asdf qwer"},
+                           intent="out_of_scope", text="asdf qwer", requested="order_details")
+    texts, events, _ = run(make(ValidateOrderForm), tracker, domain)
+    assert texts == ["Sorry, I didn't understand that. Please tell me the item and what should change."]
+    assert slot_events(events)["order_details"] is None
