@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Tuple
 
+from actions.services.csv_records import RowError, csv_records
 from actions.services.order_export_formats import (
     _ROW_READERS,
     _UNPAID,
@@ -38,15 +39,6 @@ from actions.services.shop_profile import ShopProfile
 
 class UnknownFormatError(ValueError):
     """The header row is neither Shopify's orders export nor the WooCommerce export we support."""
-
-
-@dataclass(frozen=True)
-class RowError:
-    line: int       # 1-based line of the file; the header is line 1
-    message: str
-
-    def __str__(self) -> str:
-        return f"line {self.line}: {self.message}"
 
 
 @dataclass(frozen=True)
@@ -144,23 +136,7 @@ def parse_orders_csv(text: str, shop: ShopProfile) -> ImportResult:
     def is_first(number: Optional[str]) -> bool:
         return number is None or number not in drafts or number != current
 
-    last_line = reader.line_num
-    while True:
-        line = last_line + 1               # where this record starts (a quoted field may span lines)
-        try:
-            cells = next(reader)
-        except StopIteration:
-            break
-        except csv.Error as error:
-            errors.append(RowError(line, f"cannot be read as CSV: {error}; nothing after it was checked"))
-            break
-        last_line = reader.line_num
-        if not any(cell.strip() for cell in cells):
-            continue                       # blank lines, e.g. at the end of a hand-edited file
-        if len(cells) != width:
-            errors.append(RowError(line, f"has {len(cells)} cells but the header has {width} columns "
-                                         "(an unquoted comma or a cut-off row?)"))
-            continue
+    for line, cells in csv_records(reader, width, errors):
         row = read_row(_Cells(dict(zip(keys, cells, strict=True)), shop), line, is_first)
         problems = list(row.problems)
         draft = drafts.get(row.number) if row.number else None

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import html
 import re
-from dataclasses import dataclass
 from decimal import Decimal
 from typing import Dict, List, Optional, Sequence, Tuple
 
@@ -17,15 +16,6 @@ from actions.services.catalog.products import MAX_DESCRIPTION, parse_money
 def column_key(name: str) -> str:
     # Case-insensitive: exports edited in a spreadsheet, or from older versions, differ in case.
     return name.strip().lstrip("\ufeff").lower()
-
-
-@dataclass(frozen=True)
-class RowError:
-    line: int       # 1-based line of the file; the header is line 1
-    message: str
-
-    def __str__(self) -> str:
-        return f"line {self.line}: {self.message}"
 
 
 class Cells:

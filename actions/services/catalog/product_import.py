@@ -16,9 +16,10 @@ from pathlib import Path
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 from actions.services.catalog import shopify_export, woocommerce_export
-from actions.services.catalog.export_rows import Cells, RowError, column_key
+from actions.services.catalog.export_rows import Cells, column_key
 from actions.services.catalog.products import Product
 from actions.services.catalog.store import ProductStore
+from actions.services.csv_records import RowError, csv_records
 from actions.services.order_export_formats import SHOPIFY_COLUMNS as SHOPIFY_ORDERS
 from actions.services.order_export_formats import WOOCOMMERCE_COLUMNS as WOOCOMMERCE_ORDERS
 
@@ -112,23 +113,7 @@ def parse_products_csv(text: str, website: str = "") -> ProductImportResult:
     keys = [column_key(name) for name in header]
     errors: List[RowError] = []
     rows: List[Cells] = []
-    last_line = reader.line_num
-    while True:
-        line = last_line + 1               # where this record starts (a quoted field may span lines)
-        try:
-            cells = next(reader)
-        except StopIteration:
-            break
-        except csv.Error as error:
-            errors.append(RowError(line, f"cannot be read as CSV: {error}; nothing after it was checked"))
-            break
-        last_line = reader.line_num
-        if not any(cell.strip() for cell in cells):
-            continue                       # blank lines, e.g. at the end of a hand-edited file
-        if len(cells) != len(keys):
-            errors.append(RowError(line, f"has {len(cells)} cells but the header has {len(keys)} columns "
-                                         "(an unquoted comma or a cut-off row?)"))
-            continue
+    for line, cells in csv_records(reader, len(keys), errors):
         rows.append(Cells(dict(zip(keys, cells, strict=True)), line))
     products, row_errors, skipped = _FORMATS[fmt][1](rows, website)
     errors = sorted(errors + row_errors, key=lambda e: e.line)

@@ -18,8 +18,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Dict, List, Optional, Sequence, Tuple
 
-from actions.services.catalog.export_rows import Cells, RowError, one_line, stock_count
+from actions.services.catalog.export_rows import Cells, one_line, stock_count
 from actions.services.catalog.products import Product, Variant
+from actions.services.csv_records import RowError
 
 # Required columns, each with the names Shopify has used for it (the first is the one errors name).
 COLUMNS: Tuple[Tuple[str, ...], ...] = (

@@ -20,8 +20,9 @@ from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Dict, List, Optional, Sequence, Set, Tuple
 
-from actions.services.catalog.export_rows import Cells, RowError, one_line, stock_count
+from actions.services.catalog.export_rows import Cells, one_line, stock_count
 from actions.services.catalog.products import Product, Variant
+from actions.services.csv_records import RowError
 
 COLUMNS: Tuple[Tuple[str, ...], ...] = (
     ("ID",), ("Type",), ("Name",), ("Published",), ("In stock?",), ("Regular price",), ("Parent",),

@@ -1,0 +1,41 @@
+"""Reading an exported CSV file record by record, for the all-or-nothing imports (orders, products).
+
+Both imports name every bad row by the line it starts on (a quoted field may span lines), skip blank
+lines, and stop at the first record the csv module cannot read.
+"""
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass
+from typing import Any, Iterator, List, Tuple
+
+
+@dataclass(frozen=True)
+class RowError:
+    line: int       # 1-based line of the file; the header is line 1
+    message: str
+
+    def __str__(self) -> str:
+        return f"line {self.line}: {self.message}"
+
+
+def csv_records(reader: Any, width: int, errors: List[RowError]) -> Iterator[Tuple[int, List[str]]]:
+    """(line, cells) of each non-blank record with the header's width; the others go into ``errors``."""
+    last_line = reader.line_num
+    while True:
+        line = last_line + 1               # where this record starts (a quoted field may span lines)
+        try:
+            cells = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as error:
+            errors.append(RowError(line, f"cannot be read as CSV: {error}; nothing after it was checked"))
+            return
+        last_line = reader.line_num
+        if not any(cell.strip() for cell in cells):
+            continue                       # blank lines, e.g. at the end of a hand-edited file
+        if len(cells) != width:
+            errors.append(RowError(line, f"has {len(cells)} cells but the header has {width} columns "
+                                         "(an unquoted comma or a cut-off row?)"))
+            continue
+        yield line, cells
