@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import csv
 from dataclasses import dataclass
-from typing import Any, Iterator, List, Tuple
+from pathlib import Path
+from typing import Any, Callable, Iterator, List, Sequence, Tuple
 
 
 @dataclass(frozen=True)
@@ -39,3 +40,14 @@ def csv_records(reader: Any, width: int, errors: List[RowError]) -> Iterator[Tup
                                          "(an unquoted comma or a cut-off row?)"))
             continue
         yield line, cells
+
+
+def export_text(path: Path, refused: Callable[[str, Sequence[RowError]], Exception]) -> str:
+    """The export as text; raises OSError when unreadable, ``refused(file, errors)`` when it is not UTF-8."""
+    data = path.read_bytes()
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        line = data[:error.start].count(b"\n") + 1
+        problem = f"is not UTF-8 text (byte 0x{data[error.start]:02x}); export the CSV again as UTF-8"
+        raise refused(path.name, [RowError(line, problem)]) from None

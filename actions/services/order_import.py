@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Tuple
 
-from actions.services.csv_records import RowError, csv_records
+from actions.services.csv_records import RowError, csv_records, export_text
 from actions.services.order_export_formats import (
     _ROW_READERS,
     _UNPAID,
@@ -173,21 +173,10 @@ def parse_orders_csv(text: str, shop: ShopProfile) -> ImportResult:
     return ImportResult(fmt, tuple(orders), tuple(errors), tuple(skipped))
 
 
-def _read_text(path: Path) -> str:
-    """The file as text; raises OSError when unreadable, OrderImportError when it is not UTF-8."""
-    data = path.read_bytes()
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as error:
-        line = data[:error.start].count(b"\n") + 1
-        problem = f"is not UTF-8 text (byte 0x{data[error.start]:02x}); export the CSV again as UTF-8"
-        raise OrderImportError(path.name, [RowError(line, problem)]) from None
-
-
 def import_orders_file(path: "str | Path", service: OrderService, shop: ShopProfile) -> ImportSummary:
     """Parse the whole file, then upsert every order in one transaction; any bad row imports nothing."""
     path = Path(path)
-    result = parse_orders_csv(_read_text(path), shop)
+    result = parse_orders_csv(export_text(path, OrderImportError), shop)
     if result.errors or result.format is None:
         raise OrderImportError(path.name, result.errors)
     # Counted before the write: a second import running at the same moment could shift new/updated by

@@ -19,7 +19,7 @@ from actions.services.catalog import shopify_export, woocommerce_export
 from actions.services.catalog.export_rows import Cells, column_key
 from actions.services.catalog.products import Product
 from actions.services.catalog.store import ProductStore
-from actions.services.csv_records import RowError, csv_records
+from actions.services.csv_records import RowError, csv_records, export_text
 from actions.services.order_export_formats import SHOPIFY_COLUMNS as SHOPIFY_ORDERS
 from actions.services.order_export_formats import WOOCOMMERCE_COLUMNS as WOOCOMMERCE_ORDERS
 
@@ -123,22 +123,11 @@ def parse_products_csv(text: str, website: str = "") -> ProductImportResult:
     return ProductImportResult(fmt, tuple(products), tuple(errors), tuple(skipped))
 
 
-def _read_text(path: Path) -> str:
-    """The file as text; raises OSError when unreadable, ProductImportError when it is not UTF-8."""
-    data = path.read_bytes()
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as error:
-        line = data[:error.start].count(b"\n") + 1
-        problem = f"is not UTF-8 text (byte 0x{data[error.start]:02x}); export the CSV again as UTF-8"
-        raise ProductImportError(path.name, [RowError(line, problem)]) from None
-
-
 def import_products_file(path: "str | Path", store: ProductStore, website: str = "") -> ProductImportSummary:
     """Parse the whole file, then replace the imported products in one transaction; any bad row imports
     nothing and leaves the products as they were."""
     path = Path(path)
-    result = parse_products_csv(_read_text(path), website)
+    result = parse_products_csv(export_text(path, ProductImportError), website)
     if result.errors or result.format is None:
         raise ProductImportError(path.name, result.errors)
     before = store.count()
