@@ -11,6 +11,12 @@ from pathlib import Path
 from typing import Any, Callable, Iterator, List, Sequence, Tuple
 
 
+def column_key(name: str) -> str:
+    """A header's column as we look it up: exports edited in a spreadsheet, or from older versions, differ
+    in case and may start with a byte-order mark."""
+    return name.strip().lstrip("\ufeff").lower()
+
+
 @dataclass(frozen=True)
 class RowError:
     line: int       # 1-based line of the file; the header is line 1
@@ -18,6 +24,16 @@ class RowError:
 
     def __str__(self) -> str:
         return f"line {self.line}: {self.message}"
+
+
+def read_header(reader: Any) -> "List[str] | RowError":
+    """The header row, or why there is none (an empty file, or not CSV at all)."""
+    try:
+        return list(next(reader))
+    except StopIteration:
+        return RowError(1, "the file is empty (no header row)")
+    except csv.Error as error:
+        return RowError(1, f"not a CSV file: {error}")
 
 
 def csv_records(reader: Any, width: int, errors: List[RowError]) -> Iterator[Tuple[int, List[str]]]:

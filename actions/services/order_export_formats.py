@@ -41,6 +41,7 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
+from actions.services.csv_records import column_key
 from actions.services.email_address import parse_email
 from actions.services.order_rules import OrderLine, Shipment
 from actions.services.shop_profile import ShopProfile
@@ -65,11 +66,6 @@ WOOCOMMERCE_STATUSES = {
 }
 
 
-def _key(column: str) -> str:
-    # Case-insensitive: exports edited in a spreadsheet or written by older versions differ in case.
-    return column.strip().lstrip("\ufeff").lower()
-
-
 # ---- reading one row's cells ------------------------------------------------------------------------------
 # The cell reader and the row it yields (_Cells, _Head, _Row) live here rather than in order_import: the
 # row readers below are what use them, and order_import needs this module's tables and readers, so keeping
@@ -85,7 +81,7 @@ class _Cells:
 
     def text(self, column: str) -> str:
         # Shopify writes "'" before zip codes and phones so spreadsheets keep leading zeros.
-        return self.values.get(_key(column), "").strip().removeprefix("'").strip()
+        return self.values.get(column_key(column), "").strip().removeprefix("'").strip()
 
     def required(self, column: str) -> Optional[str]:
         value = self.text(column)

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Tuple
 
-from actions.services.csv_records import RowError, csv_records, export_text
+from actions.services.csv_records import RowError, column_key, csv_records, export_text, read_header
 from actions.services.order_export_formats import (
     _ROW_READERS,
     _UNPAID,
@@ -28,7 +28,6 @@ from actions.services.order_export_formats import (
     WOOCOMMERCE_COLUMNS,
     _Cells,
     _Head,
-    _key,
 )
 from actions.services.order_rules import Order, OrderLine
 from actions.services.orders import OrderService
@@ -85,8 +84,8 @@ class OrderImportError(Exception):
 
 def detect_format(header: List[str]) -> str:
     """``shopify`` or ``woocommerce`` from the header row; UnknownFormatError names what is missing."""
-    names = {_key(name) for name in header}
-    missing = {fmt: [c for c in columns if _key(c) not in names]
+    names = {column_key(name) for name in header}
+    missing = {fmt: [c for c in columns if column_key(c) not in names]
                for fmt, columns in (("shopify", SHOPIFY_COLUMNS), ("woocommerce", WOOCOMMERCE_COLUMNS))}
     for fmt, absent in missing.items():
         if not absent:
@@ -115,19 +114,16 @@ class _Draft:
 def parse_orders_csv(text: str, shop: ShopProfile) -> ImportResult:
     """Every order in the export and every bad row; orders are only meaningful when there are no errors."""
     reader = csv.reader(io.StringIO(text.lstrip("\ufeff"), newline=""))
-    try:
-        header = next(reader)
-    except StopIteration:
-        return ImportResult(None, errors=(RowError(1, "the file is empty (no header row)"),))
-    except csv.Error as error:
-        return ImportResult(None, errors=(RowError(1, f"not a CSV file: {error}"),))
+    header = read_header(reader)
+    if isinstance(header, RowError):
+        return ImportResult(None, errors=(header,))
     try:
         fmt = detect_format(header)
     except UnknownFormatError as error:
         return ImportResult(None, errors=(RowError(1, str(error)),))
     read_row = _ROW_READERS[fmt]
     width = len(header)
-    keys = [_key(name) for name in header]
+    keys = [column_key(name) for name in header]
 
     errors: List[RowError] = []
     drafts: Dict[str, _Draft] = {}

@@ -11,11 +11,7 @@ from decimal import Decimal
 from typing import Dict, List, Optional, Sequence, Tuple
 
 from actions.services.catalog.products import MAX_DESCRIPTION, parse_money
-
-
-def column_key(name: str) -> str:
-    # Case-insensitive: exports edited in a spreadsheet, or from older versions, differ in case.
-    return name.strip().lstrip("\ufeff").lower()
+from actions.services.csv_records import column_key
 
 
 class Cells:

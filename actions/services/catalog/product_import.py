@@ -16,10 +16,10 @@ from pathlib import Path
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 from actions.services.catalog import shopify_export, woocommerce_export
-from actions.services.catalog.export_rows import Cells, column_key
+from actions.services.catalog.export_rows import Cells
 from actions.services.catalog.products import Product
 from actions.services.catalog.store import ProductStore
-from actions.services.csv_records import RowError, csv_records, export_text
+from actions.services.csv_records import RowError, column_key, csv_records, export_text, read_header
 from actions.services.order_export_formats import SHOPIFY_COLUMNS as SHOPIFY_ORDERS
 from actions.services.order_export_formats import WOOCOMMERCE_COLUMNS as WOOCOMMERCE_ORDERS
 
@@ -100,12 +100,9 @@ def parse_products_csv(text: str, website: str = "") -> ProductImportResult:
     """Every product in the export and every bad row; the products count only when there are no errors.
     ``website`` (shop.yml's) makes the product links of an export that names only a handle."""
     reader = csv.reader(io.StringIO(text.lstrip("\ufeff"), newline=""))
-    try:
-        header = next(reader)
-    except StopIteration:
-        return ProductImportResult(None, errors=(RowError(1, "the file is empty (no header row)"),))
-    except csv.Error as error:
-        return ProductImportResult(None, errors=(RowError(1, f"not a CSV file: {error}"),))
+    header = read_header(reader)
+    if isinstance(header, RowError):
+        return ProductImportResult(None, errors=(header,))
     try:
         fmt = detect_format(header)
     except UnknownFormatError as error:
