@@ -96,6 +96,10 @@ def _create_products(connection: Connection) -> None:
     t.product_variants.create(connection)
 
 
+def _create_inbox_decisions(connection: Connection) -> None:
+    t.inbox_decisions.create(connection)
+
+
 MIGRATIONS: List[Migration] = [
     Migration(1, "orders, lines, shipments, refunds, returns, changes, cases, audit log, verification",
               _create_order_tables),
@@ -114,6 +118,7 @@ MIGRATIONS: List[Migration] = [
     Migration(12, "writes made for a customer's message, so the same message again writes nothing twice",
               _create_message_writes),
     Migration(13, "the shop's products imported from its Shopify or WooCommerce export", _create_products),
+    Migration(14, "the trainer's decisions on missed customer messages", _create_inbox_decisions),
 ]
 
 

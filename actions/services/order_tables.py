@@ -325,6 +325,20 @@ product_variants = Table(
     Column("sku", String(100), nullable=False, default=""),
 )
 
+# The trainer's decisions on missed customer messages (bot/trainer/inbox.py): labelled with an intent (and
+# written into data/nlu), out of scope (written as out_of_scope examples) or noise. One row per message
+# (Rasa's events.id); a decided message leaves the inbox.
+inbox_decisions = Table(
+    "inbox_decisions", metadata,
+    Column("event_id", Integer, primary_key=True),
+    Column("conversation_id", String(255), nullable=False, index=True),
+    Column("text", Text, nullable=False),
+    Column("decision", String(16), nullable=False),               # labelled, out_of_scope, noise
+    Column("intent", String(64), nullable=False, default=""),
+    Column("decided_by", String(254), nullable=False),
+    Column("decided_at", DateTime, nullable=False),               # UTC, naive
+)
+
 schema_migrations = Table(
     "schema_migrations", metadata,
     Column("version", Integer, primary_key=True),
