@@ -194,7 +194,7 @@ def catalog(args: argparse.Namespace) -> None:
 
 def add_owner(args: argparse.Namespace) -> None:
     """Create a console account; the password is asked twice (or read from stdin for scripts)."""
-    from actions.services.owners import AccountError, OwnerAccounts
+    from actions.services.owners import ROLE_CHOICES, AccountError, OwnerAccounts
 
     if args.password_stdin:
         password = sys.stdin.readline().rstrip("\n")
@@ -205,12 +205,14 @@ def add_owner(args: argparse.Namespace) -> None:
     engine = create_database_engine(_settings().database_url)
     try:
         migrate(engine)
-        owner = OwnerAccounts(engine).add(args.email, args.name or args.email.split("@")[0].title(), password)
+        owner = OwnerAccounts(engine).add(args.email, args.name or args.email.split("@")[0].title(), password,
+                                          ROLE_CHOICES[args.role])
     except AccountError as error:
         raise _fail(str(error)) from None
     finally:
         engine.dispose()
-    print(f"Created the console account {owner.email} (shown to customers as {owner.name}).")
+    print(f"Created the {' and '.join(owner.roles)} console account {owner.email} "
+          f"(shown to customers as {owner.name}).")
 
 
 def send_digest(args: argparse.Namespace) -> None:
@@ -327,6 +329,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     p.add_argument("email")
     p.add_argument("--name", help="the name customers see on your replies (default: from the email)")
     p.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
+    p.add_argument("--role", choices=("owner", "trainer", "both"), default="owner",
+                   help="owner: cases, chats, figures; trainer: missed messages, the model (default owner)")
     p.set_defaults(func=add_owner)
     p = commands.add_parser("digest", help="email the owner today's digest now (SMTP_* settings)")
     p.add_argument("--dry-run", action="store_true", help="print the email instead of sending it")

@@ -77,6 +77,7 @@ class Settings:
     shop_file: Path = Path("shop.yml")
     vendor_dir: Path = Path("node_modules")
     upload_dir: Path = Path("var/uploads")
+    training_data_dir: Path = Path("data/nlu")  # where the trainer's labelled examples are written
     console_secret: str | None = None  # signs console sessions; unset: one is generated into var/
     console_secret_file: Path = Path("var/console.secret")
     enable_api: bool = False
@@ -113,6 +114,7 @@ class Settings:
             shop_file=Path(env.get("SHOP_FILE") or "shop.yml"),
             vendor_dir=Path(env.get("VENDOR_DIR") or "node_modules"),
             upload_dir=Path(env.get("UPLOAD_DIR") or "var/uploads"),
+            training_data_dir=Path(env.get("TRAINING_DATA_DIR") or "data/nlu"),
             console_secret=env.get("CONSOLE_SECRET") or None,
             enable_api=_flag(env, "RASA_ENABLE_API"),
             api_token=env.get("RASA_API_TOKEN") or None,

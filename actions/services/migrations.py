@@ -96,6 +96,12 @@ def _create_products(connection: Connection) -> None:
     t.product_variants.create(connection)
 
 
+def _add_owner_roles(connection: Connection) -> None:
+    # Accounts made before roles were the owner's; databases made after have the column from step 2.
+    if "roles" not in {c["name"] for c in inspect(connection).get_columns("owners")}:
+        connection.execute(text("ALTER TABLE owners ADD COLUMN roles VARCHAR(32) NOT NULL DEFAULT 'owner'"))
+
+
 def _create_inbox_decisions(connection: Connection) -> None:
     t.inbox_decisions.create(connection)
 
@@ -119,6 +125,7 @@ MIGRATIONS: List[Migration] = [
               _create_message_writes),
     Migration(13, "the shop's products imported from its Shopify or WooCommerce export", _create_products),
     Migration(14, "the trainer's decisions on missed customer messages", _create_inbox_decisions),
+    Migration(15, "console accounts' roles: owner, trainer or both", _add_owner_roles),
 ]
 
 

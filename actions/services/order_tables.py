@@ -145,6 +145,9 @@ owners = Table(
     Column("created_at", DateTime, nullable=False),
     Column("last_login_at", DateTime),
     Column("last_seen_at", DateTime),  # the console's last request: is somebody there to take a chat?
+    # What the account may do in the console: "owner" (cases, chats, figures), "trainer" (missed messages,
+    # training data, models) or both, comma-separated.
+    Column("roles", String(32), nullable=False, server_default="owner"),
 )
 
 # A conversation handed to a person: waiting in the queue, active (a person owns it and the bot is

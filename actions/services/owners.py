@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Optional
+from typing import Any, Optional, Sequence, Tuple
 
 from sqlalchemy import select, update
 from sqlalchemy.engine import Engine
@@ -25,19 +25,47 @@ class WrongPassword(AccountError):
     """The current password given to change it is not right."""
 
 
+ROLES = ("owner", "trainer")
+ROLE_CHOICES = {"owner": ("owner",), "trainer": ("trainer",), "both": ROLES}
+
+
 @dataclass(frozen=True)
 class Owner:
+    """A console account. An owner handles cases, chats and figures; a trainer the missed messages,
+    the training data and the models; an account may be both."""
+
     id: int
     email: str
     name: str
+    roles: Tuple[str, ...] = ("owner",)
+
+    @property
+    def is_owner(self) -> bool:
+        return "owner" in self.roles
+
+    @property
+    def is_trainer(self) -> bool:
+        return "trainer" in self.roles
+
+
+def _roles(stored: Optional[str]) -> Tuple[str, ...]:
+    return tuple(role for role in ROLES if role in (stored or "owner").split(","))
+
+
+def _account(row: Any) -> Owner:
+    return Owner(row["id"], row["email"], row["name"], _roles(row["roles"]))
 
 
 class OwnerAccounts:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
 
-    def add(self, email: str, name: str, password: str) -> Owner:
+    def add(self, email: str, name: str, password: str, roles: Sequence[str] = ("owner",)) -> Owner:
         email = email.strip().lower()
+        if not roles or set(roles) - set(ROLES):
+            given = ", ".join(roles) or "none"
+            raise AccountError(f"An account is an owner, a trainer or both (got {given}).")
+        chosen = tuple(role for role in ROLES if role in roles)
         if parse_email(email) is None:
             raise AccountError(f"{email!r} is not an email address.")
         if not name.strip() or len(name) > 100:
@@ -49,14 +77,14 @@ class OwnerAccounts:
             if connection.execute(select(t.owners.c.id).where(t.owners.c.email == email)).first():
                 raise AccountError(f"There is already an account for {email}.")
             owner_id = connection.execute(t.owners.insert().values(
-                email=email, name=name.strip(), password_hash=hash_password(password),
+                email=email, name=name.strip(), password_hash=hash_password(password), roles=",".join(chosen),
                 created_at=dt.datetime.now(dt.timezone.utc).replace(tzinfo=None))).inserted_primary_key[0]
-        return Owner(owner_id, email, name.strip())
+        return Owner(owner_id, email, name.strip(), chosen)
 
     def get(self, owner_id: int) -> Optional[Owner]:
         with self.engine.connect() as connection:
             row = connection.execute(select(t.owners).where(t.owners.c.id == owner_id)).mappings().first()
-        return Owner(row["id"], row["email"], row["name"]) if row else None
+        return _account(row) if row else None
 
     def seen(self, owner_id: int, at: Optional[dt.datetime] = None) -> None:
         """The owner used the console just now (each console request says so)."""
@@ -86,7 +114,7 @@ class OwnerAccounts:
             changes["password_hash"] = hash_password(password)  # type: ignore[assignment]
         with self.engine.begin() as connection:
             connection.execute(update(t.owners).where(t.owners.c.id == row["id"]).values(**changes))
-        return Owner(row["id"], row["email"], row["name"])
+        return _account(row)
 
     def change_password(self, owner_id: int, current: str, new: str) -> None:
         """A new password, if the current one is right; AccountError says what was wrong (nothing changed).

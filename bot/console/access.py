@@ -18,6 +18,7 @@ from actions.services.owners import Owner, OwnerAccounts
 from bot.console.auth import COOKIE, SessionCookies
 from bot.console.forwarded import over_https
 from bot.console.login_limit import LoginLimiter
+from bot.console.pages import nav_roles, page
 
 
 class Console:
@@ -57,15 +58,39 @@ def set_cookie(reply: HTTPResponse, request: Request, name: str, value: str, max
         cookie["secure"] = True
 
 
-async def find_session(request: Request) -> None:
-    """Request middleware of the console: looks the session up once, off the event loop."""
+# Pages a trainer-only account may open; everything else in the console is the owner's (cases, chats,
+# figures): such an account gets 403 there, and the console's front page sends it to its own.
+TRAINER_PAGES = ("/console/missed", "/console/password", "/console/logout", "/console/login")
+
+
+async def find_session(request: Request) -> Optional[HTTPResponse]:
+    """Request middleware of the console: looks the session up once, off the event loop, and keeps an
+    account out of the pages its roles do not open."""
     cookie = request.cookies.get(COOKIE)
-    request.ctx.owner = await asyncio.to_thread(console_of(request).owner_of, cookie) if cookie else None
+    account = await asyncio.to_thread(console_of(request).owner_of, cookie) if cookie else None
+    request.ctx.account = account
+    request.ctx.owner = account if account is not None and account.is_owner else None
+    nav_roles.set(account.roles if account is not None else ())
+    if account is None or account.is_owner or request.path.startswith(TRAINER_PAGES):
+        return None
+    if request.path.rstrip("/") == "/console":
+        return response.redirect("/console/missed", status=303)
+    return response.html(page("Not for this account", "<h1>Not for this account</h1><p>This page is the "
+                              "shop owner's. Your account trains the bot: see "
+                              '<a href="/console/missed">Missed messages</a>.</p>', account.name,
+                              csrf_token(request)), status=403)
 
 
 def signed_in_owner(request: Request) -> Optional[Owner]:
-    """The owner whose live session sent this request (found by ``find_session``), or None."""
+    """The owner whose live session sent this request (found by ``find_session``), or None; an account
+    that is only a trainer's is not an owner."""
     return getattr(request.ctx, "owner", None)
+
+
+def signed_in_trainer(request: Request) -> Optional[Owner]:
+    """The signed-in account if it may train the bot, or None."""
+    account = getattr(request.ctx, "account", None)
+    return account if account is not None and account.is_trainer else None
 
 
 def csrf_token(request: Request) -> str:

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+from contextvars import ContextVar
 from functools import lru_cache
 from html import escape
 from pathlib import Path
-from typing import Dict, Iterable, Optional, Sequence
+from typing import Dict, Iterable, Optional, Sequence, Tuple
 from zoneinfo import ZoneInfo
 
 from actions.services.canned_replies import CannedReply
@@ -25,12 +26,24 @@ def esc(value: object) -> str:
     return escape(str(value), quote=True)
 
 
+# The signed-in account's roles, set by the console's session middleware for the request being answered:
+# every page's menu depends on them, and passing them through each page's renderer would only add noise.
+nav_roles: ContextVar[Tuple[str, ...]] = ContextVar("nav_roles", default=("owner",))
+
+
+def _menu() -> str:
+    roles = nav_roles.get()
+    owner = ('<a href="/console/cases">Cases</a><a href="/console/figures">Figures</a>'
+             '<a href="/console/replies">Canned replies</a><a href="/console/problems">Problems</a>'
+             if "owner" in roles else "")
+    return owner + ('<a href="/console/missed">Missed messages</a>' if "trainer" in roles else "")
+
+
 def page(title: str, body: str, owner_name: Optional[str] = None, csrf: str = "", live: str = "") -> str:
     """A console page; with ``live`` (an event stream URL) it updates itself when the server says so."""
     signed_in = (
         (
-            f'<a href="/console/cases">Cases</a><a href="/console/figures">Figures</a>'
-            f'<a href="/console/replies">Canned replies</a><a href="/console/problems">Problems</a>'
+            f'{_menu()}'
             f'<a href="/console/password" title="Your password">{esc(owner_name)}</a>'
             f'<form class="inline" method="post" action="/console/logout">'
             f'<input type="hidden" name="csrf" value="{esc(csrf)}"><button class="secondary" '

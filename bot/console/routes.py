@@ -41,6 +41,7 @@ from bot.console.delivery_view import DeliveryView
 from bot.console.figures import add_figures_routes
 from bot.console.forwarded import client_address
 from bot.console.live import add_live_routes, page_version
+from bot.console.missed import add_missed_routes
 from bot.console.pages import inbox_page, login_page
 from bot.console.problems import add_problem_routes
 
@@ -63,6 +64,7 @@ def console_blueprint() -> Blueprint:
     add_figures_routes(console)
     add_live_routes(console)
     add_problem_routes(console)
+    add_missed_routes(console)
     return console
 
 

@@ -92,7 +92,7 @@ def test_owner_add_on_the_command_line(tmp_path):
         command, input=PASSWORD + "\n", capture_output=True, text=True, cwd=ROOT, env=env, timeout=60
     )
     assert made.returncode == 0, made.stderr
-    assert "Created the console account mara@example.com (shown to customers as Mara)." in made.stdout
+    assert "Created the owner console account mara@example.com (shown to customers as Mara)." in made.stdout
     again = subprocess.run(
         command, input=PASSWORD + "\n", capture_output=True, text=True, cwd=ROOT, env=env, timeout=60
     )
@@ -142,3 +142,29 @@ def test_a_new_shop_starts_with_canned_replies_it_can_change(tmp_path):
     assert canned.remove(hello.id) and not canned.remove(hello.id)
     assert migrate(engine) == []  # run again at the next start: the defaults are not added twice
     assert canned.get(hello.id) is None
+
+
+@pytest.mark.parametrize("roles, owner, trainer", [(("owner",), True, False), (("trainer",), False, True),
+                                                   (("trainer", "owner"), True, True)])
+def test_an_account_is_an_owner_a_trainer_or_both(accounts, roles, owner, trainer):
+    made = accounts.add("tess@example.com", "Tess", PASSWORD, roles)
+    for account in (made, accounts.get(made.id), accounts.authenticate("tess@example.com", PASSWORD)):
+        assert account is not None and (account.is_owner, account.is_trainer) == (owner, trainer)
+
+
+@pytest.mark.parametrize("roles", [(), ("admin",), ("owner", "root")])
+def test_unknown_roles_are_refused(accounts, roles):
+    with pytest.raises(AccountError, match="an owner, a trainer or both"):
+        accounts.add("tess@example.com", "Tess", PASSWORD, roles)
+
+
+def test_accounts_from_before_roles_are_owners(tmp_path):
+    engine = create_database_engine(f"sqlite:///{tmp_path}/before-roles.db")
+    migrate(engine, MIGRATIONS[:14])
+    with engine.begin() as connection:  # as step 2 made the table before the column existed
+        connection.execute(text("ALTER TABLE owners DROP COLUMN roles"))
+        connection.execute(text("INSERT INTO owners (email, name, password_hash, created_at) "
+                                "VALUES ('old@example.com', 'Old', 'x', '2026-01-01 00:00:00')"))
+    assert migrate(engine) == [15]
+    account = OwnerAccounts(engine).get(1)
+    assert account is not None and account.roles == ("owner",)
