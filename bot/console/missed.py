@@ -96,7 +96,7 @@ def missed_page(groups: List[Group], intents: Sequence[str], days: int, zone: Zo
         parts.append(f'<p class="error" role="alert">{esc(problem)}</p>')
     parts += [_group_html(group, intents, zone, csrf) for group in groups[:SHOWN_GROUPS]]
     if not groups:
-        parts.append("<p>Nothing missed: every message was understood.</p>")
+        parts.append("<p>Nothing left to decide: no missed message is waiting.</p>")
     return page("Missed messages", "".join(parts), name, csrf)
 
 
