@@ -25,6 +25,14 @@ Numbers are read for their shape, not their digits: "is purchase 00004587345 shi
 measured on other people's text, 0.765 -> 0.80 right with the regression alone). Only this
 classifier sees the rewritten text; DIET keeps the features of what was typed.
 
+A request wrapped in a frame ("I need assistance to see the withdrawal charges") is read as the mean of
+the whole message and its core without the frame (bot/nlp/request_core.py), so that the frame no longer
+outweighs the request (measured on other people's text with the regression and vote alone: 0.905 ->
+0.923 right, our own sets unchanged or better).
+
+The regression weighs every intent alike (class_weight balanced): how many examples we wrote for an
+intent says nothing about how often customers ask it.
+
 Inference is NumPy only (softmax over one matrix product and one similarity row): well under a
 millisecond beside the encoder. Training fits scikit-learn's LogisticRegression (Rasa depends on it).
 """
@@ -54,12 +62,14 @@ from rasa.shared.nlu.training_data.training_data import TrainingData
 from bot.nlp import minilm
 from bot.nlp.clauses import request_parts
 from bot.nlp.featurizer import MiniLMFeaturizer
+from bot.nlp.request_core import request_core
 
 logger = logging.getLogger(__name__)
 
 OUT_OF_SCOPE = "out_of_scope"
 WEIGHT = "weight"                  # share of the embedding classifier in the mix; DIET has the rest
 C = "C"                            # inverse regularisation of the logistic regression
+BALANCED = "balanced"              # weigh each intent alike in the regression, however many examples it has
 MIN_SIMILARITY = "min_similarity"  # nearest in-scope example closer than this, or out of scope
 RANKING_LENGTH = "ranking_length"
 NEIGHBOUR_WEIGHT = "neighbour_weight"  # share of the nearest examples' vote beside the regression
@@ -84,21 +94,43 @@ def for_meaning(text: str) -> str:
 
 def embed(texts: Sequence[str]) -> np.ndarray:
     vectors = np.asarray(minilm.shared_encoder(None).embed_sentences(list(texts)), dtype=np.float32)
-    return vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+    return _normalised(vectors)
+
+
+def _normalised(vectors: np.ndarray) -> np.ndarray:
+    return vectors / np.maximum(np.linalg.norm(vectors, axis=-1, keepdims=True), 1e-12)
+
+
+def meaning_vectors(texts: Sequence[str], whole: Optional[np.ndarray] = None) -> np.ndarray:
+    """One L2-normalised vector per text: the embedding of the text with its numbers stood in, averaged
+    with the embedding of its request core when it opens with a frame (bot/nlp/request_core.py).
+    ``whole``: the texts' own embeddings when already computed (the featurizer's), used where no number
+    was stood in."""
+    readable = [for_meaning(text) for text in texts]
+    if whole is None:
+        vectors = embed(readable)
+    else:
+        vectors = _normalised(np.asarray(whole, dtype=np.float32).copy())
+        rewritten = [i for i, (text, read) in enumerate(zip(texts, readable, strict=True)) if text != read]
+        if rewritten:
+            vectors[rewritten] = embed([readable[i] for i in rewritten])
+    cores = [(i, for_meaning(core)) for i, text in enumerate(texts) if (core := request_core(text)) != text]
+    if cores:
+        rows = [i for i, _ in cores]
+        vectors[rows] = _normalised(vectors[rows] + embed([core for _, core in cores]))
+    return vectors
 
 
 def sentence_vector(message: Message) -> Optional[np.ndarray]:
-    """The message's sentence embedding, L2-normalised: the MiniLM feature already computed, or for a
-    text with a number, the embedding of the text with the number stood in."""
+    """The message's meaning vector (meaning_vectors), from the MiniLM feature already computed."""
     text = message.get(TEXT) or ""
-    if for_meaning(text) != text:
-        return embed([for_meaning(text)])[0]
     _, sentence = message.get_dense_features(TEXT)
     if sentence is None:
         return None
-    vector = np.asarray(sentence.features, dtype=np.float32).reshape(-1)
-    norm = float(np.linalg.norm(vector))
-    return vector / norm if norm else None
+    vector = np.asarray(sentence.features, dtype=np.float32).reshape(1, -1)
+    if not float(np.linalg.norm(vector)):
+        return None
+    return meaning_vectors([text], vector)[0]
 
 
 def softmax(scores: np.ndarray) -> np.ndarray:
@@ -121,10 +153,14 @@ class SentenceModel:
         self.in_scope = self.examples[self.labels != out]
 
     @classmethod
-    def fit(cls, vectors: np.ndarray, labels: Sequence[str], c: float) -> "SentenceModel":
+    def fit(cls, vectors: np.ndarray, labels: Sequence[str], c: float,
+            balanced: bool = True) -> "SentenceModel":
         from sklearn.linear_model import LogisticRegression
 
-        regression = LogisticRegression(C=c, max_iter=5000).fit(vectors, list(labels))
+        # Balanced: how many examples we wrote for an intent (449 out of scope, 48 "how are you") says
+        # nothing about how often customers ask it; unbalanced, the big intents took the doubtful texts.
+        regression = LogisticRegression(C=c, max_iter=5000, class_weight="balanced" if balanced else None)
+        regression.fit(vectors, list(labels))
         intents = [str(i) for i in regression.classes_]
         return cls(intents, regression.coef_, regression.intercept_, vectors,
                    np.array([intents.index(label) for label in labels]))
@@ -165,8 +201,8 @@ class SentenceIntentClassifier(GraphComponent, IntentClassifier):
 
     @staticmethod
     def get_default_config() -> Dict[str, Any]:
-        return {WEIGHT: 0.7, C: 30.0, MIN_SIMILARITY: 0.45, RANKING_LENGTH: 10, MIN_PART_CONFIDENCE: 0.5,
-                NEIGHBOUR_WEIGHT: 0.0, NEIGHBOURS: 5}
+        return {WEIGHT: 0.7, C: 10.0, BALANCED: True, MIN_SIMILARITY: 0.45, RANKING_LENGTH: 10,
+                MIN_PART_CONFIDENCE: 0.5, NEIGHBOUR_WEIGHT: 0.0, NEIGHBOURS: 5}
 
     @classmethod
     def validate_config(cls, config: Dict[str, Any]) -> None:
@@ -202,7 +238,8 @@ class SentenceIntentClassifier(GraphComponent, IntentClassifier):
             logger.warning("%s: fewer than two intents with examples; not trained.", type(self).__name__)
             return self._resource
         vectors = np.stack([vector for vector, _ in examples])
-        self.model = SentenceModel.fit(vectors, [label for _, label in examples], self._config[C])
+        self.model = SentenceModel.fit(vectors, [label for _, label in examples], self._config[C],
+                                       bool(self._config[BALANCED]))
         self.persist()
         return self._resource
 
@@ -262,7 +299,7 @@ class SentenceIntentClassifier(GraphComponent, IntentClassifier):
         parts = request_parts(text)
         if not parts or main in NOT_REQUESTS:
             return []
-        vectors = embed([for_meaning(part) for part in parts])
+        vectors = meaning_vectors(parts)
         probabilities = self._probabilities(vectors)
         near = self.model.nearest_in_scope(vectors) >= self._config[MIN_SIMILARITY]
         intents = [self.model.intents[int(row.argmax())] for row in probabilities]
