@@ -1,0 +1,145 @@
+"""A real conversation as a conversation test under tests/stories/, checked before it is kept.
+
+    python -m bot story export CONVERSATION_ID [--intent EVENT_ID=INTENT ...] [--out FILE] [--no-check]
+
+The conversation is read from Rasa's tracker store (the ``events`` table) and written with Rasa's own
+test-story writer: each customer message with its text and intent, each action the bot took, each slot
+it set. A customer message the trainer labelled in the inbox (bot/trainer/inbox.py) carries that intent,
+and ``--intent`` corrects more of them. Contact details never reach the repository: emails and phone
+numbers in messages and slots are written as made-up ones (the same stand-ins as the inbox's).
+
+Unless ``--no-check``, the story is first run with ``rasa test core --fail-on-prediction-errors``
+against the model (``MODEL_PATH``): it is written only if the model predicts every turn of it, so that
+`make test-stories` stays green; otherwise the turns it gets wrong are printed and nothing is written.
+"""
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
+
+from sqlalchemy import select
+from sqlalchemy.engine import Engine
+
+from actions.services import order_tables as t
+from actions.services.figures import events
+from actions.services.log_privacy import EMAIL_PATTERN, PHONE_PATTERN
+from bot.trainer.inbox import STAND_INS
+
+
+class StoryExportError(ValueError):
+    """A conversation that cannot be exported as asked; the message says why."""
+
+
+def anonymised(text: str, entities: Sequence[Dict[str, Any]]) -> Tuple[str, List[Dict[str, Any]]]:
+    """``text`` with emails and phone numbers replaced by the stand-ins, and the entities moved with it."""
+    matches = sorted([(m.start(), m.end(), STAND_INS["email"]) for m in EMAIL_PATTERN.finditer(text)]
+                     + [(m.start(), m.end(), STAND_INS["phone"]) for m in PHONE_PATTERN.finditer(text)])
+    pieces: List[str] = []
+    moved: List[Tuple[int, int, int, int]] = []  # old start, old end -> new start, new end
+    position = 0
+    length = 0
+    for start, end, stand_in in matches:
+        if start < position:
+            continue  # overlapping matches: the first one wins
+        pieces.append(text[position:start])
+        length += start - position
+        moved.append((start, end, length, length + len(stand_in)))
+        pieces.append(stand_in)
+        length += len(stand_in)
+        position = end
+    pieces.append(text[position:])
+    new_text = "".join(pieces)
+
+    def shift(offset: int) -> int:
+        return offset + sum((new_end - new_start) - (old_end - old_start)
+                            for old_start, old_end, new_start, new_end in moved if old_end <= offset)
+
+    new_entities = []
+    for entity in entities:
+        first, last = entity.get("start"), entity.get("end")
+        if not isinstance(first, int) or not isinstance(last, int):
+            continue
+        replaced = next(((ns, ne) for os_, oe, ns, ne in moved if os_ <= first and last <= oe), None)
+        new_start, new_end = replaced if replaced else (shift(first), shift(last))
+        value = new_text[new_start:new_end] if replaced else _plain(entity.get("value"))
+        new_entities.append({**entity, "start": new_start, "end": new_end, "value": value})
+    return new_text, new_entities
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, str):
+        return PHONE_PATTERN.sub(STAND_INS["phone"], EMAIL_PATTERN.sub(STAND_INS["email"], value))
+    return value
+
+
+def labelled_intents(engine: Engine, conversation_id: str) -> Dict[int, str]:
+    """The intents the trainer gave this conversation's messages in the inbox, by event id."""
+    with engine.connect() as connection:
+        rows = connection.execute(select(t.inbox_decisions.c.event_id, t.inbox_decisions.c.intent).where(
+            t.inbox_decisions.c.conversation_id == conversation_id,
+            t.inbox_decisions.c.decision.in_(("labelled", "out_of_scope")))).all()
+    return {int(event_id): intent for event_id, intent in rows}
+
+
+def conversation_events(engine: Engine, conversation_id: str,
+                        corrections: Mapping[int, str]) -> List[Dict[str, Any]]:
+    """The conversation's events as Rasa stored them, corrected and without contact details."""
+    with engine.connect() as connection:
+        rows = connection.execute(select(events.c.id, events.c.data).where(
+            events.c.sender_id == conversation_id).order_by(events.c.id)).all()
+    if not rows:
+        raise StoryExportError(f"no conversation {conversation_id!r} in the tracker store")
+    unknown = set(corrections) - {row.id for row in rows}
+    if unknown:
+        raise StoryExportError(f"not a message of this conversation: {', '.join(map(str, sorted(unknown)))}")
+    found = []
+    for row in rows:
+        event = json.loads(row.data)
+        if event.get("event") == "user":
+            text, entities = anonymised(str(event.get("text") or ""), event.get("parse_data", {}).get(
+                "entities") or event.get("entities") or [])
+            intent = dict(event.get("parse_data", {}).get("intent") or {})
+            if row.id in corrections:
+                intent = {"name": corrections[row.id], "confidence": 1.0}
+            event.update(text=text, parse_data={**event.get("parse_data", {}), "text": text,
+                                                "intent": intent, "entities": entities})
+        elif event.get("event") == "slot":
+            event["value"] = _plain(event.get("value"))
+        found.append(event)
+    messages = {row.id for row, event in zip(rows, found, strict=True) if event.get("event") == "user"}
+    not_messages = [event_id for event_id in corrections if event_id not in messages]
+    if not_messages:
+        raise StoryExportError(f"not a customer message: {', '.join(map(str, sorted(not_messages)))}")
+    return found
+
+
+def story_yaml(found: List[Dict[str, Any]], name: str, domain: Any) -> str:
+    """The events as one conversation test in Rasa's YAML (test-story) format."""
+    from rasa.shared.core.events import Event
+    from rasa.shared.core.trackers import DialogueStateTracker
+    from rasa.shared.core.training_data.story_writer.yaml_story_writer import YAMLStoryWriter
+
+    parsed = [event for data in found if (event := Event.from_parameters(data)) is not None]
+    tracker = DialogueStateTracker.from_events(name, parsed, slots=domain.slots)
+    return tracker.export_stories(YAMLStoryWriter(), e2e=True)
+
+
+def check_story(path: Path, model: Path) -> Optional[str]:
+    """None when ``rasa test core`` predicts every turn of the story file; otherwise what it got wrong."""
+    with tempfile.TemporaryDirectory() as out:
+        result = subprocess.run(
+            [sys.executable, "-m", "rasa", "test", "core", "--stories", str(path), "--model", str(model),
+             "--fail-on-prediction-errors", "--out", out], capture_output=True, text=True, timeout=600)
+        if result.returncode == 0:
+            return None
+        failed = Path(out) / "failed_test_stories.yml"
+        return failed.read_text(encoding="utf-8") if failed.is_file() else result.stderr[-2000:]
+
+
+def story_name(conversation_id: str) -> str:
+    return "conversation " + re.sub(r"[^\w-]", "-", conversation_id)[:60]
