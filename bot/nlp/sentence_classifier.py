@@ -77,6 +77,7 @@ NEIGHBOURS = "neighbours"
 _NEIGHBOUR_TEMPERATURE = 0.05
 ALSO_ASKED = "also_asked"
 MIN_PART_CONFIDENCE = "min_part_confidence"  # a part's own intent needs this much of the regression
+MAX_PARTS = 4  # parts of one message classified for also_asked
 # Intents that are not a request of their own: "thanks, and where is my order" asks one thing.
 NOT_REQUESTS = frozenset({"greet", "goodbye", "thank_you", "affirm", "deny", "inform", "stop", "help",
                           "bot_challenge", "how_are_you", "laugh", "bot_insult", OUT_OF_SCOPE})
@@ -296,8 +297,10 @@ class SentenceIntentClassifier(GraphComponent, IntentClassifier):
     def _also_asked(self, text: str, main: str) -> List[str]:
         """Other requests in the message: each part classified alone; [] unless one part is the main."""
         assert self.model is not None
-        parts = request_parts(text)
-        if not parts or main in NOT_REQUESTS:
+        # The first few parts only: a long ramble cut into dozens of parts (each embedded twice, whole and
+        # core) blocked the event loop for seconds; the requests of a message come in its first parts.
+        parts = request_parts(text)[:MAX_PARTS]
+        if len(parts) < 2 or main in NOT_REQUESTS:
             return []
         vectors = meaning_vectors(parts)
         probabilities = self._probabilities(vectors)
