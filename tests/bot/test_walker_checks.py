@@ -100,6 +100,21 @@ def test_only_new_error_lines_count(tmp_path):
     assert watch.new_problems() == []
 
 
+def test_sanics_websocket_task_noise_is_not_ours_but_other_destroyed_tasks_count(tmp_path):
+    log = tmp_path / "web.log"
+    log.write_text("")
+    watch = LogWatch({"web": log})
+    sanic = ("2026-12-03 ERROR    asyncio  - Task was destroyed but it is pending!\n"
+             "task: <Task pending name='Task-1' coro=<WebsocketImplProtocol.async_data_received() running at "
+             "/x/site-packages/sanic/server/websockets/impl.py:780>>\n")
+    log.write_text(sanic + "INFO fine\n")
+    assert watch.new_problems() == []
+    with open(log, "a") as out:
+        out.write("2026-12-03 ERROR    asyncio  - Task was destroyed but it is pending!\n"
+                  "task: <Task pending name='Task-2' coro=<deliver() running at /work/bot/delivery.py:9>>\n")
+    assert watch.new_problems()[0].endswith("Task was destroyed but it is pending!")
+
+
 def test_every_typed_variant_is_used_in_the_quick_walk():
     variants = TYPED["rating"]
     shared = [share_out(variants, position, 3) for position in range(3)]

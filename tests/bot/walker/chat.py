@@ -28,6 +28,27 @@ from tests.bot.servers import ROOT
 SUSPICIOUS = re.compile(r"Traceback|\bERROR\b|Encountered an exception|\bCRITICAL\b")
 
 
+def without_sanic_websocket_gc(lines: List[str]) -> List[str]:
+    """The lines without asyncio's "Task was destroyed but it is pending!" about Sanic's own websocket
+    tasks. Sanic 21.12 keeps no reference to the task it starts for a websocket's incoming data; when a
+    client drops the connection while one is pending, garbage collection logs it at ERROR
+    (sanic-org/sanic#3175, #2564; seen once in a clean-clone run on a slow machine). The walker's socket.io
+    clients disconnect after every path: those two lines are Sanic's log noise, not a failure of ours.
+    Any other "Task was destroyed" still counts."""
+    kept: List[str] = []
+    skip = False
+    for index, line in enumerate(lines):
+        if skip:
+            skip = False
+            continue
+        following = lines[index + 1] if index + 1 < len(lines) else ""
+        if "Task was destroyed but it is pending!" in line and "sanic/server/websockets/" in following:
+            skip = True
+            continue
+        kept.append(line)
+    return kept
+
+
 class LogWatch:
     """What the servers logged since the previous look (the walk is sequential, so it is this turn's)."""
 
@@ -42,7 +63,7 @@ class LogWatch:
                 log.seek(self.offsets[name])
                 chunk = log.read().decode(errors="replace")
                 self.offsets[name] += len(chunk.encode(errors="replace"))
-            lines = chunk.splitlines()
+            lines = without_sanic_websocket_gc(chunk.splitlines())
             first = next((i for i, line in enumerate(lines) if SUSPICIOUS.search(line)), None)
             if first is not None:  # the error and what follows it (a traceback), shortened
                 problems += [f"[{name}.log] {line}" for line in lines[first:first + 30]]
