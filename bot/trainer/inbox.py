@@ -33,7 +33,8 @@ from sqlalchemy.engine import Connection, Engine
 from actions.services import order_tables as t
 from actions.services.clock import naive_utc
 from actions.services.figures import AUTOMATIC_OPENING, FALLBACK_INTENT, events
-from bot.trainer.nlu_files import NluFiles
+from bot.trainer.contacts import anonymised
+from bot.trainer.nlu_files import ExampleRefused, NluFiles, same_text_key
 
 LOW_CONFIDENCE = 0.5
 REPHRASE_SECONDS = 120
@@ -42,7 +43,7 @@ GROUP_SIMILARITY = 0.7
 HANDOFF_INTENT = "human_handoff"
 OUT_OF_SCOPE = "out_of_scope"
 DECISIONS = ("labelled", "out_of_scope", "noise")
-STAND_INS = {"email": "name@example.com", "phone": "+44 7700 900123"}  # personal data never written
+MARKED = ("order_id", "email", "phone")  # entities a training example keeps marked
 Embed = Callable[[Sequence[str]], np.ndarray]  # texts -> L2-normalised vectors, one row each
 
 
@@ -207,8 +208,6 @@ class Inbox:
         (ExampleRefused, nothing written) when one of them is an example of another intent."""
         chosen = _chosen(group, only)
         owners = data.owner_of()
-        from bot.trainer.nlu_files import ExampleRefused, same_text_key
-
         new: Dict[str, str] = {}
         already: List[str] = []
         for message in chosen:
@@ -276,16 +275,15 @@ def _message(row: Any, data: Dict[str, Any]) -> Missed:
 
 
 def training_example(message: Missed) -> str:
-    """The message as a training example: order numbers marked, emails and phones made up and marked."""
-    text = message.text
-    spans = sorted(((int(e["start"]), int(e["end"]), str(e["entity"])) for e in message.entities
-                    if isinstance(e.get("start"), int) and isinstance(e.get("end"), int)
-                    and e.get("entity") in ("order_id", *STAND_INS)), reverse=True)
+    """The message as a training example: emails and phone numbers made up (bot/trainer/contacts.py), then
+    order numbers, emails and phones marked as their entities."""
+    text, entities = anonymised(message.text, message.entities)
+    spans = sorted(((int(e["start"]), int(e["end"]), str(e["entity"])) for e in entities
+                    if e.get("entity") in MARKED), reverse=True)
     last_start = len(text) + 1
     for start, end, entity in spans:
         if not 0 <= start < end <= len(text) or end > last_start:
             continue  # overlapping or out of range: leave the text as typed
-        value = STAND_INS.get(entity, text[start:end])
-        text = f"{text[:start]}[{value}]({entity}){text[end:]}"
+        text = f"{text[:start]}[{text[start:end]}]({entity}){text[end:]}"
         last_start = start
     return " ".join(text.split())

@@ -20,61 +20,18 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
-from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Mapping, Optional
 
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
 from actions.services import order_tables as t
 from actions.services.figures import events
-from actions.services.log_privacy import EMAIL_PATTERN, PHONE_PATTERN
-from bot.trainer.inbox import STAND_INS
+from bot.trainer.contacts import anonymised, plain
 
 
 class StoryExportError(ValueError):
     """A conversation that cannot be exported as asked; the message says why."""
-
-
-def anonymised(text: str, entities: Sequence[Dict[str, Any]]) -> Tuple[str, List[Dict[str, Any]]]:
-    """``text`` with emails and phone numbers replaced by the stand-ins, and the entities moved with it."""
-    matches = sorted([(m.start(), m.end(), STAND_INS["email"]) for m in EMAIL_PATTERN.finditer(text)]
-                     + [(m.start(), m.end(), STAND_INS["phone"]) for m in PHONE_PATTERN.finditer(text)])
-    pieces: List[str] = []
-    moved: List[Tuple[int, int, int, int]] = []  # old start, old end -> new start, new end
-    position = 0
-    length = 0
-    for start, end, stand_in in matches:
-        if start < position:
-            continue  # overlapping matches: the first one wins
-        pieces.append(text[position:start])
-        length += start - position
-        moved.append((start, end, length, length + len(stand_in)))
-        pieces.append(stand_in)
-        length += len(stand_in)
-        position = end
-    pieces.append(text[position:])
-    new_text = "".join(pieces)
-
-    def shift(offset: int) -> int:
-        return offset + sum((new_end - new_start) - (old_end - old_start)
-                            for old_start, old_end, new_start, new_end in moved if old_end <= offset)
-
-    new_entities = []
-    for entity in entities:
-        first, last = entity.get("start"), entity.get("end")
-        if not isinstance(first, int) or not isinstance(last, int):
-            continue
-        replaced = next(((ns, ne) for os_, oe, ns, ne in moved if os_ <= first and last <= oe), None)
-        new_start, new_end = replaced if replaced else (shift(first), shift(last))
-        value = new_text[new_start:new_end] if replaced else _plain(entity.get("value"))
-        new_entities.append({**entity, "start": new_start, "end": new_end, "value": value})
-    return new_text, new_entities
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, str):
-        return PHONE_PATTERN.sub(STAND_INS["phone"], EMAIL_PATTERN.sub(STAND_INS["email"], value))
-    return value
 
 
 def labelled_intents(engine: Engine, conversation_id: str) -> Dict[int, str]:
@@ -109,7 +66,7 @@ def conversation_events(engine: Engine, conversation_id: str,
             event.update(text=text, parse_data={**event.get("parse_data", {}), "text": text,
                                                 "intent": intent, "entities": entities})
         elif event.get("event") == "slot":
-            event["value"] = _plain(event.get("value"))
+            event["value"] = plain(event.get("value"))
         found.append(event)
     messages = {row.id for row, event in zip(rows, found, strict=True) if event.get("event") == "user"}
     not_messages = [event_id for event_id in corrections if event_id not in messages]

@@ -15,8 +15,9 @@ from rasa.shared.core.training_data.story_reader.yaml_story_reader import YAMLSt
 
 from actions.services.database import create_database_engine
 from actions.services.migrations import migrate
+from bot.trainer.contacts import anonymised
 from bot.trainer.inbox import Inbox
-from bot.trainer.story_export import anonymised, conversation_events, labelled_intents, story_yaml
+from bot.trainer.story_export import conversation_events, labelled_intents, story_yaml
 from tests.bot.test_trainer_inbox import SINCE, action, add_conversations, said
 
 ROOT = Path(__file__).resolve().parents[2]
