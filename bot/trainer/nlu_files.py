@@ -1,7 +1,7 @@
 """Add a trainer's confirmed examples to the training data, the repository staying the source of truth.
 
-    add_examples(Path("data/nlu"), domain_intents, domain_entities, "delivery_time",
-                 ["when will the beans get here"])
+    NluFiles(Path("data/nlu"), domain.intents, domain.entities).add("delivery_time",
+                                                                    ["when will the beans get here"])
 
 Each example goes at the end of its intent's ``examples: |`` block, in the file that already holds that
 intent. Everything else in the file stays byte for byte as it was (layout, comments, quoting): the file is
@@ -85,26 +85,31 @@ class NluFiles:
     def files(self) -> List[Path]:
         return sorted(self.folder.glob("*.yml")) + sorted(self.folder.glob("*.yaml"))
 
-    def owner_of(self) -> Dict[str, Tuple[str, Path]]:
-        """Every example's key -> (intent, file) where it already stands."""
+    def _index(self) -> Tuple[Dict[str, Tuple[str, Path]], Dict[str, Path]]:
+        """One read of every file: each example's key -> (intent, file) where it already stands, and the
+        file that holds each intent's block."""
         owners: Dict[str, Tuple[str, Path]] = {}
+        homes: Dict[str, Path] = {}
         for path in self.files():
             for intent, _, examples in _blocks(_read(path)):
+                homes.setdefault(intent, path)
                 for example in examples:
                     owners.setdefault(same_text_key(example), (intent, path))
-        return owners
+        return owners, homes
+
+    def owner_of(self) -> Dict[str, Tuple[str, Path]]:
+        """Every example's key -> (intent, file) where it already stands."""
+        return self._index()[0]
 
     def file_of(self, intent: str) -> Optional[Path]:
-        for path in self.files():
-            if any(name == intent for name, _, _ in _blocks(_read(path))):
-                return path
-        return None
+        return self._index()[1].get(intent)
 
-    def check(self, intent: str, examples: Sequence[str]) -> List[str]:
+    def check(self, intent: str, examples: Sequence[str],
+              owners: Optional[Dict[str, Tuple[str, Path]]] = None) -> List[str]:
         """The examples as they will be written (trimmed), or ExampleRefused naming the first problem."""
         if intent not in self.intents:
             raise ExampleRefused(f"'{intent}' is not an intent of domain.yml")
-        owners = self.owner_of()
+        owners = self.owner_of() if owners is None else owners
         cleaned: List[str] = []
         seen: Dict[str, str] = {}
         for example in examples:
@@ -136,8 +141,9 @@ class NluFiles:
     def add(self, intent: str, examples: Sequence[str]) -> Added:
         """Insert the examples at the end of the intent's block; the file is replaced only when the new
         text parses to the old data plus exactly these examples."""
-        cleaned = self.check(intent, examples)
-        path = self.file_of(intent)
+        owners, homes = self._index()  # the folder is read once per decision
+        cleaned = self.check(intent, examples, owners)
+        path = homes.get(intent)
         if path is None:
             raise ExampleRefused(f"no file in {self.folder} has an examples block for {intent}")
         before = _read(path)
