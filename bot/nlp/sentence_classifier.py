@@ -297,8 +297,8 @@ class SentenceIntentClassifier(GraphComponent, IntentClassifier):
     def _also_asked(self, text: str, main: str) -> List[str]:
         """Other requests in the message: each part classified alone; [] unless one part is the main."""
         assert self.model is not None
-        # The first few parts only: a long ramble cut into dozens of parts (each embedded twice, whole and
-        # core) blocked the event loop for seconds; the requests of a message come in its first parts.
+        # The first few parts only: a bound on the embeddings one message can cost (each part is embedded
+        # twice, whole and core); the requests of a message come in its first parts.
         parts = request_parts(text)[:MAX_PARTS]
         if len(parts) < 2 or main in NOT_REQUESTS:
             return []
