@@ -106,6 +106,11 @@ def _create_inbox_decisions(connection: Connection) -> None:
     t.inbox_decisions.create(connection)
 
 
+def _create_conversation_reviews(connection: Connection) -> None:
+    t.conversation_reviews.create(connection)
+    t.flagged_turns.create(connection)
+
+
 MIGRATIONS: List[Migration] = [
     Migration(1, "orders, lines, shipments, refunds, returns, changes, cases, audit log, verification",
               _create_order_tables),
@@ -126,6 +131,8 @@ MIGRATIONS: List[Migration] = [
     Migration(13, "the shop's products imported from its Shopify or WooCommerce export", _create_products),
     Migration(14, "the trainer's decisions on missed customer messages", _create_inbox_decisions),
     Migration(15, "console accounts' roles: owner, trainer or both", _add_owner_roles),
+    Migration(16, "the trainer's reviews of conversations: reviewed, tags, flagged turns",
+              _create_conversation_reviews),
 ]
 
 

@@ -342,6 +342,28 @@ inbox_decisions = Table(
     Column("decided_at", DateTime, nullable=False),               # UTC, naive
 )
 
+# The trainer's review of whole conversations (bot/trainer/conversation_log.py): reviewed or not, by whom,
+# and tags; one row per conversation once a trainer touched it.
+conversation_reviews = Table(
+    "conversation_reviews", metadata,
+    Column("conversation_id", String(255), primary_key=True),
+    Column("reviewed_by", String(254)),                           # null: not reviewed
+    Column("reviewed_at", DateTime),                              # UTC, naive
+    Column("tags", Text, nullable=False, default=""),             # comma-separated
+    Column("updated_at", DateTime, nullable=False),
+)
+
+# A turn a trainer flagged in a conversation (a wrong intent, a poor answer), with a note: one row per
+# customer message (Rasa's events.id).
+flagged_turns = Table(
+    "flagged_turns", metadata,
+    Column("event_id", Integer, primary_key=True),
+    Column("conversation_id", String(255), nullable=False, index=True),
+    Column("note", Text, nullable=False, default=""),
+    Column("flagged_by", String(254), nullable=False),
+    Column("flagged_at", DateTime, nullable=False),               # UTC, naive
+)
+
 schema_migrations = Table(
     "schema_migrations", metadata,
     Column("version", Integer, primary_key=True),

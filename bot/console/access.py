@@ -60,7 +60,8 @@ def set_cookie(reply: HTTPResponse, request: Request, name: str, value: str, max
 
 # Pages a trainer-only account may open; everything else in the console is the owner's (cases, chats,
 # figures): such an account gets 403 there, and the console's front page sends it to its own.
-TRAINER_PAGES = ("/console/missed", "/console/password", "/console/logout", "/console/login")
+TRAINER_PAGES = ("/console/missed", "/console/conversations", "/console/password", "/console/logout",
+                 "/console/login")
 
 
 async def find_session(request: Request) -> Optional[HTTPResponse]:
@@ -91,6 +92,16 @@ def signed_in_trainer(request: Request) -> Optional[Owner]:
     """The signed-in account if it may train the bot, or None."""
     account = getattr(request.ctx, "account", None)
     return account if account is not None and account.is_trainer else None
+
+
+def not_a_trainer(request: Request) -> HTTPResponse:
+    """For a trainer's page: anonymous, to the sign-in; signed in without the trainer role, 403 saying so."""
+    account = getattr(request.ctx, "account", None)
+    if account is None:
+        return to_sign_in()
+    words = ("<h1>Not for this account</h1><p>This page is for accounts that train the bot (made with "
+             "<code>python -m bot owner add EMAIL --role trainer</code> or <code>--role both</code>).</p>")
+    return response.html(page("Not for this account", words, account.name, csrf_token(request)), status=403)
 
 
 def csrf_token(request: Request) -> str:

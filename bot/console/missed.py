@@ -21,7 +21,7 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from bot.console.access import csrf_ok, csrf_token, forbidden, form_text, signed_in_trainer, to_sign_in
+from bot.console.access import csrf_ok, csrf_token, forbidden, form_text, not_a_trainer, signed_in_trainer
 from bot.console.pages import esc, page
 from bot.trainer.inbox import OUT_OF_SCOPE, Group, Inbox, InboxError
 from bot.trainer.nlu_files import ExampleRefused, NluFiles
@@ -100,23 +100,12 @@ def missed_page(groups: List[Group], intents: Sequence[str], days: int, zone: Zo
     return page("Missed messages", "".join(parts), name, csrf)
 
 
-def _not_a_trainer(request: Request) -> HTTPResponse:
-    """Anonymous: to the sign-in; signed in without the trainer role: 403 saying so."""
-    account = getattr(request.ctx, "account", None)
-    if account is None:
-        return to_sign_in()
-    words = ("<h1>Not for this account</h1><p>Missed messages are for accounts that train the bot (made "
-             "with <code>python -m bot owner add EMAIL --role trainer</code> or <code>--role both</code>)."
-             "</p>")
-    return response.html(page("Not for this account", words, account.name, csrf_token(request)), status=403)
-
-
 def add_missed_routes(console: Blueprint) -> None:
     @console.get("/missed")
     async def missed(request: Request) -> HTTPResponse:
         trainer = signed_in_trainer(request)
         if trainer is None:
-            return _not_a_trainer(request)
+            return not_a_trainer(request)
         days = _days(request)
         if days is None:
             return response.text(f"days must be a whole number from 1 to {MAX_DAYS}.", status=400)
@@ -126,7 +115,7 @@ def add_missed_routes(console: Blueprint) -> None:
     async def decide(request: Request, event_id: int, action: str) -> HTTPResponse:
         trainer = signed_in_trainer(request)
         if trainer is None:
-            return _not_a_trainer(request)
+            return not_a_trainer(request)
         if not csrf_ok(request):
             return forbidden()
         if action not in ("label", "dismiss"):

@@ -36,7 +36,9 @@ def _menu() -> str:
     owner = ('<a href="/console/cases">Cases</a><a href="/console/figures">Figures</a>'
              '<a href="/console/replies">Canned replies</a><a href="/console/problems">Problems</a>'
              if "owner" in roles else "")
-    return owner + ('<a href="/console/missed">Missed messages</a>' if "trainer" in roles else "")
+    trainer = ('<a href="/console/conversations">Conversations</a>'
+               '<a href="/console/missed">Missed messages</a>' if "trainer" in roles else "")
+    return owner + trainer
 
 
 def page(title: str, body: str, owner_name: Optional[str] = None, csrf: str = "", live: str = "") -> str:

@@ -44,6 +44,7 @@ from bot.console.live import add_live_routes, page_version
 from bot.console.missed import add_missed_routes
 from bot.console.pages import inbox_page, login_page
 from bot.console.problems import add_problem_routes
+from bot.console.review_routes import add_review_routes
 
 logger = logging.getLogger(__name__)
 LOGIN_COOKIE = "shopbot_login"  # the sign-in form's CSRF token, before there is a session
@@ -65,6 +66,7 @@ def console_blueprint() -> Blueprint:
     add_live_routes(console)
     add_problem_routes(console)
     add_missed_routes(console)
+    add_review_routes(console)
     return console
 
 

@@ -32,11 +32,11 @@ from sqlalchemy.engine import Connection, Engine
 
 from actions.services import order_tables as t
 from actions.services.clock import naive_utc
-from actions.services.figures import AUTOMATIC_OPENING, FALLBACK_INTENT, events
+from actions.services.figures import FALLBACK_INTENT, events
 from bot.trainer.contacts import anonymised
+from bot.trainer.conversation_log import LOW_CONFIDENCE, typed
 from bot.trainer.nlu_files import ExampleRefused, NluFiles, same_text_key
 
-LOW_CONFIDENCE = 0.5
 REPHRASE_SECONDS = 120
 REPHRASE_SIMILARITY = 0.75
 GROUP_SIMILARITY = 0.7
@@ -90,11 +90,6 @@ def _parse(data: Optional[str]) -> Dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
-def _typed(text: str) -> bool:
-    """Typed by the customer: not a button payload ("/inform{...}") nor the widget's automatic opening."""
-    return bool(text.strip()) and not text.startswith("/") and text != AUTOMATIC_OPENING
-
-
 class Inbox:
     def __init__(self, engine: Engine, embed: Embed) -> None:
         self.engine = engine
@@ -137,7 +132,7 @@ class Inbox:
                 continue
             data = _parse(row.data)
             text = str(data.get("text") or "")
-            if not _typed(text):
+            if not typed(text):
                 continue
             message = _message(row, data)
             later = rows[index + 1:]
@@ -158,7 +153,7 @@ class Inbox:
                 following = _parse(next_user.data)
                 if next_user.intent_name == HANDOFF_INTENT:
                     message.reasons.append("asked for a person next")
-                elif _typed(str(following.get("text") or "")) and \
+                elif typed(str(following.get("text") or "")) and \
                         next_user.timestamp - row.timestamp <= REPHRASE_SECONDS:
                     pairs.append((message, str(following["text"])))
             found.append(message)

@@ -18,6 +18,12 @@ ROOT = Path(__file__).resolve().parents[2]
 
 @pytest.fixture
 def console(make_app, tmp_path):
+    yield from trainer_console(make_app, tmp_path)
+
+
+def trainer_console(make_app, tmp_path):
+    """An app with a copy of data/nlu, three accounts (owner Mara, trainer Tess, both Sam) and the inbox's
+    conversations: (app, the copy's folder)."""
     data = tmp_path / "nlu"
     shutil.copytree(ROOT / "data" / "nlu", data)
     agent = RecordingAgent(memory=True)
