@@ -49,6 +49,8 @@ from bot.console.auth import SessionCookies
 from bot.console.login_limit import LoginLimiter
 from bot.console.routes import console_blueprint
 from bot.console.row_ids import register_row_ids
+from bot.models.registry import ModelRegistry
+from bot.models.switch import ModelSwitcher
 from bot.never_silent import SilenceGuard
 from bot.person_gate import PersonGate
 from bot.settings import Settings
@@ -243,10 +245,16 @@ def create_app(
         if agent is not None:
             app.ctx.agent = agent
             return
-        app.ctx.agent = await load_agent(model_path=str(settings.model_path),
+        if not settings.model_path.is_file():
+            raise SystemExit(f"No model at {settings.model_path}; run `make train`.")
+        # The model the trainer activated last, unless MODEL_PATH holds a new one (bot/models/registry.py).
+        registry = ModelRegistry(app.ctx.engine)
+        chosen = await asyncio.to_thread(registry.deployed, settings.model_path)
+        app.ctx.agent = await load_agent(model_path=str(chosen.file),
                                          endpoints=endpoints_for(settings, failures))
         if not app.ctx.agent.is_ready():
-            raise SystemExit(f"Could not load the model {settings.model_path}; run `make train`.")
+            raise SystemExit(f"Could not load the model {chosen.file}; run `make train`.")
+        app.ctx.models = ModelSwitcher(app.ctx.agent, registry, chosen, settings.model_check_seconds)
         use_tracker_store(app.ctx.agent)  # a failed save is a 503 for the customer, not a silent loss
         # One parse at start loads and verifies the embedding model (sha256 of its files) now,
         # so a corrupt install stops the server instead of failing the first customer's message.
@@ -268,9 +276,13 @@ def create_app(
 
     async def start_courier(app: Sanic, _loop: object) -> None:
         app.ctx.courier.start()
+        if getattr(app.ctx, "models", None) is not None:
+            app.ctx.models.start()
 
     async def stop_courier(app: Sanic, _loop: object) -> None:
         await app.ctx.courier.stop()
+        if getattr(app.ctx, "models", None) is not None:
+            await app.ctx.models.stop()
 
     app.register_listener(start_courier, "after_server_start")
     app.register_listener(stop_courier, "before_server_stop")

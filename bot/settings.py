@@ -78,6 +78,13 @@ class Settings:
     vendor_dir: Path = Path("node_modules")
     upload_dir: Path = Path("var/uploads")
     training_data_dir: Path = Path("data/nlu")  # where the trainer's labelled examples are written
+    # Training from the console or `python -m bot train` (bot/models/training.py): the pipeline, where the
+    # models and the jobs' logs go, the text by other people the new model is also measured on.
+    training_config: Path = Path("config.yml")
+    models_dir: Path = Path("models/trained")
+    training_log_dir: Path = Path("var/training")
+    nlu_dev_dir: Path = Path("../shared/nlu-dev")
+    model_check_seconds: float = 3.0  # how often each web process looks for a newly activated model; 0: never
     console_secret: str | None = None  # signs console sessions; unset: one is generated into var/
     console_secret_file: Path = Path("var/console.secret")
     enable_api: bool = False
@@ -115,6 +122,11 @@ class Settings:
             vendor_dir=Path(env.get("VENDOR_DIR") or "node_modules"),
             upload_dir=Path(env.get("UPLOAD_DIR") or "var/uploads"),
             training_data_dir=Path(env.get("TRAINING_DATA_DIR") or "data/nlu"),
+            training_config=Path(env.get("TRAINING_CONFIG") or "config.yml"),
+            models_dir=Path(env.get("MODELS_DIR") or "models/trained"),
+            training_log_dir=Path(env.get("TRAINING_LOG_DIR") or "var/training"),
+            nlu_dev_dir=Path(env.get("NLU_DEV_DIR") or "../shared/nlu-dev"),
+            model_check_seconds=_int(env, "MODEL_CHECK_SECONDS", 3, low=0, high=3600),
             console_secret=env.get("CONSOLE_SECRET") or None,
             enable_api=_flag(env, "RASA_ENABLE_API"),
             api_token=env.get("RASA_API_TOKEN") or None,

@@ -111,6 +111,11 @@ def _create_conversation_reviews(connection: Connection) -> None:
     t.flagged_turns.create(connection)
 
 
+def _create_model_tables(connection: Connection) -> None:
+    for table in (t.models, t.model_activations, t.training_jobs):
+        table.create(connection)
+
+
 MIGRATIONS: List[Migration] = [
     Migration(1, "orders, lines, shipments, refunds, returns, changes, cases, audit log, verification",
               _create_order_tables),
@@ -133,6 +138,7 @@ MIGRATIONS: List[Migration] = [
     Migration(15, "console accounts' roles: owner, trainer or both", _add_owner_roles),
     Migration(16, "the trainer's reviews of conversations: reviewed, tags, flagged turns",
               _create_conversation_reviews),
+    Migration(17, "trained models, which one answers, training jobs", _create_model_tables),
 ]
 
 

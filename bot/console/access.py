@@ -60,8 +60,8 @@ def set_cookie(reply: HTTPResponse, request: Request, name: str, value: str, max
 
 # Pages a trainer-only account may open; everything else in the console is the owner's (cases, chats,
 # figures): such an account gets 403 there, and the console's front page sends it to its own.
-TRAINER_PAGES = ("/console/missed", "/console/conversations", "/console/password", "/console/logout",
-                 "/console/login")
+TRAINER_PAGES = ("/console/missed", "/console/conversations", "/console/models", "/console/password",
+                 "/console/logout", "/console/login")
 
 
 async def find_session(request: Request) -> Optional[HTTPResponse]:

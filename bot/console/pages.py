@@ -37,12 +37,15 @@ def _menu() -> str:
              '<a href="/console/replies">Canned replies</a><a href="/console/problems">Problems</a>'
              if "owner" in roles else "")
     trainer = ('<a href="/console/conversations">Conversations</a>'
-               '<a href="/console/missed">Missed messages</a>' if "trainer" in roles else "")
+               '<a href="/console/missed">Missed messages</a><a href="/console/models">Models</a>'
+               if "trainer" in roles else "")
     return owner + trainer
 
 
-def page(title: str, body: str, owner_name: Optional[str] = None, csrf: str = "", live: str = "") -> str:
-    """A console page; with ``live`` (an event stream URL) it updates itself when the server says so."""
+def page(title: str, body: str, owner_name: Optional[str] = None, csrf: str = "", live: str = "",
+         refresh: int = 0) -> str:
+    """A console page; with ``live`` (an event stream URL) it updates itself when the server says so; with
+    ``refresh`` it reloads itself every so many seconds (a training job's progress)."""
     signed_in = (
         (
             f'{_menu()}'
@@ -55,6 +58,8 @@ def page(title: str, body: str, owner_name: Optional[str] = None, csrf: str = ""
         else ""
     )
     script = '<script src="/console/console.js" defer></script>' if live else ""
+    if refresh:
+        script += f'<meta http-equiv="refresh" content="{int(refresh)}">'
     return (
         f'<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" '
         f'content="width=device-width, initial-scale=1"><title>{esc(title)} · Console</title>'

@@ -42,6 +42,7 @@ from bot.console.figures import add_figures_routes
 from bot.console.forwarded import client_address
 from bot.console.live import add_live_routes, page_version
 from bot.console.missed import add_missed_routes
+from bot.console.model_routes import add_model_routes
 from bot.console.pages import inbox_page, login_page
 from bot.console.problems import add_problem_routes
 from bot.console.review_routes import add_review_routes
@@ -67,6 +68,7 @@ def console_blueprint() -> Blueprint:
     add_problem_routes(console)
     add_missed_routes(console)
     add_review_routes(console)
+    add_model_routes(console)
     return console
 
 
