@@ -47,6 +47,7 @@ train: $(MODEL)  ## train the model if data, config, domain or pipeline changed
 $(MODEL): config.yml domain.yml $(DATA) $(PIPELINE)/meta.json
 	$(RASA) train --fixed-model-name shop --out models
 	touch $@
+	$(PY) -m bot model stamp $@
 
 run: install train  ## start the action server and web server: http://127.0.0.1:5005/
 	$(PY) -m bot run

@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Callable
 from urllib.parse import urlencode
 
 from sanic import Blueprint, response
@@ -17,7 +18,7 @@ from sanic.response import HTTPResponse
 
 from bot.console.access import csrf_ok, csrf_token, forbidden, not_a_trainer, signed_in_trainer
 from bot.console.model_pages import comparison_page, models_page
-from bot.models.registry import ModelError, ModelRegistry
+from bot.models.registry import Model, ModelError, ModelRegistry
 from bot.models.training import TrainingError, TrainingJobs
 
 
@@ -86,7 +87,8 @@ def add_model_routes(console: Blueprint) -> None:
         return await _decide(request, lambda registry, by: registry.rollback(by), "Rolled back to")
 
 
-async def _decide(request: Request, decision, done: str) -> HTTPResponse:
+async def _decide(request: Request, decision: Callable[[ModelRegistry, str], Model],
+                  done: str) -> HTTPResponse:
     trainer = signed_in_trainer(request)
     if trainer is None:
         return not_a_trainer(request)

@@ -33,7 +33,8 @@ def _local(moment: Optional[dt.datetime], zone: ZoneInfo) -> str:
 def _select(name: str, label: str, choices: Sequence[tuple], chosen: str) -> str:
     options = "".join(f'<option value="{esc(value)}"{" selected" if value == chosen else ""}>{esc(words)}'
                       f"</option>" for value, words in choices)
-    return f'<label for="f-{name}">{esc(label)}</label><select id="f-{name}" name="{name}">{options}</select>'
+    return (f'<div><label for="f-{name}">{esc(label)}</label><select id="f-{name}" name="{name}">{options}'
+            "</select></div>")
 
 
 def _filters(args: Dict[str, str], span: FigureRange, intents: Sequence[str], channels: Sequence[str]) -> str:
@@ -42,18 +43,21 @@ def _filters(args: Dict[str, str], span: FigureRange, intents: Sequence[str], ch
                     for name, words in CHECKBOXES)
     return (
         '<form class="filters" method="get" action="/console/conversations" role="search">'
-        f'<label for="f-from">From</label><input id="f-from" type="date" name="from" value="{span.start}">'
-        f'<label for="f-to">To</label><input id="f-to" type="date" name="to" value="{span.end}">'
-        f'<label for="f-q">Words</label><input id="f-q" name="q" value="{esc(args.get("q", ""))}" '
-        'maxlength="200" placeholder="what the customer or the bot said">'
+        f'<div><label for="f-from">From</label><input id="f-from" type="date" name="from" '
+        f'value="{span.start}"></div><div><label for="f-to">To</label><input id="f-to" type="date" '
+        f'name="to" value="{span.end}"></div>'
+        f'<div class="wide"><label for="f-q">Words</label><input id="f-q" name="q" '
+        f'value="{esc(args.get("q", ""))}" maxlength="200" placeholder="what the customer or the bot said">'
+        "</div>"
         + _select("intent", "Intent", [("", "any")] + [(i, i) for i in intents], args.get("intent", ""))
         + _select("channel", "Channel", [("", "any")] + [(c, c) for c in channels], args.get("channel", ""))
         + _select("rating", "Rating", [("", "any or none"), ("rated", "rated")]
                   + [(str(n), f"{n} of 5") for n in range(1, 6)], args.get("rating", ""))
         + _select("reviewed", "Reviewed", [("", "either"), ("no", "not yet"), ("yes", "reviewed")],
                   args.get("reviewed", ""))
-        + f'<label for="f-tag">Tag</label><input id="f-tag" name="tag" value="{esc(args.get("tag", ""))}" '
-        f'maxlength="40">{boxes}<p><button type="submit">Show</button> '
+        + f'<div><label for="f-tag">Tag</label><input id="f-tag" name="tag" maxlength="40" '
+        f'value="{esc(args.get("tag", ""))}"></div>{boxes}'
+        '<p class="actions"><button type="submit">Show</button> '
         '<a href="/console/conversations">Clear</a></p></form>')
 
 
@@ -124,9 +128,9 @@ def _turn(turn: Turn, flag: Optional[Flag], url: str, zone: ZoneInfo, csrf: str)
                       f"{s.confidence:.2f})" for s in turn.steps)
     replies = "".join(f'<li>{esc(reply)}</li>' for reply in turn.replies)
     slots = ", ".join(f"{esc(name)}={esc(_value(value))}" for name, value in turn.slots)
-    details = ((f"<p>Actions: {steps}</p>" if steps else "")
+    details = ((f'<p class="steps">Actions: {steps}</p>' if steps else "")
                + (f'<ul class="bot-said">{replies}</ul>' if replies else "")
-               + (f"<p>Slots: {slots}</p>" if slots else "")
+               + (f'<p class="slots">Slots: {slots}</p>' if slots else "")
                + (f'<p class="note">Model {esc(turn.model_id[:12])}</p>' if turn.model_id else ""))
     flagged = ""
     if turn.event_id is not None and flag is not None:

@@ -3,6 +3,8 @@
 A message is missed when
   * the fallback caught it ("Did you mean…?"), unless a form took it as the answer to its question;
   * the intent was picked with low confidence (below LOW_CONFIDENCE);
+  * it was refused as out of scope: the questions customers ask that the bot cannot answer (a content gap
+    to fill, or truly not the shop's business: then dismissed);
   * the customer asked for a person right after it;
   * the customer rephrased it right after (the next message, within REPHRASE_SECONDS, means nearly the
     same: cosine of the sentence embeddings at least REPHRASE_SIMILARITY);
@@ -144,6 +146,8 @@ class Inbox:
             elif message.intent != FALLBACK_INTENT and message.confidence < LOW_CONFIDENCE \
                     and not taken_by_form:
                 message.reasons.append("low confidence")
+            elif message.intent == OUT_OF_SCOPE and not taken_by_form:
+                message.reasons.append("refused as out of scope")  # a content gap, or truly not the shop's
             next_user = next((r for r in later if r.type_name == "user"), None)
             answers = [r for r in later[:later.index(next_user)] if r.type_name == "bot"] \
                 if next_user is not None else [r for r in later if r.type_name == "bot"]
