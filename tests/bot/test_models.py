@@ -22,7 +22,7 @@ from tests.bot.servers import MODEL
 
 @pytest.fixture(scope="module")
 def archives(tmp_path_factory):
-    """The real model, and the same model in different bytes (gzip's header): two archives to switch between."""
+    """The real model, and the same model in other bytes (gzip's header): two archives to switch between."""
     folder = tmp_path_factory.mktemp("models")
     first, second = folder / "first.tar.gz", folder / "second.tar.gz"
     first.write_bytes(MODEL.read_bytes())
@@ -121,8 +121,8 @@ def test_data_hash_follows_the_data_and_git_commit_marks_changes(tmp_path):
     assert data_hash([data]) != before
     assert git_commit([data], cwd=tmp_path) == ""  # not a repository
     subprocess.run(["git", "init", "-q"], cwd=tmp_path, check=True)
-    subprocess.run(["git", "-c", "user.email=t@example.com", "-c", "user.name=t", "commit", "-q", "--allow-empty",
-                    "-m", "x"], cwd=tmp_path, check=True)
+    subprocess.run(["git", "-c", "user.email=t@example.com", "-c", "user.name=t", "commit", "-q",
+                    "--allow-empty", "-m", "x"], cwd=tmp_path, check=True)
     assert git_commit([data], cwd=tmp_path).endswith("+")  # untracked training data: not the commit's
 
 
