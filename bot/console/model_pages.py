@@ -47,8 +47,8 @@ def _job_html(job: Optional[Job], zone: ZoneInfo, csrf: str) -> str:
         result = f' <a href="/console/models/{job.model}">Compare model {job.model} with the active one</a>'
     problem = f'<p class="error" role="alert">{esc(job.problem)}</p>' if job.problem else ""
     log = job.log_tail()
-    return (f'<h2>Training</h2><p role="status">Job {job.id}: <strong>{esc(state)}</strong>, {when}.'
-            f"{result}</p>"
+    return (f'<h2>Training</h2><p id="job-status" role="status">Job {job.id}: <strong>{esc(state)}</strong>, '
+            f"{when}.{result}</p>"
             f"{problem}" + ("" if job.running else train)
             + (f"<details{' open' if job.running else ''}><summary>Log (last lines)</summary>"
                f'<pre class="log">{esc(log)}</pre></details>' if log else ""))
@@ -111,9 +111,11 @@ def comparison_page(model: Model, active: Optional[Model], zone: ZoneInfo, name:
     table = f"<table><thead>{head}</thead><tbody>{_rows_html(compare(old, new))}</tbody></table>"
     better, worse = intent_changes(old, new)
     lists = ""
+    columns = (f"<thead><tr><th>Intent (test set)</th><th>Active</th><th>Model {model.id}</th><th>Change</th>"
+               "</tr></thead>")
     for title, rows in (("Better", better), ("Worse", worse)):
-        lists += (f"<h2>{title}</h2>" + (f"<table><tbody>{_rows_html(rows[:20])}</tbody></table>" if rows
-                                         else "<p>No intent moved by 0.02 or more.</p>"))
+        lists += (f"<h2>{title}</h2>" + (f"<table>{columns}<tbody>{_rows_html(rows[:20])}</tbody></table>"
+                                         if rows else "<p>No intent moved by 0.02 or more.</p>"))
     is_active = active is not None and active.id == model.id
     action = ("<p><strong>This model answers now.</strong></p>" if is_active else
               _button(f"/console/models/{model.id}/activate", f"Activate model {model.id}", csrf))
