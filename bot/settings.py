@@ -84,6 +84,7 @@ class Settings:
     models_dir: Path = Path("models/trained")
     training_log_dir: Path = Path("var/training")
     nlu_dev_dir: Path = Path("../shared/nlu-dev")
+    test_stories_dir: Path = Path("tests/stories")  # conversation tests: the trainer's saved ones go here
     model_check_seconds: float = 3.0  # how often each web process looks for a newly activated model; 0: never
     console_secret: str | None = None  # signs console sessions; unset: one is generated into var/
     console_secret_file: Path = Path("var/console.secret")
@@ -126,6 +127,7 @@ class Settings:
             models_dir=Path(env.get("MODELS_DIR") or "models/trained"),
             training_log_dir=Path(env.get("TRAINING_LOG_DIR") or "var/training"),
             nlu_dev_dir=Path(env.get("NLU_DEV_DIR") or "../shared/nlu-dev"),
+            test_stories_dir=Path(env.get("TEST_STORIES_DIR") or "tests/stories"),
             model_check_seconds=_int(env, "MODEL_CHECK_SECONDS", 3, low=0, high=3600),
             console_secret=env.get("CONSOLE_SECRET") or None,
             enable_api=_flag(env, "RASA_ENABLE_API"),

@@ -5,11 +5,10 @@ Every value from outside goes through ``esc``.
 """
 from __future__ import annotations
 
-import datetime as dt
 from typing import List, Optional, Sequence
 from zoneinfo import ZoneInfo
 
-from bot.console.pages import esc, page
+from bot.console.pages import esc, page, stored_local
 from bot.models.commands import headline
 from bot.models.figures import Row, compare, intent_changes
 from bot.models.registry import Activation, Model
@@ -18,11 +17,6 @@ from bot.models.training import Job
 STAGES = {"starting": "Starting", "training": "Training the model", "evaluating": "Measuring the new model",
           "done": "Done", "failed": "Failed"}
 
-
-def _local(moment: Optional[dt.datetime], zone: ZoneInfo) -> str:
-    if moment is None:
-        return ""
-    return moment.replace(tzinfo=dt.timezone.utc).astimezone(zone).strftime("%a %d %b %H:%M")
 
 
 def _hidden(csrf: str) -> str:
@@ -40,8 +34,8 @@ def _job_html(job: Optional[Job], zone: ZoneInfo, csrf: str) -> str:
         return (f"<h2>Training</h2><p>No model was trained from the console yet. Training takes a few "
                 f"minutes at low priority; customers are answered meanwhile.</p>{train}")
     state = STAGES.get(job.stage, job.stage)
-    when = (f"started by {esc(job.started_by)} {esc(_local(job.started_at, zone))}"
-            + (f", ended {esc(_local(job.finished_at, zone))}" if job.finished_at else ""))
+    when = (f"started by {esc(job.started_by)} {esc(stored_local(job.started_at, zone))}"
+            + (f", ended {esc(stored_local(job.finished_at, zone))}" if job.finished_at else ""))
     result = ""
     if job.stage == "done" and job.model is not None:
         result = f' <a href="/console/models/{job.model}">Compare model {job.model} with the active one</a>'
@@ -60,7 +54,7 @@ def _model_row(model: Model, active: Optional[Model], zone: ZoneInfo, csrf: str)
               f'<a href="/console/models/{model.id}">Compare</a> '
               + _button(f"/console/models/{model.id}/activate", "Activate", csrf, secondary=True))
     source = model.commit or (model.data_hash[:12] and f"data {model.data_hash[:12]}") or "unknown"
-    return (f"<tr><td>{model.id}</td><td>{esc(_local(model.trained_at, zone))}</td>"
+    return (f"<tr><td>{model.id}</td><td>{esc(stored_local(model.trained_at, zone))}</td>"
             f"<td>{esc(model.trained_by)}</td><td><code>{esc(source)}</code></td><td><code>{esc(model.model_id[:12])}</code></td>"
             f"<td>{esc(headline(model))}</td><td>{action}</td></tr>")
 
@@ -86,7 +80,7 @@ def models_page(models: Sequence[Model], active: Optional[Model], serving: Optio
         parts.append(_button("/console/models/rollback", "Roll back to the model before", csrf,
                              secondary=True))
         parts.append("<h2>Activations</h2><ul>" + "".join(
-            f"<li>{esc(_local(a.activated_at, zone))}: model {a.model.id} ({esc(a.kind)}) by "
+            f"<li>{esc(stored_local(a.activated_at, zone))}: model {a.model.id} ({esc(a.kind)}) by "
             f"{esc(a.activated_by)}</li>" for a in history[:10]) + "</ul>")
     running = job is not None and job.running
     return page("Models", "".join(parts), name, csrf, refresh=5 if running else 0)
@@ -120,7 +114,8 @@ def comparison_page(model: Model, active: Optional[Model], zone: ZoneInfo, name:
     action = ("<p><strong>This model answers now.</strong></p>" if is_active else
               _button(f"/console/models/{model.id}/activate", f"Activate model {model.id}", csrf))
     not_measured = "" if new else "<p>This model has no figures (it was not trained from the console).</p>"
-    body = (f"<h1>Model {model.id}</h1><p class=note>Trained {esc(_local(model.trained_at, zone))} by "
+    trained = esc(stored_local(model.trained_at, zone))
+    body = (f"<h1>Model {model.id}</h1><p class=note>Trained {trained} by "
             f"{esc(model.trained_by)} from <code>{esc(model.commit or model.data_hash[:12])}</code>; Rasa id "
             f"<code>{esc(model.model_id)}</code></p>{not_measured}{table}{lists}{action}"
             '<p><a href="/console/models">All models</a></p>')

@@ -88,6 +88,11 @@ def _local(moment: Optional[dt.datetime], zone: ZoneInfo) -> str:
     return moment.astimezone(zone).strftime("%a %d %b %H:%M") if moment else ""
 
 
+def stored_local(moment: Optional[dt.datetime], zone: ZoneInfo) -> str:
+    """A moment as our tables keep it (UTC, without a zone) on the shop's clock."""
+    return _local(moment.replace(tzinfo=dt.timezone.utc), zone) if moment else ""
+
+
 VIEW_NAMES = {"waiting": "Waiting", "mine": "Mine", "tickets": "Tickets", "resolved": "Resolved"}
 
 

@@ -8,6 +8,7 @@ turn by turn, with marks the trainer keeps (reviewed, tags, flagged turns).
     POST /console/conversations/<id>/tags       tags=a, b
     POST /console/conversations/<id>/flag       event=<message id> note=…
     POST /console/conversations/<id>/unflag     event=<message id>
+    POST /console/conversations/<id>/test       intent-<message id>=…, action-<action id>=… (corrections)
 
 Bad input (a date that is not one, an unknown choice, a message of another conversation) is a 400 that
 says what to change and changes nothing; an unknown conversation is a 404.
@@ -16,7 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-from typing import Dict, Optional, Sequence, Tuple, Union
+from typing import Dict, List, Optional, Sequence, Tuple
 from zoneinfo import ZoneInfo
 
 from sanic import Blueprint, response
@@ -25,11 +26,15 @@ from sanic.response import HTTPResponse
 
 from actions.services.figures import FigureRange, FigureRangeError
 from bot.console.access import csrf_ok, csrf_token, forbidden, form_text, not_a_trainer, signed_in_trainer
-from bot.console.review_pages import conversation_page, conversation_url, list_page
+from bot.console.review_pages import conversation_url, list_page
 from bot.console.row_ids import parse_row_id
+from bot.console.turns_page import conversation_page
+from bot.models.registry import answering_model
 from bot.trainer.conversation_log import ConversationFilter, ConversationLog
 from bot.trainer.conversation_reviews import ConversationReviews, ReviewError
-from bot.trainer.conversation_turns import conversation_turns
+from bot.trainer.conversation_turns import Turn, conversation_turns
+from bot.trainer.story_checks import StoryChecks
+from bot.trainer.story_export import StoryExportError, keep_story, prepare_story, story_file
 
 MAX_DAYS = 366
 FIELDS = ("from", "to", "q", "intent", "channel", "rating", "reviewed", "tag", "fallback", "low", "thumbs",
@@ -101,11 +106,13 @@ def add_review_routes(console: Blueprint) -> None:
             return not_a_trainer(request)
         if not csrf_ok(request):
             return forbidden()
-        if action not in ("reviewed", "tags", "flag", "unflag"):
+        if action not in ("reviewed", "tags", "flag", "unflag", "test"):
             return response.text("No such action.", status=404)
         turns = await asyncio.to_thread(conversation_turns, request.app.ctx.engine, conversation_id)
         if not turns:
             return response.text("No such conversation.", status=404)
+        if action == "test":
+            return await _save_test(request, conversation_id, turns, trainer.email, trainer.name)
         reviews = ConversationReviews(request.app.ctx.engine)
         messages = {turn.event_id for turn in turns if turn.event_id is not None}
         try:
@@ -147,7 +154,48 @@ async def _page(request: Request, conversation_id: str, name: str, problem: str 
     reviews = ConversationReviews(engine)
     review, flags = await asyncio.gather(asyncio.to_thread(reviews.get, conversation_id),
                                          asyncio.to_thread(reviews.flags, conversation_id))
-    body: Union[str, bytes] = conversation_page(conversation_id, turns, review, flags,
-                                                request.app.ctx.shop.timezone, name, csrf_token(request),
-                                                problem)
+    domain = request.app.ctx.agent.domain
+    check = await asyncio.to_thread(_checks(request).get, conversation_id)
+    body = conversation_page(conversation_id, turns, review, flags, request.app.ctx.shop.timezone, name,
+                             csrf_token(request), problem, sorted(domain.intents),
+                             sorted(domain.action_names_or_texts), check)
     return response.html(body, status=status)
+
+
+def _checks(request: Request) -> StoryChecks:
+    return StoryChecks(request.app.ctx.settings.training_log_dir)
+
+
+def _corrections(request: Request, turns: List[Turn]) -> Tuple[Dict[int, str], Dict[int, str]]:
+    """The intents and actions the trainer changed on the form (the others stay as the bot had them)."""
+    intents: Dict[int, str] = {}
+    actions: Dict[int, str] = {}
+    for turn in turns:
+        if turn.event_id is None:
+            continue
+        chosen = form_text(request, f"intent-{turn.event_id}")
+        if chosen and chosen != turn.intent:
+            intents[turn.event_id] = chosen
+        for step in turn.steps:
+            picked = form_text(request, f"action-{step.event_id}")
+            if picked and picked != step.action:
+                actions[step.event_id] = picked
+    return intents, actions
+
+
+async def _save_test(request: Request, conversation_id: str, turns: List[Turn], by: str,
+                     name: str) -> HTTPResponse:
+    """Prepare the corrected story now (a mistake is a 400 at once), check and keep it in the background."""
+    settings, engine = request.app.ctx.settings, request.app.ctx.engine
+    intents, actions = _corrections(request, turns)
+    out = story_file(settings.test_stories_dir, conversation_id)
+    try:
+        text = await asyncio.to_thread(prepare_story, engine, conversation_id, request.app.ctx.agent.domain,
+                                       out, intents, actions)
+        model = await asyncio.to_thread(answering_model, engine, settings.model_path)
+        await asyncio.to_thread(_checks(request).start, conversation_id, by, out,
+                                lambda: keep_story(text, out, model))
+    except StoryExportError as error:
+        status = 409 if "exists already" in str(error) or "running already" in str(error) else 400
+        return await _page(request, conversation_id, name, f"{error}. Nothing was saved.", status)
+    return response.redirect(conversation_url(conversation_id) + "#test-status", status=303)

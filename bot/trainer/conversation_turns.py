@@ -12,7 +12,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, Tuple
 
-from sqlalchemy import select
+from sqlalchemy import inspect, select
 from sqlalchemy.engine import Engine
 
 from actions.services.figures import events
@@ -23,6 +23,7 @@ QUIET_ACTIONS = ("action_listen", "action_session_start")  # every turn has them
 
 @dataclass(frozen=True)
 class Step:
+    event_id: int
     action: str
     policy: str
     confidence: float
@@ -73,6 +74,8 @@ def _message(event_id: int, event: Dict[str, Any], offered: List[Dict[str, Any]]
 def conversation_turns(engine: Engine, conversation_id: str) -> List[Turn]:
     """The conversation's turns, oldest first; [] when the tracker store has no such conversation."""
     with engine.connect() as connection:
+        if not inspect(connection).has_table("events"):  # no conversation stored yet (or another store)
+            return []
         rows = connection.execute(select(events.c.id, events.c.data)
                                   .where(events.c.sender_id == conversation_id)
                                   .order_by(events.c.id)).all()
@@ -92,7 +95,7 @@ def conversation_turns(engine: Engine, conversation_id: str) -> List[Turn]:
         turn = turns[-1]
         turn.model_id = turn.model_id or _model_id(event)
         if kind == "action" and event.get("name") not in QUIET_ACTIONS:
-            turn.steps.append(Step(str(event.get("name")), str(event.get("policy") or ""),
+            turn.steps.append(Step(int(row.id), str(event.get("name")), str(event.get("policy") or ""),
                                    float(event.get("confidence") or 0.0)))
         elif kind == "bot":
             buttons = list((event.get("data") or {}).get("buttons") or [])

@@ -3,23 +3,14 @@
 from __future__ import annotations
 
 import argparse
-import os
-import re
 import sys
-import tempfile
 from pathlib import Path
 from typing import Any, Callable, Dict, List, NoReturn
 
 from actions.services.database import create_database_engine
 from actions.services.migrations import migrate
-from bot.trainer.story_export import (
-    StoryExportError,
-    check_story,
-    conversation_events,
-    labelled_intents,
-    story_name,
-    story_yaml,
-)
+from bot.models.registry import answering_model
+from bot.trainer.story_export import StoryExportError, StoryFailed, export_conversation, story_file
 
 
 def add_commands(commands: Any, settings: Callable[[], Any]) -> None:
@@ -32,6 +23,7 @@ def add_commands(commands: Any, settings: Callable[[], Any]) -> None:
     p.add_argument("--out", type=Path, help="default: tests/stories/test_conversation_<id>.yml")
     p.add_argument("--domain", type=Path, default=Path("domain.yml"))
     p.add_argument("--no-check", action="store_true", help="write it without running it against the model")
+    p.add_argument("--model", type=Path, help="check against this model (default: the one that answers)")
     p.set_defaults(func=lambda args: export(args, settings()))
 
 
@@ -51,40 +43,24 @@ def export(args: argparse.Namespace, settings: Any) -> None:
     from rasa.shared.core.domain import Domain
 
     domain = Domain.load(str(args.domain))
-    out = args.out or Path("tests/stories") / (
-        "test_conversation_" + re.sub(r"[^\w-]", "-", args.conversation_id)[:60] + ".yml")
-    if out.exists():
-        _fail(f"{out} exists already; choose another file with --out")
+    out = args.out or story_file(Path("tests/stories"), args.conversation_id)
     engine = create_database_engine(settings.database_url)
     try:
         migrate(engine)
-        corrections = {**labelled_intents(engine, args.conversation_id),
-                       **_corrections(args.intent, list(domain.intents))}
-        found = conversation_events(engine, args.conversation_id, corrections)
+        model = None if args.no_check else (args.model or answering_model(engine, settings.model_path))
+        if model is not None:
+            print(f"Running it against {model} (about a minute)…", flush=True)
+        messages = export_conversation(engine, args.conversation_id, domain, out, model,
+                                       _corrections(args.intent, list(domain.intents)))
+    except StoryFailed as failed:
+        print(failed.wrong, file=sys.stderr)
+        _fail("the model does not pass this conversation (above, the turns it gets wrong: '# predicted: …'); "
+              "correct them with --intent or retrain first. Nothing written")
     except StoryExportError as error:
-        _fail(str(error))
+        _fail(str(error) + ("; choose another file with --out" if "exists already" in str(error) else ""))
     finally:
         engine.dispose()
-    text = story_yaml(found, story_name(args.conversation_id), domain)
-    if "user:" not in text:
-        _fail(f"conversation {args.conversation_id!r} has no customer message to test")
-    handle = tempfile.NamedTemporaryFile("w", suffix=".yml", delete=False, encoding="utf-8")
-    with handle:
-        handle.write(text)
-    try:
-        if not args.no_check:
-            print(f"Running it against {settings.model_path} (about a minute)…", flush=True)
-            wrong = check_story(Path(handle.name), settings.model_path)
-            if wrong is not None:
-                print(wrong, file=sys.stderr)
-                _fail("the model does not pass this conversation (above, the turns it gets wrong: "
-                      "'# predicted: …'); correct them with --intent or retrain first. Nothing written")
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(text, encoding="utf-8")
-    finally:
-        if os.path.exists(handle.name):
-            os.unlink(handle.name)
-    print(f"Wrote {out} ({text.count('- user:')} customer messages); make test-stories runs it.")
+    print(f"Wrote {out} ({messages} customer messages); make test-stories runs it.")
 
 
 def _fail(message: str) -> NoReturn:

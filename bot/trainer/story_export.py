@@ -9,20 +9,25 @@ and ``--intent`` corrects more of them. Contact details never reach the reposito
 numbers in messages and slots are written as made-up ones (the same stand-ins as the inbox's).
 
 Unless ``--no-check``, the story is first run with ``rasa test core --fail-on-prediction-errors``
-against the model (``MODEL_PATH``): it is written only if the model predicts every turn of it, so that
+against the model that answers (the latest activation, bot/models/registry.py; ``MODEL_PATH`` before
+any; ``--model`` another): it is written only if the model predicts every turn of it, so that
 `make test-stories` stays green; otherwise the turns it gets wrong are printed and nothing is written.
+The console's conversation page does the same with corrected intents and actions (bot/trainer/
+story_checks.py runs it in the background).
 """
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any, Dict, List, Mapping, Optional
 
-from sqlalchemy import select
+from sqlalchemy import inspect, select
 from sqlalchemy.engine import Engine
 
 from actions.services import order_tables as t
@@ -43,15 +48,17 @@ def labelled_intents(engine: Engine, conversation_id: str) -> Dict[int, str]:
     return {int(event_id): intent for event_id, intent in rows}
 
 
-def conversation_events(engine: Engine, conversation_id: str,
-                        corrections: Mapping[int, str]) -> List[Dict[str, Any]]:
-    """The conversation's events as Rasa stored them, corrected and without contact details."""
+def conversation_events(engine: Engine, conversation_id: str, corrections: Mapping[int, str],
+                        actions: Mapping[int, str] = MappingProxyType({})) -> List[Dict[str, Any]]:
+    """The conversation's events as Rasa stored them, corrected (the intent of customer messages, the
+    action the bot should have taken) and without contact details."""
     with engine.connect() as connection:
         rows = connection.execute(select(events.c.id, events.c.data).where(
-            events.c.sender_id == conversation_id).order_by(events.c.id)).all()
+            events.c.sender_id == conversation_id).order_by(events.c.id)).all() \
+            if inspect(connection).has_table("events") else []
     if not rows:
         raise StoryExportError(f"no conversation {conversation_id!r} in the tracker store")
-    unknown = set(corrections) - {row.id for row in rows}
+    unknown = (set(corrections) | set(actions)) - {row.id for row in rows}
     if unknown:
         raise StoryExportError(f"not a message of this conversation: {', '.join(map(str, sorted(unknown)))}")
     found = []
@@ -67,11 +74,16 @@ def conversation_events(engine: Engine, conversation_id: str,
                                                 "intent": intent, "entities": entities})
         elif event.get("event") == "slot":
             event["value"] = plain(event.get("value"))
+        elif event.get("event") == "action" and row.id in actions:
+            event.update(name=actions[row.id], policy=None, confidence=1.0)
         found.append(event)
-    messages = {row.id for row, event in zip(rows, found, strict=True) if event.get("event") == "user"}
-    not_messages = [event_id for event_id in corrections if event_id not in messages]
+    kinds = {row.id: event.get("event") for row, event in zip(rows, found, strict=True)}
+    not_messages = [event_id for event_id in corrections if kinds[event_id] != "user"]
     if not_messages:
         raise StoryExportError(f"not a customer message: {', '.join(map(str, sorted(not_messages)))}")
+    not_actions = [event_id for event_id in actions if kinds[event_id] != "action"]
+    if not_actions:
+        raise StoryExportError(f"not an action of the bot: {', '.join(map(str, sorted(not_actions)))}")
     return found
 
 
@@ -100,3 +112,63 @@ def check_story(path: Path, model: Path) -> Optional[str]:
 
 def story_name(conversation_id: str) -> str:
     return "conversation " + re.sub(r"[^\w-]", "-", conversation_id)[:60]
+
+
+def story_file(folder: Path, conversation_id: str) -> Path:
+    return folder / ("test_conversation_" + re.sub(r"[^\w-]", "-", conversation_id)[:60] + ".yml")
+
+
+class StoryFailed(StoryExportError):
+    """The model does not pass the conversation; ``wrong`` is Rasa's account of the turns it got wrong."""
+
+    def __init__(self, wrong: str) -> None:
+        super().__init__("the model does not pass this conversation; correct the wrong turns or retrain "
+                         "first. Nothing was written")
+        self.wrong = wrong
+
+
+def prepare_story(engine: Engine, conversation_id: str, domain: Any, out: Path,
+                  intents: Mapping[int, str] = MappingProxyType({}),
+                  actions: Mapping[int, str] = MappingProxyType({})) -> str:
+    """The conversation as a test story, with the inbox's labels and the given corrections; raises
+    StoryExportError for what cannot be exported as asked (nothing is written here)."""
+    wrong_intents = sorted(set(intents.values()) - set(domain.intents))
+    if wrong_intents:
+        raise StoryExportError(f"not an intent of the domain: {', '.join(wrong_intents)}")
+    wrong_actions = sorted(set(actions.values()) - set(domain.action_names_or_texts))
+    if wrong_actions:
+        raise StoryExportError(f"not an action of the domain: {', '.join(wrong_actions)}")
+    if out.exists():
+        raise StoryExportError(f"{out} exists already")
+    found = conversation_events(engine, conversation_id, {**labelled_intents(engine, conversation_id),
+                                                          **intents}, actions)
+    text = story_yaml(found, story_name(conversation_id), domain)
+    if "user:" not in text:
+        raise StoryExportError(f"conversation {conversation_id!r} has no customer message to test")
+    return text
+
+
+def keep_story(text: str, out: Path, model: Optional[Path]) -> int:
+    """Write the story at ``out`` once ``model`` passes it (no check without a model); StoryFailed and
+    nothing written otherwise. Returns how many customer messages it has."""
+    handle = tempfile.NamedTemporaryFile("w", suffix=".yml", delete=False, encoding="utf-8")
+    with handle:
+        handle.write(text)
+    try:
+        wrong = check_story(Path(handle.name), model) if model is not None else None
+        if wrong is not None:
+            raise StoryFailed(wrong)
+        if out.exists():  # made meanwhile (the check takes a minute): keep the first
+            raise StoryExportError(f"{out} exists already")
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(text, encoding="utf-8")
+    finally:
+        os.unlink(handle.name)
+    return text.count("- user:")
+
+
+def export_conversation(engine: Engine, conversation_id: str, domain: Any, out: Path, model: Optional[Path],
+                        intents: Mapping[int, str] = MappingProxyType({}),
+                        actions: Mapping[int, str] = MappingProxyType({})) -> int:
+    """prepare_story, then keep_story: the conversation as a test at ``out``, if ``model`` passes it."""
+    return keep_story(prepare_story(engine, conversation_id, domain, out, intents, actions), out, model)

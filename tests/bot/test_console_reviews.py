@@ -3,13 +3,18 @@ turn, and the marks a trainer keeps; what bad input gets."""
 from __future__ import annotations
 
 import re
+import time
 from urllib.parse import quote
 
 import pytest
+import yaml
 from sqlalchemy import select
 
 from actions.services import order_tables as t
 from actions.services.database import create_database_engine
+from bot.settings import Settings
+from bot.trainer.story_checks import StoryChecks
+from bot.trainer.story_export import StoryFailed
 from tests.bot.test_console import csrf_of
 from tests.bot.test_console_trainer import cookies_of, get, trainer_console
 from tests.bot.test_trainer_inbox import action, bot, said
@@ -133,3 +138,66 @@ def test_an_odd_conversation_id_has_its_own_page(console, tmp_path):
                                      data={"csrf": csrf_of(page.text), "reviewed": "yes"})
     assert marked.status == 303 and marked.headers["location"] == link
     assert "Reviewed by tess@example.com" in get(app, link, tess).text
+
+
+def test_a_conversation_corrected_and_saved_as_a_test(console, tmp_path):
+    """The bot answered a question about Sunday with a greeting; the trainer picks the right action and the
+    test is checked against the real model in the background, then written."""
+    from tests.actions.test_figures import add_conversations
+    from tests.bot.servers import MODEL
+
+    app, _ = console
+    stories = tmp_path / "stories"
+    app.ctx.settings = Settings(**{**app.ctx.settings.__dict__, "test_stories_dir": stories,
+                                   "training_log_dir": tmp_path / "training", "model_path": MODEL})
+    engine = create_database_engine(f"sqlite:///{tmp_path}/app.db")
+    add_conversations(engine, {"c-sunday": [
+        action(0, "action_listen"), said(1, "what time do you open on sunday?", "opening_hours", 0.95),
+        action(2, "utter_greet"), action(3, "action_listen")]})
+    tess = cookies_of(app, "tess@example.com")
+    page = get(app, "/console/conversations/c-sunday", tess)
+    wrong = re.search(r'<select id="action-(\d+)" name="action-\d+"><option[^>]*>', page.text)
+    step = wrong.group(1)
+    message = re.search(r'id="intent-(\d+)"', page.text).group(1)
+    csrf = csrf_of(page.text)
+
+    def save(**form):
+        _, reply = app.test_client.post("/console/conversations/c-sunday/test", cookies=tess,
+                                        data={"csrf": csrf, **form}, allow_redirects=False)
+        return reply
+
+    refused = save(**{f"intent-{message}": "not_an_intent"})
+    assert refused.status == 400 and "not an intent of the domain: not_an_intent" in refused.text
+    assert save(**{f"action-{step}": "action_nonsense"}).status == 400
+    started = save(**{f"intent-{message}": "opening_hours", f"action-{step}": "action_answer_faq"})
+    assert started.status == 303 and started.headers["location"].endswith("#test-status")
+    checking = get(app, "/console/conversations/c-sunday", tess).text
+    assert "Checking the conversation test" in checking and 'http-equiv="refresh"' in checking
+    assert save(**{f"action-{step}": "action_answer_faq"}).status == 409  # one check at a time
+    deadline = time.monotonic() + 300
+    while "Checking the conversation test" in get(app, "/console/conversations/c-sunday", tess).text:
+        assert time.monotonic() < deadline, "the check did not end"
+        time.sleep(2)
+    done = get(app, "/console/conversations/c-sunday", tess).text
+    written = stories / "test_conversation_c-sunday.yml"
+    assert "Saved as a conversation test" in done and written.is_file(), done[-2000:]
+    steps = yaml.safe_load(written.read_text())["stories"][0]["steps"]
+    assert {"action": "action_answer_faq"} in steps and {"action": "utter_greet"} not in steps
+    again = save(**{f"action-{step}": "action_answer_faq"})
+    assert again.status == 409 and "exists already" in again.text
+    engine.dispose()
+
+
+def test_a_failed_check_is_kept_with_rasas_account(tmp_path):
+    checks = StoryChecks(tmp_path)
+
+    def failing():
+        raise StoryFailed("- action: utter_greet  # predicted: action_answer_faq")
+
+    checks.start("c-1", "tess", tmp_path / "x.yml", failing)
+    deadline = time.monotonic() + 10
+    while checks.get("c-1").state == "running" and time.monotonic() < deadline:
+        time.sleep(0.05)
+    check = checks.get("c-1")
+    assert check.state == "failed" and "predicted: action_answer_faq" in check.detail
+    assert checks.get("c-other") is None

@@ -23,6 +23,7 @@ import schemathesis
 import socketio
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
+from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import BotUttered, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 from sanic import Sanic
@@ -113,6 +114,7 @@ def server(tmp_path_factory) -> Iterator[LoopbackServer]:
     Sanic.test_mode = True
     workdir = tmp_path_factory.mktemp("fuzz")
     agent = RecordingAgent(memory=True)
+    agent.domain = Domain.load(str(ROOT / "domain.yml"))  # the trainer's pages list its intents
     shutil.copytree(ROOT / "data" / "nlu", workdir / "nlu")  # the trainer's forms write into a copy
     settings_ = Settings(database_url=f"sqlite:///{workdir}/app.db", console_secret="a fuzzing secret",
                          upload_dir=workdir / "uploads", training_data_dir=workdir / "nlu",
