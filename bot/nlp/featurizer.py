@@ -37,6 +37,7 @@ from rasa.shared.nlu.training_data.training_data import TrainingData
 from rasa.utils.tensorflow.constants import MAX_POOLING, MEAN_POOLING, POOLING
 
 from bot.nlp import minilm
+from bot.nlp.request_core import meaning_texts
 
 logger = logging.getLogger(__name__)
 
@@ -169,9 +170,13 @@ class MiniLMFeaturizer(DenseFeaturizer, GraphComponent):
         ]
         if not todo:
             return
-        sentence_vectors, token_vectors = self.encoder.encode(
-            [message.get(TEXT) for message in todo], use_cache=use_cache
-        )
+        texts = [message.get(TEXT) for message in todo]
+        # Answering a customer: what the classifier will embed next rides in the same batch (the cache
+        # hands it over), a third cheaper than a forward pass of its own.
+        extra = ([more for text in texts for more in meaning_texts(text)]
+                 if use_cache and self.encoder.cache_size > 0 else [])
+        sentence_vectors, token_vectors = self.encoder.encode(texts + extra, use_cache=use_cache)
+        sentence_vectors, token_vectors = sentence_vectors[: len(texts)], token_vectors[: len(texts)]
         for message, sentence, pieces in zip(todo, sentence_vectors, token_vectors, strict=True):
             sequence = features_for_tokens(message.get(TOKENS_NAMES[TEXT]), pieces)
             if self.pooling_operation == MEAN_POOLING:

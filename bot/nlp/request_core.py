@@ -16,6 +16,7 @@ find you" keep their opening, which carries the meaning (a place).
 from __future__ import annotations
 
 import re
+from typing import List
 
 MIN_WORDS = 2
 
@@ -46,3 +47,22 @@ def request_core(text: str) -> str:
     if core == text.strip() or len(_WORD.findall(core)) < MIN_WORDS:
         return text
     return core
+
+
+_NUMBER = re.compile(r"#?\b[A-Za-z]{0,3}-?\d[\d-]{3,}\b")
+NUMBER_STAND_IN = "#1234"
+
+
+def for_meaning(text: str) -> str:
+    """The text with every order-number-like run of digits (4 or more) written as one stand-in."""
+    return _NUMBER.sub(NUMBER_STAND_IN, text)
+
+
+def meaning_texts(text: str) -> List[str]:
+    """Besides the message itself, the texts whose embeddings its meaning is read from (the classifier's
+    meaning_vectors): the message with its numbers stood in, and its request core. The featurizer embeds
+    them in the same batch as the message, which costs less than embedding them one by one later."""
+    extra = [read] if (read := for_meaning(text)) != text else []
+    if (core := request_core(text)) != text:
+        extra.append(for_meaning(core))
+    return extra

@@ -39,7 +39,6 @@ millisecond beside the encoder. Training fits scikit-learn's LogisticRegression 
 from __future__ import annotations
 
 import logging
-import re
 from typing import Any, Dict, List, Optional, Sequence, Type
 
 import numpy as np
@@ -62,7 +61,7 @@ from rasa.shared.nlu.training_data.training_data import TrainingData
 from bot.nlp import minilm
 from bot.nlp.clauses import request_parts
 from bot.nlp.featurizer import MiniLMFeaturizer
-from bot.nlp.request_core import request_core
+from bot.nlp.request_core import for_meaning, request_core
 
 logger = logging.getLogger(__name__)
 
@@ -82,15 +81,6 @@ MAX_PARTS = 4  # parts of one message classified for also_asked
 NOT_REQUESTS = frozenset({"greet", "goodbye", "thank_you", "affirm", "deny", "inform", "stop", "help",
                           "bot_challenge", "how_are_you", "laugh", "bot_insult", OUT_OF_SCOPE})
 _FILE = "sentence_classifier.npz"
-
-
-_NUMBER = re.compile(r"#?\b[A-Za-z]{0,3}-?\d[\d-]{3,}\b")
-NUMBER_STAND_IN = "#1234"
-
-
-def for_meaning(text: str) -> str:
-    """The text with every order-number-like run of digits (4 or more) written as one stand-in."""
-    return _NUMBER.sub(NUMBER_STAND_IN, text)
 
 
 def embed(texts: Sequence[str]) -> np.ndarray:

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from bot.nlp.request_core import request_core
+from bot.nlp.request_core import meaning_texts, request_core
 from bot.nlp.sentence_classifier import embed, meaning_vectors
 
 
@@ -49,3 +49,11 @@ def test_numbers_are_stood_in_before_the_featurizer_vector_is_trusted():
     text = "is purchase 00004587345 shipped?"
     stale = embed([text])  # what the featurizer computed from the digits as typed
     assert np.allclose(meaning_vectors([text], stale)[0], embed(["is purchase #1234 shipped?"])[0], atol=1e-5)
+
+
+def test_the_texts_a_meaning_is_read_from_are_embedded_with_the_message():
+    assert meaning_texts("where is my order") == []
+    assert meaning_texts("where is order KC-10003") == ["where is order #1234"]
+    assert meaning_texts("can you help me to check your payment options") == ["your payment options"]
+    assert meaning_texts("I want to know where order 10003 is") == ["I want to know where order #1234 is",
+                                                                   "where order #1234 is"]

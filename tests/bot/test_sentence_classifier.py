@@ -11,7 +11,8 @@ from rasa.shared.nlu.training_data.features import Features
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from bot.nlp.sentence_classifier import SentenceIntentClassifier, SentenceModel, for_meaning, mixed_ranking
+from bot.nlp.request_core import for_meaning
+from bot.nlp.sentence_classifier import SentenceIntentClassifier, SentenceModel, mixed_ranking
 
 # Three directions of a 4-d "embedding" space; an out_of_scope example sits on a fourth.
 DIRECTIONS = {"order_status": [1, 0, 0, 0], "refund_policy": [0, 1, 0, 0], "greet": [0, 0, 1, 0],
