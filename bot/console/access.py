@@ -5,7 +5,7 @@ Shared by every console route module (routes.py, live.py, canned.py).
 from __future__ import annotations
 
 import asyncio
-from typing import Optional
+from typing import Optional, Union
 
 from sanic import response
 from sanic.request import Request
@@ -102,6 +102,14 @@ def not_a_trainer(request: Request) -> HTTPResponse:
     words = ("<h1>Not for this account</h1><p>This page is for accounts that train the bot (made with "
              "<code>python -m bot owner add EMAIL --role trainer</code> or <code>--role both</code>).</p>")
     return response.html(page("Not for this account", words, account.name, csrf_token(request)), status=403)
+
+
+def trainer_posting(request: Request) -> Union[Owner, HTTPResponse]:
+    """For a trainer's form: the signed-in trainer, or the answer to give instead (sign-in, 403)."""
+    trainer = signed_in_trainer(request)
+    if trainer is None:
+        return not_a_trainer(request)
+    return trainer if csrf_ok(request) else forbidden()
 
 
 def csrf_token(request: Request) -> str:

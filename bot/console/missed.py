@@ -21,7 +21,13 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from bot.console.access import csrf_ok, csrf_token, forbidden, form_text, not_a_trainer, signed_in_trainer
+from bot.console.access import (
+    csrf_token,
+    form_text,
+    not_a_trainer,
+    signed_in_trainer,
+    trainer_posting,
+)
 from bot.console.pages import esc, page
 from bot.trainer.inbox import OUT_OF_SCOPE, Group, Inbox, InboxError
 from bot.trainer.nlu_files import ExampleRefused, NluFiles
@@ -113,11 +119,9 @@ def add_missed_routes(console: Blueprint) -> None:
 
     @console.post("/missed/<event_id:row_id>/<action:str>")
     async def decide(request: Request, event_id: int, action: str) -> HTTPResponse:
-        trainer = signed_in_trainer(request)
-        if trainer is None:
-            return not_a_trainer(request)
-        if not csrf_ok(request):
-            return forbidden()
+        trainer = trainer_posting(request)
+        if isinstance(trainer, HTTPResponse):
+            return trainer
         if action not in ("label", "dismiss"):
             return response.text("No such action.", status=404)
         inbox, kind = _inbox(request), form_text(request, "as")

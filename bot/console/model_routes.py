@@ -16,7 +16,12 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from bot.console.access import csrf_ok, csrf_token, forbidden, not_a_trainer, signed_in_trainer
+from bot.console.access import (
+    csrf_token,
+    not_a_trainer,
+    signed_in_trainer,
+    trainer_posting,
+)
 from bot.console.model_pages import comparison_page, models_page
 from bot.models.registry import Model, ModelError, ModelRegistry
 from bot.models.training import TrainingError, TrainingJobs
@@ -67,11 +72,9 @@ def add_model_routes(console: Blueprint) -> None:
 
     @console.post("/models/train")
     async def train(request: Request) -> HTTPResponse:
-        trainer = signed_in_trainer(request)
-        if trainer is None:
-            return not_a_trainer(request)
-        if not csrf_ok(request):
-            return forbidden()
+        trainer = trainer_posting(request)
+        if isinstance(trainer, HTTPResponse):
+            return trainer
         try:
             job = await asyncio.to_thread(_jobs(request).start, trainer.email)
         except TrainingError as error:
@@ -89,11 +92,9 @@ def add_model_routes(console: Blueprint) -> None:
 
 async def _decide(request: Request, decision: Callable[[ModelRegistry, str], Model],
                   done: str) -> HTTPResponse:
-    trainer = signed_in_trainer(request)
-    if trainer is None:
-        return not_a_trainer(request)
-    if not csrf_ok(request):
-        return forbidden()
+    trainer = trainer_posting(request)
+    if isinstance(trainer, HTTPResponse):
+        return trainer
     try:
         model = await asyncio.to_thread(decision, _registry(request), trainer.email)
     except ModelError as error:

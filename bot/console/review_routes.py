@@ -25,7 +25,13 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from actions.services.figures import FigureRange, FigureRangeError
-from bot.console.access import csrf_ok, csrf_token, forbidden, form_text, not_a_trainer, signed_in_trainer
+from bot.console.access import (
+    csrf_token,
+    form_text,
+    not_a_trainer,
+    signed_in_trainer,
+    trainer_posting,
+)
 from bot.console.review_pages import conversation_url, list_page
 from bot.console.row_ids import parse_row_id
 from bot.console.turns_page import conversation_page
@@ -101,11 +107,9 @@ def add_review_routes(console: Blueprint) -> None:
 
     @console.post("/conversations/<conversation_id:str>/<action:str>", unquote=True)
     async def mark(request: Request, conversation_id: str, action: str) -> HTTPResponse:
-        trainer = signed_in_trainer(request)
-        if trainer is None:
-            return not_a_trainer(request)
-        if not csrf_ok(request):
-            return forbidden()
+        trainer = trainer_posting(request)
+        if isinstance(trainer, HTTPResponse):
+            return trainer
         if action not in ("reviewed", "tags", "flag", "unflag", "test"):
             return response.text("No such action.", status=404)
         turns = await asyncio.to_thread(conversation_turns, request.app.ctx.engine, conversation_id)

@@ -62,7 +62,8 @@ class Summary:
     said: List[str] = field(default_factory=list)      # every text, for the text search
 
 
-def _data(text: Optional[str]) -> Dict[str, Any]:
+def event_data(text: Optional[str]) -> Dict[str, Any]:
+    """A stored event's JSON as a dict ({} when it is not one)."""
     try:
         value = json.loads(text or "{}")
     except ValueError:
@@ -109,7 +110,7 @@ class ConversationLog:
                 if summary is None:
                     summary = summaries[row.sender_id] = Summary(row.sender_id, _at(row.timestamp),
                                                                  _at(row.timestamp))
-                _count(summary, row.type_name, row.timestamp, _data(row.data))
+                _count(summary, row.type_name, row.timestamp, event_data(row.data))
             _add_our_tables(connection, summaries)
         return summaries
 

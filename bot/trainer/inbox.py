@@ -23,7 +23,6 @@ marked as that entity; an order number is kept and marked as ``order_id``.
 from __future__ import annotations
 
 import datetime as dt
-import json
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Set, Tuple
@@ -36,7 +35,7 @@ from actions.services import order_tables as t
 from actions.services.clock import naive_utc
 from actions.services.figures import FALLBACK_INTENT, events
 from bot.trainer.contacts import anonymised
-from bot.trainer.conversation_log import LOW_CONFIDENCE, typed
+from bot.trainer.conversation_log import LOW_CONFIDENCE, event_data, typed
 from bot.trainer.nlu_files import ExampleRefused, NluFiles, same_text_key
 
 REPHRASE_SECONDS = 120
@@ -84,14 +83,6 @@ class Group:
         return sorted(totals.items(), key=lambda kv: -kv[1])[:3]
 
 
-def _parse(data: Optional[str]) -> Dict[str, Any]:
-    try:
-        value = json.loads(data or "{}")
-    except ValueError:
-        return {}
-    return value if isinstance(value, dict) else {}
-
-
 class Inbox:
     def __init__(self, engine: Engine, embed: Embed) -> None:
         self.engine = engine
@@ -132,7 +123,7 @@ class Inbox:
         for index, row in enumerate(rows):
             if row.type_name != "user" or row.id in decided:
                 continue
-            data = _parse(row.data)
+            data = event_data(row.data)
             text = str(data.get("text") or "")
             if not typed(text):
                 continue
@@ -151,10 +142,10 @@ class Inbox:
             next_user = next((r for r in later if r.type_name == "user"), None)
             answers = [r for r in later[:later.index(next_user)] if r.type_name == "bot"] \
                 if next_user is not None else [r for r in later if r.type_name == "bot"]
-            if any(str(_parse(r.data).get("text") or "") in disliked for r in answers):
+            if any(str(event_data(r.data).get("text") or "") in disliked for r in answers):
                 message.reasons.append("thumbs down")
             if next_user is not None and message.intent != HANDOFF_INTENT:
-                following = _parse(next_user.data)
+                following = event_data(next_user.data)
                 if next_user.intent_name == HANDOFF_INTENT:
                     message.reasons.append("asked for a person next")
                 elif typed(str(following.get("text") or "")) and \
