@@ -1,0 +1,88 @@
+"""Each web process answers with the active model (bot/models/registry.py) and switches when it changes.
+
+Every MODEL_CHECK_SECONDS the process reads the latest activation. When it names another archive, the
+new model is loaded beside the one answering (in a worker thread: the event loop keeps serving), tried
+on one message, and only then put in place, in one step on the event loop: a turn that started before
+the switch finishes with the model it started with, and the next turn uses the new one. Nothing is
+dropped, and a model that fails to load leaves the old one answering (logged; retried only when the
+activation changes again).
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+from pathlib import Path
+from typing import Optional
+
+from rasa.core.agent import Agent
+from rasa.core.channels.channel import UserMessage
+from rasa.core.nlg import TemplatedNaturalLanguageGenerator
+from rasa.core.processor import MessageProcessor
+
+from bot.models.registry import Model, ModelRegistry
+
+logger = logging.getLogger(__name__)
+
+
+def _load(agent: Agent, path: Path) -> MessageProcessor:
+    return MessageProcessor(model_path=path, tracker_store=agent.tracker_store, lock_store=agent.lock_store,
+                            action_endpoint=agent.action_endpoint, generator=agent.nlg,
+                            http_interpreter=agent.http_interpreter)
+
+
+class ModelSwitcher:
+    def __init__(self, agent: Agent, registry: ModelRegistry, loaded: Model, every_seconds: float) -> None:
+        self.agent = agent
+        self.registry = registry
+        self.loaded = loaded              # the model answering in this process
+        self.every_seconds = every_seconds
+        self.failed_sha: Optional[str] = None
+        self._task: Optional[asyncio.Task] = None
+
+    def start(self) -> None:
+        if self.every_seconds > 0 and self._task is None:
+            self._task = asyncio.get_running_loop().create_task(self._watch(), name="model-switch")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+            self._task = None
+
+    async def _watch(self) -> None:
+        while True:
+            await asyncio.sleep(self.every_seconds)
+            try:
+                await self.check()
+            except Exception:  # the database away for a moment: the model answering keeps answering
+                logger.exception("Could not check which model should answer")
+
+    async def check(self) -> bool:
+        """Switch to the active model if it is not the one answering; True if it switched."""
+        active = await asyncio.to_thread(self.registry.active)
+        if active is None or active.sha256 in (self.loaded.sha256, self.failed_sha):
+            return False
+        logger.info("Model %s (%s) was activated; loading it beside %s", active.id, active.model_id,
+                    self.loaded.model_id)
+        try:
+            processor = await asyncio.to_thread(_load, self.agent, active.file)
+            await processor.parse_message(UserMessage("hello"))  # loads and checks the embeddings now
+        except Exception:
+            logger.exception("Model %s (%s) could not be loaded; %s keeps answering", active.id, active.file,
+                             self.loaded.model_id)
+            self.failed_sha = active.sha256
+            return False
+        self._put_in_place(processor)
+        previous, self.loaded, self.failed_sha = self.loaded, active, None
+        logger.info("Model %s (%s) answers now; was %s (%s)", active.id, active.model_id, previous.id,
+                    previous.model_id)
+        return True
+
+    def _put_in_place(self, processor: MessageProcessor) -> None:
+        """What Agent.load_model does, with a processor already loaded: in one step on the event loop."""
+        agent = self.agent
+        agent.processor = processor
+        agent.domain = processor.domain
+        agent.tracker_store.domain = processor.domain
+        if isinstance(agent.nlg, TemplatedNaturalLanguageGenerator):
+            agent.nlg.responses = processor.domain.responses if processor.domain else {}
