@@ -2,7 +2,7 @@
 catalog import FILE | catalog list | catalog clear | owner add EMAIL | digest | report --since DATE |
 inbox list | inbox label ID INTENT | inbox dismiss ID | story export CONVERSATION_ID | train |
 model list | model activate ID | model rollback`` (inbox and story in bot/trainer/, train and model in
-bot/models/commands.py).
+bot/trained_models/commands.py).
 
 ``run`` is what ``make run`` calls: it checks shop.yml, starts the action server and the web
 server as two processes, prints the URL, and stops both on Ctrl-C.
@@ -27,8 +27,8 @@ from actions.services.migrations import migrate
 from actions.services.orders import OrderService
 from actions.services.shared_secret import load_or_create_secret
 from actions.services.shop_profile import ShopProfile, ShopProfileError, load_shop_profile
-from bot.models import commands as model_commands
 from bot.settings import Settings, SettingsError
+from bot.trained_models import commands as model_commands
 from bot.trainer import inbox_commands, story_commands
 
 

@@ -49,12 +49,12 @@ from bot.console.auth import SessionCookies
 from bot.console.login_limit import LoginLimiter
 from bot.console.routes import console_blueprint
 from bot.console.row_ids import register_row_ids
-from bot.models.registry import ModelRegistry
-from bot.models.switch import ModelSwitcher
 from bot.never_silent import SilenceGuard
 from bot.person_gate import PersonGate
 from bot.settings import Settings
 from bot.tracker_store import use_tracker_store
+from bot.trained_models.registry import ModelRegistry
+from bot.trained_models.switch import ModelSwitcher
 from bot.web.cors import install_origin_policy
 from bot.web.errors import tolerate_bad_accept
 from bot.web.site import register_site
@@ -247,7 +247,8 @@ def create_app(
             return
         if not settings.model_path.is_file():
             raise SystemExit(f"No model at {settings.model_path}; run `make train`.")
-        # The model the trainer activated last, unless MODEL_PATH holds a new one (bot/models/registry.py).
+        # The model the trainer activated last, unless MODEL_PATH holds a new one
+        # (bot/trained_models/registry.py).
         registry = ModelRegistry(app.ctx.engine)
         chosen = await asyncio.to_thread(registry.deployed, settings.model_path)
         app.ctx.agent = await load_agent(model_path=str(chosen.file),

@@ -78,8 +78,8 @@ class Settings:
     vendor_dir: Path = Path("node_modules")
     upload_dir: Path = Path("var/uploads")
     training_data_dir: Path = Path("data/nlu")  # where the trainer's labelled examples are written
-    # Training from the console or `python -m bot train` (bot/models/training.py): the pipeline, where the
-    # models and the jobs' logs go, the text by other people the new model is also measured on.
+    # Training from the console or `python -m bot train` (bot/trained_models/training.py): the pipeline,
+    # where the models and the jobs' logs go, the text by other people the new model is also measured on.
     training_config: Path = Path("config.yml")
     models_dir: Path = Path("models/trained")
     training_log_dir: Path = Path("var/training")

@@ -364,9 +364,10 @@ flagged_turns = Table(
     Column("flagged_at", DateTime, nullable=False),               # UTC, naive
 )
 
-# Trained models the trainer can activate (bot/models/registry.py): where the archive is, Rasa's model id,
-# what it was trained from and its figures; which one answers is the latest row of model_activations,
-# read by every web process (bot/models/switch.py). Training runs in jobs, one at a time.
+# Trained models the trainer can activate (bot/trained_models/registry.py): where the archive is, Rasa's
+# model id, what it was trained from and its figures; which one answers is the latest row of
+# model_activations, read by every web process (bot/trained_models/switch.py). Training runs in jobs, one
+# at a time.
 models = Table(
     "models", metadata,
     Column("id", Integer, primary_key=True),
@@ -374,9 +375,9 @@ models = Table(
     Column("sha256", String(64), nullable=False, unique=True),     # of the archive: the same model once
     Column("model_id", String(64), nullable=False, default=""),    # Rasa's, on every event it answered
     Column("trained_at", DateTime, nullable=False),                # UTC, naive
-    Column("commit", String(64), nullable=False, default=""),      # git HEAD when trained, "+" if data changed
+    Column("commit", String(64), nullable=False, default=""),      # git HEAD when trained; "+": data changed
     Column("data_hash", String(64), nullable=False, default=""),   # of config, domain and training data
-    Column("figures", Text, nullable=False, default="{}"),         # JSON: bot/models/figures.py
+    Column("figures", Text, nullable=False, default="{}"),         # JSON: bot/trained_models/figures.py
     Column("trained_by", String(254), nullable=False, default=""),
 )
 
@@ -395,7 +396,7 @@ training_jobs = Table(
     Column("started_by", String(254), nullable=False),
     Column("started_at", DateTime, nullable=False),
     Column("finished_at", DateTime),
-    Column("stage", String(16), nullable=False),                   # starting, training, evaluating, done, failed
+    Column("stage", String(16), nullable=False),   # starting, training, evaluating, done, failed
     Column("problem", Text, nullable=False, default=""),
     Column("log_file", String(1000), nullable=False, default=""),
     Column("pid", Integer),

@@ -9,10 +9,10 @@ from typing import List, Optional, Sequence
 from zoneinfo import ZoneInfo
 
 from bot.console.pages import esc, page, stored_local
-from bot.models.commands import headline
-from bot.models.figures import Row, compare, intent_changes
-from bot.models.registry import Activation, Model
-from bot.models.training import Job
+from bot.trained_models.commands import headline
+from bot.trained_models.figures import Row, compare, intent_changes
+from bot.trained_models.registry import Activation, Model
+from bot.trained_models.training import Job
 
 STAGES = {"starting": "Starting", "training": "Training the model", "evaluating": "Measuring the new model",
           "done": "Done", "failed": "Failed"}

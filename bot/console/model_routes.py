@@ -23,8 +23,8 @@ from bot.console.access import (
     trainer_posting,
 )
 from bot.console.model_pages import comparison_page, models_page
-from bot.models.registry import Model, ModelError, ModelRegistry
-from bot.models.training import TrainingError, TrainingJobs
+from bot.trained_models.registry import Model, ModelError, ModelRegistry
+from bot.trained_models.training import TrainingError, TrainingJobs
 
 
 def _registry(request: Request) -> ModelRegistry:

@@ -35,7 +35,7 @@ from bot.console.access import (
 from bot.console.review_pages import conversation_url, list_page
 from bot.console.row_ids import parse_row_id
 from bot.console.turns_page import conversation_page
-from bot.models.registry import answering_model
+from bot.trained_models.registry import answering_model
 from bot.trainer.conversation_log import ConversationFilter, ConversationLog
 from bot.trainer.conversation_reviews import ConversationReviews, ReviewError
 from bot.trainer.conversation_turns import Turn, conversation_turns

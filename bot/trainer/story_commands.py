@@ -9,7 +9,7 @@ from typing import Any, Callable, Dict, List, NoReturn
 
 from actions.services.database import create_database_engine
 from actions.services.migrations import migrate
-from bot.models.registry import answering_model
+from bot.trained_models.registry import answering_model
 from bot.trainer.story_export import StoryExportError, StoryFailed, export_conversation, story_file
 
 

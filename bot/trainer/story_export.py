@@ -9,7 +9,7 @@ and ``--intent`` corrects more of them. Contact details never reach the reposito
 numbers in messages and slots are written as made-up ones (the same stand-ins as the inbox's).
 
 Unless ``--no-check``, the story is first run with ``rasa test core --fail-on-prediction-errors``
-against the model that answers (the latest activation, bot/models/registry.py; ``MODEL_PATH`` before
+against the model that answers (the latest activation, bot/trained_models/registry.py; ``MODEL_PATH`` before
 any; ``--model`` another): it is written only if the model predicts every turn of it, so that
 `make test-stories` stays green; otherwise the turns it gets wrong are printed and nothing is written.
 The console's conversation page does the same with corrected intents and actions (bot/trainer/

@@ -9,9 +9,9 @@ import time
 import pytest
 
 from actions.services.database import create_database_engine
-from bot.models.registry import ModelRegistry
-from bot.models.training import TrainingJobs
 from bot.settings import Settings
+from bot.trained_models.registry import ModelRegistry
+from bot.trained_models.training import TrainingJobs
 from tests.bot.test_console import csrf_of
 from tests.bot.test_console_trainer import cookies_of, get, trainer_console
 from tests.bot.test_models import FIGURES_NEW, FIGURES_OLD, archives  # noqa: F401 (archives: a fixture)

@@ -13,10 +13,17 @@ import pytest
 
 from actions.services.database import create_database_engine
 from actions.services.migrations import migrate
-from bot.models.figures import compare, intent_changes
-from bot.models.registry import ModelError, ModelRegistry, data_hash, file_sha256, git_commit, write_stamp
-from bot.models.training import TrainingError, TrainingJobs
 from bot.settings import Settings
+from bot.trained_models.figures import compare, intent_changes
+from bot.trained_models.registry import (
+    ModelError,
+    ModelRegistry,
+    data_hash,
+    file_sha256,
+    git_commit,
+    write_stamp,
+)
+from bot.trained_models.training import TrainingError, TrainingJobs
 from tests.bot.servers import MODEL
 
 
@@ -171,7 +178,7 @@ def test_one_training_job_at_a_time_and_a_dead_one_is_failed(engine, tmp_path):
 def test_a_web_process_switches_models_in_place(engine, archives):
     from rasa.core.agent import Agent
 
-    from bot.models.switch import ModelSwitcher
+    from bot.trained_models.switch import ModelSwitcher
 
     first, second = archives
     registry = ModelRegistry(engine)
@@ -192,7 +199,7 @@ def test_a_web_process_switches_models_in_place(engine, archives):
 def test_a_model_that_fails_to_load_leaves_the_old_one_answering(engine, archives, tmp_path, caplog):
     from rasa.core.agent import Agent
 
-    from bot.models.switch import ModelSwitcher
+    from bot.trained_models.switch import ModelSwitcher
 
     broken = tmp_path / "broken.tar.gz"
     broken.write_bytes(archives[1].read_bytes())

@@ -1,4 +1,5 @@
-"""Each web process answers with the active model (bot/models/registry.py) and switches when it changes.
+"""Each web process answers with the active model (bot/trained_models/registry.py) and switches when it
+changes.
 
 Every MODEL_CHECK_SECONDS the process reads the latest activation. When it names another archive, the
 new model is loaded beside the one answering (in a worker thread: the event loop keeps serving), tried
@@ -19,7 +20,7 @@ from rasa.core.channels.channel import UserMessage
 from rasa.core.nlg import TemplatedNaturalLanguageGenerator
 from rasa.core.processor import MessageProcessor
 
-from bot.models.registry import Model, ModelRegistry
+from bot.trained_models.registry import Model, ModelRegistry
 
 logger = logging.getLogger(__name__)
 

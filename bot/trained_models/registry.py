@@ -3,9 +3,9 @@
 A model is a Rasa archive on disk, known once by the sha256 of its bytes, with Rasa's model id (which
 Rasa writes on every event it answered, so each turn names its model), when it was trained, from what
 (the git commit, and a hash of the config, domain and training data) and its figures
-(bot/models/figures.py). The model that answers is the latest activation; activating writes one, and a
+(bot/trained_models/figures.py). The model that answers is the latest activation; activating writes one, and a
 rollback activates the model that answered before the current one. Every web process reads the latest
-activation and switches to it (bot/models/switch.py).
+activation and switches to it (bot/trained_models/switch.py).
 """
 from __future__ import annotations
 
@@ -143,7 +143,7 @@ class ModelRegistry:
             return known
         try:
             model_id, rasa_trained_at = rasa_metadata(path)
-        except Exception as error:  # Rasa raises its own errors for an archive that is not a model
+        except Exception as error:  # noqa: BLE001 (Rasa raises errors of its own for what is not a model)
             raise ModelError(f"{path} is not a Rasa model: {error}") from None
         stamp = _stamp(path, sha)
         commit, hashed = commit or str(stamp.get("commit") or ""), hashed or str(stamp.get("data_hash") or "")
@@ -151,7 +151,8 @@ class ModelRegistry:
             with self.engine.begin() as connection:
                 connection.execute(t.models.insert().values(
                     file=str(path), sha256=sha, model_id=model_id, trained_at=trained_at or rasa_trained_at,
-                    commit=commit, data_hash=hashed, figures=json.dumps(figures or {}), trained_by=trained_by))
+                    commit=commit, data_hash=hashed, figures=json.dumps(figures or {}),
+                    trained_by=trained_by))
         except IntegrityError:
             pass  # another process registered the same archive at the same moment: that row is the model
         found = self.by_sha256(sha)

@@ -20,8 +20,8 @@ from sqlalchemy.engine import Engine
 
 from actions.services.database import create_database_engine
 from actions.services.migrations import migrate
-from bot.models.registry import Model, ModelError, ModelRegistry, write_stamp
-from bot.models.training import TrainingError, TrainingJobs, training_inputs
+from bot.trained_models.registry import Model, ModelError, ModelRegistry, write_stamp
+from bot.trained_models.training import TrainingError, TrainingJobs, training_inputs
 
 
 def add_commands(commands: Any, settings: Callable[[], Any]) -> None:

@@ -117,7 +117,8 @@ def intent_changes(old: Dict[str, Any], new: Dict[str, Any]) -> Tuple[List[Row],
     rows: List[Row] = []
     for name in set(old.get("sets", {})) & set(new.get("sets", {})):
         before, after = old["sets"][name]["per_intent"], new["sets"][name]["per_intent"]
-        rows += [Row(f"{intent} ({name})", before[intent], after[intent]) for intent in set(before) & set(after)]
+        rows += [Row(f"{intent} ({name})", before[intent], after[intent])
+                 for intent in set(before) & set(after)]
     for name in set(old.get("external", {})) & set(new.get("external", {})):
         before, after = old["external"][name]["by_group"], new["external"][name]["by_group"]
         rows += [Row(f"{group} (nlu-dev {name})", before[group], after[group])

@@ -5,8 +5,9 @@ A job (a row of ``training_jobs``) goes starting → training → evaluating →
 reason. Its process (`python -m bot train --job ID`, started by the console or run in the foreground by
 `python -m bot train`) lowers its priority (nice 19) and its threads (one for TensorFlow and the maths
 libraries), trains with `rasa train` on the repository's config, domain and data (the trainer's new
-examples included), measures the new model (bot/models/figures.py) and, if the model that answers now has
-no figures yet, that one too, then registers the new model. Activating it is the trainer's decision.
+examples included), measures the new model (bot/trained_models/figures.py) and, if the model that answers
+now has no figures yet, that one too, then registers the new model. Activating it is the trainer's
+decision.
 Everything the job prints goes to its log file, which the console shows.
 """
 from __future__ import annotations
@@ -25,9 +26,9 @@ from sqlalchemy.engine import Engine
 
 from actions.services import order_tables as t
 from actions.services.clock import naive_utc
-from bot.models import figures as model_figures
-from bot.models.registry import Model, ModelRegistry, data_hash, git_commit
 from bot.settings import Settings
+from bot.trained_models import figures as model_figures
+from bot.trained_models.registry import Model, ModelRegistry, data_hash, git_commit
 
 RUNNING = ("starting", "training", "evaluating")
 DATA_DIR = Path("data")
@@ -91,7 +92,8 @@ def _alive(pid: Optional[int]) -> bool:
 
 def training_inputs(settings: Settings) -> List[Path]:
     """What a model is trained from: the config, the domain, the rules and stories, the NLU examples."""
-    data = [p for p in sorted(DATA_DIR.iterdir()) if p.is_dir() and p.resolve() != (DATA_DIR / "nlu").resolve()]
+    nlu = (DATA_DIR / "nlu").resolve()
+    data = [p for p in sorted(DATA_DIR.iterdir()) if p.is_dir() and p.resolve() != nlu]
     return [settings.training_config, DOMAIN, *data, settings.training_data_dir]
 
 
@@ -128,7 +130,8 @@ class TrainingJobs:
         """The job in progress; one whose process has died is marked failed on the way."""
         for job in self.recent(limit=5):
             if job.running and not _alive(job.pid):
-                self.finish(job.id, "failed", "the training process ended without finishing (killed or crashed)")
+                self.finish(job.id, "failed",
+                            "the training process ended without finishing (killed or crashed)")
             elif job.running:
                 return job
         return None
@@ -161,7 +164,8 @@ class TrainingJobs:
 
     def _set(self, job_id: int, **values: Any) -> None:
         with self.engine.begin() as connection:
-            connection.execute(t.training_jobs.update().where(t.training_jobs.c.id == job_id).values(**values))
+            connection.execute(t.training_jobs.update().where(t.training_jobs.c.id == job_id)
+                               .values(**values))
 
     def finish(self, job_id: int, stage: str, problem: str = "", model: Optional[int] = None) -> None:
         self._set(job_id, stage=stage, problem=problem, model=model, finished_at=_now())
@@ -177,7 +181,7 @@ class TrainingJobs:
         with job.log_file.open("a", encoding="utf-8", buffering=1) as log:
             try:
                 model = self._train_and_measure(job, log)
-            except Exception as error:
+            except Exception as error:  # noqa: BLE001 (whatever stops the job is the trainer's to read)
                 traceback.print_exc(file=log)
                 self.finish(job_id, "failed", f"{type(error).__name__}: {error}")
                 return None
@@ -212,6 +216,7 @@ class TrainingJobs:
         if active is not None and not active.figures and active.file.is_file():
             log.write(f"Measuring the model answering now ({active.id}) to compare\n")
             registry.set_figures(active, model_figures.measure(
-                active.file, settings.training_data_dir, settings.nlu_dev_dir, stories, out / "active", env, log))
+                active.file, settings.training_data_dir, settings.nlu_dev_dir, stories, out / "active", env,
+                log))
         return registry.register(archive, job.started_by, git_commit(inputs), data_hash(inputs), figures,
                                  trained_at=_now())
