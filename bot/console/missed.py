@@ -29,7 +29,7 @@ from bot.console.access import (
     trainer_posting,
 )
 from bot.console.pages import esc, page
-from bot.trainer.inbox import OUT_OF_SCOPE, Group, Inbox, InboxError
+from bot.trainer.inbox import OUT_OF_SCOPE, Group, Inbox, InboxError, training_example
 from bot.trainer.nlu_files import ExampleRefused, NluFiles
 
 DEFAULT_DAYS = 30
@@ -81,12 +81,24 @@ def _group_html(group: Group, intents: Sequence[str], zone: ZoneInfo, csrf: str)
         f'<input type="hidden" name="csrf" value="{esc(csrf)}">'
         f'<label for="intent-{group.id}">Intent</label>'
         f'<input id="intent-{group.id}" name="intent" list="intents" value="{esc(chosen)}" required>'
+        + _marks_html(group) +
         f'<button type="submit">Add as examples</button></form>'
         f'<form class="inline" method="post" action="/console/missed/{group.id}/dismiss">'
         f'<input type="hidden" name="csrf" value="{esc(csrf)}">'
         f'<button class="secondary" name="as" value="{OUT_OF_SCOPE}" type="submit">Out of scope</button> '
         f'<button class="secondary" name="as" value="noise" type="submit">Noise</button></form>'
         f"<datalist id=\"intents\">{options}</datalist></section>")
+
+
+def _marks_html(group: Group) -> str:
+    """Each shown message as it will be written, for the trainer to mark entities in: [words](entity)."""
+    fields = "".join(
+        f'<label for="example-{m.event_id}">{esc(m.text)}</label><input id="example-{m.event_id}" '
+        f'name="example-{m.event_id}" maxlength="500" value="{esc(training_example(m))}">'
+        for m in group.messages[:SHOWN_EXAMPLES])
+    return (f"<details><summary>Mark entities</summary><p class=note>Write an entity as [words](entity), "
+            f"for example [the V60](product); the words themselves stay as the customer typed them.</p>"
+            f"{fields}</details>")
 
 
 def missed_page(groups: List[Group], intents: Sequence[str], days: int, zone: ZoneInfo, name: str,
@@ -145,7 +157,9 @@ def _decide(inbox: Inbox, request: Request, event_id: int, intent: str, by: str)
     if intent == "noise":
         count = inbox.dismiss(group, by)
         return f"Dismissed {count} message{'s' if count != 1 else ''} as noise."
-    written, already = inbox.label(group, intent, _training_data(request), by)
+    marked = {m.event_id: text for m in group.messages
+              if (text := form_text(request, f"example-{m.event_id}")) and text != training_example(m)}
+    written, already = inbox.label(group, intent, _training_data(request), by, marked=marked)
     plural = "s" if len(written) != 1 else ""
     words: Tuple[str, ...] = (f"Added {len(written)} example{plural} of {intent}",)
     if already:

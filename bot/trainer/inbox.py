@@ -25,7 +25,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass, field
-from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Set, Tuple
+from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Sequence, Set, Tuple
 
 import numpy as np
 from sqlalchemy import and_, inspect, select
@@ -36,7 +36,7 @@ from actions.services.clock import naive_utc
 from actions.services.figures import FALLBACK_INTENT, events
 from bot.trainer.contacts import anonymised
 from bot.trainer.conversation_log import LOW_CONFIDENCE, event_data, typed
-from bot.trainer.nlu_files import ExampleRefused, NluFiles, same_text_key
+from bot.trainer.nlu_files import ExampleRefused, NluFiles, plain_text, same_text_key
 
 REPHRASE_SECONDS = 120
 REPHRASE_SIMILARITY = 0.75
@@ -192,16 +192,24 @@ class Inbox:
         raise InboxError(f"message {event_id} is not in the inbox (decided already, or not missed)")
 
     def label(self, group: Group, intent: str, data: NluFiles, by: str,
-              only: Optional[Iterable[int]] = None) -> Tuple[List[str], List[str]]:
+              only: Optional[Iterable[int]] = None,
+              marked: Optional[Mapping[int, str]] = None) -> Tuple[List[str], List[str]]:
         """Write the group's messages (or ``only`` those ids) as examples of ``intent`` and record the
-        decision. Returns (examples written, texts already examples of that intent). Refused as a whole
-        (ExampleRefused, nothing written) when one of them is an example of another intent."""
+        decision. ``marked``: the trainer's entity marks on some of them, by message id (the example with
+        ``[words](entity)`` added; the words themselves may not change). Returns (examples written, texts
+        already examples of that intent). Refused as a whole (ExampleRefused, nothing written) when one of
+        them is an example of another intent, or a marked one changes the customer's words."""
         chosen = _chosen(group, only)
+        marked = dict(marked or {})
+        strangers = set(marked) - {m.event_id for m in chosen}
+        if strangers:
+            raise InboxError("marks for messages not being labelled: "
+                             + ", ".join(map(str, sorted(strangers))))
         owners = data.owner_of()
         new: Dict[str, str] = {}
         already: List[str] = []
         for message in chosen:
-            example = training_example(message)
+            example = _with_marks(training_example(message), marked.get(message.event_id))
             key = same_text_key(example)
             owner = owners.get(key)
             if owner is not None and owner[0] == intent:
@@ -262,6 +270,17 @@ def _message(row: Any, data: Dict[str, Any]) -> Missed:
                   intent=str(intent.get("name") or row.intent_name or ""),
                   confidence=float(intent.get("confidence") or 0.0), suggestions=suggestions,
                   entities=[e for e in parse.get("entities") or [] if isinstance(e, dict)])
+
+
+def _with_marks(example: str, marked: Optional[str]) -> str:
+    """The trainer's marked example, if it keeps the customer's words (as the training example has them)."""
+    if marked is None or not marked.strip():
+        return example
+    marked = " ".join(marked.split())
+    if same_text_key(marked) != same_text_key(example):
+        raise ExampleRefused(f"{marked!r} changes the customer's words ({plain_text(example)!r}); only "
+                             "entity marks [words](entity) may be added")
+    return marked
 
 
 def training_example(message: Missed) -> str:

@@ -2,6 +2,7 @@
 
     python -m bot inbox list [--days 30] [--all]
     python -m bot inbox label ID INTENT [--only ID ...]     # the group of message ID, as examples of INTENT
+        [--mark ID='is [the V60](product) in stock' ...]    # entity marks the trainer adds
     python -m bot inbox dismiss ID [--as noise|out_of_scope] [--only ID ...]
 
 A label writes the messages into data/nlu (the file that holds the intent) and records the decision; the
@@ -14,7 +15,7 @@ import argparse
 import datetime as dt
 import sys
 from pathlib import Path
-from typing import Any, Callable, List
+from typing import Any, Callable, Dict, List
 
 from actions.services.database import create_database_engine
 from actions.services.migrations import migrate
@@ -41,6 +42,8 @@ def add_commands(commands: Any, settings: Callable[[], Any]) -> None:
     p.add_argument("intent")
     p.add_argument("--only", type=int, nargs="+", metavar="ID", help="only these messages of the group")
     p.add_argument("--by", default="command line", help="who decided (kept with the decision)")
+    p.add_argument("--mark", action="append", default=[], metavar="ID=EXAMPLE",
+                   help="message ID written with entity marks, e.g. 1234='is [the V60](product) in stock'")
     p.set_defaults(func=lambda args: _run(args, settings, _label))
     p = inbox_commands.add_parser("dismiss", parents=[common], help="take a group out of the inbox")
     p.add_argument("id", type=int)
@@ -118,10 +121,22 @@ def _dismiss(args: argparse.Namespace, inbox: Inbox, since: dt.datetime) -> int:
     return 0
 
 
+def _marks(given: List[str]) -> Dict[int, str]:
+    marks: Dict[int, str] = {}
+    for item in given:
+        event_id, _, example = item.partition("=")
+        if not event_id.strip().isdigit() or not example.strip():
+            raise InboxError(f"--mark {item!r}: expected ID=EXAMPLE, "
+                             "e.g. 1234='is [the V60](product) in stock'")
+        marks[int(event_id)] = example
+    return marks
+
+
 def _write(args: argparse.Namespace, inbox: Inbox, since: dt.datetime, intent: str) -> int:
     try:
         group = inbox.group_of(args.id, since)
-        written, already = inbox.label(group, intent, _data(args), args.by, args.only)
+        written, already = inbox.label(group, intent, _data(args), args.by, args.only,
+                                       _marks(getattr(args, "mark", [])))
     except (InboxError, ExampleRefused) as error:
         print(f"error: {error}; nothing written", file=sys.stderr)
         return 2

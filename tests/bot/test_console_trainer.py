@@ -1,6 +1,7 @@
 """Roles in the console, and the trainer's Missed messages page: what a trainer sees, decides and writes."""
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
@@ -142,3 +143,22 @@ def test_an_example_of_another_intent_is_a_conflict(console):
     conflict = decide(app, tess, event_id, "label", intent="contact_info")
     assert conflict.status == 409 and "already an example of opening_hours" in conflict.text
     assert {p.name: p.read_bytes() for p in data.glob("*.yml")} == before
+
+
+def test_entities_marked_on_the_page_are_written_and_changed_words_refused(console):
+    app, data = console
+    tess = cookies_of(app, "tess@example.com")
+    page = get(app, "/console/missed", tess).text
+    event_id = group_id(page, "how quick do the beans turn up at mine")
+    section = page[page.index("how quick do the beans turn up at mine"):].split("</section>")[0]
+    first = re.search(r'name="example-(\d+)" maxlength="500" value="how quick do the beans turn up at mine"',
+                      section).group(1)
+    before = (data / "shipping.yml").read_bytes()
+    refused = decide(app, tess, event_id, "label", intent="delivery_time",
+                     **{f"example-{first}": "when do [beans](product) arrive"})
+    assert refused.status == 400 and "changes the customer&#x27;s words" in refused.text
+    assert (data / "shipping.yml").read_bytes() == before
+    done = decide(app, tess, event_id, "label", intent="delivery_time",
+                  **{f"example-{first}": "how quick do the [beans](product) turn up at mine"})
+    assert done.status == 303
+    assert "    - how quick do the [beans](product) turn up at mine\n" in (data / "shipping.yml").read_text()

@@ -148,6 +148,24 @@ def test_labelling_a_group_writes_both_examples_and_empties_it(inbox, data, engi
                                                                      "tess@example.com")}
 
 
+def test_the_trainer_marks_entities_but_cannot_change_the_words(inbox, data):
+    group = inbox.groups(SINCE)[0]
+    first, second = group.messages
+    snapshot = {p.name: p.read_bytes() for p in data.files()}
+    with pytest.raises(ExampleRefused, match="changes the customer's words"):
+        inbox.label(group, "delivery_time", data, "tess",
+                    marked={first.event_id: "how quick do [beans](product) come"})
+    with pytest.raises(InboxError, match="not being labelled"):
+        inbox.label(group, "delivery_time", data, "tess", only=[first.event_id],
+                    marked={second.event_id: "how quickly will the [beans](product) turn up at my house"})
+    assert {p.name: p.read_bytes() for p in data.files()} == snapshot
+    written, _ = inbox.label(group, "delivery_time", data, "tess",
+                             marked={first.event_id: "how quick do the [beans](product)  turn up at mine"})
+    assert written[0] == "how quick do the [beans](product) turn up at mine"
+    shipping = (data.folder / "shipping.yml").read_text()
+    assert "    - how quick do the [beans](product) turn up at mine\n" in shipping
+
+
 def test_an_example_of_another_intent_refuses_the_decision_and_writes_nothing(inbox, data):
     group = next(g for g in inbox.groups(SINCE) if g.messages[0].text == "do you post to Jersey")
     data.add("shipping_options", ["do you post to Jersey"])
