@@ -6,9 +6,10 @@ catalog when none are imported.
 """
 from __future__ import annotations
 
+import argparse
 import sys
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 from sqlalchemy.engine import Engine
 
@@ -17,6 +18,34 @@ from actions.services.catalog.store import ProductStore
 from actions.services.database import create_database_engine
 from actions.services.migrations import migrate
 from actions.services.shop_profile import ShopProfile
+from bot.cli.configuration import read_settings, read_shop
+
+
+def add_commands(commands: Any) -> None:
+    p = commands.add_parser("catalog", help="the products the bot answers about")
+    catalog_commands = p.add_subparsers(dest="catalog_command", required=True)
+    p = catalog_commands.add_parser("import", help="replace them with a Shopify or WooCommerce export")
+    p.add_argument("file", help="the export, e.g. products_export.csv")
+    p.add_argument("--shop", help="shop profile (default: SHOP_FILE or shop.yml)")
+    p.set_defaults(func=catalog)
+    p = catalog_commands.add_parser("list", help="the products customers are answered from, with prices")
+    p.add_argument("--shop", help="shop profile (default: SHOP_FILE or shop.yml)")
+    p.set_defaults(func=catalog)
+    p = catalog_commands.add_parser("clear", help="forget the imported products (back to shop.yml's)")
+    p.set_defaults(func=catalog)
+
+
+def catalog(args: argparse.Namespace) -> None:
+    """Import, list or forget the shop's products."""
+    settings = read_settings(shop_file=Path(args.shop) if getattr(args, "shop", None) else None)
+    if args.catalog_command == "clear":
+        clear_catalog(settings.database_url)
+        return
+    shop = read_shop(settings.shop_file)
+    if args.catalog_command == "list":
+        list_catalog(settings.database_url, shop)
+    elif import_catalog(Path(args.file), settings.database_url, shop):
+        raise SystemExit(2)
 
 
 def _with_store(database_url: str, work: Callable[[ProductStore], None]) -> None:

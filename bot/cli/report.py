@@ -1,0 +1,56 @@
+"""``python -m bot report --since DATE [--until DATE] [--by day|week] [--csv FILE]``: the owner's figures."""
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+from actions.services.database import create_database_engine
+from actions.services.migrations import migrate
+from bot.cli.configuration import fail, read_settings, read_shop
+
+
+def add_commands(commands: Any) -> None:
+    p = commands.add_parser("report", help="print the owner's figures (CSAT, NPS, containment, ...)")
+    p.add_argument("--since", required=True, help="first day, e.g. 2026-01-01 (the shop's local days)")
+    p.add_argument("--until", help="last day, included (default: today)")
+    p.add_argument("--by", choices=("day", "week"), default="day", help="one line per day or per week")
+    p.add_argument("--csv", metavar="FILE", help="also write the ratings and comments of the range to FILE")
+    p.set_defaults(func=report)
+
+
+def report(args: argparse.Namespace) -> None:
+    """The owner's figures as plain text, as on the console's figures page; --csv also writes the ratings
+    and comments of the range to a file."""
+    from actions.services.figures import (
+        FigureRange,
+        FigureRangeError,
+        collect_feedback,
+        collect_figures,
+        feedback_csv,
+    )
+    from bot.figures_report import text_report
+
+    settings = read_settings()
+    shop = read_shop(settings.shop_file)
+    today = dt.datetime.now(shop.timezone).date()
+    try:  # no limit on the length here: a year or more is a fair question from the command line
+        chosen = FigureRange.parse(args.since, args.until, args.by, today, max_days=None,
+                                   names=("--since", "--until"))
+    except FigureRangeError as error:
+        raise fail(str(error)) from None
+    engine = create_database_engine(settings.database_url)
+    try:
+        migrate(engine)
+        figures = collect_figures(engine, shop.timezone, chosen)
+        answers = collect_feedback(engine, shop.timezone, chosen) if args.csv else []
+    finally:
+        engine.dispose()
+    print(text_report(figures, shop.name), end="")
+    if args.csv:
+        try:
+            Path(args.csv).write_text(feedback_csv(answers), encoding="utf-8", newline="")
+        except OSError as error:
+            raise fail(f"cannot write {args.csv}: {error.strerror}") from None
+        print(f"\nWrote {len(answers)} ratings, comments and thumbs to {args.csv}")
