@@ -105,9 +105,9 @@ def missed_page(groups: List[Group], intents: Sequence[str], days: int, zone: Zo
                 csrf: str, notice: str = "", problem: str = "") -> str:
     total = sum(len(g.messages) for g in groups)
     parts = [f"<h1>Missed messages</h1><p>{total} message{'s' if total != 1 else ''} in the last {days} "
-             f"days the bot did not handle well (fallback, low confidence, the customer rephrased or asked "
-             f"for a person right after, a thumbs down), grouped with similar ones. Add a group as examples "
-             f"of the right intent, then train.</p>"]
+             f"days the bot did not handle well (fallback, low confidence, refused as out of scope, the "
+             f"customer rephrased or asked for a person right after, a thumbs down), grouped with similar "
+             f"ones. Add a group as examples of the right intent, then train.</p>"]
     if notice:
         parts.append(f'<p class="notice" role="status">{esc(notice)}</p>')
     if problem:
