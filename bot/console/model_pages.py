@@ -9,8 +9,7 @@ from typing import List, Optional, Sequence
 from zoneinfo import ZoneInfo
 
 from bot.console.pages import esc, page, stored_local
-from bot.trained_models.commands import headline
-from bot.trained_models.figures import Row, compare, intent_changes
+from bot.trained_models.figures import Row, compare, headline, intent_changes
 from bot.trained_models.registry import Activation, Model
 from bot.trained_models.training import Job
 
@@ -56,7 +55,7 @@ def _model_row(model: Model, active: Optional[Model], zone: ZoneInfo, csrf: str)
     source = model.commit or (model.data_hash[:12] and f"data {model.data_hash[:12]}") or "unknown"
     return (f"<tr><td>{model.id}</td><td>{esc(stored_local(model.trained_at, zone))}</td>"
             f"<td>{esc(model.trained_by)}</td><td><code>{esc(source)}</code></td><td><code>{esc(model.model_id[:12])}</code></td>"
-            f"<td>{esc(headline(model))}</td><td>{action}</td></tr>")
+            f"<td>{esc(headline(model.figures))}</td><td>{action}</td></tr>")
 
 
 def models_page(models: Sequence[Model], active: Optional[Model], serving: Optional[Model],

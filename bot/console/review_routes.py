@@ -93,8 +93,7 @@ def add_review_routes(console: Blueprint) -> None:
         except (FigureRangeError, FilterError) as error:
             return response.text(f"{error}.", status=400)
         log = ConversationLog(request.app.ctx.engine)
-        found = await asyncio.to_thread(log.search, wanted)
-        channels = await asyncio.to_thread(log.channels, wanted.since, wanted.until)
+        found, channels = await asyncio.to_thread(log.search_with_channels, wanted)
         return response.html(list_page(found, args, span, number, zone, intents, channels, trainer.name,
                                        csrf_token(request)))
 

@@ -20,7 +20,8 @@ from sqlalchemy.engine import Engine
 
 from actions.services.database import create_database_engine
 from actions.services.migrations import migrate
-from bot.trained_models.registry import Model, ModelError, ModelRegistry, write_stamp
+from bot.trained_models.figures import headline
+from bot.trained_models.registry import ModelError, ModelRegistry, write_stamp
 from bot.trained_models.training import TrainingError, TrainingJobs, training_inputs
 
 
@@ -84,18 +85,6 @@ def _train(args: argparse.Namespace, settings: Any, engine: Engine) -> int:
     return 0
 
 
-def headline(model: Model) -> str:
-    """The model's figures in one line: our sets' accuracy, nlu-dev, the conversation tests."""
-    figures = model.figures
-    parts = [f"{name} {s['accuracy']:.3f}" for name, s in sorted(figures.get("sets", {}).items())]
-    parts += [f"{name} {e['refused'] if e['out_of_scope'] else e['right']:.3f}"
-              for name, e in sorted(figures.get("external", {}).items())]
-    stories = figures.get("stories") or {}
-    if stories.get("total"):
-        parts.append(f"stories {stories['passed']}/{stories['total']}")
-    return ", ".join(parts) or "not measured"
-
-
 def _list(args: argparse.Namespace, settings: Any, engine: Engine) -> int:
     registry = ModelRegistry(engine)
     active = registry.active()
@@ -106,7 +95,7 @@ def _list(args: argparse.Namespace, settings: Any, engine: Engine) -> int:
         mark = "*" if active is not None and model.id == active.id else " "
         source = model.commit or model.data_hash[:12] or "unknown data"
         print(f"{mark} {model.id:>3}  {model.trained_at:%Y-%m-%d %H:%M} UTC  {model.model_id[:12]}  "
-              f"from {source}  by {model.trained_by}  {headline(model)}")
+              f"from {source}  by {model.trained_by}  {headline(model.figures)}")
     return 0
 
 

@@ -130,7 +130,7 @@ def intent_changes(old: Dict[str, Any], new: Dict[str, Any]) -> Tuple[List[Row],
 def measure(model: Path, training_dir: Path, nlu_dev: Path, stories: Path, out: Path, env: Dict[str, str],
             log: Any) -> Dict[str, Any]:
     figures = nlu_figures(model, training_dir, nlu_dev)
-    log.write(f"NLU figures of {model.name}: {_headline(figures)}\n")
+    log.write(f"NLU figures of {model.name}: {headline(figures)}\n")
     log.flush()
     figures["stories"] = story_figures(model, stories, out, env, log)
     log.write(f"Conversation tests of {model.name}: {figures['stories']}\n")
@@ -138,9 +138,13 @@ def measure(model: Path, training_dir: Path, nlu_dev: Path, stories: Path, out: 
     return figures
 
 
-def _headline(figures: Dict[str, Any]) -> str:
-    parts = [f"{name} accuracy {s['accuracy']:.3f}" for name, s in figures.get("sets", {}).items()]
-    parts += [f"nlu-dev {name} {'refused' if e['out_of_scope'] else 'right'} "
-              f"{e['refused'] if e['out_of_scope'] else e['right']:.3f}"
-              for name, e in figures.get("external", {}).items()]
-    return ", ".join(parts) or "no test set found"
+def headline(figures: Dict[str, Any]) -> str:
+    """A model's figures in one line: our sets' accuracy, nlu-dev (right, or refused for out of scope), the
+    conversation tests."""
+    parts = [f"{name} {s['accuracy']:.3f}" for name, s in sorted(figures.get("sets", {}).items())]
+    parts += [f"{name} {e['refused'] if e['out_of_scope'] else e['right']:.3f}"
+              for name, e in sorted(figures.get("external", {}).items())]
+    stories = figures.get("stories") or {}
+    if stories.get("total"):
+        parts.append(f"stories {stories['passed']}/{stories['total']}")
+    return ", ".join(parts) or "not measured"

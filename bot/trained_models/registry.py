@@ -137,7 +137,11 @@ class ModelRegistry:
         """The archive as a known model (the one already known if its bytes are)."""
         if not path.is_file():
             raise ModelError(f"no model archive at {path}")
-        sha = file_sha256(path)
+        return self._register(path, file_sha256(path), trained_by, commit, hashed, figures, trained_at)
+
+    def _register(self, path: Path, sha: str, trained_by: str, commit: str = "", hashed: str = "",
+                  figures: Optional[Dict[str, Any]] = None,
+                  trained_at: Optional[dt.datetime] = None) -> Model:
         known = self.by_sha256(sha)
         if known is not None:
             return known
@@ -234,7 +238,7 @@ class ModelRegistry:
         sha = file_sha256(path)
         known = self.by_sha256(sha)
         if known is None:
-            known = self.register(path, "make train")
+            known = self._register(path, sha, "make train")
             return self.activate(known.id, "make train", "deploy")
         active = self.active()
         if active is None:

@@ -16,7 +16,7 @@ import datetime as dt
 import json
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any, Dict, Iterable, List, Optional, Set
+from typing import Any, Dict, Iterable, List, Optional, Set, Tuple
 
 from sqlalchemy import inspect, select
 from sqlalchemy.engine import Connection, Engine
@@ -76,7 +76,8 @@ def typed(text: str) -> bool:
     return bool(text.strip()) and not text.startswith("/") and text != AUTOMATIC_OPENING
 
 
-def _at(timestamp: float) -> dt.datetime:
+def stored_at(timestamp: float) -> dt.datetime:
+    """Rasa's event timestamp as our tables keep moments: UTC, without a zone."""
     return dt.datetime.fromtimestamp(timestamp, dt.timezone.utc).replace(tzinfo=None)
 
 
@@ -84,14 +85,16 @@ class ConversationLog:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
 
-    def channels(self, since: dt.datetime, until: dt.datetime) -> List[str]:
-        """The channels customers wrote on in the range, for the filter's choices."""
-        return sorted({c for s in self._summaries(since, until).values() for c in s.channels})
-
     def search(self, wanted: ConversationFilter) -> List[Summary]:
         """The conversations the filter keeps, the most recent first."""
-        found = [s for s in self._summaries(wanted.since, wanted.until).values() if _keeps(wanted, s)]
-        return sorted(found, key=lambda s: (s.last, s.conversation_id), reverse=True)
+        return self.search_with_channels(wanted)[0]
+
+    def search_with_channels(self, wanted: ConversationFilter) -> Tuple[List[Summary], List[str]]:
+        """search, and the channels customers wrote on in the range (the filter's choices), from one read."""
+        summaries = self._summaries(wanted.since, wanted.until).values()
+        found = sorted((s for s in summaries if _keeps(wanted, s)), key=lambda s: (s.last, s.conversation_id),
+                       reverse=True)
+        return found, sorted({channel for s in summaries for channel in s.channels})
 
     def _summaries(self, since: dt.datetime, until: dt.datetime) -> Dict[str, Summary]:
         start = since.replace(tzinfo=dt.timezone.utc).timestamp()
@@ -108,15 +111,15 @@ class ConversationLog:
             for row in rows:
                 summary = summaries.get(row.sender_id)
                 if summary is None:
-                    summary = summaries[row.sender_id] = Summary(row.sender_id, _at(row.timestamp),
-                                                                 _at(row.timestamp))
+                    summary = summaries[row.sender_id] = Summary(row.sender_id, stored_at(row.timestamp),
+                                                                 stored_at(row.timestamp))
                 _count(summary, row.type_name, row.timestamp, event_data(row.data))
             _add_our_tables(connection, summaries)
         return summaries
 
 
 def _count(summary: Summary, kind: str, timestamp: float, data: Dict[str, Any]) -> None:
-    summary.last = max(summary.last, _at(timestamp))
+    summary.last = max(summary.last, stored_at(timestamp))
     text = str(data.get("text") or "")
     if kind == "bot":
         if text:

@@ -17,6 +17,7 @@ from sqlalchemy.engine import Engine
 
 from actions.services.figures import events
 from actions.services.wording import payload_words
+from bot.trainer.conversation_log import stored_at
 
 QUIET_ACTIONS = ("action_listen", "action_session_start")  # every turn has them: nothing to read
 
@@ -46,10 +47,6 @@ class Turn:
     slots: List[Tuple[str, Any]] = field(default_factory=list)
 
 
-def _at(timestamp: float) -> dt.datetime:
-    return dt.datetime.fromtimestamp(timestamp, dt.timezone.utc).replace(tzinfo=None)
-
-
 def _model_id(event: Dict[str, Any]) -> str:
     return str((event.get("metadata") or {}).get("model_id") or "")
 
@@ -65,7 +62,7 @@ def _message(event_id: int, event: Dict[str, Any], offered: List[Dict[str, Any]]
     entities = [(str(e.get("entity")), str(e.get("value"))) for e in parse.get("entities") or []
                 if isinstance(e, dict)]
     tapped = text.startswith("/")
-    return Turn(event_id, _at(float(event.get("timestamp") or 0)),
+    return Turn(event_id, stored_at(float(event.get("timestamp") or 0)),
                 payload_words(text, offered) if tapped else text, tapped,
                 str(event.get("input_channel") or ""), name, float(intent.get("confidence") or 0.0),
                 runner_up, entities, _model_id(event))
@@ -91,7 +88,7 @@ def conversation_turns(engine: Engine, conversation_id: str) -> List[Turn]:
             turns.append(_message(int(row.id), event, offered))
             continue
         if not turns:
-            turns.append(Turn(None, _at(float(event.get("timestamp") or 0))))
+            turns.append(Turn(None, stored_at(float(event.get("timestamp") or 0))))
         turn = turns[-1]
         turn.model_id = turn.model_id or _model_id(event)
         if kind == "action" and event.get("name") not in QUIET_ACTIONS:
