@@ -42,9 +42,12 @@ node_modules/.installed: package.json package-lock.json
 $(PIPELINE)/meta.json: shop.yml bot/nlp/pipeline.py actions/services/shop_profile.py $(VENV)/.installed
 	$(PY) -m bot build-nlp --out $(PIPELINE)
 
-train: $(MODEL)  ## train the model if data, config, domain or pipeline changed
+train: $(MODEL)  ## train the model if data, config, domain, pipeline or the NLU's own code changed
 
-$(MODEL): config.yml domain.yml $(DATA) $(PIPELINE)/meta.json
+# The NLU components the model is made of (bot/nlp): a change to them is a change to the model.
+NLU_CODE := $(filter-out bot/nlp/bench_minilm.py,$(wildcard bot/nlp/*.py))
+
+$(MODEL): config.yml domain.yml $(DATA) $(PIPELINE)/meta.json $(NLU_CODE)
 	$(RASA) train --fixed-model-name shop --out models
 	touch $@
 	$(PY) -m bot model stamp $@

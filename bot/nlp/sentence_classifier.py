@@ -20,6 +20,9 @@ where it may hold two (bot/nlp/clauses.py), each part is classified by the regre
 confidently asking for something other than the main intent are put in the parse data as
 ``also_asked`` (a list of intent names) for the actions to answer too.
 
+Slips are read as the word meant ("check ur pamyent modalities"): bot/nlp/spelling.py, one edit away
+from a known word; the speller's words are stored with the model.
+
 Numbers are read for their shape, not their digits: "is purchase 00004587345 shipped?" is embedded as
 "is purchase #1234 shipped?" (order numbers in a format unlike ours pulled the embedding off course:
 measured on other people's text, 0.765 -> 0.80 right with the regression alone). Only this
@@ -39,7 +42,7 @@ millisecond beside the encoder. Training fits scikit-learn's LogisticRegression 
 from __future__ import annotations
 
 import logging
-from typing import Any, Dict, List, Optional, Sequence, Type
+from typing import Any, Callable, Dict, List, Optional, Sequence, Type
 
 import numpy as np
 from rasa.engine.graph import ExecutionContext, GraphComponent
@@ -49,6 +52,7 @@ from rasa.engine.storage.storage import ModelStorage
 from rasa.nlu.classifiers.classifier import IntentClassifier
 from rasa.shared.exceptions import InvalidConfigException
 from rasa.shared.nlu.constants import (
+    ENTITIES,
     INTENT,
     INTENT_NAME_KEY,
     INTENT_RANKING_KEY,
@@ -62,6 +66,7 @@ from bot.nlp import minilm
 from bot.nlp.clauses import request_parts
 from bot.nlp.featurizer import MiniLMFeaturizer
 from bot.nlp.request_core import for_meaning, request_core
+from bot.nlp.spelling import Speller
 
 logger = logging.getLogger(__name__)
 
@@ -80,6 +85,7 @@ MAX_PARTS = 4  # parts of one message classified for also_asked
 # Intents that are not a request of their own: "thanks, and where is my order" asks one thing.
 NOT_REQUESTS = frozenset({"greet", "goodbye", "thank_you", "affirm", "deny", "inform", "stop", "help",
                           "bot_challenge", "how_are_you", "laugh", "bot_insult", OUT_OF_SCOPE})
+SPELLING = "correct_spelling"  # read "pamyent" as "payment" (bot/nlp/spelling.py)
 _FILE = "sentence_classifier.npz"
 
 
@@ -92,12 +98,18 @@ def _normalised(vectors: np.ndarray) -> np.ndarray:
     return vectors / np.maximum(np.linalg.norm(vectors, axis=-1, keepdims=True), 1e-12)
 
 
-def meaning_vectors(texts: Sequence[str], whole: Optional[np.ndarray] = None) -> np.ndarray:
-    """One L2-normalised vector per text: the embedding of the text with its numbers stood in, averaged
-    with the embedding of its request core when it opens with a frame (bot/nlp/request_core.py).
-    ``whole``: the texts' own embeddings when already computed (the featurizer's), used where no number
-    was stood in."""
-    readable = [for_meaning(text) for text in texts]
+def _as_typed(text: str) -> str:
+    return text
+
+
+def meaning_vectors(texts: Sequence[str], whole: Optional[np.ndarray] = None,
+                    spell: Callable[[str], str] = _as_typed) -> np.ndarray:
+    """One L2-normalised vector per text: the embedding of the text with its slips corrected (``spell``)
+    and its numbers stood in, averaged with the embedding of its request core when it opens with a frame
+    (bot/nlp/request_core.py). ``whole``: the texts' own embeddings when already computed (the
+    featurizer's), used where nothing was rewritten."""
+    meant = [spell(text) for text in texts]
+    readable = [for_meaning(text) for text in meant]
     if whole is None:
         vectors = embed(readable)
     else:
@@ -105,14 +117,14 @@ def meaning_vectors(texts: Sequence[str], whole: Optional[np.ndarray] = None) ->
         rewritten = [i for i, (text, read) in enumerate(zip(texts, readable, strict=True)) if text != read]
         if rewritten:
             vectors[rewritten] = embed([readable[i] for i in rewritten])
-    cores = [(i, for_meaning(core)) for i, text in enumerate(texts) if (core := request_core(text)) != text]
+    cores = [(i, for_meaning(core)) for i, text in enumerate(meant) if (core := request_core(text)) != text]
     if cores:
         rows = [i for i, _ in cores]
         vectors[rows] = _normalised(vectors[rows] + embed([core for _, core in cores]))
     return vectors
 
 
-def sentence_vector(message: Message) -> Optional[np.ndarray]:
+def sentence_vector(message: Message, spell: Callable[[str], str] = _as_typed) -> Optional[np.ndarray]:
     """The message's meaning vector (meaning_vectors), from the MiniLM feature already computed."""
     text = message.get(TEXT) or ""
     _, sentence = message.get_dense_features(TEXT)
@@ -121,7 +133,7 @@ def sentence_vector(message: Message) -> Optional[np.ndarray]:
     vector = np.asarray(sentence.features, dtype=np.float32).reshape(1, -1)
     if not float(np.linalg.norm(vector)):
         return None
-    return meaning_vectors([text], vector)[0]
+    return meaning_vectors([text], vector, spell)[0]
 
 
 def softmax(scores: np.ndarray) -> np.ndarray:
@@ -134,7 +146,8 @@ class SentenceModel:
     """The trained parts: the regression's weights and every training example's embedding and intent."""
 
     def __init__(self, intents: Sequence[str], coef: np.ndarray, intercept: np.ndarray,
-                 examples: np.ndarray, labels: np.ndarray) -> None:
+                 examples: np.ndarray, labels: np.ndarray, speller: Optional[Speller] = None) -> None:
+        self.speller = speller  # corrects slips before a text is embedded; None: read as typed
         self.intents = list(intents)
         self.coef = coef.astype(np.float32)
         self.intercept = intercept.astype(np.float32)
@@ -143,9 +156,12 @@ class SentenceModel:
         out = self.intents.index(OUT_OF_SCOPE) if OUT_OF_SCOPE in self.intents else -1
         self.in_scope = self.examples[self.labels != out]
 
+    def spell(self, text: str) -> str:
+        return self.speller.correct(text) if self.speller is not None else text
+
     @classmethod
     def fit(cls, vectors: np.ndarray, labels: Sequence[str], c: float,
-            balanced: bool = True) -> "SentenceModel":
+            balanced: bool = True, speller: Optional[Speller] = None) -> "SentenceModel":
         from sklearn.linear_model import LogisticRegression
 
         # Balanced: how many examples we wrote for an intent (449 out of scope, 48 "how are you") says
@@ -154,7 +170,7 @@ class SentenceModel:
         regression.fit(vectors, list(labels))
         intents = [str(i) for i in regression.classes_]
         return cls(intents, regression.coef_, regression.intercept_, vectors,
-                   np.array([intents.index(label) for label in labels]))
+                   np.array([intents.index(label) for label in labels]), speller)
 
     def probabilities(self, vectors: np.ndarray, neighbour_weight: float = 0.0,
                       neighbours: int = 5) -> np.ndarray:
@@ -193,7 +209,7 @@ class SentenceIntentClassifier(GraphComponent, IntentClassifier):
     @staticmethod
     def get_default_config() -> Dict[str, Any]:
         return {WEIGHT: 0.7, C: 10.0, BALANCED: True, MIN_SIMILARITY: 0.45, RANKING_LENGTH: 10,
-                MIN_PART_CONFIDENCE: 0.5, NEIGHBOUR_WEIGHT: 0.0, NEIGHBOURS: 5}
+                MIN_PART_CONFIDENCE: 0.5, NEIGHBOUR_WEIGHT: 0.0, NEIGHBOURS: 5, SPELLING: True}
 
     @classmethod
     def validate_config(cls, config: Dict[str, Any]) -> None:
@@ -223,23 +239,40 @@ class SentenceIntentClassifier(GraphComponent, IntentClassifier):
         return cls(config, model_storage, resource)
 
     def train(self, training_data: TrainingData) -> Resource:
+        speller = self._speller(training_data) if self._config[SPELLING] else None
+        spell = speller.correct if speller is not None else _as_typed
         examples = [(vector, m.get(INTENT)) for m in training_data.intent_examples
-                    if (vector := sentence_vector(m)) is not None]
+                    if (vector := sentence_vector(m, spell)) is not None]
         if len({label for _, label in examples}) < 2:
             logger.warning("%s: fewer than two intents with examples; not trained.", type(self).__name__)
             return self._resource
         vectors = np.stack([vector for vector, _ in examples])
         self.model = SentenceModel.fit(vectors, [label for _, label in examples], self._config[C],
-                                       bool(self._config[BALANCED]))
+                                       bool(self._config[BALANCED]), speller)
         self.persist()
         return self._resource
+
+    @staticmethod
+    def _speller(training_data: TrainingData) -> Speller:
+        """English words, the words our examples use, and the names they mark as entities (products)."""
+        names = [str(entity.get("value", "")) for m in training_data.training_examples
+                 for entity in m.get(ENTITIES) or []]
+        names += [str(element) for table in training_data.lookup_tables
+                  if isinstance(elements := table.get("elements"), list) for element in elements]
+        return Speller.for_training_data([m.get(TEXT) or "" for m in training_data.training_examples], names)
 
     def persist(self) -> None:
         if self.model is None:
             return
         with self._model_storage.write_to(self._resource) as folder:
+            spelling: Dict[str, np.ndarray] = {}
+            if self.model.speller is not None:
+                words, log_probabilities, ours = self.model.speller.state()
+                spelling = {"spell_words": np.array(words), "spell_ours": np.array(ours, dtype=str),
+                            "spell_log_probabilities": np.array(log_probabilities, dtype=np.float32)}
             np.savez(folder / _FILE, intents=np.array(self.model.intents), coef=self.model.coef,
-                     intercept=self.model.intercept, examples=self.model.examples, labels=self.model.labels)
+                     intercept=self.model.intercept, examples=self.model.examples, labels=self.model.labels,
+                     **spelling)
 
     @classmethod
     def load(cls, config: Dict[str, Any], model_storage: ModelStorage, resource: Resource,
@@ -247,8 +280,13 @@ class SentenceIntentClassifier(GraphComponent, IntentClassifier):
         try:
             with model_storage.read_from(resource) as folder:
                 with np.load(folder / _FILE, allow_pickle=False) as saved:
+                    speller = None
+                    if "spell_words" in saved.files:  # models trained before spelling have none
+                        speller = Speller(dict(zip(saved["spell_words"].tolist(),
+                                                   saved["spell_log_probabilities"].tolist(), strict=True)),
+                                          saved["spell_ours"].tolist())
                     model = SentenceModel([str(i) for i in saved["intents"]], saved["coef"],
-                                          saved["intercept"], saved["examples"], saved["labels"])
+                                          saved["intercept"], saved["examples"], saved["labels"], speller)
         except (ValueError, FileNotFoundError, OSError):
             logger.warning("%s: no trained model in %s; it will leave DIET's ranking as it is.",
                            cls.__name__, resource.name)
@@ -259,7 +297,7 @@ class SentenceIntentClassifier(GraphComponent, IntentClassifier):
         if self.model is None:
             return messages
         for message in messages:
-            vector = sentence_vector(message)
+            vector = sentence_vector(message, self.model.spell)
             if vector is not None:
                 self._classify(message, vector)
         return messages
@@ -292,7 +330,7 @@ class SentenceIntentClassifier(GraphComponent, IntentClassifier):
         parts = request_parts(text)[:MAX_PARTS]
         if len(parts) < 2 or main in NOT_REQUESTS:
             return []
-        vectors = meaning_vectors(parts)
+        vectors = meaning_vectors(parts, spell=self.model.spell)
         probabilities = self._probabilities(vectors)
         near = self.model.nearest_in_scope(vectors) >= self._config[MIN_SIMILARITY]
         intents = [self.model.intents[int(row.argmax())] for row in probabilities]

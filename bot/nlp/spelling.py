@@ -1,0 +1,124 @@
+"""Typing slips read as the word meant, for the sentence classifier: "I can no longer affrd purchase",
+"check ur pamyent modalities", "can uhelp me setting the delpivery address up".
+
+Why: the sentence embedding cuts an unknown word into word pieces ("pam", "##yen", "##t"), which carry
+none of the word's meaning, so a misspelt request lands far from its intent, or far enough from every
+example to be refused. DIET copes better (its character n-grams overlap the right word) but is the less
+reliable of the two on other people's wording.
+
+A word is corrected only when it is not a known English word (spaCy's English word frequencies from
+spacy-lookups-data, the words of our training data) and exactly one edit away from one (a letter left
+out, added, changed, or two swapped): the most frequent such word wins, a word of our own data first.
+Short words (under MIN_LENGTH letters) are left alone: "ur", "u", "pls" are how people write, and with
+so few letters one edit reaches too many words. Only the classifier's reading of the message changes;
+the message, its entities and DIET's features keep what was typed.
+"""
+from __future__ import annotations
+
+import gzip
+import json
+import re
+from collections import Counter
+from importlib import resources
+from typing import Any, Dict, Iterable, List, Optional, Tuple, cast
+
+MIN_LENGTH = 4
+MAX_LENGTH = 24  # longer words are stored nowhere and corrected never: a slip that long is rare
+# spaCy's log probabilities (a web corpus): "refund" -11.7, "rebate" -13.5, "modalities" -16.0; below
+# this the table holds as many slips ("accout" -16.8, "chnage" -18.0) as rare words. Rare words are
+# still known from the lemma table, a dictionary's forms ("rebating", "fobbing").
+KNOWN_LOG_PROBABILITY = -16.0
+# A whitespace-separated chunk that may be a slip: letters only, with punctuation around them. Emails,
+# numbers, "haven't" and "KC-10482" are not.
+_CHUNK = re.compile(r"""([("'“‘]*)([A-Za-z]+)([.,!?;:)"'”’]*)""")
+_WORD = re.compile(r"[A-Za-z]+")
+OURS_KNOWN_AT = 2  # a word our data uses this often is a word, not a slip (a slip we wrote comes once)
+_LETTERS = "abcdefghijklmnopqrstuvwxyz"
+
+
+def _table(name: str) -> Dict[str, Any]:
+    table = resources.files("spacy_lookups_data") / "data" / f"en_{name}.json.gz"
+    with table.open("rb") as raw, gzip.open(raw, "rt", encoding="utf-8") as text:
+        return cast(Dict[str, Any], json.load(text))
+
+
+def english_words(min_log_probability: float = KNOWN_LOG_PROBABILITY) -> Dict[str, float]:
+    """Lower-case English words with a log probability each: the frequent ones of spaCy's word
+    frequencies, every form in its lemma table, and contractions typed without the apostrophe."""
+    probabilities: Dict[str, float] = _table("lexeme_prob")
+    words = {word: p for word, p in probabilities.items() if p >= min_log_probability and _plain(word)}
+    lemmas = _table("lemma_lookup")
+    for word in {*lemmas, *lemmas.values(), "cannot"}:
+        if _plain(word) and word not in words:
+            words[word] = max(probabilities.get(word, min_log_probability), min_log_probability - 1)
+    for word, p in probabilities.items():  # "havent", "dont", "werent": how people type them
+        if "'" in word and _plain(bare := word.replace("'", "")) and p >= min_log_probability - 3:
+            words.setdefault(bare, p)
+    return words
+
+
+def _plain(word: str) -> bool:
+    return len(word) <= MAX_LENGTH and word.isascii() and word.isalpha() and word.islower()
+
+
+def _one_edit(word: str) -> Iterable[str]:
+    splits = [(word[:i], word[i:]) for i in range(len(word) + 1)]
+    for left, right in splits:
+        if right:
+            yield left + right[1:]
+            if len(right) > 1:
+                yield left + right[1] + right[0] + right[2:]
+            for letter in _LETTERS:
+                yield left + letter + right[1:]
+        for letter in _LETTERS:
+            yield left + letter + right
+
+
+class Speller:
+    """Known words with a log probability each; the words of our own data are preferred among the
+    candidates for a slip, but a slip in our data is corrected like any other (the model learns the
+    word meant). Names the data marks as entities (products) are known words."""
+
+    def __init__(self, words: Dict[str, float], ours: Iterable[str] = ()) -> None:
+        self.words = dict(words)
+        self.ours = frozenset(ours)
+
+    @classmethod
+    def for_training_data(cls, texts: Iterable[str], names: Iterable[str] = ()) -> "Speller":
+        words = english_words()
+        for name in names:
+            for word in _WORD.findall(name.lower()):
+                words.setdefault(word, KNOWN_LOG_PROBABILITY)
+        counts = Counter(word.lower() for text in texts for word in _WORD.findall(text))
+        for word, count in counts.items():  # "hiya", "hallo": ours on purpose, more than once
+            if count >= OURS_KNOWN_AT:
+                words.setdefault(word, KNOWN_LOG_PROBABILITY)
+        return cls(words, counts)
+
+    def correction(self, word: str) -> Optional[str]:
+        """The word meant, or None when ``word`` is known, too short, or no known word is one edit away."""
+        lower = word.lower()
+        if not MIN_LENGTH <= len(lower) <= MAX_LENGTH + 1 or lower in self.words:
+            return None
+        candidates = {candidate for candidate in _one_edit(lower) if candidate in self.words}
+        if not candidates:
+            return None
+        return max(candidates, key=lambda c: (c in self.ours, self.words[c], c))
+
+    def correct(self, text: str) -> str:
+        """``text`` with each slip replaced by the word meant; everything else as typed. A capitalised
+        word after the first is left alone: a name ("Quay Street", "Nespresso") is not a slip."""
+        def chunk(match: re.Match[str]) -> str:
+            found = _CHUNK.fullmatch(match.group())
+            if not found:
+                return match.group()
+            before, word, after = found.groups()
+            if match.start() > 0 and word[0].isupper():
+                return match.group()
+            return before + (self.correction(word) or word) + after
+        return re.sub(r"\S+", chunk, text)
+
+    def state(self) -> Tuple[List[str], List[float], List[str]]:
+        """What a model stores: the known words, their log probabilities, and our own words."""
+        words = sorted(self.words)
+        return words, [self.words[word] for word in words], sorted(self.ours)
