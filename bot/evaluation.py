@@ -36,6 +36,7 @@ class Prediction:
     predicted: str        # after the fallback: may be nlu_fallback
     top_intent: str       # the classifier's best intent, ignoring the fallback
     confidence: float     # the classifier's confidence in top_intent
+    margin: float = 1.0   # confidence of top_intent minus the runner-up's (the fallback's ambiguity)
 
 
 def normalise(text: str) -> str:
@@ -68,7 +69,8 @@ def unseen(examples: List[Tuple[str, str]], training: Path = TRAINING_DATA) -> L
 def prediction_from_parse(text: str, expected: str, parsed: Dict[str, Any]) -> Prediction:
     ranking = [r for r in parsed.get("intent_ranking") or [] if r["name"] != FALLBACK]
     top = ranking[0] if ranking else {"name": parsed["intent"]["name"], "confidence": 0.0}
-    return Prediction(text, expected, parsed["intent"]["name"], top["name"], float(top["confidence"]))
+    margin = float(top["confidence"]) - (float(ranking[1]["confidence"]) if len(ranking) > 1 else 0.0)
+    return Prediction(text, expected, parsed["intent"]["name"], top["name"], float(top["confidence"]), margin)
 
 
 async def _predict_sets(
