@@ -20,7 +20,7 @@ where it may hold two (bot/nlp/clauses.py), each part is classified by the regre
 confidently asking for something other than the main intent are put in the parse data as
 ``also_asked`` (a list of intent names) for the actions to answer too.
 
-Slips are read as the word meant ("check ur pamyent modalities"): bot/nlp/spelling.py, one edit away
+Slips are read as the word meant ("check ur paymnet options"): bot/nlp/spelling.py, one edit away
 from a known word; the speller's words are stored with the model.
 
 Numbers are read for their shape, not their digits: "is purchase 00004587345 shipped?" is embedded as

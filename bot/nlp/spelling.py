@@ -1,7 +1,7 @@
-"""Typing slips read as the word meant, for the sentence classifier: "I can no longer affrd purchase",
-"check ur pamyent modalities", "can uhelp me setting the delpivery address up".
+"""Typing slips read as the word meant, for the sentence classifier: "where is my pacrel", "I can't aford
+the subscription", "check ur paymnet options".
 
-Why: the sentence embedding cuts an unknown word into word pieces ("pam", "##yen", "##t"), which carry
+Why: the sentence embedding cuts an unknown word into word pieces ("pay", "##m", "##net"), which carry
 none of the word's meaning, so a misspelt request lands far from its intent, or far enough from every
 example to be refused. DIET copes better (its character n-grams overlap the right word) but is the less
 reliable of the two on other people's wording.
