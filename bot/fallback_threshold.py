@@ -8,14 +8,15 @@ The model is loaded once; for each pair of the sentence classifier's ``weight`` 
 validation set is parsed again and every threshold is swept.
 
 For each candidate threshold and ambiguity threshold (the fallback also answers "Did you mean…?" when
-the top two intents are closer than that): the share of in-scope messages answered with the right intent (top
-intent right and confident enough), and the share of out-of-scope messages refused (classified
+the top two intents are closer than that): the share of in-scope messages answered with the right intent
+(top intent right and confident enough), and the share of out-of-scope messages refused (classified
 out_of_scope, or not confident or clear enough). The chosen threshold answers the most in-scope messages
-while still refusing at least --min-refused of the out-of-scope ones; if none does, the best mean
-of the two. The default 0.92 is issue 14's target for refusals. Two validation sets are pooled: our
-own voice (validation.yml) and customers who write unlike us (validation_voices.yml: long-winded,
-blunt, misspelt, non-native), so the choice does not favour wordings like our training data.
-config.yml's FallbackClassifier thresholds and SentenceIntentClassifier settings carry the values chosen.
+while still refusing at least --min-refused of the out-of-scope ones; if none does, the best mean of the
+two. On a tie the classifier's settings already in --config are kept. The default 0.92 is issue 14's
+target for refusals. Two validation sets are pooled: our own voice (validation.yml) and customers who
+write unlike us (validation_voices.yml: long-winded, blunt, misspelt, non-native), so the choice does
+not favour wordings like our training data. config.yml's FallbackClassifier thresholds and
+SentenceIntentClassifier settings carry the values chosen.
 """
 from __future__ import annotations
 

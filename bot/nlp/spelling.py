@@ -6,12 +6,13 @@ none of the word's meaning, so a misspelt request lands far from its intent, or 
 example to be refused. DIET copes better (its character n-grams overlap the right word) but is the less
 reliable of the two on other people's wording.
 
-A word is corrected only when it is not a known English word (spaCy's English word frequencies from
-spacy-lookups-data, the words of our training data) and exactly one edit away from one (a letter left
-out, added, changed, or two swapped): the most frequent such word wins, a word of our own data first.
-Short words (under MIN_LENGTH letters) are left alone: "ur", "u", "pls" are how people write, and with
-so few letters one edit reaches too many words. Only the classifier's reading of the message changes;
-the message, its entities and DIET's features keep what was typed.
+A word is corrected only when it is not a known word (spaCy's frequent English words and its lemma
+table's forms, from spacy-lookups-data; words our training data uses twice or marks as entities) and
+exactly one edit away from one (a letter left out, added, changed, or two swapped): the most frequent
+such word wins, a word of our own data first. Short words (under MIN_LENGTH letters) are left alone:
+"ur", "u", "pls" are how people write, and with so few letters one edit reaches too many words. Only the
+classifier's reading of the message changes; the message, its entities and DIET's features keep what was
+typed.
 """
 from __future__ import annotations
 
