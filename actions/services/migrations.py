@@ -116,6 +116,17 @@ def _create_model_tables(connection: Connection) -> None:
         table.create(connection)
 
 
+def _add_training_job_slot(connection: Connection) -> None:
+    # Databases made after the column joined the table definition have it, and its index, from step 17.
+    if "running_slot" not in {c["name"] for c in inspect(connection).get_columns("training_jobs")}:
+        connection.execute(text("ALTER TABLE training_jobs ADD COLUMN running_slot INTEGER"))
+        connection.execute(text("UPDATE training_jobs SET running_slot = 1 WHERE id = (SELECT max(id) FROM "
+                                "training_jobs WHERE stage IN ('starting', 'training', 'evaluating'))"))
+    index = "one_training_job_at_a_time"
+    if index not in {i["name"] for i in inspect(connection).get_indexes("training_jobs")}:
+        connection.execute(text(f"CREATE UNIQUE INDEX {index} ON training_jobs (running_slot)"))
+
+
 MIGRATIONS: List[Migration] = [
     Migration(1, "orders, lines, shipments, refunds, returns, changes, cases, audit log, verification",
               _create_order_tables),
@@ -139,6 +150,7 @@ MIGRATIONS: List[Migration] = [
     Migration(16, "the trainer's reviews of conversations: reviewed, tags, flagged turns",
               _create_conversation_reviews),
     Migration(17, "trained models, which one answers, training jobs", _create_model_tables),
+    Migration(18, "one training job at a time, held by the database", _add_training_job_slot),
 ]
 
 

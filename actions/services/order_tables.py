@@ -12,6 +12,7 @@ from sqlalchemy import (
     Date,
     DateTime,
     ForeignKey,
+    Index,
     Integer,
     MetaData,
     Numeric,
@@ -401,6 +402,10 @@ training_jobs = Table(
     Column("log_file", String(1000), nullable=False, default=""),
     Column("pid", Integer),
     Column("model", Integer, ForeignKey("models.id")),             # the model it made
+    # 1 while the job runs, NULL once it has ended: unique, so that two trainers pressing Train in the
+    # same instant (two web processes, or two requests) cannot both start a job.
+    Column("running_slot", Integer),
+    Index("one_training_job_at_a_time", "running_slot", unique=True),
 )
 
 schema_migrations = Table(

@@ -23,6 +23,7 @@ from typing import IO, Any, Dict, List, Optional
 
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
 
 from actions.services import order_tables as t
 from actions.services.clock import naive_utc
@@ -142,9 +143,14 @@ class TrainingJobs:
             raise TrainingError(f"job {current.id} is already training (started by {current.started_by}); "
                                 "one job at a time")
         self.settings.training_log_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            with self.engine.begin() as connection:
+                inserted = connection.execute(t.training_jobs.insert().values(
+                    started_by=by, started_at=_now(), stage="starting", running_slot=1))
+                job_id = int(inserted.inserted_primary_key[0])
+        except IntegrityError:  # another job took the slot since running() looked
+            raise TrainingError("another training job has just been started; one job at a time") from None
         with self.engine.begin() as connection:
-            job_id = int(connection.execute(t.training_jobs.insert().values(
-                started_by=by, started_at=_now(), stage="starting")).inserted_primary_key[0])
             log_file = self.settings.training_log_dir / f"job-{job_id}.log"
             connection.execute(t.training_jobs.update().where(t.training_jobs.c.id == job_id)
                                .values(log_file=str(log_file)))
@@ -168,7 +174,7 @@ class TrainingJobs:
                                .values(**values))
 
     def finish(self, job_id: int, stage: str, problem: str = "", model: Optional[int] = None) -> None:
-        self._set(job_id, stage=stage, problem=problem, model=model, finished_at=_now())
+        self._set(job_id, stage=stage, problem=problem, model=model, finished_at=_now(), running_slot=None)
 
     def run(self, job_id: int) -> Optional[Model]:
         """The job's work, in the job's own process: train, measure, register. None if it failed."""

@@ -3,6 +3,7 @@ figures side by side, training jobs one at a time, and a web process switching m
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import gzip
 import os
 import subprocess
@@ -10,9 +11,11 @@ import sys
 from pathlib import Path
 
 import pytest
+from sqlalchemy import text
 
+from actions.services import order_tables as t
 from actions.services.database import create_database_engine
-from actions.services.migrations import migrate
+from actions.services.migrations import MIGRATIONS, migrate
 from bot.settings import Settings
 from bot.trained_models.figures import compare, intent_changes
 from bot.trained_models.registry import (
@@ -25,6 +28,7 @@ from bot.trained_models.registry import (
 )
 from bot.trained_models.training import TrainingError, TrainingJobs
 from tests.bot.servers import MODEL
+from tests.conftest import migrated_engine
 
 
 @pytest.fixture(scope="module")
@@ -173,6 +177,49 @@ def test_one_training_job_at_a_time_and_a_dead_one_is_failed(engine, tmp_path):
         jobs.run(first.id)
     jobs._set(second.id, pid=os.getpid())  # alive: this very process
     assert jobs.running().id == second.id
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def either_engine(request, tmp_path):
+    yield from migrated_engine(request, tmp_path)
+
+
+def test_two_jobs_started_in_the_same_instant_cannot_both_run(either_engine, tmp_path):
+    """Two trainers press Train at once: both pass the "is one running?" look before either inserts; the
+    database's unique slot lets one job in and turns the other away."""
+    racing = [TrainingJobs(either_engine, Settings(training_log_dir=tmp_path / "logs")) for _ in range(2)]
+    for jobs in racing:
+        jobs.running = lambda: None  # both looked before the other inserted
+    first = racing[0].create("tess")
+    with pytest.raises(TrainingError, match="another training job has just been started"):
+        racing[1].create("sam")
+    assert [job.id for job in racing[0].recent()] == [first.id]
+    racing[0].finish(first.id, "done")  # an ended job frees the slot
+    assert racing[1].create("sam").stage == "starting"
+
+
+def test_a_database_made_before_the_slot_gets_it_held_by_the_running_job(tmp_path):
+    engine = create_database_engine(f"sqlite:///{tmp_path}/old.db")
+    migrate(engine, [m for m in MIGRATIONS if m.version < 17])
+    with engine.begin() as connection:  # step 17 as it was: training_jobs without the slot
+        t.models.create(connection)
+        t.model_activations.create(connection)
+        connection.execute(text(
+            "CREATE TABLE training_jobs (id INTEGER PRIMARY KEY, started_by VARCHAR(254) NOT NULL, "
+            "started_at DATETIME NOT NULL, finished_at DATETIME, stage VARCHAR(16) NOT NULL, problem TEXT "
+            "NOT NULL, log_file VARCHAR(1000) NOT NULL, pid INTEGER, model INTEGER REFERENCES models (id))"))
+        connection.execute(text("INSERT INTO training_jobs (started_by, started_at, stage, problem, "
+                                "log_file) VALUES ('tess', '2026-12-01 10:00:00', 'done', '', ''), "
+                                "('sam', '2026-12-01 11:00:00', 'training', '', '')"))
+        connection.execute(t.schema_migrations.insert().values(version=17, name="as it was",
+                                                               applied_at=dt.datetime(2026, 12, 1)))
+    assert migrate(engine) == [18]
+    jobs = TrainingJobs(engine, Settings(training_log_dir=tmp_path / "logs"))
+    jobs._set(2, pid=os.getpid())  # still running: this very process
+    jobs.running = lambda: None
+    with pytest.raises(TrainingError, match="just been started"):
+        jobs.create("kim")
+    engine.dispose()
 
 
 def test_a_web_process_switches_models_in_place(engine, archives):
