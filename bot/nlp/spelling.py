@@ -8,11 +8,14 @@ reliable of the two on other people's wording.
 
 A word is corrected only when it is not a known word (spaCy's frequent English words and its lemma
 table's forms, from spacy-lookups-data; words our training data uses twice or marks as entities) and
-exactly one edit away from one (a letter left out, added, changed, or two swapped): the most frequent
-such word wins, a word of our own data first. Short words (under MIN_LENGTH letters) are left alone:
-"ur", "u", "pls" are how people write, and with so few letters one edit reaches too many words. Only the
-classifier's reading of the message changes; the message, its entities and DIET's features keep what was
-typed.
+exactly one edit away from one (a letter left out, added, changed, or two swapped). Among the candidates
+a word of our own data comes first, then the likeliest slip: the word's frequency times how often that
+edit happens on a keyboard. A letter left out, two swapped, a key next to the right one, a letter typed
+twice are common; a letter changed for one across the keyboard ("plae" as "play") or added out of the
+blue ("wehre" as "were") is not, so "plae" reads as "place" and "wehre" as "where". Short words (under
+MIN_LENGTH letters) are left alone: "ur", "u", "pls" are how people write, and with so few letters one
+edit reaches too many words. Only the classifier's reading of the message changes; the message, its
+entities and DIET's features keep what was typed.
 """
 from __future__ import annotations
 
@@ -21,7 +24,7 @@ import json
 import re
 from collections import Counter
 from importlib import resources
-from typing import Any, Dict, Iterable, List, Optional, Tuple, cast
+from typing import Any, Dict, FrozenSet, Iterable, List, Optional, Tuple, cast
 
 MIN_LENGTH = 4
 MAX_LENGTH = 24  # longer words are stored nowhere and corrected never: a slip that long is rare
@@ -35,6 +38,22 @@ _CHUNK = re.compile(r"""([("'“‘]*)([A-Za-z]+)([.,!?;:)"'”’]*)""")
 _WORD = re.compile(r"[A-Za-z]+")
 OURS_KNOWN_AT = 2  # a word our data uses this often is a word, not a slip (a slip we wrote comes once)
 _LETTERS = "abcdefghijklmnopqrstuvwxyz"
+# Log-probability cost of an edit that a finger seldom makes: a key far from the right one, a letter
+# added next to letters whose keys are far from its own. About one slip in twenty: a candidate reached
+# that way must be twenty times as frequent as one reached by a common slip to win.
+UNLIKELY_EDIT = 3.0
+_ROWS = ("qwertyuiop", "asdfghjkl", "zxcvbnm")
+
+
+def _keyboard_neighbours() -> Dict[str, FrozenSet[str]]:
+    """Each letter's neighbours on a QWERTY keyboard (same row either side, the rows above and below)."""
+    where = {key: (row, column) for row, keys in enumerate(_ROWS) for column, key in enumerate(keys)}
+    return {key: frozenset(other for other, (r, c) in where.items()
+                           if other != key and abs(r - row) <= 1 and -1 <= c - column + (r - row) * 0.5 <= 1)
+            for key, (row, column) in where.items()}
+
+
+_NEAR = _keyboard_neighbours()
 
 
 def _table(name: str) -> Dict[str, Any]:
@@ -62,17 +81,20 @@ def _plain(word: str) -> bool:
     return len(word) <= MAX_LENGTH and word.isascii() and word.isalpha() and word.islower()
 
 
-def _one_edit(word: str) -> Iterable[str]:
-    splits = [(word[:i], word[i:]) for i in range(len(word) + 1)]
+def _one_edit(typed: str) -> Iterable[Tuple[str, bool]]:
+    """Every string one edit from what was typed, with whether that slip is a common one."""
+    splits = [(typed[:i], typed[i:]) for i in range(len(typed) + 1)]
     for left, right in splits:
         if right:
-            yield left + right[1:]
+            extra = right[0]  # typed but not meant: common when doubled or next to a neighbouring key
+            beside = left[-1:] + right[1:2]
+            yield left + right[1:], extra in beside or bool(_NEAR[extra] & set(beside))
             if len(right) > 1:
-                yield left + right[1] + right[0] + right[2:]
+                yield left + right[1] + right[0] + right[2:], True
             for letter in _LETTERS:
-                yield left + letter + right[1:]
-        for letter in _LETTERS:
-            yield left + letter + right
+                yield left + letter + right[1:], letter in _NEAR[extra]
+        for letter in _LETTERS:  # meant but left out
+            yield left + letter + right, True
 
 
 class Speller:
@@ -101,10 +123,14 @@ class Speller:
         lower = word.lower()
         if not MIN_LENGTH <= len(lower) <= MAX_LENGTH + 1 or lower in self.words:
             return None
-        candidates = {candidate for candidate in _one_edit(lower) if candidate in self.words}
+        candidates: Dict[str, float] = {}
+        for candidate, common in _one_edit(lower):
+            if candidate in self.words:
+                likelihood = self.words[candidate] - (0.0 if common else UNLIKELY_EDIT)
+                candidates[candidate] = max(likelihood, candidates.get(candidate, likelihood))
         if not candidates:
             return None
-        return max(candidates, key=lambda c: (c in self.ours, self.words[c], c))
+        return max(candidates, key=lambda c: (c in self.ours, candidates[c], c))
 
     def correct(self, text: str) -> str:
         """``text`` with each slip replaced by the word meant; everything else as typed. A capitalised

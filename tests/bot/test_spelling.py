@@ -47,9 +47,21 @@ def test_what_is_not_a_slip_is_left_as_typed(speller, typed):
 
 
 def test_among_candidates_a_word_of_our_own_data_wins():
-    speller = Speller({"plan": -10.0, "play": -9.0, "place": -11.0}, ours=["place"])
-    assert speller.correction("plae") == "place"
-    assert Speller({"plan": -10.0, "play": -9.0, "place": -11.0}).correction("plae") == "play"
+    words = {"plan": -10.0, "play": -9.0, "place": -16.0}
+    assert Speller(words, ours=["place"]).correction("plae") == "place"
+    assert Speller(words).correction("plae") == "play"
+
+
+@pytest.mark.parametrize("typed, common, rare", [
+    ("plae", "place", "play"),      # a letter left out, not "e" hit for "y" across the keyboard
+    ("wehre", "where", "were"),     # two letters swapped, not an "h" added out of the blue
+    ("ordwr", "order", "ordor"),    # "w" is the key beside "e"; "o" is not
+    ("caard", "card", "chard"),     # a letter typed twice
+    ("hekp", "help", "heap"),       # "k" is the key beside "l"
+])
+def test_a_common_slip_beats_a_somewhat_more_frequent_word(typed, common, rare):
+    assert Speller({common: -10.0, rare: -8.5}).correction(typed) == common
+    assert Speller({common: -10.0, rare: -6.0}).correction(typed) == rare  # twenty times as frequent
 
 
 def test_a_word_two_edits_from_any_word_is_left_alone(speller):
