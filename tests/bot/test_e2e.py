@@ -242,13 +242,16 @@ def test_api_enabled_with_a_token_requires_it(tmp_path):
         api.stop()
 
 
-def test_report_turn_latency():
-    """Not a timed assertion: writes the measured REST turn latencies for the README's figures."""
+@pytest.fixture(scope="module", autouse=True)
+def turn_latency_report():
+    """After this module's tests, the REST turn latencies they measured go to results/e2e-timings.json
+    for the README's figures (a record, not a timed assertion)."""
+    yield
     if not TIMINGS:
-        pytest.skip("no REST turns measured in this run")
+        return
     ordered = sorted(TIMINGS)
     report = {"turns": len(ordered), "median_ms": round(1000 * ordered[len(ordered) // 2]),
-              "p95_ms": round(1000 * ordered[int(len(ordered) * 0.95) - 1])}
+              "p95_ms": round(1000 * ordered[max(int(len(ordered) * 0.95) - 1, 0)])}
     out = Path(ROOT / "results")
     out.mkdir(exist_ok=True)
     (out / "e2e-timings.json").write_text(json.dumps(report, indent=2))
