@@ -11,11 +11,12 @@ For each candidate threshold and ambiguity threshold (the fallback also answers 
 the top two intents are closer than that): the share of in-scope messages answered with the right intent
 (top intent right and confident enough), and the share of out-of-scope messages refused (classified
 out_of_scope, or not confident or clear enough). The chosen threshold answers the most in-scope messages
-while still refusing at least --min-refused of the out-of-scope ones; if none does, the best mean of the
-two. On a tie the classifier's settings already in --config are kept. The default 0.92 is issue 14's
-target for refusals. Two validation sets are pooled: our own voice (validation.yml) and customers who
-write unlike us (validation_voices.yml: long-winded, blunt, misspelt, non-native), so the choice does
-not favour wordings like our training data. config.yml's FallbackClassifier thresholds and
+while still refusing at least --min-refused of the out-of-scope ones (one message fewer answered counts as
+a tie, and then the one refusing more wins); if none does, the best mean of the two. On a tie the
+classifier's settings already in --config are kept. The default 0.92 is issue 14's target for refusals.
+Two validation sets are pooled: our own voice (validation.yml) and customers who write unlike us
+(validation_voices.yml: long-winded, blunt, misspelt, non-native, nonsense), so the choice does not
+favour wordings like our training data. config.yml's FallbackClassifier thresholds and
 SentenceIntentClassifier settings carry the values chosen.
 """
 from __future__ import annotations
@@ -60,10 +61,15 @@ def sweep(predictions: Sequence[Prediction], candidates: Sequence[float] = CANDI
 
 
 def choose(rows: Sequence[Dict[str, Any]], min_refused: float = 0.92,
-           current: Optional[Mapping[str, Any]] = None) -> Dict[str, Any]:
+           current: Optional[Mapping[str, Any]] = None, tolerance: float = 0.0) -> Dict[str, Any]:
     """Most in-scope answers among settings refusing enough out-of-scope; ties: more refused, then the
     sentence classifier's settings as configured (``current``: what the validation sets cannot tell apart
-    is not changed), then the highest thresholds (more careful with what the sets lack)."""
+    is not changed), then the highest thresholds (more careful with what the sets lack).
+
+    ``tolerance``: in-scope shares this close to the best count as a tie (main passes one validation
+    message's share). The top of the sweep is flat, and one message more answered is no evidence, while
+    the refusals it costs may be several: a setting answering one message fewer and refusing three more
+    out-of-scope questions is the better one."""
     current = current or {}
 
     def kept(r: Dict[str, Any]) -> int:
@@ -73,8 +79,10 @@ def choose(rows: Sequence[Dict[str, Any]], min_refused: float = 0.92,
         return r["threshold"], r.get("ambiguity_threshold", 0.0)
     enough = [r for r in rows if r["out_of_scope_refused"] >= min_refused]
     if enough:
-        return max(enough, key=lambda r: (r["in_scope_answered"], r["out_of_scope_refused"], kept(r),
-                                          *careful(r)))
+        best = max(r["in_scope_answered"] for r in enough)
+        near = [r for r in enough if r["in_scope_answered"] >= best - tolerance - 1e-9]
+        return max(near, key=lambda r: (r["out_of_scope_refused"], r["in_scope_answered"], kept(r),
+                                        *careful(r)))
     return max(rows, key=lambda r: (r["balanced"], kept(r), *careful(r)))
 
 
@@ -129,7 +137,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     args = parser.parse_args(argv)
     examples = [example for path in args.validation for example in unseen(load_examples(path))]
     rows = asyncio.run(_grid(args.model, examples, WEIGHTS, SIMILARITIES))
-    best = choose(rows, args.min_refused, configured(args.config))
+    in_scope = sum(intent != OUT_OF_SCOPE for _, intent in examples)
+    best = choose(rows, args.min_refused, configured(args.config), tolerance=1 / max(in_scope, 1))
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps({"chosen": best, "sweep": rows}, indent=2))
     print("weight  min_similarity  neighbours  ambiguity  threshold  in-scope answered  out-of-scope refused"

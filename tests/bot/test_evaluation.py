@@ -95,6 +95,18 @@ def test_a_tie_keeps_the_configured_classifier_settings(tmp_path):
     assert choose([*tied, better], 0.92, configured(config))["neighbour_weight"] == 0.5
 
 
+def test_one_message_more_answered_does_not_outweigh_more_refusals():
+    row = {"weight": 0.6, "neighbour_weight": 0.25, "threshold": 0.3, "ambiguity_threshold": 0.05}
+    bolder = {**row, "min_similarity": 0.40, "in_scope_answered": 0.9573, "out_of_scope_refused": 0.9231}
+    careful = {**row, "min_similarity": 0.45, "in_scope_answered": 0.9556, "out_of_scope_refused": 0.9375}
+    worse = {**row, "min_similarity": 0.50, "in_scope_answered": 0.9521, "out_of_scope_refused": 0.9423}
+    one_message = 1 / 585
+    assert choose([bolder, careful, worse], 0.92, tolerance=one_message) is careful
+    assert choose([bolder, careful, worse], 0.92) is bolder  # no tolerance: strictly the most answers
+    # Two messages fewer answered is a difference: refusing more does not buy it.
+    assert choose([bolder, worse], 0.92, tolerance=one_message) is bolder
+
+
 def test_examples_seen_in_training_are_left_out(tmp_path):
     from bot.evaluation import unseen
 
