@@ -74,15 +74,23 @@ def _days(fewest: int, most: int) -> str:
     return f"{fewest}–{most} working days"
 
 
+def _where_we_deliver(shop: ShopProfile) -> str:
+    """Said plainly, so that "can I order from Japan?" or "do you ship to Cork?" reads as a no."""
+    countries = list(shop.shipping_countries)
+    if len(countries) == 1:
+        return f"We deliver to {countries[0]} addresses only"
+    return f"We deliver to addresses in {', '.join(countries[:-1])} and {countries[-1]} only"
+
+
 def _shipping_options(shop: ShopProfile, now: dt.datetime) -> Reply:
-    text = f"We deliver to {', '.join(shop.shipping_countries)}:\n{_shipping_lines(shop)}"
+    text = f"{_where_we_deliver(shop)}:\n{_shipping_lines(shop)}"
     if shop.free_shipping_over:
         text += f"\nStandard delivery is free on orders over {shop.money(shop.free_shipping_over)}."
     return Reply.with_topics(text, ["delivery_time", "order_status"])
 
 
 def _delivery_time(shop: ShopProfile, now: dt.datetime) -> Reply:
-    text = (f"We deliver to {', '.join(shop.shipping_countries)}. How long it takes depends on the "
+    text = (f"{_where_we_deliver(shop)}. How long it takes depends on the "
             f"option you choose at checkout:\n{_shipping_lines(shop)}")
     if shop.dispatch:
         text += f"\n{shop.dispatch}"
@@ -123,7 +131,9 @@ def _newsletter(shop: ShopProfile, now: dt.datetime) -> Reply:
 
 
 def _place_order(shop: ShopProfile, now: dt.datetime) -> Reply:
-    return Reply.with_topics(shop.how_to_order, ["shipping_options", "payment_methods"])
+    # "Can I order from Japan?" is often asked as how to order: where we deliver answers the real question.
+    return Reply.with_topics(f"{shop.how_to_order}\n{_where_we_deliver(shop)}.",
+                             ["shipping_options", "payment_methods"])
 
 
 def _invoice(shop: ShopProfile, now: dt.datetime) -> Reply:

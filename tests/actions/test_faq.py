@@ -80,6 +80,17 @@ def test_policy_change_in_shop_yml_changes_the_answer_without_retraining():
         "We're closed right now; we open today at 10:00.")
 
 
+def test_where_we_deliver_is_said_plainly_also_to_someone_asking_how_to_order(shop):
+    # "can I order from Japan?" often reads as how to order: the answer must still say it is a no.
+    assert "We deliver to United Kingdom addresses only." in answer(shop, "place_order")["text"]
+    assert answer(shop, "shipping_options")["text"].startswith("We deliver to United Kingdom addresses only:")
+    raw = copy.deepcopy(shop_profile_dict(ROOT / "shop.yml"))
+    raw["shipping"]["countries"] = ["France", "Belgium", "Luxembourg"]
+    several = parse_shop_profile(yaml.safe_dump(raw))
+    assert answer(several, "delivery_time")["text"].startswith(
+        "We deliver to addresses in France, Belgium and Luxembourg only. How long it takes")
+
+
 SATURDAY_NIGHT = "2026-11-28 23:30"  # London
 
 
