@@ -5,6 +5,11 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any, Dict, List
+
+from rasa_sdk import Tracker
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
 
 from actions.replies import MAIN_TOPICS, Reply, ShopReplyAction
 from actions.services.shop_profile import ShopProfile
@@ -91,6 +96,16 @@ class ActionAnythingElse(ShopReplyAction):
 
     def name(self) -> str:
         return "action_anything_else"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: DomainDict) -> List[Dict[str, Any]]:
+        intent = (tracker.latest_message.get("intent") or {}).get("name") or ""
+        if intent == "deny" and (tracker.active_loop or {}).get("name"):
+            # A "no" to a flow's question ("What's the order number?"): the flow asks again right after
+            # this, so "Alright, if you think of anything…" would contradict it. Say how to leave instead.
+            Reply("No problem. If you'd rather leave this, just say \"never mind\".").send(dispatcher)
+            return []
+        return await super().run(dispatcher, tracker, domain)
 
     def reply(self, intent: str, shop: ShopProfile, now: dt.datetime) -> Reply:
         if intent in ("deny", "stop"):

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import asyncio
 
+from rasa_sdk import Tracker
 from rasa_sdk.executor import ActionExecutor, CollectingDispatcher
 
 from actions.conversation import (
@@ -115,3 +116,16 @@ def test_an_answer_with_no_question_open_is_asked_what_it_is_for(shop, domain):
     messages, _ = run(ActionAnythingElse(shop=shop), tracker_for("inform", "four stars"), domain)
     assert messages[0]["text"] == "Thanks, but I'm not sure what that's for. What would you like to do?"
     assert "/order_status" in [b["payload"] for b in messages[0]["buttons"]]
+
+
+def test_a_no_to_a_flows_question_says_how_to_leave_rather_than_goodbye(shop, domain):
+    """A "no" to "What's the order number?" got "Alright. If you think of anything…" and then the same
+    question again: the flow asks again after this reply, so the reply must not sound like the end."""
+    asked = tracker_for("deny", "no")
+    in_flow = Tracker(asked.sender_id, asked.slots, asked.latest_message, asked.events, False, None,
+                      {"name": "order_form"}, "action_listen")
+    messages, events = run(ActionAnythingElse(shop=shop), in_flow, domain)
+    assert events == []
+    assert messages[0]["text"] == 'No problem. If you\'d rather leave this, just say "never mind".'
+    messages, _ = run(ActionAnythingElse(shop=shop), asked, domain)  # nothing going on: a plain "alright"
+    assert messages[0]["text"] == "Alright. If you think of anything, just type it here."
