@@ -11,7 +11,7 @@ from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.replies import MAIN_TOPICS, Reply, ShopReplyAction
+from actions.replies import MAIN_TOPICS, Reply, ShopReplyAction, answered_inside_a_flow
 from actions.services.shop_profile import ShopProfile
 
 # Orders and products first: they are what customers come with most, and the list said neither.
@@ -100,10 +100,7 @@ class ActionAnythingElse(ShopReplyAction):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: DomainDict) -> List[Dict[str, Any]]:
         intent = (tracker.latest_message.get("intent") or {}).get("name") or ""
-        if intent == "deny" and (tracker.active_loop or {}).get("name"):
-            # A "no" to a flow's question ("What's the order number?"): the flow asks again right after
-            # this, so "Alright, if you think of anything…" would contradict it. Say how to leave instead.
-            Reply("No problem. If you'd rather leave this, just say \"never mind\".").send(dispatcher)
+        if intent == "deny" and answered_inside_a_flow(tracker, dispatcher):
             return []
         return await super().run(dispatcher, tracker, domain)
 

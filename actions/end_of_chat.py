@@ -14,6 +14,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.feedback import OFF, FeedbackAware, ended_well
+from actions.replies import answered_inside_a_flow
 from actions.services.handback import pending_question
 
 
@@ -60,6 +61,12 @@ class ActionNoMore(EndOfChat):
 
     def words(self) -> Tuple[str, str]:
         return "Alright, glad I could help.", "Alright. If you think of anything, just type it here."
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: DomainDict) -> List[Dict[str, Any]]:
+        if answered_inside_a_flow(tracker, dispatcher):  # not the end of the chat, and no rating now
+            return [SlotSet("feedback_mode", OFF)]  # the same events as before: the flow's rule goes on
+        return await super().run(dispatcher, tracker, domain)
 
 
 def said_in(tracker: Tracker) -> List[Tuple[str, str]]:

@@ -29,6 +29,16 @@ class Reply:
         dispatcher.utter_message(text=self.text, buttons=list(self.buttons))
 
 
+def answered_inside_a_flow(tracker: Tracker, dispatcher: CollectingDispatcher) -> bool:
+    """A bare "no" to a flow's question ("What's the order number?"): the flow asks again right after, so
+    an answer that sounds like the end ("Alright, if you think of anything…") would contradict it. Say how
+    to leave instead; True when that was said."""
+    if not (tracker.active_loop or {}).get("name"):
+        return False
+    dispatcher.utter_message(text='No problem. If you\'d rather leave this, just say "never mind".')
+    return True
+
+
 class ShopReplyAction(ShopAware, Action, metaclass=abc.ABCMeta):
     """An action whose whole job is to send one reply rendered from shop.yml for the latest intent.
 

@@ -13,6 +13,7 @@ from actions.conversation import (
     ActionOutOfScope,
     ActionSmallTalk,
 )
+from actions.end_of_chat import ActionNoMore
 from actions.fallback import ActionAskAffirmation, ActionAskRephrase, ActionDefaultFallback
 from actions.referrals import REFERRAL_OPENINGS, ActionReferToShop
 from tests.conftest import fixed_clock, shop_time, tracker_for
@@ -124,8 +125,10 @@ def test_a_no_to_a_flows_question_says_how_to_leave_rather_than_goodbye(shop, do
     asked = tracker_for("deny", "no")
     in_flow = Tracker(asked.sender_id, asked.slots, asked.latest_message, asked.events, False, None,
                       {"name": "order_form"}, "action_listen")
-    messages, events = run(ActionAnythingElse(shop=shop), in_flow, domain)
-    assert events == []
-    assert messages[0]["text"] == 'No problem. If you\'d rather leave this, just say "never mind".'
-    messages, _ = run(ActionAnythingElse(shop=shop), asked, domain)  # nothing going on: a plain "alright"
-    assert messages[0]["text"] == "Alright. If you think of anything, just type it here."
+    for action in (ActionAnythingElse(shop=shop), ActionNoMore(shop=shop)):  # no rating starts mid-flow
+        messages, events = run(action, in_flow, domain)
+        assert all((e["event"], e["name"], e["value"]) == ("slot", "feedback_mode", "off") for e in events)
+        assert [m["text"] for m in messages] == [
+            'No problem. If you\'d rather leave this, just say "never mind".']
+        messages, _ = run(action, asked, domain)  # nothing going on: a plain "alright"
+        assert messages[0]["text"] == "Alright. If you think of anything, just type it here."
