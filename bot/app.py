@@ -38,7 +38,7 @@ from actions.services.migrations import migrate
 from actions.services.owners import OwnerAccounts
 from actions.services.shared_secret import ACTION_SECRET_HEADER, load_or_create_secret
 from actions.services.shop_profile import ShopProfile
-from bot.action_calls import ActionEndpoint, ActionFailures
+from bot.action_calls import ActionEndpoint, ActionFailures, check_action_responses_with_a_compiled_schema
 from bot.admission import BUSY, TurnLimit
 from bot.channels.client_keys import ClientKeys
 from bot.channels.delivery import ChatCourier
@@ -181,6 +181,7 @@ def create_app(
     channels: List[InputChannel] | None = None,
 ) -> Sanic:
     settings.check()
+    check_action_responses_with_a_compiled_schema()
     app = _base_app(settings)
     app.config.FALLBACK_ERROR_FORMAT = "json"
     tolerate_bad_accept(app)  # else a 404 with "Accept: a" is a 500
