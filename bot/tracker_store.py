@@ -9,17 +9,36 @@ Rasa wraps every tracker store in a ``FailSafeTrackerStore`` that turns a failed
 and a failed retrieve into a new, empty conversation: the bot answered, and the turn was lost. The app
 unwraps it (``use_tracker_store``), so a failure reaches the channel, which answers 503 "try again".
 Configured in ``bot.app.tracker_store_config`` as ``type: bot.tracker_store.ThreadedSQLTrackerStore``.
+
+Recent conversations are kept in memory between turns (issue 16): Rasa's store reads every event of the
+session back and replays them into a new tracker on each turn, and counts the stored rows on each save,
+so a turn cost more the longer the chat. Here the tracker saved at the end of a turn is kept (up to KEEP
+conversations), and the next turn takes it back instead of replaying, if the database's newest event of
+that conversation is still the one kept with it: a write by another process, the console, or a deletion
+changes it, and the tracker is read from the database as before. A save of a tracker handed out this way
+writes its new events without counting rows. A tracker is handed out once (taken from the memory); what
+is saved is kept again. A turn that began a new session is not kept: read back, a tracker holds only the
+latest session.
 """
 from __future__ import annotations
 
 import asyncio
-from typing import Any, Awaitable, Callable, Iterable, Optional, TypeVar
+import itertools
+import json
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import Any, Awaitable, Callable, Dict, Iterable, List, Optional, Tuple, TypeVar
 
 from rasa.core.agent import Agent
 from rasa.core.tracker_store import FailSafeTrackerStore, SQLTrackerStore
+from rasa.shared.core.constants import ACTION_LISTEN_NAME
+from rasa.shared.core.events import Event, SessionStarted
 from rasa.shared.core.trackers import DialogueStateTracker
+from rasa.shared.nlu.constants import INTENT_NAME_KEY
+from sqlalchemy import func
 from sqlalchemy.engine import Engine
-from sqlalchemy.orm import sessionmaker
+from sqlalchemy.orm import Session, sessionmaker
 
 from actions.services.database import create_database_engine
 
@@ -29,6 +48,16 @@ T = TypeVar("T")
 def _run_in_thread(work: Callable[[], Awaitable[T]]) -> Awaitable[T]:
     """Run Rasa's coroutine (synchronous SQL inside) to completion in a worker thread's own loop."""
     return asyncio.to_thread(lambda: asyncio.run(work()))  # type: ignore[arg-type]
+
+
+KEEP = 256  # conversations kept in memory between turns, the most recent first
+
+
+@dataclass
+class _Kept:
+    tracker: DialogueStateTracker
+    stored: int                 # how many of the tracker's events are in the database
+    newest: Optional[int]       # the id of the conversation's newest event row then
 
 
 class ThreadedSQLTrackerStore(SQLTrackerStore):
@@ -41,13 +70,16 @@ class ThreadedSQLTrackerStore(SQLTrackerStore):
             self.engine.dispose()
             self.engine = create_database_engine(url.render_as_string(hide_password=False))
             self.sessionmaker = sessionmaker(bind=self.engine)
+        self._lock = threading.Lock()  # retrieve and save run in worker threads
+        self._kept: "OrderedDict[str, _Kept]" = OrderedDict()   # between turns
+        self._handed: Dict[str, Tuple[int, Optional[int]]] = {}  # handed out: (stored, newest)
 
     # No event broker is configured (endpoints_for), so save() publishes nothing from the worker's loop.
     async def save(self, tracker: DialogueStateTracker) -> None:
-        await _run_in_thread(lambda: super(ThreadedSQLTrackerStore, self).save(tracker))
+        await asyncio.to_thread(self._save, tracker)
 
     async def retrieve(self, sender_id: str) -> Optional[DialogueStateTracker]:
-        return await _run_in_thread(lambda: super(ThreadedSQLTrackerStore, self).retrieve(sender_id))
+        return await asyncio.to_thread(self._retrieve_latest, sender_id)
 
     async def retrieve_full_tracker(self, conversation_id: str) -> Optional[DialogueStateTracker]:
         return await _run_in_thread(
@@ -55,6 +87,57 @@ class ThreadedSQLTrackerStore(SQLTrackerStore):
 
     async def keys(self) -> Iterable[str]:
         return await _run_in_thread(lambda: super(ThreadedSQLTrackerStore, self).keys())
+
+    def _newest(self, session: Session, sender_id: str) -> Optional[int]:
+        return session.query(func.max(self.SQLEvent.id)).filter(self.SQLEvent.sender_id == sender_id).scalar()
+
+    def _retrieve_latest(self, sender_id: str) -> Optional[DialogueStateTracker]:
+        with self.session_scope() as session:
+            newest = self._newest(session, sender_id)
+        with self._lock:
+            kept = self._kept.pop(sender_id, None)
+        if kept is not None and newest is not None and kept.newest == newest:
+            tracker = kept.tracker
+        else:
+            tracker = asyncio.run(SQLTrackerStore.retrieve(self, sender_id))  # read back and replayed
+        if tracker is not None:
+            with self._lock:
+                self._handed[sender_id] = (len(tracker.events), newest)
+        return tracker
+
+    def _save(self, tracker: DialogueStateTracker) -> None:
+        sender_id = tracker.sender_id
+        with self._lock:
+            handed = self._handed.pop(sender_id, None)
+        with self.session_scope() as session:
+            if handed is not None and handed[1] == self._newest(session, sender_id):
+                new: List[Event] = list(itertools.islice(tracker.events, handed[0], None))
+            else:  # never handed out, or written by someone else since: count the rows, as Rasa does
+                new = list(self._additional_events(session, tracker))
+            rows = [self._row(sender_id, event) for event in new]
+            session.add_all(rows)
+            session.flush()  # the rows get their ids
+            newest = rows[-1].id if rows else self._newest(session, sender_id)
+            session.commit()
+        if _turn_done(tracker) and not any(isinstance(event, SessionStarted) for event in new):
+            with self._lock:
+                self._kept[sender_id] = _Kept(tracker, len(tracker.events), newest)
+                self._kept.move_to_end(sender_id)
+                while len(self._kept) > KEEP:
+                    self._kept.popitem(last=False)
+
+    def _row(self, sender_id: str, event: Event) -> Any:
+        """An event row as Rasa's SQLTrackerStore.save writes it."""
+        data = event.as_dict()
+        return self.SQLEvent(sender_id=sender_id, type_name=event.type_name, timestamp=data.get("timestamp"),
+                             intent_name=data.get("parse_data", {}).get("intent", {}).get(INTENT_NAME_KEY),
+                             action_name=data.get("name"), data=json.dumps(data))
+
+
+def _turn_done(tracker: DialogueStateTracker) -> bool:
+    """Saved at the end of a turn: the customer has spoken and the bot listens again. Saves in the middle
+    of a turn (a new conversation stored before its first message) leave the tracker with its user."""
+    return tracker.latest_action_name == ACTION_LISTEN_NAME and bool(tracker.latest_message.text)
 
 
 def use_tracker_store(agent: Agent) -> None:

@@ -7,13 +7,14 @@ import sqlite3
 import threading
 import time
 from pathlib import Path
-from typing import Any, Iterator, List
+from typing import Any, Iterator, List, Tuple
 
 import pytest
 from rasa.core.agent import Agent
 from rasa.core.channels.channel import UserMessage
+from rasa.shared.core.constants import ACTION_LISTEN_NAME, ACTION_SESSION_START_NAME
 from rasa.shared.core.domain import Domain
-from rasa.shared.core.events import BotUttered, UserUttered
+from rasa.shared.core.events import ActionExecuted, BotUttered, SessionStarted, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 from sqlalchemy.exc import OperationalError
 
@@ -142,3 +143,68 @@ def test_the_rest_channel_answers_a_busy_database_with_503_and_retry_after(make_
     assert reply.json["error"] == "database_busy" and "try again" in reply.json["detail"]
     assert int(reply.headers["Retry-After"]) > 0
     assert "14 Quay Street" not in reply.text  # the answer of a turn that was not stored is not sent
+
+
+def a_turn(tracker: DialogueStateTracker, text: str, reply: str) -> DialogueStateTracker:
+    """The customer says ``text``, the bot answers and listens again: a whole turn, as a turn ends."""
+    for event in (UserUttered(text, {"name": "greet", "confidence": 0.9}),
+                  ActionExecuted("action_answer_faq"), BotUttered(reply), ActionExecuted(ACTION_LISTEN_NAME)):
+        tracker.update(event)
+    return tracker
+
+
+def stored_rows(database: Path, sender: str = "c1") -> List[Tuple[str, Any, Any]]:
+    with sqlite3.connect(database) as db:
+        return db.execute("SELECT type_name, intent_name, action_name FROM events WHERE sender_id = ? "
+                          "ORDER BY id", (sender,)).fetchall()
+
+
+async def test_the_next_turn_takes_the_kept_tracker_and_stores_only_new_events(store, database, monkeypatch):
+    first = a_turn(DialogueStateTracker("c1", []), "hi", "Hello!")
+    await store.save(first)
+    replays = []
+    monkeypatch.setattr(DialogueStateTracker, "from_dict",
+                        classmethod(lambda cls, *a, **k: replays.append(a) or pytest.fail("replayed")))
+    again = await store.retrieve("c1")
+    assert again is first and replays == []  # no read back, no replay
+    await store.save(a_turn(again, "where are you?", "14 Quay Street"))
+    assert stored_rows(database) == [("user", "greet", None), ("action", None, "action_answer_faq"),
+                                     ("bot", None, None), ("action", None, "action_listen")] * 2
+    assert (await store.retrieve("c1")) is again
+
+
+async def test_a_write_by_someone_else_is_read_back_from_the_database(store, database):
+    await store.save(a_turn(DialogueStateTracker("c1", []), "hi", "Hello!"))
+    # another process
+    other = ThreadedSQLTrackerStore(domain=Domain.empty(), dialect="sqlite", db=str(database))
+    try:
+        theirs = await other.retrieve("c1")
+        await other.save(a_turn(theirs, "are you open?", "Until 18:00."))
+    finally:
+        other.engine.dispose()
+    ours = await store.retrieve("c1")
+    assert [e.text for e in ours.events if isinstance(e, UserUttered)] == ["hi", "are you open?"]
+    await store.save(a_turn(ours, "thanks", "You're welcome!"))
+    assert [row[0] for row in stored_rows(database)].count("user") == 3  # nothing written twice
+
+
+async def test_a_tracker_is_handed_out_once_and_a_turn_that_began_a_session_is_not_kept(store, database):
+    tracker = a_turn(DialogueStateTracker("c1", []), "hi", "Hello!")
+    await store.save(tracker)
+    assert (await store.retrieve("c1")) is tracker
+    assert (await store.retrieve("c1")) is not tracker  # a second reader gets its own, from the database
+    for event in (ActionExecuted(ACTION_SESSION_START_NAME), SessionStarted()):
+        tracker.update(event)
+    await store.save(a_turn(tracker, "back again", "Welcome back!"))
+    again = await store.retrieve("c1")
+    assert again is not tracker  # read back: the latest session only
+    assert [e.text for e in again.events if isinstance(e, UserUttered)] == ["back again"]
+
+
+async def test_the_store_keeps_the_most_recent_conversations_only(store, monkeypatch):
+    monkeypatch.setattr("bot.tracker_store.KEEP", 2)
+    trackers = [a_turn(DialogueStateTracker(f"c{n}", []), "hi", "Hello!") for n in range(3)]
+    for tracker in trackers:
+        await store.save(tracker)
+    assert (await store.retrieve("c0")) is not trackers[0]  # the oldest made room
+    assert (await store.retrieve("c2")) is trackers[2]
