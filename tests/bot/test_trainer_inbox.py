@@ -228,3 +228,18 @@ def test_the_inbox_from_the_command_line(engine, data, tmp_path):
 
 def test_no_conversations_yet_is_an_empty_inbox(engine):
     assert Inbox(engine, lambda texts: np.zeros((len(texts), 384))).groups(SINCE) == []
+
+
+def test_a_refusal_is_named_as_such_even_when_the_score_was_low(engine):
+    """What the customer got comes first: "refused as out of scope", and "low confidence" beside it when
+    the model was unsure (a question in Spanish read as out of scope at 0.48 was listed as low confidence
+    only)."""
+    add_conversations(engine, {
+        "c-refused": [said(110, "book me a flight to Lisbon", "out_of_scope", 1.0, [("out_of_scope", 1.0)]),
+                      action(111, "action_out_of_scope"),
+                      said(120, "cuanto cuesta el envio", "out_of_scope", 0.48, [("out_of_scope", 0.48)]),
+                      action(121, "action_out_of_scope")]})
+    assert reasons(Inbox(engine, embed)) == {
+        "book me a flight to Lisbon": ["refused as out of scope"],
+        "cuanto cuesta el envio": ["refused as out of scope", "low confidence"],
+    }
