@@ -28,7 +28,7 @@ import json
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
-from typing import Any, Awaitable, Callable, Dict, Iterable, List, Optional, Tuple, TypeVar
+from typing import Any, Awaitable, Callable, Iterable, List, Optional, Tuple, TypeVar
 
 from rasa.core.agent import Agent
 from rasa.core.tracker_store import FailSafeTrackerStore, SQLTrackerStore
@@ -72,7 +72,9 @@ class ThreadedSQLTrackerStore(SQLTrackerStore):
             self.sessionmaker = sessionmaker(bind=self.engine)
         self._lock = threading.Lock()  # retrieve and save run in worker threads
         self._kept: "OrderedDict[str, _Kept]" = OrderedDict()   # between turns
-        self._handed: Dict[str, Tuple[int, Optional[int]]] = {}  # handed out: (stored, newest)
+        # Handed out and not saved yet: (stored, newest). Readers that never save (the console) leave theirs:
+        # bounded too; a save whose entry was dropped counts the rows instead.
+        self._handed: "OrderedDict[str, Tuple[int, Optional[int]]]" = OrderedDict()
 
     # No event broker is configured (endpoints_for), so save() publishes nothing from the worker's loop.
     async def save(self, tracker: DialogueStateTracker) -> None:
@@ -103,6 +105,8 @@ class ThreadedSQLTrackerStore(SQLTrackerStore):
         if tracker is not None:
             with self._lock:
                 self._handed[sender_id] = (len(tracker.events), newest)
+                self._handed.move_to_end(sender_id)
+                _trim(self._handed)
         return tracker
 
     def _save(self, tracker: DialogueStateTracker) -> None:
@@ -123,8 +127,7 @@ class ThreadedSQLTrackerStore(SQLTrackerStore):
             with self._lock:
                 self._kept[sender_id] = _Kept(tracker, len(tracker.events), newest)
                 self._kept.move_to_end(sender_id)
-                while len(self._kept) > KEEP:
-                    self._kept.popitem(last=False)
+                _trim(self._kept)
 
     def _row(self, sender_id: str, event: Event) -> Any:
         """An event row as Rasa's SQLTrackerStore.save writes it."""
@@ -132,6 +135,11 @@ class ThreadedSQLTrackerStore(SQLTrackerStore):
         return self.SQLEvent(sender_id=sender_id, type_name=event.type_name, timestamp=data.get("timestamp"),
                              intent_name=data.get("parse_data", {}).get("intent", {}).get(INTENT_NAME_KEY),
                              action_name=data.get("name"), data=json.dumps(data))
+
+
+def _trim(recent: "OrderedDict[str, Any]") -> None:
+    while len(recent) > KEEP:
+        recent.popitem(last=False)  # the least recently used
 
 
 def _turn_done(tracker: DialogueStateTracker) -> bool:

@@ -208,3 +208,11 @@ async def test_the_store_keeps_the_most_recent_conversations_only(store, monkeyp
         await store.save(tracker)
     assert (await store.retrieve("c0")) is not trackers[0]  # the oldest made room
     assert (await store.retrieve("c2")) is trackers[2]
+
+
+async def test_readers_that_never_save_leave_no_trace_beyond_the_bound(store, monkeypatch):
+    monkeypatch.setattr("bot.tracker_store.KEEP", 2)
+    for n in range(4):
+        await store.save(conversation(f"r{n}"))
+        await store.retrieve(f"r{n}")  # the console reading a conversation, never saving it
+    assert len(store._handed) == 2 and list(store._handed) == ["r2", "r3"]
