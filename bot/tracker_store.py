@@ -128,6 +128,13 @@ class ThreadedSQLTrackerStore(SQLTrackerStore):
                 self._kept[sender_id] = _Kept(tracker, len(tracker.events), newest)
                 self._kept.move_to_end(sender_id)
                 _trim(self._kept)
+        elif not any(isinstance(event, SessionStarted) for event in tracker.events):
+            # A new conversation stored before its session starts (Rasa's create_tracker): its rows are all
+            # its events, so the same tracker's next save, at the end of the turn, need not count them.
+            with self._lock:
+                self._handed[sender_id] = (len(tracker.events), newest)
+                self._handed.move_to_end(sender_id)
+                _trim(self._handed)
 
     def _row(self, sender_id: str, event: Event) -> Any:
         """An event row as Rasa's SQLTrackerStore.save writes it."""

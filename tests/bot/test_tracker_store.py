@@ -216,3 +216,16 @@ async def test_readers_that_never_save_leave_no_trace_beyond_the_bound(store, mo
         await store.save(conversation(f"r{n}"))
         await store.retrieve(f"r{n}")  # the console reading a conversation, never saving it
     assert len(store._handed) == 2 and list(store._handed) == ["r2", "r3"]
+
+
+async def test_a_new_conversations_first_turn_is_stored_without_counting_rows(store, database, monkeypatch):
+    tracker = DialogueStateTracker("c1", [])
+    tracker.update(ActionExecuted(ACTION_LISTEN_NAME))
+    await store.save(tracker)  # as Rasa's create_tracker does, before the turn
+    monkeypatch.setattr(ThreadedSQLTrackerStore, "_additional_events",
+                        lambda *_: pytest.fail("counted the rows"))
+    for event in (ActionExecuted(ACTION_SESSION_START_NAME), SessionStarted()):
+        tracker.update(event)
+    await store.save(a_turn(tracker, "hi", "Hello!"))
+    assert [row[0] for row in stored_rows(database)] == [
+        "action", "action", "session_started", "user", "action", "bot", "action"]
