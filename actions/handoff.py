@@ -35,7 +35,8 @@ def valid_email(value: Any, dispatcher: CollectingDispatcher) -> Optional[str]:
     if email:
         return email
     dispatcher.utter_message(
-        text="That doesn't look like an email address; please type it like name@example.com.")
+        text="That doesn't look like an email address; please type it like name@example.com, or say "
+             "\"never mind\" to leave it.")
     return None
 
 

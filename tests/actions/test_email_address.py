@@ -33,5 +33,7 @@ def test_anything_else_is_not_an_address(typed):
 def test_the_ticket_form_refuses_markup_and_says_how_an_address_looks():
     dispatcher = CollectingDispatcher()
     assert valid_email("<svg/onload=alert(1)>@x.yz", dispatcher) is None
+    # and the way out, which the form's rule for "never mind" takes
     assert dispatcher.messages[0]["text"] == (
-        "That doesn't look like an email address; please type it like name@example.com.")
+        "That doesn't look like an email address; please type it like name@example.com, or say "
+        "\"never mind\" to leave it.")
