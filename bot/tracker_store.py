@@ -103,11 +103,15 @@ class ThreadedSQLTrackerStore(SQLTrackerStore):
         else:
             tracker = asyncio.run(SQLTrackerStore.retrieve(self, sender_id))  # read back and replayed
         if tracker is not None:
-            with self._lock:
-                self._handed[sender_id] = (len(tracker.events), newest)
-                self._handed.move_to_end(sender_id)
-                _trim(self._handed)
+            self._hand_out(sender_id, len(tracker.events), newest)
         return tracker
+
+    def _hand_out(self, sender_id: str, stored: int, newest: Optional[int]) -> None:
+        """Note that a tracker with ``stored`` events, all in the database up to ``newest``, is out."""
+        with self._lock:
+            self._handed[sender_id] = (stored, newest)
+            self._handed.move_to_end(sender_id)
+            _trim(self._handed)
 
     def _save(self, tracker: DialogueStateTracker) -> None:
         sender_id = tracker.sender_id
@@ -131,10 +135,7 @@ class ThreadedSQLTrackerStore(SQLTrackerStore):
         elif not any(isinstance(event, SessionStarted) for event in tracker.events):
             # A new conversation stored before its session starts (Rasa's create_tracker): its rows are all
             # its events, so the same tracker's next save, at the end of the turn, need not count them.
-            with self._lock:
-                self._handed[sender_id] = (len(tracker.events), newest)
-                self._handed.move_to_end(sender_id)
-                _trim(self._handed)
+            self._hand_out(sender_id, len(tracker.events), newest)
 
     def _row(self, sender_id: str, event: Event) -> Any:
         """An event row as Rasa's SQLTrackerStore.save writes it."""
