@@ -144,16 +144,15 @@ class TrainingJobs:
                                 "one job at a time")
         self.settings.training_log_dir.mkdir(parents=True, exist_ok=True)
         try:
-            with self.engine.begin() as connection:
+            with self.engine.begin() as connection:  # the row and its log file's name, in one transaction
                 inserted = connection.execute(t.training_jobs.insert().values(
                     started_by=by, started_at=_now(), stage="starting", running_slot=1))
                 job_id = int(inserted.inserted_primary_key[0])
+                log_file = self.settings.training_log_dir / f"job-{job_id}.log"
+                connection.execute(t.training_jobs.update().where(t.training_jobs.c.id == job_id)
+                                   .values(log_file=str(log_file)))
         except IntegrityError:  # another job took the slot since running() looked
             raise TrainingError("another training job has just been started; one job at a time") from None
-        with self.engine.begin() as connection:
-            log_file = self.settings.training_log_dir / f"job-{job_id}.log"
-            connection.execute(t.training_jobs.update().where(t.training_jobs.c.id == job_id)
-                               .values(log_file=str(log_file)))
         job = self.get(job_id)
         assert job is not None
         return job
