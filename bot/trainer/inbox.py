@@ -132,15 +132,16 @@ class Inbox:
             next_action = next((r for r in later if r.type_name == "action"
                                 and r.action_name != "action_listen"), None)
             taken_by_form = next_action is not None and str(next_action.action_name or "").endswith("_form")
-            if message.intent == FALLBACK_INTENT and not taken_by_form:
+            if taken_by_form:
+                pass  # the form took it as its answer: handled
+            elif message.intent == FALLBACK_INTENT:
                 message.reasons.append("fallback")
-            elif message.intent == OUT_OF_SCOPE and not taken_by_form:
-                # What the customer got, first: a content gap, or truly not the shop's; doubtful or not.
-                message.reasons.append("refused as out of scope")
+            else:
+                if message.intent == OUT_OF_SCOPE:
+                    # What the customer got, first: a content gap, or truly not the shop's; doubtful or not.
+                    message.reasons.append("refused as out of scope")
                 if message.confidence < LOW_CONFIDENCE:
                     message.reasons.append("low confidence")
-            elif message.confidence < LOW_CONFIDENCE and not taken_by_form:
-                message.reasons.append("low confidence")
             next_user = next((r for r in later if r.type_name == "user"), None)
             answers = [r for r in later[:later.index(next_user)] if r.type_name == "bot"] \
                 if next_user is not None else [r for r in later if r.type_name == "bot"]
