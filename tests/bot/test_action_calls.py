@@ -1,15 +1,23 @@
-"""Rasa's check of action server responses, with its JSON schema checked once (bot/action_calls.py)."""
+"""Rasa's check of action server responses, with its JSON schema checked once, and what an action call
+carries (bot/action_calls.py)."""
 from __future__ import annotations
 
 import pytest
 from jsonschema import ValidationError
 from jsonschema.validators import validator_for
 from rasa.core.actions.action import RemoteAction
+from rasa.shared.core.domain import Domain
+from rasa.shared.core.events import ActionExecuted, BotUttered, SessionStarted, SlotSet, UserUttered
+from rasa.shared.core.trackers import DialogueStateTracker
 
 from bot.action_calls import (
+    RASAS_OWN_CALL_FORMAT,
     RASAS_OWN_CHECK,
+    RECENT_TURNS,
+    _action_call_format,
     _validate_action_result,
     check_action_responses_with_a_compiled_schema,
+    recent_events,
 )
 
 GOOD = {"events": [{"event": "slot", "name": "order_id", "value": "KC-10003"}],
@@ -43,3 +51,40 @@ def test_a_good_response_passes_and_the_schema_is_checked_once(monkeypatch):
     for _ in range(3):
         assert RemoteAction("action_x", None)._validate_action_result(GOOD)
     assert len(checks) <= 1  # at most once, when the validator is first built
+
+
+def conversation(turns: int) -> DialogueStateTracker:
+    domain = Domain.load("domain.yml")
+    tracker = DialogueStateTracker("c", domain.slots)
+    tracker.update(ActionExecuted("action_session_start"))
+    tracker.update(SessionStarted())
+    tracker.update(SlotSet("order_id", "KC-10003"))
+    for turn in range(turns):
+        tracker.update(ActionExecuted("action_listen"))
+        tracker.update(UserUttered(f"question {turn}", {"name": "opening_hours", "confidence": 0.9}))
+        tracker.update(ActionExecuted("action_answer_faq"))
+        tracker.update(BotUttered(f"answer {turn}"))
+    tracker.update(ActionExecuted("action_listen"))
+    tracker.update(UserUttered("one more", {"name": "human_handoff", "confidence": 0.9}))
+    return tracker
+
+
+def test_a_short_conversation_is_sent_as_rasa_sends_it():
+    domain, tracker = Domain.load("domain.yml"), conversation(5)
+    action = RemoteAction("action_answer_faq", None)
+    assert _action_call_format(action, tracker, domain) == RASAS_OWN_CALL_FORMAT(action, tracker, domain)
+
+
+def test_a_long_conversation_sends_its_recent_turns_and_all_of_its_state():
+    domain, tracker = Domain.load("domain.yml"), conversation(200)
+    action = RemoteAction("action_answer_faq", None)
+    ours, rasas = (_action_call_format(action, tracker, domain),
+                   RASAS_OWN_CALL_FORMAT(action, tracker, domain))
+    sent = ours["tracker"].pop("events")
+    everything = rasas["tracker"].pop("events")
+    assert ours == rasas  # slots (the order number set at the start), latest message, loop, domain
+    assert sent == everything[-len(sent):]
+    assert sent[0] == {**sent[0], "event": "action", "name": "action_listen"}
+    assert [e["text"] for e in sent if e["event"] == "user"] == [
+        *(f"question {turn}" for turn in range(200 - RECENT_TURNS + 1, 200)), "one more"]
+    assert len(recent_events(tracker, turns=500)) == len(tracker.events)
