@@ -38,7 +38,12 @@ from actions.services.migrations import migrate
 from actions.services.owners import OwnerAccounts
 from actions.services.shared_secret import ACTION_SECRET_HEADER, load_or_create_secret
 from actions.services.shop_profile import ShopProfile
-from bot.action_calls import ActionEndpoint, ActionFailures, check_action_responses_with_a_compiled_schema
+from bot.action_calls import (
+    ActionEndpoint,
+    ActionFailures,
+    check_action_responses_with_a_compiled_schema,
+    send_recent_events_to_actions,
+)
 from bot.admission import BUSY, TurnLimit
 from bot.channels.client_keys import ClientKeys
 from bot.channels.delivery import ChatCourier
@@ -49,9 +54,11 @@ from bot.console.auth import SessionCookies
 from bot.console.login_limit import LoginLimiter
 from bot.console.routes import console_blueprint
 from bot.console.row_ids import register_row_ids
+from bot.dialogue_states import use_kept_states_for
 from bot.never_silent import SilenceGuard
 from bot.person_gate import PersonGate
 from bot.settings import Settings
+from bot.tracker_history import keep_applied_events_up_to_date
 from bot.tracker_store import use_tracker_store
 from bot.trained_models.registry import ModelRegistry
 from bot.trained_models.switch import ModelSwitcher
@@ -182,6 +189,8 @@ def create_app(
 ) -> Sanic:
     settings.check()
     check_action_responses_with_a_compiled_schema()
+    send_recent_events_to_actions()
+    keep_applied_events_up_to_date()
     app = _base_app(settings)
     app.config.FALLBACK_ERROR_FORMAT = "json"
     tolerate_bad_accept(app)  # else a 404 with "Accept: a" is a 500
@@ -257,6 +266,7 @@ def create_app(
         if not app.ctx.agent.is_ready():
             raise SystemExit(f"Could not load the model {chosen.file}; run `make train`.")
         app.ctx.models = ModelSwitcher(app.ctx.agent, registry, chosen, settings.model_check_seconds)
+        use_kept_states_for(app.ctx.agent.processor)  # states kept turn to turn, not rebuilt
         use_tracker_store(app.ctx.agent)  # a failed save is a 503 for the customer, not a silent loss
         # One parse at start loads and verifies the embedding model (sha256 of its files) now,
         # so a corrupt install stops the server instead of failing the first customer's message.

@@ -20,6 +20,7 @@ from rasa.core.channels.channel import UserMessage
 from rasa.core.nlg import TemplatedNaturalLanguageGenerator
 from rasa.core.processor import MessageProcessor
 
+from bot.dialogue_states import use_kept_states_for
 from bot.trained_models.registry import Model, ModelRegistry
 
 logger = logging.getLogger(__name__)
@@ -82,6 +83,7 @@ class ModelSwitcher:
     def _put_in_place(self, processor: MessageProcessor) -> None:
         """What Agent.load_model does, with a processor already loaded: in one step on the event loop."""
         agent = self.agent
+        use_kept_states_for(processor)
         agent.processor = processor
         agent.domain = processor.domain
         agent.tracker_store.domain = processor.domain
