@@ -11,6 +11,8 @@ onnx, onnxruntime and TensorFlow are imported when a graph is built, not when th
 from __future__ import annotations
 
 import math
+import tempfile
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, List, Optional, Tuple
 
 import numpy as np
@@ -40,14 +42,19 @@ class _OnnxForward:
     def __init__(self, encoder: "MiniLMEncoder", *, threads: int = 0) -> None:
         import onnxruntime
 
-        model = self.build_model(encoder).SerializeToString()
         options = onnxruntime.SessionOptions()
         options.intra_op_num_threads = max(0, int(threads))
         options.inter_op_num_threads = 1
         options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL
         options.log_severity_level = 3  # errors only
         self.threads = options.intra_op_num_threads
-        self._session = onnxruntime.InferenceSession(model, options, providers=["CPUExecutionProvider"])
+        # Given the model as bytes, ONNX Runtime kept a second copy of the weights for the session's life
+        # (+190 MB resident instead of +96); read from a file, one (issue 16).
+        with tempfile.TemporaryDirectory(prefix="minilm-onnx-") as folder:
+            path = Path(folder) / "minilm.onnx"
+            path.write_bytes(self.build_model(encoder).SerializeToString())
+            self._session = onnxruntime.InferenceSession(str(path), options,
+                                                         providers=["CPUExecutionProvider"])
 
     @staticmethod
     def build_model(encoder: "MiniLMEncoder") -> Any:
