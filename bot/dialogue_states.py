@@ -35,8 +35,8 @@ from rasa.shared.core.trackers import DialogueStateTracker
 
 logger = logging.getLogger(__name__)
 
-RECENT_STATES = 48  # states returned before the present one; every rule of ours is far shorter
-CHECKPOINTS = 12    # listens the replay can go back to
+RECENT_STATES = 24  # states returned before the present one; our longest rule spans 4
+CHECKPOINTS = 3     # listens the replay can go back to (a form's re-run goes back one turn)
 _ON_TRACKER = "_dialogue_states"  # the replays, kept in the tracker object's own attributes
 
 RASAS_OWN = Domain.states_for_tracker_history
@@ -49,7 +49,7 @@ class _Point:
     recorded: int
     last_ml_action: Optional[Dict[str, Any]]
     turn_was_hidden: bool
-    tracker: DialogueStateTracker
+    tracker: "_Saved"
 
 
 class _Replay:
@@ -62,7 +62,8 @@ class _Replay:
         self.ignore_rule_only_turns = ignore_rule_only_turns
         self.rule_only_data = copy.deepcopy(rule_only_data)
         self.fed: List[Event] = []
-        self.states: List[State] = []
+        self.states: List[State] = []  # the latest ones: ``dropped`` older ones were let go
+        self.dropped = 0
         self.last_ml_action: Optional[Dict[str, Any]] = None
         self.turn_was_hidden = False
         self.tracker = tracker.init_copy()
@@ -92,14 +93,18 @@ class _Replay:
     def _feed(self, event: Event) -> None:
         if isinstance(event, ActionExecuted):
             self._state(self.tracker, event.hide_rule_turn, commit=True)
+            if len(self.states) > 2 * RECENT_STATES:  # older states are never given again
+                del self.states[:RECENT_STATES]
+                self.dropped += RECENT_STATES
         self.tracker.update(event)
         self.fed.append(event)
         if isinstance(event, ActionExecuted) and event.action_name == "action_listen":
-            self.checkpoints.append(_Point(len(self.fed), len(self.states), self.last_ml_action,
-                                           self.turn_was_hidden, _snapshot(self.tracker)))
+            self.checkpoints.append(_Point(len(self.fed), self.dropped + len(self.states),
+                                           self.last_ml_action, self.turn_was_hidden, _Saved(self.tracker)))
 
     def _go_back_to(self, same: int) -> None:
-        while self.checkpoints and self.checkpoints[-1].fed > same:
+        while self.checkpoints and (self.checkpoints[-1].fed > same
+                                    or self.checkpoints[-1].recorded < self.dropped):
             self.checkpoints.pop()
         if not self.checkpoints:  # parted before every checkpoint: from the start
             fresh = _Replay(self.tracker, self.domain, self.omit_unset_slots, self.ignore_rule_only_turns,
@@ -108,9 +113,9 @@ class _Replay:
             return
         point = self.checkpoints[-1]
         del self.fed[point.fed:]
-        del self.states[point.recorded:]
+        del self.states[point.recorded - self.dropped:]
         self.last_ml_action, self.turn_was_hidden = point.last_ml_action, point.turn_was_hidden
-        self.tracker = _snapshot(point.tracker)
+        self.tracker = point.tracker.restored(self.tracker)
 
     def _state(self, tracker: DialogueStateTracker, hide_rule_turn: bool, commit: bool) -> Optional[State]:
         """One step of Rasa's loop (rasa/shared/core/domain.py, states_for_tracker_history), kept in step."""
@@ -146,14 +151,30 @@ def _common_prefix(fed: List[Event], applied: List[Event]) -> int:
                 min(len(fed), len(applied)))
 
 
-def _snapshot(tracker: DialogueStateTracker) -> DialogueStateTracker:
-    """A copy of the replay tracker that later events do not change (its slots and loop are its own)."""
-    copied = copy.copy(tracker)
-    copied.slots = {name: copy.copy(slot) for name, slot in tracker.slots.items()}
-    copied.active_loop = dataclasses.replace(tracker.active_loop) if tracker.active_loop else None
-    copied.latest_action = dict(tracker.latest_action) if tracker.latest_action else tracker.latest_action
-    copied.events = deque(maxlen=1)
-    return copied
+class _Saved:
+    """What later events change in the replay tracker: slot values, the loop, the latest action and its other
+    attributes (the slot objects are large and change only in their values)."""
+
+    def __init__(self, tracker: DialogueStateTracker) -> None:
+        self.attributes = {name: value for name, value in tracker.__dict__.items() if name != "slots"}
+        loop = tracker.active_loop
+        self.attributes["active_loop"] = dataclasses.replace(loop) if loop else None
+        latest_action = tracker.latest_action
+        self.attributes["latest_action"] = dict(latest_action) if latest_action else latest_action
+        self.slots = {name: (slot._value, slot._has_been_set) for name, slot in tracker.slots.items()}
+
+    def restored(self, like: DialogueStateTracker) -> DialogueStateTracker:
+        """A tracker in the saved state, built from ``like`` (the same slots), which it leaves unchanged."""
+        tracker = copy.copy(like)
+        tracker.__dict__.update(self.attributes)
+        tracker.active_loop = dataclasses.replace(tracker.active_loop) if tracker.active_loop else None
+        if tracker.latest_action:
+            tracker.latest_action = dict(tracker.latest_action)
+        tracker.events = deque(maxlen=1)
+        tracker.slots = {name: copy.copy(slot) for name, slot in like.slots.items()}
+        for name, (value, has_been_set) in self.slots.items():
+            tracker.slots[name]._value, tracker.slots[name]._has_been_set = value, has_been_set
+        return tracker
 
 
 def _copy_state(state: State) -> State:

@@ -50,7 +50,7 @@ def _run_in_thread(work: Callable[[], Awaitable[T]]) -> Awaitable[T]:
     return asyncio.to_thread(lambda: asyncio.run(work()))  # type: ignore[arg-type]
 
 
-KEEP = 256  # conversations kept in memory between turns, the most recent first
+KEEP = 128  # conversations kept in memory between turns, the most recent first
 
 
 @dataclass
