@@ -72,12 +72,45 @@ class ActionFailures:
         return self._latest.pop(conversation_id, None)
 
 
+class _Open:
+    """``async with`` an open session that stays open afterwards."""
+
+    def __init__(self, session: aiohttp.ClientSession) -> None:
+        self.session = session
+
+    async def __aenter__(self) -> aiohttp.ClientSession:
+        return self.session
+
+    async def __aexit__(self, *_: Any) -> None:
+        return None
+
+
 class ActionEndpoint(EndpointConfig):
+    """Rasa opened a new HTTP session and connection to the action server for every call (a form's turn
+    makes three); here one session keeps its connections open between calls. The action server keeps an
+    idle connection for 75 s (actions/server.py), longer than the session does (15 s), so a kept connection
+    is never one the server has just closed."""
+
     def __init__(self, url: str, headers: Dict[str, Any], failures: ActionFailures,
                  timeout_seconds: float = 30) -> None:
         super().__init__(url=url, headers=headers)
         self.failures = failures
         self.timeout_seconds = timeout_seconds
+        self._session: Optional[aiohttp.ClientSession] = None
+        self._loop: Optional[asyncio.AbstractEventLoop] = None
+
+    def session(self) -> Any:  # Rasa's request() enters it with ``async with``
+        loop = asyncio.get_running_loop()
+        if self._session is None or self._session.closed or self._loop is not loop:
+            self._session = aiohttp.ClientSession(
+                headers=self.headers, timeout=aiohttp.ClientTimeout(total=self.timeout_seconds),
+                connector=aiohttp.TCPConnector(keepalive_timeout=15))
+            self._loop = loop
+        return _Open(self._session)
+
+    async def close(self) -> None:
+        if self._session is not None and not self._session.closed:
+            await self._session.close()
 
     async def request(self, method: str = "post", subpath: Optional[str] = None,
                       content_type: Optional[str] = "application/json", compress: bool = False,
@@ -130,7 +163,7 @@ def check_action_responses_with_a_compiled_schema() -> None:
     RemoteAction._validate_action_result = _validate_action_result  # type: ignore[method-assign]
 
 
-RECENT_TURNS = 30  # the customer's turns whose events an action call carries
+RECENT_TURNS = 10  # the customer's turns whose events an action call carries
 
 
 def recent_events(tracker: "DialogueStateTracker", turns: int = RECENT_TURNS) -> List[Event]:

@@ -288,6 +288,9 @@ def create_app(
                     settings.host, settings.port)
 
     async def close(app: Sanic, _loop: object) -> None:
+        endpoint = getattr(getattr(app.ctx, "agent", None), "action_endpoint", None)
+        if isinstance(endpoint, ActionEndpoint):
+            await endpoint.close()
         store = getattr(getattr(app.ctx, "agent", None), "tracker_store", None)
         broker = getattr(store, "event_broker", None)
         if broker:

@@ -88,3 +88,34 @@ def test_a_long_conversation_sends_its_recent_turns_and_all_of_its_state():
     assert [e["text"] for e in sent if e["event"] == "user"] == [
         *(f"question {turn}" for turn in range(200 - RECENT_TURNS + 1, 200)), "one more"]
     assert len(recent_events(tracker, turns=500)) == len(tracker.events)
+
+
+async def test_calls_to_the_action_server_share_one_kept_connection():
+    """Rasa opened a connection per call; ours keeps one open (and its failures are still noted)."""
+    from aiohttp import web
+
+    from bot.action_calls import ActionEndpoint, ActionFailures
+
+    peers = []
+
+    async def webhook(request):
+        peers.append(request.transport.get_extra_info("peername"))
+        return web.json_response({"events": [], "responses": []})
+
+    app = web.Application()
+    app.router.add_post("/webhook", webhook)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]
+    endpoint = ActionEndpoint(f"http://127.0.0.1:{port}/webhook", {"X-Action-Secret": "s"}, ActionFailures())
+    try:
+        for _ in range(3):
+            assert await endpoint.request(json={"next_action": "action_x", "sender_id": "c"}) == {
+                "events": [], "responses": []}
+        assert len(peers) == 3 and len(set(peers)) == 1
+    finally:
+        await endpoint.close()
+        await runner.cleanup()
+    assert endpoint._session is not None and endpoint._session.closed
