@@ -12,6 +12,9 @@ walk, step for step, is a fold over the events that depends only on the events b
 actions are forms (the names of every ``active_loop`` event). When a new form name appears, or the events
 were replaced (a reset), it walks from the start as Rasa does. ``copy`` clones the state instead of
 replaying: a tracker's state is what its events made it, so the clone is what the replay would give.
+A form's check of the slots it was given builds a temporary tracker the same way (``_temporary_tracker``:
+the conversation replayed from its first event, twice a turn while a form is open): now a copy with the
+form's events added.
 """
 from __future__ import annotations
 
@@ -20,6 +23,9 @@ import dataclasses
 from collections import deque
 from typing import Any, Deque, List, Set
 
+from rasa.core.actions.forms import FormAction
+from rasa.shared.core.constants import REQUESTED_SLOT
+from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import (
     ActionExecuted,
     ActionReverted,
@@ -27,6 +33,7 @@ from rasa.shared.core.events import (
     Event,
     Restarted,
     SessionStarted,
+    SlotSet,
     UserUtteranceReverted,
     UserUttered,
 )
@@ -34,6 +41,7 @@ from rasa.shared.core.trackers import DialogueStateTracker
 
 RASAS_APPLIED_EVENTS = DialogueStateTracker.applied_events
 RASAS_COPY = DialogueStateTracker.copy
+RASAS_TEMPORARY_TRACKER = FormAction._temporary_tracker
 _ON_TRACKER = "_applied_walk"
 
 
@@ -97,7 +105,21 @@ def copy_without_replay(self: DialogueStateTracker) -> DialogueStateTracker:
     return clone
 
 
+def temporary_tracker(self: FormAction, current_tracker: DialogueStateTracker, additional_events: List[Event],
+                      domain: Domain) -> DialogueStateTracker:
+    """FormAction._temporary_tracker: the events after the latest restart, the form's slot request and run,
+    and ``additional_events``, applied to a copy instead of replayed (Rasa's when there was a restart)."""
+    if current_tracker.idx_after_latest_restart():
+        return RASAS_TEMPORARY_TRACKER(self, current_tracker, additional_events, domain)
+    tracker = current_tracker.copy()
+    requested = SlotSet(REQUESTED_SLOT, self.get_slot_to_fill(current_tracker))
+    for event in [requested, ActionExecuted(self.name()), *additional_events]:
+        tracker.update(event)
+    return tracker
+
+
 def keep_applied_events_up_to_date() -> None:
-    """Install the two above on Rasa's tracker class, for this process; idempotent."""
+    """Install the three above in Rasa's tracker class and forms, for this process; idempotent."""
     DialogueStateTracker.applied_events = applied_events  # type: ignore[method-assign]
     DialogueStateTracker.copy = copy_without_replay  # type: ignore[method-assign]
+    FormAction._temporary_tracker = temporary_tracker  # type: ignore[method-assign]

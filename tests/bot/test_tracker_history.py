@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, Dict, List
 
 import pytest
+from rasa.core.actions.forms import FormAction
 from rasa.shared.core.constants import RULE_ONLY_LOOPS, RULE_ONLY_SLOTS
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import (
@@ -20,6 +21,7 @@ from rasa.shared.core.events import (
     Event,
     Restarted,
     SessionStarted,
+    SlotSet,
     UserUtteranceReverted,
     UserUttered,
 )
@@ -161,3 +163,30 @@ def test_the_trained_models_rules_fit(domain: Domain) -> None:
     rules = [step for step in importer.get_stories().story_steps if isinstance(step, RuleStep)]
     longest = max(len(rule.events) for rule in rules)
     assert longest < RECENT_STATES // 2
+
+
+def untimed(tracker: DialogueStateTracker) -> Dict[str, Any]:
+    state = tracker.current_state(EventVerbosity.ALL)
+    state.pop("latest_event_time")
+    state["events"] = [{k: v for k, v in event.items() if k != "timestamp"} for event in state["events"]]
+    return state
+
+
+def test_a_forms_temporary_tracker_is_the_one_rasa_replays(domain: Domain, conversations: List[List[Event]],
+                                                           kept: None) -> None:
+    """While a form is open Rasa checks the slots it was given on a tracker replayed from the first event;
+    ours is a copy with the same events added: the same events, slots and loop."""
+    checked = 0
+    for events in conversations:
+        tracker = DialogueStateTracker("c", domain.slots)
+        for event in events:
+            tracker.update(event)
+            if tracker.active_loop_name:
+                form = FormAction(tracker.active_loop_name, None)
+                extra = [SlotSet("order_id", "KC-10003"), ActionExecuted("action_listen")]
+                ours = tracker_history.temporary_tracker(form, tracker, extra, domain)
+                rasas = tracker_history.RASAS_TEMPORARY_TRACKER(form, tracker, extra, domain)
+                assert untimed(ours) == untimed(rasas)  # the form's two events are made at different times
+                assert [type(e) for e in ours.applied_events()] == [type(e) for e in rasas.applied_events()]
+                checked += 1
+    assert checked > 50
