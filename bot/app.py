@@ -57,7 +57,6 @@ from bot.console.routes import console_blueprint
 from bot.console.row_ids import register_row_ids
 from bot.dialogue_states import use_kept_states_for
 from bot.never_silent import SilenceGuard
-from bot.nlu_thread import parse_messages_in_a_thread
 from bot.person_gate import PersonGate
 from bot.settings import Settings
 from bot.tracker_history import keep_applied_events_up_to_date
@@ -202,7 +201,6 @@ def create_app(
     check_action_responses_with_a_compiled_schema()
     send_recent_events_to_actions()
     keep_applied_events_up_to_date()
-    parse_messages_in_a_thread()
     app = _base_app(settings)
     app.config.FALLBACK_ERROR_FORMAT = "json"
     tolerate_bad_accept(app)  # else a 404 with "Accept: a" is a 500
