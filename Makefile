@@ -48,7 +48,7 @@ train: $(MODEL)  ## train the model if data, config, domain, pipeline or the NLU
 NLU_CODE := $(filter-out bot/nlp/bench_minilm.py,$(wildcard bot/nlp/*.py))
 
 $(MODEL): config.yml domain.yml $(DATA) $(PIPELINE)/meta.json $(NLU_CODE)
-	$(RASA) train --fixed-model-name shop --out models
+	$(PY) -m bot.turn_bench.training_time models/shop.train.json -- $(RASA) train --fixed-model-name shop --out models
 	touch $@
 	$(PY) -m bot model stamp $@
 
@@ -101,9 +101,23 @@ walk-full: train  ## the conversation walker with every typed variant on every q
 ONE_THREAD := OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 TF_INTRA_OP_PARALLELISM_THREADS=1 \
 	TF_INTER_OP_PARALLELISM_THREADS=1
 
-bench: install train  ## embedding latency, then the whole NLU per message and model load, on one core
+STOCK_MODEL := build/bench/stock.tar.gz
+STOCK_CONFIG := bot/turn_bench/stock_config.yml
+
+# Stock Rasa for the turn-speed benchmark: the default recipe on our domain and data. --force: always a full
+# training (no cache hits), timed into build/bench/stock.train.json; a cache of its own, so stock's entries
+# never push ours out of .rasa/cache.
+$(STOCK_MODEL): $(STOCK_CONFIG) domain.yml $(DATA)
+	mkdir -p build/bench/stock
+	RASA_CACHE_DIRECTORY=build/bench/stock/cache $(PY) -m bot.turn_bench.training_time build/bench/stock.train.json \
+		-- $(RASA) train --force --config $(STOCK_CONFIG) --domain domain.yml --data data --out build/bench \
+		--fixed-model-name stock
+	touch $@
+
+bench: install train $(STOCK_MODEL)  ## NLU speed on one core; then turns against stock Rasa: loads, memory, NLU (reports/bench.*)
 	$(ONE_THREAD) $(PY) -m bot.nlp.bench_minilm
 	$(ONE_THREAD) taskset -c 0 $(PY) -m bot.nlu_bench
+	$(PY) -m bot.turn_bench
 
 load: train  ## 100 customers x 10 turns at once on fresh local servers: answered, 503s, empty replies, p50/p95/p99
 	$(PY) -m tests.bot.load_customers
