@@ -103,8 +103,10 @@ class _Replay:
                                            self.last_ml_action, self.turn_was_hidden, _Saved(self.tracker)))
 
     def _go_back_to(self, same: int) -> None:
+        # A checkpoint is of use if it is before the parting and its states are still kept (at least the one
+        # before it: the next state may take its user input from it).
         while self.checkpoints and (self.checkpoints[-1].fed > same
-                                    or self.checkpoints[-1].recorded < self.dropped):
+                                    or (self.dropped and self.checkpoints[-1].recorded <= self.dropped)):
             self.checkpoints.pop()
         if not self.checkpoints:  # parted before every checkpoint: from the start
             fresh = _Replay(self.tracker, self.domain, self.omit_unset_slots, self.ignore_rule_only_turns,

@@ -190,3 +190,20 @@ def test_a_forms_temporary_tracker_is_the_one_rasa_replays(domain: Domain, conve
                 assert [type(e) for e in ours.applied_events()] == [type(e) for e in rasas.applied_events()]
                 checked += 1
     assert checked > 50
+
+
+def test_a_long_conversation_with_reversals_gives_rasas_states_all_along(
+        domain: Domain, conversations: List[List[Event]], kept: None) -> None:
+    """Past the states let go (twice RECENT_STATES), forms re-run and rewinds still go back right."""
+    events = with_reversals([event for conversation in conversations[:12] for event in conversation])
+    kind = {"ignore_rule_only_turns": True, "rule_only_data": rule_only_data(domain)}
+    tracker = DialogueStateTracker("long", domain.slots)
+    compared = 0
+    for event in events:
+        tracker.update(event)
+        if isinstance(event, ActionExecuted):
+            assert dialogue_states.states_for_tracker_history(domain, tracker, **kind) == rasas_states(
+                domain, tracker, **kind)
+            compared += 1
+    replay = tracker.__dict__["_dialogue_states"][0]
+    assert replay.dropped > 0 and compared > 4 * RECENT_STATES
