@@ -19,11 +19,12 @@ from bot.turn_bench.turn_figures import ANSWERED, LoadRun, Turn
 
 WEBHOOK = "/webhooks/rest/webhook"
 TURN_TIMEOUT_SECONDS = 60.0
-# Plain shop questions, each answered in one turn with nothing asked back (no goodbye: it asks for a
-# rating), so a long conversation stays a run of answered questions.
+# Plain shop questions, each answered in one turn with nothing asked back, so a long conversation stays a
+# run of answered questions: no goodbye (it asks for a rating), and nothing that opens an order flow ("can I
+# return an item?" is return_item: the order form would ask for the number on every later turn).
 FAQ_QUESTIONS: Tuple[str, ...] = (
     "what are your opening hours?", "where is the shop?", "do you ship abroad?", "how much is shipping?",
-    "can I return an item?", "how long does delivery take?", "can I pay with paypal",
+    "I need a VAT invoice for my company", "how long does delivery take?", "can I pay with paypal",
     "are you open on sunday?", "what's your phone number", "what's your returns policy",
     "do you charge anything if I cancel", "how do I place an order on the website",
 )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -338,6 +339,12 @@ def test_a_quick_run_against_our_real_servers_writes_the_figures(tmp_path: Path)
     assert loads["long_conversation"]["growth"] > 0
     assert set(loads["story_mixes"]["by_mix"]) == set(MIXES)
     assert loads["story_mixes"]["errors"] == 0
+    with sqlite3.connect(tmp_path / "runs" / "ours" / "tracker.db") as db:
+        faq_actions = {row[0] for row in db.execute(  # of every load but the story mixes
+            "SELECT json_extract(data, '$.name') FROM events WHERE type_name = 'action' "
+            "AND sender_id LIKE 'bench-%' AND sender_id NOT LIKE '%-mix-%'")}
+    assert "action_answer_faq" in faq_actions
+    assert not {"order_form", "feedback_form"} & faq_actions  # the FAQ loads stay FAQ: no form opens
     measures = {row["measure"]: row for row in bench["table"]}
     assert measures["One customer: median turn"]["ours"] == loads["one_customer"]["median_ms"]
     assert "| measure | target | ours | stock |" in (out / "bench.md").read_text()
