@@ -79,7 +79,8 @@ def tree_memory_mb(pid: int) -> Dict[str, float]:
 
 
 def server_env(extra: Mapping[str, str]) -> Dict[str, str]:
-    """The inherited environment less any RASA_/BOT_/CORS_ setting of the shell that ran the bench."""
+    """The inherited environment less any RASA_/BOT_/CORS_ setting of the shell that ran the bench (or the
+    tests: tests/bot/servers.py starts its servers with it too)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("RASA_", "BOT_", "CORS_"))}
     env.update({"PYTHONPATH": str(ROOT), "RASA_TELEMETRY_ENABLED": "false", "TF_CPP_MIN_LOG_LEVEL": "2"})
     env.update(extra)
@@ -124,15 +125,20 @@ class RunningBot:
         return (self.logs / "web.log").read_text(errors="replace")[-chars:]
 
     def stop(self) -> None:
-        for process in (self.web, self.actions):
-            if process.poll() is None:
-                process.send_signal(signal.SIGINT)
-        for process in (self.web, self.actions):
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(timeout=10)
+        stop_processes(self.web, self.actions)
+
+
+def stop_processes(*processes: subprocess.Popen) -> None:
+    """Ctrl-C to each server still running, then wait for it (killed after 20 s); the tests' servers too."""
+    for process in processes:
+        if process.poll() is None:
+            process.send_signal(signal.SIGINT)
+    for process in processes:
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=10)
 
 
 def _answered(base_url: str, sender: str) -> bool:

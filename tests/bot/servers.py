@@ -1,10 +1,8 @@
 """Start the real action server and web server as processes on free loopback ports."""
 from __future__ import annotations
 
-import os
 import queue
 import secrets
-import signal
 import subprocess
 import sys
 import time
@@ -23,6 +21,7 @@ from actions.services.demo_orders import seed_demo_orders
 from actions.services.migrations import migrate
 from actions.services.orders import OrderService
 from actions.shop import current_shop_profile
+from bot.turn_bench.bots_under_test import server_env, stop_processes
 from tests.smtp_inbox import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -46,20 +45,10 @@ def wait_until_healthy(url: str, processes: List[subprocess.Popen], timeout: flo
 
 
 def stop(process: subprocess.Popen) -> None:
-    if process.poll() is None:
-        process.send_signal(signal.SIGINT)
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
+    stop_processes(process)
 
 
-def bot_env(extra: Mapping[str, str]) -> Dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("RASA_", "BOT_", "CORS_"))}
-    env.update({"PYTHONPATH": str(ROOT), "RASA_TELEMETRY_ENABLED": "false", "TF_CPP_MIN_LOG_LEVEL": "2"})
-    env.update(extra)
-    return env
+bot_env = server_env  # the servers' environment: the shell's less its RASA_/BOT_/CORS_ settings
 
 
 @dataclass
