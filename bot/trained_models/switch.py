@@ -21,6 +21,7 @@ from rasa.core.nlg import TemplatedNaturalLanguageGenerator
 from rasa.core.processor import MessageProcessor
 
 from bot.dialogue_states import use_kept_states_for
+from bot.rule_matching import index_rules_of
 from bot.trained_models.registry import Model, ModelRegistry
 
 logger = logging.getLogger(__name__)
@@ -84,6 +85,7 @@ class ModelSwitcher:
         """What Agent.load_model does, with a processor already loaded: in one step on the event loop."""
         agent = self.agent
         use_kept_states_for(processor)
+        index_rules_of(processor)
         agent.processor = processor
         agent.domain = processor.domain
         agent.tracker_store.domain = processor.domain
