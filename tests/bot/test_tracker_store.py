@@ -12,6 +12,7 @@ from typing import Any, Iterator, List, Tuple
 import pytest
 from rasa.core.agent import Agent
 from rasa.core.channels.channel import UserMessage
+from rasa.core.tracker_store import SQLTrackerStore
 from rasa.shared.core.constants import ACTION_LISTEN_NAME, ACTION_SESSION_START_NAME
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import ActionExecuted, BotUttered, SessionStarted, UserUttered
@@ -219,11 +220,13 @@ async def test_readers_that_never_save_leave_no_trace_beyond_the_bound(store, mo
 
 
 async def test_a_new_conversations_first_turn_is_stored_without_counting_rows(store, database, monkeypatch):
+    monkeypatch.setattr(ThreadedSQLTrackerStore, "_additional_events",
+                        lambda *_: pytest.fail("counted the rows"))
+    monkeypatch.setattr(SQLTrackerStore, "retrieve", lambda *_: pytest.fail("read the events back"))
+    assert await store.retrieve("c1") is None  # Rasa's get_or_create_tracker: no events, a new tracker
     tracker = DialogueStateTracker("c1", [])
     tracker.update(ActionExecuted(ACTION_LISTEN_NAME))
     await store.save(tracker)  # as Rasa's create_tracker does, before the turn
-    monkeypatch.setattr(ThreadedSQLTrackerStore, "_additional_events",
-                        lambda *_: pytest.fail("counted the rows"))
     for event in (ActionExecuted(ACTION_SESSION_START_NAME), SessionStarted()):
         tracker.update(event)
     await store.save(a_turn(tracker, "hi", "Hello!"))
