@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import ctypes
 import datetime as dt
 import logging
 from pathlib import Path
@@ -58,6 +57,7 @@ from bot.console.row_ids import register_row_ids
 from bot.dialogue_states import use_kept_states_for
 from bot.never_silent import SilenceGuard
 from bot.person_gate import PersonGate
+from bot.process_memory import release_freed_memory
 from bot.rule_matching import index_rules_of
 from bot.settings import Settings
 from bot.tracker_history import keep_applied_events_up_to_date
@@ -181,15 +181,6 @@ def _base_app(settings: Settings) -> Sanic:
             response_timeout=settings.response_timeout,
             endpoints=endpoints_for(settings),  # the API's own /model/parse etc., outside the channels
         )
-
-
-def release_freed_memory() -> None:
-    """Give the C heap's free pages back to the system after loading (glibc keeps them): 10-30 MB less
-    resident once the model's build-time copies are freed. Nothing to do elsewhere than glibc."""
-    try:
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
-    except (OSError, AttributeError):
-        pass
 
 
 def create_app(
