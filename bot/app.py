@@ -54,16 +54,14 @@ from bot.console.auth import SessionCookies
 from bot.console.login_limit import LoginLimiter
 from bot.console.routes import console_blueprint
 from bot.console.row_ids import register_row_ids
-from bot.dialogue_states import use_kept_states_for
 from bot.never_silent import SilenceGuard
 from bot.person_gate import PersonGate
 from bot.process_memory import release_freed_memory
-from bot.rule_matching import index_rules_of
 from bot.settings import Settings
 from bot.tracker_history import keep_applied_events_up_to_date
 from bot.tracker_store import use_tracker_store
 from bot.trained_models.registry import ModelRegistry
-from bot.trained_models.switch import ModelSwitcher
+from bot.trained_models.switch import ModelSwitcher, prepare_for_turns
 from bot.web.cors import install_origin_policy
 from bot.web.errors import tolerate_bad_accept
 from bot.web.site import register_site
@@ -268,8 +266,7 @@ def create_app(
         if not app.ctx.agent.is_ready():
             raise SystemExit(f"Could not load the model {chosen.file}; run `make train`.")
         app.ctx.models = ModelSwitcher(app.ctx.agent, registry, chosen, settings.model_check_seconds)
-        use_kept_states_for(app.ctx.agent.processor)  # states kept turn to turn, not rebuilt
-        index_rules_of(app.ctx.agent.processor)  # rules looked up by the present state
+        prepare_for_turns(app.ctx.agent.processor)
         use_tracker_store(app.ctx.agent)  # a failed save is a 503 for the customer, not a silent loss
         # One parse at start loads and verifies the embedding model (sha256 of its files) now,
         # so a corrupt install stops the server instead of failing the first customer's message.
