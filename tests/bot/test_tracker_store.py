@@ -223,10 +223,8 @@ async def test_a_new_conversations_first_turn_is_stored_without_counting_rows(st
     monkeypatch.setattr(ThreadedSQLTrackerStore, "_additional_events",
                         lambda *_: pytest.fail("counted the rows"))
     monkeypatch.setattr(SQLTrackerStore, "retrieve", lambda *_: pytest.fail("read the events back"))
-    assert await store.retrieve("c1") is None  # Rasa's get_or_create_tracker: no events, a new tracker
-    tracker = DialogueStateTracker("c1", [])
-    tracker.update(ActionExecuted(ACTION_LISTEN_NAME))
-    await store.save(tracker)  # as Rasa's create_tracker does, before the turn
+    tracker = await store.get_or_create_tracker("c1")  # no events stored: a new tracker, listening
+    assert [e.type_name for e in tracker.events] == ["action"] and stored_rows(database) == []
     for event in (ActionExecuted(ACTION_SESSION_START_NAME), SessionStarted()):
         tracker.update(event)
     await store.save(a_turn(tracker, "hi", "Hello!"))
