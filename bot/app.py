@@ -17,7 +17,6 @@ from urllib.parse import urljoin
 import rasa.server
 from rasa.core.agent import Agent, load_agent
 from rasa.core.channels.channel import InputChannel, UserMessage
-from rasa.core.run import create_http_input_channels
 from rasa.core.utils import AvailableEndpoints
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.utils.endpoints import EndpointConfig
@@ -57,6 +56,7 @@ from bot.console.row_ids import register_row_ids
 from bot.never_silent import SilenceGuard
 from bot.person_gate import PersonGate
 from bot.process_memory import release_freed_memory
+from bot.rasa_channels import channels_from_credentials
 from bot.settings import Settings
 from bot.tracker_history import keep_applied_events_up_to_date
 from bot.tracker_store import use_tracker_store
@@ -108,7 +108,7 @@ def endpoints_for(settings: Settings, failures: ActionFailures | None = None) ->
 
 def input_channels(settings: Settings, credentials_file: Path = CREDENTIALS_FILE) -> List[InputChannel]:
     """The channels listed in credentials.yml, with limits and origins from the settings."""
-    channels = create_http_input_channels(None, str(credentials_file))
+    channels = channels_from_credentials(credentials_file)
     for channel in channels:
         if isinstance(channel, (ValidatingRestInput, ValidatingSocketIOInput)):
             channel.max_message_chars = settings.max_message_chars

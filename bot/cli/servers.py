@@ -44,6 +44,9 @@ def serve(args: argparse.Namespace) -> None:
     # TensorFlow requires jax and imports it for TF Lite when installed; the web server converts nothing to
     # TF Lite. Left out, the process holds 66 MB less (issue 16).
     sys.modules.setdefault("jax", None)  # type: ignore[arg-type]
+    from bot.rasa_channels import defer_builtin_channels
+
+    defer_builtin_channels()  # Rasa's other channels and their SDKs: only if credentials.yml names one
     from bot.app import create_app  # imports Rasa and TensorFlow: only when serving
 
     app = create_app(settings, shop)
