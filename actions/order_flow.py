@@ -125,6 +125,21 @@ class ValidateOrderForm(OrderAware, FormValidationAction):
         task = tracker.get_slot("order_task") or "order_status"
         return ["order_id", "order_contact", *task_slots(task, order, self.shop, self.now())]
 
+    async def extract_order_confirmed(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                                      domain: DomainDict) -> Dict[str, Any]:
+        """Asked "Shall I cancel order KC-10001?", "yes please cancel it" reads as a cancel request, not a
+        yes (0.96): the cancel request again, with no other order number, is the customer's yes. Only for
+        a cancellation: "change it to 3 mugs" repeats a change request with new details, not a yes."""
+        asked = tracker.get_slot("requested_slot") == "order_confirmed"
+        intent = (tracker.latest_message.get("intent") or {}).get("name")
+        if not asked or tracker.get_slot("order_task") != "cancel_order" or intent != "cancel_order":
+            return {}
+        numbers = {e.get("value") for e in tracker.latest_message.get("entities") or []
+                   if e.get("entity") == "order_id"}
+        if numbers - {tracker.get_slot("order_id")}:
+            return {}  # another order: switched_task leaves this one
+        return {"order_confirmed": True}
+
     async def get_extraction_events(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                                     domain: DomainDict) -> List[EventType]:
         """Words the model could not place ("asdf qwer", "👍🙂") while a question is open are an answer that

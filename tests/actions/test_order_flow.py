@@ -698,3 +698,31 @@ def test_words_far_from_everything_are_not_said_back_as_the_change_to_make(make,
     texts, events, _ = run(make(ValidateOrderForm), tracker, domain)
     assert texts == ["Sorry, I didn't understand that. Please tell me the item and what should change."]
     assert slot_events(events)["order_details"] is None
+
+
+@pytest.mark.parametrize("text, entities, confirmed", [
+    ("yes please cancel it", [], True),
+    ("cancel KC-10001 please", [{"entity": "order_id", "value": "KC-10001"}], True),
+    ("cancel KC-10002 instead", [{"entity": "order_id", "value": "KC-10002"}], None),
+])
+def test_the_cancel_request_again_is_a_yes_to_the_cancel_question(make, domain, orders, text, entities,
+                                                                   confirmed):
+    """Seen as a customer: "yes please cancel it" (cancel_order, 0.96) asked the question again, and again."""
+    tracker = form_tracker({**VERIFIED, "order_task": "cancel_order"}, intent="cancel_order", text=text,
+                           requested="order_confirmed")
+    tracker.latest_message["entities"] = entities
+    _, events, _ = run(make(ValidateOrderForm), tracker, domain)
+    slots = slot_events(events)
+    assert slots.get("order_confirmed") is confirmed
+    if confirmed:
+        assert slots["requested_slot"] is None  # nothing left to ask: action_finish_order_task cancels
+        texts, _, _ = run(make(ActionFinishOrderTask), form_tracker(
+            {**VERIFIED, "order_task": "cancel_order", "order_confirmed": True}), domain)
+        assert orders.get("KC-10001").status == "cancelled" and "cancelled" in texts[0]
+
+
+def test_a_change_request_again_is_not_a_yes_to_the_old_change(make, domain):
+    tracker = form_tracker({**VERIFIED, "order_task": "change_order", "order_details": "2 mugs"},
+                           intent="change_order", text="change it to 3 mugs", requested="order_confirmed")
+    _, events, _ = run(make(ValidateOrderForm), tracker, domain)
+    assert slot_events(events).get("order_confirmed") is None
