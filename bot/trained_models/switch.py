@@ -22,6 +22,7 @@ from rasa.core.processor import MessageProcessor
 
 from bot.dialogue_states import use_kept_states_for
 from bot.diet_inference import predict_intents_in_numpy_for
+from bot.graph_runs import run_graphs_in_order
 from bot.rule_matching import index_rules_of
 from bot.trained_models.registry import Model, ModelRegistry
 
@@ -33,6 +34,7 @@ def prepare_for_turns(processor: MessageProcessor) -> None:
     use_kept_states_for(processor)  # the policies' states kept turn to turn, not rebuilt
     index_rules_of(processor)  # rules looked up by the present state
     predict_intents_in_numpy_for(processor)  # DIET's scores from the sentence features, without TensorFlow
+    run_graphs_in_order(processor)  # the graph's nodes called in turn, without dask's scheduler
 
 
 def _load(agent: Agent, path: Path) -> MessageProcessor:
