@@ -28,6 +28,11 @@ CSAT_WORDS = (
 DECLINE = re.compile(
     r"^\s*(no|nope|nah|no thanks?|no thank you|not now|skip|pass|rather not|i'?d rather not|never ?mind|"
     r"maybe later|later|don'?t want to|no rating|none)\b", re.I)
+# Leaving with a word of acknowledgement ("ok bye", "alright thanks, that's all") is no rating: "ok" is
+# only taken as "it was OK" when the customer is not saying goodbye with it.
+_LEAVING = re.compile(r"\b(bye|goodbye|good bye|bye-bye|cya|see (you|ya)|got(ta| to) go|that'?s all|"
+                      r"that'?s it|i'?m done)\b")
+_LUKEWARM = 3  # the score of "ok", "fine", "alright"
 _NUMBER = re.compile(r"(?<![\d.])(\d+(?:[.,]\d+)?)(?![\d.])")
 _OUT_OF = re.compile(r"(?<![\d.])(\d+(?:[.,]\d+)?)\s*(?:/|out of|outta|of)\s*(\d+)\b")  # "9 out of 10", "4/5"
 _STARS = re.compile(r"[★⭐]")
@@ -62,6 +67,8 @@ def read_rating(text: str, low: int, high: int) -> Rating:
         number = stars
     if number is None and high == 5:
         number = _csat_from_words(words)
+        if number == _LUKEWARM and _LEAVING.search(words):
+            return Rating(declined=True)
     if number is None:
         return NOT_UNDERSTOOD
     return Rating(score=number) if low <= number <= high else Rating(outside=number)

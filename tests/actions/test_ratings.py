@@ -60,3 +60,16 @@ def test_a_score_on_another_scale_is_converted(text, low, high, score):
 def test_a_fraction_that_is_no_score_is_not_converted():
     assert read_rating("12 out of 10", 1, 5) == Rating(outside=12)
     assert read_rating("prob a 6", 1, 5) == Rating(outside=6)
+
+
+@pytest.mark.parametrize("text", ["ok bye", "Okay, bye!", "alright thanks, that's all", "ok gotta go",
+                                  "fine, see you"])
+def test_ok_on_the_way_out_is_no_rating(text):
+    """Seen as a customer: "ok bye" to "How did I do today?" stored a 3 the customer never gave."""
+    assert read_rating(text, 1, 5) == Rating(declined=True)
+
+
+@pytest.mark.parametrize("text,score", [("ok", 3), ("it was fine", 3), ("great, bye", 5), ("4 bye", 4),
+                                        ("terrible, goodbye", 1)])
+def test_a_rating_given_on_the_way_out_still_counts(text, score):
+    assert read_rating(text, 1, 5).score == score
