@@ -277,7 +277,7 @@ class ValidateOrderForm(OrderAware, FormValidationAction):
         if self.orders.verify(number, contact, tracker.sender_id) is not None:
             dispatcher.utter_message(text=f"Thank you, I've found order {number}.")
             return [*events, SlotSet("verified_order", number)]
-        if tracker.slots.get("verified_order") and "order_contact" not in tracker.slots_to_validate():
+        if tracker.slots.get("verified_order") and not contact_given_now(tracker):
             # Another order than the one proved, checked with that order's contact: not a failed attempt,
             # the customer just hasn't given this order's email or phone yet.
             return [*events, SlotSet("order_contact", None), SlotSet("verified_order", None)]
@@ -292,6 +292,18 @@ class ValidateOrderForm(OrderAware, FormValidationAction):
                                                        tries="try" if left == 1 else "tries"))
         # The number is kept: an email or phone typed next is checked against it; a new number replaces it.
         return [*events, SlotSet("order_contact", None), SlotSet("verified_order", None)]
+
+
+def contact_given_now(tracker: Tracker) -> bool:
+    """Whether the latest message gave an email or phone for the order: typed at the question, or found in
+    the message. A form that starts again offers the contact kept from an earlier order among the slots
+    to check ("what about KC-10001" after KC-10003 was proved): that one was not given now."""
+    if "order_contact" not in tracker.slots_to_validate():
+        return False
+    if tracker.get_slot("requested_slot") == "order_contact":
+        return True
+    entities = tracker.latest_message.get("entities") or []
+    return any(entity.get("entity") in ("email", "phone") for entity in entities)
 
 
 def model_could_not_place(tracker: Tracker) -> bool:

@@ -726,3 +726,28 @@ def test_a_change_request_again_is_not_a_yes_to_the_old_change(make, domain):
                            intent="change_order", text="change it to 3 mugs", requested="order_confirmed")
     _, events, _ = run(make(ValidateOrderForm), tracker, domain)
     assert slot_events(events).get("order_confirmed") is None
+
+
+def test_a_new_order_after_a_finished_one_is_not_a_failed_check(make, domain, orders):
+    """Seen as a customer: "what about KC-10001" after KC-10003 was proved and its task done: the form starts
+    again and offers the kept contact (jo.baker) among the slots to check; that counted a failed attempt
+    ("2 more tries") though the customer had not given KC-10001's email yet."""
+    proved = {"order_id": "KC-10003", "order_contact": "jo.baker@example.com", "verified_order": "KC-10003"}
+    tracker = form_tracker(proved, {"order_id": "KC-10001", "order_contact": "jo.baker@example.com",
+                                    "order_task": "order_status"}, text="what about KC-10001",
+                           sender="finished-one")
+    texts, events, _ = run(make(ValidateOrderForm), tracker, domain)
+    assert texts == [] and orders.failures("finished-one") == 0
+    assert slot_events(events)["requested_slot"] == "order_contact"
+
+
+@pytest.mark.parametrize("requested, entities", [
+    ("order_contact", []), (None, [{"entity": "email", "value": "jo.baker@example.com"}])])
+def test_a_wrong_contact_given_for_the_new_order_still_counts(make, domain, orders, requested, entities):
+    proved = {"order_id": "KC-10003", "order_contact": "jo.baker@example.com", "verified_order": "KC-10003",
+              "order_task": "order_status"}
+    tracker = form_tracker(proved, {"order_id": "KC-10001", "order_contact": "jo.baker@example.com"},
+                           text="KC-10001 jo.baker@example.com", requested=requested, sender="guess")
+    tracker.latest_message["entities"] = entities
+    texts, _, _ = run(make(ValidateOrderForm), tracker, domain)
+    assert orders.failures("guess") == 1 and "couldn't find" in texts[0]
