@@ -11,7 +11,6 @@ import datetime as dt
 import logging
 from pathlib import Path
 from typing import List, Optional
-from unittest import mock
 from urllib.parse import urljoin
 
 import rasa.server
@@ -170,7 +169,9 @@ def _base_app(settings: Settings) -> Sanic:
     if not settings.enable_api:
         return Sanic("shop_bot", configure_logging=False)
     # Rasa's API app claims "/" for a hello text; the demo page lives there instead.
-    with mock.patch.object(rasa.server, "add_root_route", lambda app: None):
+    adds_root_route = rasa.server.add_root_route
+    rasa.server.add_root_route = lambda app: None
+    try:
         return rasa.server.create_app(
             cors_origins=[],  # origins are checked by install_origin_policy, for every route
             auth_token=settings.api_token,
@@ -179,6 +180,8 @@ def _base_app(settings: Settings) -> Sanic:
             response_timeout=settings.response_timeout,
             endpoints=endpoints_for(settings),  # the API's own /model/parse etc., outside the channels
         )
+    finally:
+        rasa.server.add_root_route = adds_root_route
 
 
 def create_app(

@@ -59,3 +59,15 @@ def test_log_level_is_info_unless_a_developer_asks_for_debug():
     assert Settings.from_env({"LOG_LEVEL": "debug"}).log_level == logging.DEBUG
     with pytest.raises(SettingsError, match="LOG_LEVEL='loud' must be one of DEBUG, INFO, WARNING, ERROR"):
         Settings.from_env({"LOG_LEVEL": "loud"})
+
+
+def test_rasas_api_app_leaves_the_root_route_to_the_demo_page():
+    import rasa.server
+
+    from bot.app import _base_app
+
+    before = rasa.server.add_root_route
+    app = _base_app(Settings.from_env({"RASA_ENABLE_API": "1", "RASA_API_TOKEN": "s3cret"}))
+    paths = {route.path for route in app.router.routes}
+    assert "model/parse" in paths and "" not in paths  # the API, without Rasa's hello at "/"
+    assert rasa.server.add_root_route is before  # Rasa's module as it was
