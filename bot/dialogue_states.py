@@ -223,10 +223,3 @@ def longest_rule_of(policies: Iterable[Any]) -> int:
         for table in ("rules", "rules_for_loop_unhappy_path"):
             lengths.append(rule_lengths((lookup.get(table) or {}).keys()))
     return max(lengths)
-
-
-def use_kept_states_for(processor: Any) -> bool:
-    """keep_dialogue_states_up_to_date for a loaded model's processor (its graph's rule policies)."""
-    nodes = getattr(getattr(processor, "graph_runner", None), "_instantiated_nodes", None) or {}
-    return keep_dialogue_states_up_to_date(
-        longest_rule_of(getattr(node, "_component", None) for node in nodes.values()))

@@ -15,7 +15,7 @@ diagnostic data is asked for (``rasa test``), or a message has no sentence featu
 from __future__ import annotations
 
 import logging
-from typing import Any, Callable, Dict, List, Optional
+from typing import Any, Callable, Dict, Iterable, List, Optional
 
 import numpy as np
 from rasa.nlu.classifiers.diet_classifier import DIETClassifier
@@ -162,8 +162,7 @@ def predict_intents_in_numpy(diet: DIETClassifier) -> bool:
     return True
 
 
-def predict_intents_in_numpy_for(processor: Any) -> int:
-    """predict_intents_in_numpy for each DIET of a loaded model's graph; how many were given it."""
-    nodes = getattr(getattr(processor, "graph_runner", None), "_instantiated_nodes", None) or {}
-    return sum(predict_intents_in_numpy(node._component) for node in nodes.values()
-               if isinstance(getattr(node, "_component", None), DIETClassifier))
+def predict_intents_in_numpy_for(components: Iterable[Any]) -> int:
+    """predict_intents_in_numpy for each DIET among a loaded model's components; how many were given it."""
+    return sum(predict_intents_in_numpy(component) for component in components
+               if isinstance(component, DIETClassifier))

@@ -104,13 +104,12 @@ async def _grid(model: Path, examples: List[Tuple[str, str]],
     from rasa.utils.log_utils import configure_structlog
 
     from bot.nlp.sentence_classifier import MIN_SIMILARITY, NEIGHBOUR_WEIGHT, WEIGHT, SentenceIntentClassifier
+    from bot.trained_models.switch import loaded_components
 
     configure_logging_and_warnings(logging.WARNING)
     configure_structlog(logging.WARNING)
     agent = Agent.load(str(model))
-    nodes = getattr(agent.processor.graph_runner, "_instantiated_nodes", {}) if agent.processor else {}
-    found = [node._component for node in nodes.values()
-             if isinstance(getattr(node, "_component", None), SentenceIntentClassifier)]
+    found = [c for c in loaded_components(agent.processor) if isinstance(c, SentenceIntentClassifier)]
     grid = [(w, s, n) for w in weights for s in similarities for n in NEIGHBOUR_WEIGHTS] if found \
         else [(None, None, None)]
     rows: List[Dict[str, Any]] = []

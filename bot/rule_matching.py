@@ -100,9 +100,3 @@ def index_rules(policies: Iterable[Any]) -> int:
             policy._get_possible_keys = IndexedRules(policy)  # type: ignore[method-assign]
             indexed += 1
     return indexed
-
-
-def index_rules_of(processor: Any) -> int:
-    """index_rules for a loaded model's processor (the components of its graph)."""
-    nodes = getattr(getattr(processor, "graph_runner", None), "_instantiated_nodes", None) or {}
-    return index_rules(getattr(node, "_component", None) for node in nodes.values())

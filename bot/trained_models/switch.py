@@ -13,27 +13,35 @@ from __future__ import annotations
 import asyncio
 import logging
 from pathlib import Path
-from typing import Optional
+from typing import Any, List, Optional
 
 from rasa.core.agent import Agent
 from rasa.core.channels.channel import UserMessage
 from rasa.core.nlg import TemplatedNaturalLanguageGenerator
 from rasa.core.processor import MessageProcessor
 
-from bot.dialogue_states import use_kept_states_for
+from bot.dialogue_states import keep_dialogue_states_up_to_date, longest_rule_of
 from bot.diet_inference import predict_intents_in_numpy_for
 from bot.graph_runs import run_graphs_in_order
-from bot.rule_matching import index_rules_of
+from bot.rule_matching import index_rules
 from bot.trained_models.registry import Model, ModelRegistry
 
 logger = logging.getLogger(__name__)
 
 
+def loaded_components(processor: Any) -> List[Any]:
+    """The components of a loaded model's graph (its NLU pipeline and policies); none for anything else."""
+    nodes = getattr(getattr(processor, "graph_runner", None), "_instantiated_nodes", None) or {}
+    return [getattr(node, "_component", None) for node in nodes.values()]
+
+
 def prepare_for_turns(processor: MessageProcessor) -> None:
     """What the web process changes in a loaded model to answer faster, with the same answers (issue 16)."""
-    use_kept_states_for(processor)  # the policies' states kept turn to turn, not rebuilt
-    index_rules_of(processor)  # rules looked up by the present state
-    predict_intents_in_numpy_for(processor)  # DIET's scores from the sentence features, without TensorFlow
+    components = loaded_components(processor)
+    # the policies' states kept turn to turn, not rebuilt (if every rule fits in what is kept)
+    keep_dialogue_states_up_to_date(longest_rule_of(components))
+    index_rules(components)  # rules looked up by the present state
+    predict_intents_in_numpy_for(components)  # DIET's scores from the sentence features, without TensorFlow
     run_graphs_in_order(processor)  # the graph's nodes called in turn, without dask's scheduler
 
 

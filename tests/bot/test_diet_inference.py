@@ -23,6 +23,7 @@ from bot.diet_inference import (
     predict_intents_in_numpy,
     predict_intents_in_numpy_for,
 )
+from bot.trained_models.switch import loaded_components
 
 ROOT = Path(__file__).resolve().parents[2]
 MODEL = ROOT / "models" / "shop.tar.gz"
@@ -88,7 +89,7 @@ def test_the_scores_are_diets_own(agent: Agent, diet: DIETClassifier) -> None:
 def test_a_parse_gives_the_same_intents_with_the_numpy_scores(agent: Agent, diet: DIETClassifier) -> None:
     sample = texts()[::7]
     before = [asyncio.run(agent.parse_message(text)) for text in sample]
-    assert predict_intents_in_numpy_for(agent.processor) == 1
+    assert predict_intents_in_numpy_for(loaded_components(agent.processor)) == 1
     try:
         after = [asyncio.run(agent.parse_message(text)) for text in sample]
     finally:

@@ -24,7 +24,8 @@ from rasa.shared.core.generator import TrainingDataGenerator
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.importers.importer import TrainingDataImporter
 
-from bot.rule_matching import IndexedRules, groups_for, index_rules, index_rules_of
+from bot.rule_matching import IndexedRules, groups_for, index_rules
+from bot.trained_models.switch import loaded_components
 
 ROOT = Path(__file__).resolve().parents[2]
 POLICY_SETTINGS = {"core_fallback_threshold": 0.3, "core_fallback_action_name": "action_default_fallback",
@@ -141,9 +142,9 @@ def test_the_loaded_models_rule_policy_is_indexed() -> None:
 
     rules = RulePolicy.__new__(RulePolicy)
     rules.lookup = {RULES: {}, RULES_FOR_LOOP_UNHAPPY_PATH: {}}
-    assert index_rules_of(Processor(Runner(object(), rules))) == 1
+    assert index_rules(loaded_components(Processor(Runner(object(), rules)))) == 1
     assert isinstance(rules.__dict__["_get_possible_keys"], IndexedRules)
-    assert index_rules_of(object()) == 0
+    assert loaded_components(object()) == [] and index_rules(loaded_components(object())) == 0
 
 
 def test_rules_of_every_shape_are_found_as_rasas_walk_finds_them() -> None:
