@@ -2,9 +2,9 @@
 
 glibc gives each thread that allocates its own arena (up to 8 per core), and an arena keeps the pages it
 freed. The web process's threads (TensorFlow's, ONNX Runtime's, the worker threads of the tracker store
-and the person gate) each grew one under load: after 100 customers the process held ~35 MB more than with
-two arenas, for the same speed in the bench's loads. Both calls do nothing where the C library is not
-glibc.
+and the person gate) each grew one under load: after 200 customers the process held 11-17 MB more than
+with two arenas (three runs each), for the same speed in the bench's loads. Both calls do nothing
+where the C library is not glibc.
 """
 from __future__ import annotations
 
