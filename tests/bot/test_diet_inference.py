@@ -82,7 +82,13 @@ def test_the_scores_are_diets_own(agent: Agent, diet: DIETClassifier) -> None:
         assert pair["ours"] is not None
         gap = np.abs(pair["ours"] - pair["theirs"]).max()
         assert gap < 1e-5, gap
-        assert np.argsort(-pair["ours"])[:3].tolist() == np.argsort(-pair["theirs"])[:3].tolist()
+        # the three best in the same order, where their scores are further apart than the gap allows
+        best = np.argsort(-pair["theirs"])[:4]
+        apart = np.diff(-pair["theirs"][best]) > 2e-5
+        ours_best = np.argsort(-pair["ours"])[:4]
+        for place in range(3):
+            if apart[place] and (place == 0 or apart[place - 1]):
+                assert ours_best[place] == best[place], (place, pair)
     assert sum(pair["theirs"] is not None for pair in compared) > 300
 
 
