@@ -11,7 +11,14 @@ from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.replies import MAIN_TOPICS, Reply, ShopReplyAction, answered_inside_a_flow
+from actions.replies import (
+    MAIN_TOPICS,
+    Reply,
+    ShopReplyAction,
+    answered_inside_a_flow,
+    as_if_tapped,
+    yes_button_intent,
+)
 from actions.services.shop_profile import ShopProfile
 
 # Orders and products first: they are what customers come with most, and the list said neither.
@@ -102,6 +109,8 @@ class ActionAnythingElse(ShopReplyAction):
         intent = (tracker.latest_message.get("intent") or {}).get("name") or ""
         if intent == "deny" and answered_inside_a_flow(tracker, dispatcher):
             return []
+        if intent == "affirm" and (tapped := yes_button_intent(tracker)):
+            return as_if_tapped(tracker, tapped)  # typed "yes" to "Shall I open a case…?": as the button
         return await super().run(dispatcher, tracker, domain)
 
     def reply(self, intent: str, shop: ShopProfile, now: dt.datetime) -> Reply:

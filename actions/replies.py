@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import abc
 import datetime as dt
+import re
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Sequence, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
@@ -27,6 +28,42 @@ class Reply:
 
     def send(self, dispatcher: CollectingDispatcher) -> None:
         dispatcher.utter_message(text=self.text, buttons=list(self.buttons))
+
+
+_BARE_INTENT = re.compile(r"/(\w+)")
+
+
+def yes_button_intent(tracker: Tracker) -> Optional[str]:
+    """The intent of the "Yes, …" button on the question the customer just answered, when that button asks
+    for more than a plain yes ("Yes, open a case" sends /missing_item). None for any other question."""
+    answered = False
+    for event in reversed(tracker.events):
+        kind = event.get("event")
+        if kind == "user":
+            if answered:
+                return None  # the customer said something else in between
+            answered = True
+        elif kind == "bot" and answered:
+            for button in (event.get("data") or {}).get("buttons") or []:
+                title, payload = str(button.get("title", "")), str(button.get("payload", ""))
+                found = _BARE_INTENT.fullmatch(payload)
+                if re.match(r"yes\b", title, re.IGNORECASE) and found and found.group(1) != "affirm":
+                    return found.group(1)
+            return None
+    return None
+
+
+def as_if_tapped(tracker: Tracker, intent: str) -> List[Dict[str, Any]]:
+    """The customer's typed yes again, read as the button's intent: the policies predict from it as if the
+    button had been tapped (Rasa's two-stage fallback clarifies a message the same way). The message keeps
+    its id, so a resent yes does not do twice what it asked."""
+    latest = tracker.latest_message or {}
+    parse_data = {"text": latest.get("text"), "intent": {"name": intent, "confidence": 1.0},
+                  "intent_ranking": [{"name": intent, "confidence": 1.0}], "entities": []}
+    return [{"event": "action", "name": "action_listen"},
+            {"event": "user", "text": latest.get("text"), "parse_data": parse_data,
+             "input_channel": tracker.get_latest_input_channel(), "message_id": latest.get("message_id"),
+             "metadata": latest.get("metadata") or {}}]
 
 
 def answered_inside_a_flow(tracker: Tracker, dispatcher: CollectingDispatcher) -> bool:

@@ -132,3 +132,48 @@ def test_a_no_to_a_flows_question_says_how_to_leave_rather_than_goodbye(shop, do
             'No problem. If you\'d rather leave this, just say "never mind".']
         messages, _ = run(action, asked, domain)  # nothing going on: a plain "alright"
         assert messages[0]["text"] == "Alright. If you think of anything, just type it here."
+
+
+def answered(question: dict, *between: dict, text: str = "yes please") -> Tracker:
+    """A tracker where the bot asked ``question`` (a bot event) and the customer typed ``text`` (affirm)."""
+    base = tracker_for("affirm", text)
+    message = dict(base.latest_message, message_id="m-42")
+    events = base.events[:-2] + [question, *between, {"event": "action", "name": "action_listen"},
+                                 dict(base.events[-1], message_id="m-42", input_channel="rest")]
+    return Tracker(base.sender_id, {}, message, events, False, None, None, "action_listen")
+
+
+LATE = {"event": "bot", "text": "I'm sorry: it should have arrived by Friday. Shall I open a case …?",
+        "data": {"buttons": [{"title": "Yes, open a case", "payload": "/missing_item"},
+                             {"title": "No, I'll wait", "payload": "/deny"}]}}
+
+
+def test_a_typed_yes_to_a_question_whose_yes_button_asks_more_is_that_button(shop, domain):
+    """"yes please" to "Shall I open a case…?" got "Great. What else can I do for you?": only the button
+    opened the case. Now the typed yes is the customer's message again, read as the button's intent."""
+    messages, events = run(ActionAnythingElse(shop=shop), answered(LATE), domain)
+    assert messages == []
+    assert events[0] == {"event": "action", "name": "action_listen"}
+    again = events[1]
+    assert (again["event"], again["text"], again["message_id"]) == ("user", "yes please", "m-42")
+    assert again["parse_data"]["intent"] == {"name": "missing_item", "confidence": 1.0}
+    assert again["input_channel"] == "rest"
+
+
+def test_a_typed_yes_elsewhere_is_a_plain_yes(shop, domain):
+    plain_yes = {"event": "bot", "text": "Shall I cancel it?",
+                 "data": {"buttons": [{"title": "Yes, cancel it", "payload": "/affirm"}]}}
+    no_buttons = {"event": "bot", "text": "Anything else?"}
+    typed_in_between = {"event": "user", "text": "hm", "parse_data": {"intent": {"name": "inform"}}}
+    with_entities = {"event": "bot", "text": "?", "data": {"buttons": [
+        {"title": "Yes, that one", "payload": '/inform{"order_id": "KC-10001"}'}]}}
+    for tracker in (answered(plain_yes), answered(no_buttons), answered(LATE, typed_in_between),
+                    answered(with_entities), tracker_for("affirm", "yes")):
+        messages, events = run(ActionAnythingElse(shop=shop), tracker, domain)
+        assert events == []
+        assert messages[0]["text"] == "Great. What else can I do for you?"
+    # a "no" to the same question stays a no
+    no = answered(LATE, text="no thanks")
+    no.latest_message["intent"] = {"name": "deny", "confidence": 0.9}
+    messages, _ = run(ActionAnythingElse(shop=shop), no, domain)
+    assert messages[0]["text"] == "Alright. If you think of anything, just type it here."

@@ -179,6 +179,20 @@ def test_late_order_and_refund_status(servers):
     assert "Your refund request for order KC-10009 from" in refund
 
 
+def test_late_order_case_typed_rather_than_tapped(servers):
+    """A customer who types "yes please" to "Shall I open a case…?" gets the case, as the button does."""
+    s = "e2e-late-case-typed"
+    late = texts(say(servers, s, "where is my order KC-10008? my email is pat.green@example.com"))
+    assert "Shall I open a case" in late
+    assert "Which item is missing?" in texts(say(servers, s, "yes please"))
+    assert "what happened" in texts(say(servers, s, "the whole parcel"))
+    assert "What would you prefer?" in texts(say(servers, s, "nothing has arrived after almost two weeks"))
+    done = texts(say(servers, s, "I'd like a refund please"))
+    case = rows(servers, t.cases, conversation_id=s)[0]
+    assert f"I've opened case {case['number']} for order KC-10008." in done
+    assert (case["category"], case["items"].lower()) == ("late", "the whole parcel")  # as typed
+
+
 def test_packed_order_cannot_be_changed_and_stays_as_it_was(servers):
     s = "e2e-packed"
     answer = texts(say(servers, s, "can I swap the item in order KC-10002? my phone is 07700 900102"))
