@@ -242,14 +242,16 @@ class ValidateOrderForm(OrderAware, FormValidationAction):
             dispatcher.utter_message(text="Sorry, which would you prefer? Please choose one of the options.")
         return {"order_remedy": remedy}
 
-    @staticmethod
-    def switched_task(dispatcher: CollectingDispatcher, tracker: Tracker) -> List[EventType]:
+    def switched_task(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> List[EventType]:
         """A new order request replaces the task in progress (its slots are forgotten, nothing changed)."""
         intent = tracker.latest_message.get("intent") or {}
         asked, sure = intent.get("name"), float(intent.get("confidence") or 0.0) >= SWITCH_CONFIDENCE
         task = tracker.slots.get("order_task")
         if asked not in ORDER_TASKS or not task or asked == task or not sure:
             return []
+        if (tracker.slots.get("requested_slot") == "order_remedy"
+                and remedy_from_text(str(tracker.latest_message.get("text") or ""), self.shop)):
+            return []  # "I'd like a refund please" to "What would you prefer?" answers it
         if task not in ("order_status", "refund_status"):
             dispatcher.utter_message(text=f"OK, I've left the {TASK_WORDS.get(task, 'request')}; nothing was "
                                           "changed.")

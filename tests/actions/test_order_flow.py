@@ -242,6 +242,31 @@ def test_another_order_request_replaces_the_task_waiting_for_a_yes(make, domain,
     assert "Shall I cancel" not in answer[0] and orders.get("KC-10001").status == "paid"
 
 
+@pytest.mark.parametrize("intent, typed, remedy", [
+    ("request_refund", "I'd like a refund please", "refund"),
+    ("request_refund", "can I just get my money back", "refund"),
+    ("return_item", "replace it please", "replacement"),
+])
+def test_a_remedy_typed_as_a_request_answers_the_question(make, domain, intent, typed, remedy):
+    """"I'd like a refund please" to "What would you prefer?" (missing parcel) was taken for a new refund
+    request: the report was left ("nothing was changed") and the refund refused, as not delivered."""
+    asked = {**VERIFIED, "order_task": "missing_item", "order_details": "The whole parcel",
+             "order_reason": "nothing has arrived"}
+    tracker = form_tracker(asked, {"order_remedy": typed}, intent=intent, text=typed,
+                           requested="order_remedy")
+    texts, events, _ = run(make(ValidateOrderForm), tracker, domain)
+    slots = slot_events(events)
+    assert texts == []
+    assert slots["order_remedy"] == remedy and "order_task" not in slots
+    assert slots["requested_slot"] is None  # nothing more to ask: the case is opened next
+    # another order's question at the same moment still replaces the task
+    other = form_tracker(asked, {"order_id": "KC-10002"}, intent="order_status",
+                         text="where is my order KC-10002?", requested="order_remedy")
+    texts, events, _ = run(make(ValidateOrderForm), other, domain)
+    assert texts[0] == "OK, I've left the report; nothing was changed."
+    assert slot_events(events)["order_task"] == "order_status"
+
+
 def test_the_same_request_again_keeps_its_answers(make, domain):
     tracker = form_tracker({**VERIFIED, "order_task": "change_order", "order_details": "2 mugs"},
                            {"order_id": "KC-10001"}, intent="change_order", text="change order KC-10001",
