@@ -32,6 +32,8 @@ from rasa.utils.tensorflow.constants import (
     SOFTMAX,
 )
 
+from bot.nlp.sentence_diet import of_text
+
 logger = logging.getLogger(__name__)
 
 # DIET's layers for an intent-only model without hidden or transformer layers; anything else: Rasa's.
@@ -41,10 +43,6 @@ EXPECTED_LAYERS = {f"sequence_layer.{TEXT}", "feature_combining_layer.label", "f
 
 class NotThisShape(Exception):
     """The loaded DIET is not the shape whose scores depend on the sentence features only."""
-
-
-def _of_text(setting: Any) -> Any:
-    return setting.get(TEXT) if isinstance(setting, dict) else setting
 
 
 def _weight(layer: Any, part: str) -> np.ndarray:
@@ -63,7 +61,7 @@ class SentenceScores:
             raise NotThisShape("no trained model")
         if not config[INTENT_CLASSIFICATION] or config[ENTITY_RECOGNITION]:
             raise NotThisShape("entity recognition, or no intent classification")
-        if _of_text(config[NUM_TRANSFORMER_LAYERS]) != 0 or _of_text(config[HIDDEN_LAYERS_SIZES]):
+        if of_text(config[NUM_TRANSFORMER_LAYERS]) != 0 or of_text(config[HIDDEN_LAYERS_SIZES]):
             raise NotThisShape("transformer or hidden layers")
         if set(model._tf_layers) != EXPECTED_LAYERS:
             raise NotThisShape(f"layers {sorted(model._tf_layers)}")

@@ -42,7 +42,8 @@ from rasa.utils.tensorflow.models import RasaModel
 PLACEHOLDER = "sentence_diet_placeholder"
 
 
-def _of_text(setting: object) -> object:
+def of_text(setting: Any) -> Any:
+    """A DIET setting given for all attributes, or its value for the text ({"text": 0, "label": 0})."""
     return setting.get(TEXT) if isinstance(setting, dict) else setting
 
 
@@ -152,7 +153,7 @@ class SentenceDIETClassifier(DIETClassifier):
     def uses_sentence_features_only(self) -> bool:
         """Whether, in this configuration, no token feature can reach DIET's output."""
         config = self.component_config
-        return (_of_text(config[NUM_TRANSFORMER_LAYERS]) == 0 and not config[ENTITY_RECOGNITION]
+        return (of_text(config[NUM_TRANSFORMER_LAYERS]) == 0 and not config[ENTITY_RECOGNITION]
                 and not config[MASKED_LM])
 
     def _create_model_data(
