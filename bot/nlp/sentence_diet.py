@@ -14,14 +14,11 @@ seed, every weight but the unused token kernel is the same to the bit. In any ot
 unchanged.
 
 Its batches are also built faster (``SentenceBatches``): Rasa stacks each example's sparse matrix and pads
-each dense row one by one in Python (7 ms of every training step), and balances the intents of each epoch
-by slicing and appending every feature of every intent in turn; the same arrays come out of a few
-concatenations, and the same balanced epoch out of one index per feature. DIET's training went from
-243-283 s to about 110 s on 2 cores.
+each dense row one by one in Python (7 ms of every training step); the same arrays come out of a few
+concatenations. DIET's training went from 243-283 s to about 110 s on 2 cores.
 """
 from __future__ import annotations
 
-from collections import defaultdict
 from typing import Any, Dict, List, Optional, Tuple, Type
 
 import numpy as np
@@ -32,7 +29,6 @@ from rasa.shared.nlu.constants import FEATURE_TYPE_SENTENCE, FEATURE_TYPE_SEQUEN
 from rasa.shared.nlu.training_data.features import Features
 from rasa.shared.nlu.training_data.message import Message
 from rasa.utils.tensorflow.constants import (
-    BALANCED,
     ENTITY_RECOGNITION,
     FEATURIZERS,
     MASKED_LM,
@@ -100,48 +96,8 @@ def dense_batch(features: FeatureArray) -> np.ndarray:
     return np.array(list(features), dtype=np.float32)
 
 
-def balanced_data(model_data: RasaModelData, data: Data, batch_size: int, shuffle: bool) -> Data:
-    """Rasa's ``RasaModelData.balanced_data``: the same examples in the same order, drawing the same random
-    numbers, but its walk over the intents chooses example positions and each feature is indexed once."""
-    model_data._check_label_key()
-    key, sub_key = model_data.label_key, model_data.label_sub_key
-    if key is None or sub_key is None or data[key][sub_key][0][0].size > 1:
-        return data  # labels per token: Rasa does not balance them either
-    label_ids = model_data._create_label_ids(data[key][sub_key][0])
-    labels, counts = np.unique(label_ids, return_counts=True, axis=0)
-    positions = [np.flatnonzero(np.array(label_ids) == label) for label in labels]
-    # Rasa's walk: in a random order of the intents, a share of each (rare ones every other round, repeated)
-    # until every intent has been shown whole at least once.
-    start, cycles, skipped = [0] * len(labels), [0] * len(labels), [False] * len(labels)
-    chosen = []
-    while min(cycles) == 0:
-        order = np.random.permutation(len(labels)) if shuffle else np.asarray(range(len(labels)))
-        for index in order:
-            if cycles[index] > 0 and not skipped[index]:
-                skipped[index] = True
-                continue
-            skipped[index] = False
-            size = int(counts[index] / model_data.num_examples * batch_size) + 1
-            chosen.append(positions[index][start[index]:start[index] + size])
-            start[index] += size
-            if start[index] >= counts[index]:
-                cycles[index] += 1
-                start[index] = 0
-            if min(cycles) > 0:
-                break
-    ids = np.concatenate(chosen)
-    balanced: Data = defaultdict(lambda: defaultdict(list))
-    for name, attribute_data in data.items():
-        for sub_name, features in attribute_data.items():
-            for feature in features:
-                balanced[name][sub_name].append(
-                    FeatureArray(feature[ids], number_of_dimensions=feature.number_of_dimensions))
-    return balanced
-
-
 class SentenceBatches(RasaBatchDataGenerator):
-    """Rasa's batch generator, its batches made by ``sparse_batch`` and ``dense_batch``, its epochs balanced
-    by ``balanced_data``."""
+    """Rasa's batch generator, its batches made by ``sparse_batch`` and ``dense_batch``."""
 
     @staticmethod
     def prepare_batch(
@@ -164,15 +120,6 @@ class SentenceBatches(RasaBatchDataGenerator):
                     else:
                         batch.append(dense_batch(part))
         return tuple(batch)
-
-    def _shuffle_and_balance(self, batch_size: int) -> Data:
-        """Rasa's shuffle, then ``balanced_data`` in place of Rasa's balancing."""
-        data = self.model_data.data
-        if self.shuffle:
-            data = self.model_data.shuffled_data(data)
-        if self.batch_strategy == BALANCED:
-            data = balanced_data(self.model_data, data, batch_size, self.shuffle)
-        return data
 
     @classmethod
     def taking_over(cls, generator: RasaBatchDataGenerator) -> "SentenceBatches":

@@ -7,7 +7,7 @@ and must build the same layers from placeholder token features, and keep real on
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Dict, List, Tuple
+from typing import Any, Dict, List
 
 import numpy as np
 import pytest
@@ -36,7 +36,6 @@ from bot.nlp.sentence_diet import (
     SentenceBatches,
     SentenceDIET,
     SentenceDIETClassifier,
-    balanced_data,
     placeholder_sequence,
 )
 
@@ -62,10 +61,10 @@ def featurized(text: str, intent: str, rng: np.random.Generator, tokens: int) ->
     ])
 
 
-def training_data(seed: int = 0, counts: Tuple[int, ...] = (12, 12, 12)) -> TrainingData:
+def training_data(seed: int = 0) -> TrainingData:
     rng = np.random.default_rng(seed)
     examples = [featurized(f"{intent} {n}", intent, rng, tokens=int(rng.integers(1, 9)))
-                for intent, count in zip(INTENTS, counts, strict=True) for n in range(count)]
+                for intent in INTENTS for n in range(12)]
     return TrainingData(training_examples=examples)
 
 
@@ -219,39 +218,3 @@ def test_our_generator_takes_over_where_rasas_is(tmp_path: Path) -> None:
     assert len(ours) == len(rasas) > 3
     for mine, theirs in zip(ours, rasas, strict=True):
         same_batch(mine, theirs)
-
-
-def same_element(mine: Any, theirs: Any) -> None:
-    assert type(mine) is type(theirs)
-    if scipy.sparse.issparse(theirs):
-        np.testing.assert_array_equal(mine.toarray(), theirs.toarray())
-    else:
-        np.testing.assert_array_equal(np.asarray(mine), np.asarray(theirs))
-
-
-@pytest.mark.parametrize("cls", [DIETClassifier, SentenceDIETClassifier])
-@pytest.mark.parametrize("batch_size", [4, 16, 64])
-def test_an_epoch_is_balanced_as_rasa_balances_it(tmp_path: Path, cls: Any, batch_size: int) -> None:
-    """Uneven intents (40, 7 and 2 examples): rare ones come round every other time, repeated."""
-    diet = cls.create({**cls.get_default_config(), **SHAPE}, LocalModelStorage(tmp_path), Resource("d"),
-                      ExecutionContext(graph_schema=None, model_id="1"))
-    model_data = diet.preprocess_train_data(training_data(counts=(40, 7, 2)))
-    for shuffle in (True, False):
-        data = model_data.shuffled_data(model_data.data)
-        np.random.seed(3)
-        theirs = model_data.balanced_data(data, batch_size, shuffle)
-        after_theirs = np.random.randint(2**31, size=4)
-        np.random.seed(3)
-        mine = balanced_data(model_data, data, batch_size, shuffle)
-        np.testing.assert_array_equal(np.random.randint(2**31, size=4), after_theirs)  # the same draws
-        assert [(k, list(a)) for k, a in mine.items()] == [(k, list(a)) for k, a in theirs.items()]
-        for key, attribute_data in theirs.items():
-            for sub_key, features in attribute_data.items():
-                assert len(mine[key][sub_key]) == len(features)
-                for ours_f, theirs_f in zip(mine[key][sub_key], features, strict=True):
-                    assert (ours_f.shape, ours_f.dtype, ours_f.number_of_dimensions) == (
-                        theirs_f.shape, theirs_f.dtype, theirs_f.number_of_dimensions)
-                    for a, b in zip(ours_f, theirs_f, strict=True):
-                        same_element(a, b)
-        if batch_size == 4:  # small batches: the rare intents come round again, repeated
-            assert model_data.number_of_examples(mine) > model_data.number_of_examples(data)
