@@ -9,7 +9,8 @@ SilenceGuard (bot/never_silent.py) can tell the customer: an apology when the ca
 ``check_action_responses_with_a_compiled_schema``: Rasa checks every action server response against its
 JSON schema with ``jsonschema.validate``, which first checks the schema itself against the draft's
 meta-schema, on every call: a fifth of a turn's time in the web process (py-spy, one customer). The
-schema never changes, so it is checked once and its validator kept; responses are checked as before.
+schema never changes, so it is checked once and its validators kept; each event is checked against its
+own kind of event instead of all 23 (``ResponseCheck``), with the same verdicts and errors.
 
 ``send_recent_events_to_actions``: Rasa sends the whole session's events with every action call (a form's
 validation, its question, the action itself), serialised afresh each time: at turn 300 of a chat a
@@ -139,18 +140,56 @@ class ActionEndpoint(EndpointConfig):
 RASAS_OWN_CHECK = RemoteAction._validate_action_result  # kept for the tests' comparison
 
 
+class ResponseCheck:
+    """Whether an action server response is valid under Rasa's schema, decided event by event.
+
+    Rasa's schema lets each event be one of 23 kinds (``oneOf``), and jsonschema tries every kind on
+    every event: 0.55 ms for a response of two slots. Each kind is told by its ``event`` name (a
+    ``const``, different for every kind), so an event named for a kind that it satisfies fails every
+    other kind on its name alone: it is valid under the whole schema exactly when it satisfies its own
+    kind. Here each event is checked against its own kind only (0.1 ms for the same response); a response
+    that is not valid this way is checked by the whole schema, which gives Rasa's error."""
+
+    def __init__(self, schema: Dict[str, Any]) -> None:
+        kind = validator_for(schema)
+        kind.check_schema(schema)  # once, not on every response
+        self.whole: Validator = kind(schema)
+        events = schema["properties"]["events"]
+        item = events["items"]
+        common = {key: value for key, value in item.items() if key != "oneOf"}
+        names = [branch["properties"]["event"]["const"] for branch in item["oneOf"]]
+        if len(set(names)) != len(names):  # a schema of another Rasa version this reading would not fit
+            raise ValueError("Rasa's action response schema no longer tells each event kind by its name")
+        self.by_event: Dict[str, Validator] = {
+            name: kind({"allOf": [common, branch]})
+            for name, branch in zip(names, item["oneOf"], strict=True)}
+        any_events = {key: value for key, value in events.items() if key != "items"}
+        self.outside = kind({**schema, "properties": {**schema["properties"], "events": any_events}})
+
+    def is_valid(self, result: Any) -> bool:
+        if not self.outside.is_valid(result):
+            return False
+        for event in result.get("events") or []:
+            name = event.get("event") if isinstance(event, dict) else None
+            check = self.by_event.get(name) if isinstance(name, str) else None
+            if check is None or not check.is_valid(event):
+                return False
+        return True
+
+
 @functools.lru_cache(maxsize=1)
-def _action_response_validator() -> Validator:
-    schema = RemoteAction.action_response_format_spec()
-    kind = validator_for(schema)
-    kind.check_schema(schema)  # once, not on every response
-    return kind(schema)
+def _response_check() -> ResponseCheck:
+    return ResponseCheck(RemoteAction.action_response_format_spec())
 
 
 def _validate_action_result(self: RemoteAction, result: Dict[str, Any]) -> bool:
-    """RemoteAction._validate_action_result with the schema checked once: same errors, same message."""
-    error = exceptions.best_match(_action_response_validator().iter_errors(result))
-    if error is None:
+    """RemoteAction._validate_action_result with the schema checked once and each event against its own
+    kind: the same verdicts, and for a bad response the same error and message."""
+    check = _response_check()
+    if check.is_valid(result):
+        return True
+    error = exceptions.best_match(check.whole.iter_errors(result))
+    if error is None:  # valid after all (ResponseCheck is never stricter; kept safe all the same)
         return True
     error.message += (". Failed to validate Action server response from API, make sure your response from "
                       f"the Action endpoint is valid. For more information about the format visit "

@@ -14,6 +14,7 @@ from bot.action_calls import (
     RASAS_OWN_CALL_FORMAT,
     RASAS_OWN_CHECK,
     RECENT_TURNS,
+    ResponseCheck,
     _action_call_format,
     _validate_action_result,
     check_action_responses_with_a_compiled_schema,
@@ -51,6 +52,47 @@ def test_a_good_response_passes_and_the_schema_is_checked_once(monkeypatch):
     for _ in range(3):
         assert RemoteAction("action_x", None)._validate_action_result(GOOD)
     assert len(checks) <= 1  # at most once, when the validator is first built
+
+
+def every_kind_of_response():
+    """Good and bad responses: each kind of event as our actions send it, and each spoilt in a few ways."""
+    events = [{"event": "slot", "name": "order_id", "value": "KC-10003"},
+              {"event": "slot", "name": "order_id", "value": None, "timestamp": 1.5, "metadata": {}},
+              {"event": "user", "text": "hi",
+               "parse_data": {"intent": {"name": "greet", "confidence": 1.0},
+                              "entities": [{"entity": "email", "value": "a@b"}]}},
+              {"event": "action", "name": "action_listen", "policy": None, "confidence": None},
+              {"event": "bot", "text": "Hello", "data": {}}, {"event": "active_loop", "name": None},
+              {"event": "followup", "name": "action_x"}, {"event": "reset_slots"}, {"event": "restart"},
+              {"event": "session_started"}, {"event": "action_execution_rejected", "name": "x"},
+              {"event": "entities", "entities": []}, {"event": "form", "name": None},
+              {"event": "reminder", "intent": "x", "date_time": "2026-12-06T10:00:00"}]
+    spoilt = [{"event": "slot", "value": 1}, {"event": "slot", "name": 3, "value": 1},
+              {"event": "slot", "name": "x", "value": 1, "timestamp": "noon"},
+              {"event": "user", "parse_data": "greet"},
+              {"event": "user", "parse_data": {"entities": [{"entity": "email"}]}},
+              {"event": "action", "hide_rule_turn": "yes"}, {"event": "entities"},
+              {"event": "no_such_event"}, {"event": 7}, {"name": "order_id"}, "slot", None, [],
+              {"event": "slot", "name": "x", "value": 1, "metadata": "m"}]
+    responses = [{"text": "Thank you."}, {"text": "a", "buttons": [{"title": "Yes", "payload": "/affirm"}]}]
+    cases = [GOOD, {}, {"events": []}, {"responses": responses}, {"events": events, "responses": responses},
+             {"events": None}, {"responses": None}, [], "ok", None, {"events": "no"}, {"responses": [3]},
+             {"events": [{"event": "slot", "name": "x", "value": 1}], "responses": ["text"]}]
+    cases += [{"events": [event]} for event in events + spoilt]
+    cases += [{"events": [*events, bad]} for bad in spoilt]
+    return cases
+
+
+@pytest.mark.parametrize("result", every_kind_of_response())
+def test_each_event_checked_against_its_own_kind_agrees_with_the_whole_schema(result):
+    check = ResponseCheck(RemoteAction.action_response_format_spec())
+    assert check.is_valid(result) == check.whole.is_valid(result)
+
+
+def test_every_kind_of_response_has_good_and_bad_ones():
+    check = ResponseCheck(RemoteAction.action_response_format_spec())
+    verdicts = [check.whole.is_valid(result) for result in every_kind_of_response()]
+    assert verdicts.count(True) >= 18 and verdicts.count(False) >= 25
 
 
 def conversation(turns: int) -> DialogueStateTracker:
