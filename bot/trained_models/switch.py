@@ -11,7 +11,9 @@ activation changes again).
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
+import operator
 from pathlib import Path
 from typing import Any, List, Optional
 
@@ -19,6 +21,7 @@ from rasa.core.agent import Agent
 from rasa.core.channels.channel import UserMessage
 from rasa.core.nlg import TemplatedNaturalLanguageGenerator
 from rasa.core.processor import MessageProcessor
+from rasa.shared.core.domain import Domain
 
 from bot.dialogue_states import keep_dialogue_states_up_to_date, longest_rule_of
 from bot.diet_inference import predict_intents_in_numpy_for
@@ -43,6 +46,15 @@ def prepare_for_turns(processor: MessageProcessor) -> None:
     index_rules(components)  # rules looked up by the present state
     predict_intents_in_numpy_for(components)  # DIET's scores from the sentence features, without TensorFlow
     run_graphs_in_order(processor)  # the graph's nodes called in turn, without dask's scheduler
+    answer_once_whether_empty(processor.domain)
+
+
+def answer_once_whether_empty(domain: Optional[Domain]) -> None:
+    """Rasa asks at every message whether the domain is empty (``_check_for_unseen_features``) and finds
+    out by building an empty Domain and comparing the two as dicts: 0.15 ms a turn. A loaded model's
+    domain never changes, so the answer is worked out once and given from then on."""
+    if domain is not None:
+        domain.is_empty = functools.partial(operator.truth, domain.is_empty())  # type: ignore[method-assign]
 
 
 def _load(agent: Agent, path: Path) -> MessageProcessor:

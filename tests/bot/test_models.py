@@ -263,3 +263,21 @@ def test_a_model_that_fails_to_load_leaves_the_old_one_answering(engine, archive
     assert "could not be loaded" in caplog.text
     caplog.clear()
     assert asyncio.run(switcher.check()) is False and "loading it" not in caplog.text  # not retried
+
+
+def test_a_loaded_domain_answers_whether_it_is_empty_without_building_an_empty_one(monkeypatch):
+    import copy
+    import pickle
+
+    from rasa.shared.core.domain import Domain
+
+    from bot.trained_models.switch import answer_once_whether_empty
+
+    shop, empty = Domain.load("domain.yml"), Domain.empty()
+    answer_once_whether_empty(shop)
+    answer_once_whether_empty(empty)
+    answer_once_whether_empty(None)  # a processor without a domain is left alone
+    copies = [pickle.loads(pickle.dumps(shop)), copy.deepcopy(shop), copy.deepcopy(empty)]
+    assert [domain.is_empty() for domain in copies] == [False, False, True]  # copies still answer
+    monkeypatch.setattr(Domain, "empty", classmethod(lambda cls: pytest.fail("an empty Domain was built")))
+    assert shop.is_empty() is False and empty.is_empty() is True
