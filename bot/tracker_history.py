@@ -15,6 +15,10 @@ replaying: a tracker's state is what its events made it, so the clone is what th
 A form's check of the slots it was given builds a temporary tracker the same way (``_temporary_tracker``:
 the conversation replayed from its first event, twice a turn while a form is open): now a copy with the
 form's events added.
+
+Every new tracker and every copy copies each slot with ``copy.copy``, whose generic reduce-and-rebuild
+took 46 us for our 24 slots; ``Slot.__copy__`` makes the same shallow copy (a new object of the slot's
+class with the same attributes) in 17 us.
 """
 from __future__ import annotations
 
@@ -37,6 +41,7 @@ from rasa.shared.core.events import (
     UserUtteranceReverted,
     UserUttered,
 )
+from rasa.shared.core.slots import Slot
 from rasa.shared.core.trackers import DialogueStateTracker
 
 RASAS_APPLIED_EVENTS = DialogueStateTracker.applied_events
@@ -105,6 +110,13 @@ def copy_without_replay(self: DialogueStateTracker) -> DialogueStateTracker:
     return clone
 
 
+def copy_slot(self: Slot) -> Slot:
+    """copy.copy of a slot: Slot and its kinds keep their state in __dict__ and define no copy hooks."""
+    clone = object.__new__(type(self))
+    clone.__dict__.update(self.__dict__)
+    return clone
+
+
 def temporary_tracker(self: FormAction, current_tracker: DialogueStateTracker, additional_events: List[Event],
                       domain: Domain) -> DialogueStateTracker:
     """FormAction._temporary_tracker: the events after the latest restart, the form's slot request and run,
@@ -119,7 +131,8 @@ def temporary_tracker(self: FormAction, current_tracker: DialogueStateTracker, a
 
 
 def keep_applied_events_up_to_date() -> None:
-    """Install the three above in Rasa's tracker class and forms, for this process; idempotent."""
+    """Install the four above in Rasa's tracker class, forms and slots, for this process; idempotent."""
     DialogueStateTracker.applied_events = applied_events  # type: ignore[method-assign]
     DialogueStateTracker.copy = copy_without_replay  # type: ignore[method-assign]
     FormAction._temporary_tracker = temporary_tracker  # type: ignore[method-assign]
+    Slot.__copy__ = copy_slot  # type: ignore[attr-defined]

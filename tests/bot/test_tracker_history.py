@@ -7,6 +7,7 @@ Rasa computes from scratch. A rewind, an undo, a restart and a new session are s
 """
 from __future__ import annotations
 
+import copy
 import dataclasses
 from pathlib import Path
 from typing import Any, Dict, List
@@ -26,6 +27,7 @@ from rasa.shared.core.events import (
     UserUttered,
 )
 from rasa.shared.core.generator import TrainingDataGenerator
+from rasa.shared.core.slots import Slot
 from rasa.shared.core.trackers import DialogueStateTracker, EventVerbosity
 from rasa.shared.core.training_data.structures import RuleStep
 from rasa.shared.importers.importer import TrainingDataImporter
@@ -65,6 +67,7 @@ def with_reversals(events: List[Event]) -> List[Event]:
 def kept(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(DialogueStateTracker, "applied_events", tracker_history.applied_events)
     monkeypatch.setattr(DialogueStateTracker, "copy", tracker_history.copy_without_replay)
+    monkeypatch.setattr(Slot, "__copy__", tracker_history.copy_slot, raising=False)
 
 
 def rule_only_data(domain: Domain) -> Dict[str, Any]:
@@ -136,6 +139,19 @@ def test_a_copy_is_its_own(domain: Domain, conversations: List[List[Event]], kep
     assert len(copied.events) == len(tracker.events) + 1
     assert tracker.slots[name].value != "changed"
     assert tracker.applied_events() == tracker_history.RASAS_APPLIED_EVENTS(tracker)
+
+
+def test_a_slots_copy_is_the_one_copy_makes() -> None:
+    slots = Domain.load(str(ROOT / "domain.yml")).slots  # its own: the values are changed here
+    filled = {"text": "KC-10003", "bool": True, "float": 4.0, "list": ["a"], "any": {"x": 1}}
+    for slot in slots:
+        slot.value = filled.get(slot.type_name, slot.value)
+        theirs, ours = copy.copy(slot), tracker_history.copy_slot(slot)
+        assert type(ours) is type(theirs) and ours is not slot
+        assert vars(ours) == vars(theirs) and ours.as_feature() == slot.as_feature()
+        ours.value = "changed in the copy"
+        assert slot.value == theirs.value != "changed in the copy"
+    assert {slot.type_name for slot in slots} >= {"text", "bool"}
 
 
 def test_rules_longer_than_the_states_given_keep_rasas_own_method(monkeypatch: pytest.MonkeyPatch) -> None:
