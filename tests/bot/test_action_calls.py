@@ -14,6 +14,8 @@ from bot.action_calls import (
     RASAS_OWN_CALL_FORMAT,
     RASAS_OWN_CHECK,
     RECENT_TURNS,
+    ActionEndpoint,
+    ActionFailures,
     ResponseCheck,
     _action_call_format,
     _validate_action_result,
@@ -115,6 +117,17 @@ def test_a_short_conversation_is_sent_as_rasa_sends_it():
     domain, tracker = Domain.load("domain.yml"), conversation(5)
     action = RemoteAction("action_answer_faq", None)
     assert _action_call_format(action, tracker, domain) == RASAS_OWN_CALL_FORMAT(action, tracker, domain)
+
+
+@pytest.mark.parametrize("action_name", ["action_answer_faq", "validate_order_form", "action_ask_order_id"])
+def test_only_the_actions_marked_send_domain_get_the_domain_as_rasa_sends_it(action_name):
+    domain, tracker = Domain.load("domain.yml"), conversation(3)
+    action = RemoteAction(action_name, ActionEndpoint("http://127.0.0.1:1/webhook", {}, ActionFailures()))
+    ours, rasas = _action_call_format(action, tracker, domain), RASAS_OWN_CALL_FORMAT(action, tracker, domain)
+    assert ours == rasas
+    assert ("domain" in ours) == action_name.startswith("validate_")
+    marked = [name for name in domain.user_actions if domain.does_custom_action_explicitly_need_domain(name)]
+    assert sorted(marked) == sorted(name for name in domain.user_actions if name.startswith("validate_"))
 
 
 def test_a_long_conversation_sends_its_recent_turns_and_all_of_its_state():
