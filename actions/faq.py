@@ -5,6 +5,7 @@ A policy change in shop.yml needs a restart, not a retrain: the model only picks
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from rasa_sdk import Tracker
@@ -12,7 +13,7 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.replies import Reply, ShopReplyAction
+from actions.replies import Reply, ShopReplyAction, as_if_tapped
 from actions.services.day_hours import hours_on_asked_days
 from actions.services.intent_labels import INTENT_LABELS
 from actions.services.opening_hours import (
@@ -184,6 +185,17 @@ def answered_together(topics: List[str]) -> List[str]:
     return topics
 
 
+# Words that point at one delivery ("when will it arrive?", "how long until my parcel comes?"), not at how
+# long delivery takes in general ("how long does delivery take?").
+_ONE_DELIVERY = re.compile(r"\b(it|its|it's|they|them|mine|the (order|parcel|package|box)|"
+                           r"my (order|parcel|package|delivery|box|stuff|items?|coffee|tea|beans))\b",
+                           re.IGNORECASE)
+
+
+def asks_about_one_delivery(text: str) -> bool:
+    return bool(_ONE_DELIVERY.search(text))
+
+
 class ActionAnswerFaq(ShopReplyAction):
     """Answers every FAQ intent; rules map each of them here."""
 
@@ -198,6 +210,11 @@ class ActionAnswerFaq(ShopReplyAction):
         if answer:  # "5 Park Street, Bath" when the new address was asked is the address, not a question
             return [SlotSet(answer[0], answer[1])]
         asked = tracker.latest_message.get("text") or ""
+        checked = tracker.get_slot("verified_order")
+        if intent == "delivery_time" and checked and asks_about_one_delivery(asked):
+            # "when will it arrive?" after the order was checked: that order's date, not our delivery times.
+            # The order flow proves the order again before it shows anything.
+            return as_if_tapped(tracker, "order_status")
         for topic in answered_together([intent, *also_asked(tracker, intent)]):
             self.answer(topic, asked).send(dispatcher)
         return []

@@ -198,3 +198,43 @@ def test_contact_answer_says_when_to_call_and_delivery_answer_points_to_tracking
     assert "Phone hours: Mon–Thu" in contact
     delivery = answer(shop, "delivery_time", SATURDAY_NIGHT)["text"]
     assert "Already ordered? Tap \"Where is my order?\"" in delivery
+
+
+def checked_order_tracker(text: str, verified: str | None = "KC-10003"):
+    tracker = tracker_for("delivery_time", text)
+    tracker.slots["verified_order"] = verified
+    tracker.latest_message["message_id"] = "m-7"
+    return tracker
+
+
+@pytest.mark.parametrize("text", ["when will it arrive?", "how long until my parcel comes?",
+                                  "when do they get here", "is the order coming tomorrow?"])
+def test_when_will_it_arrive_after_an_order_check_is_that_orders_status(shop, domain, text):
+    """It got our delivery times, though the customer had just checked order KC-10003: now the message is
+    read again as "where is my order?", whose flow proves the order before showing it."""
+    import asyncio
+
+    from rasa_sdk.executor import CollectingDispatcher
+
+    dispatcher = CollectingDispatcher()
+    events = asyncio.run(ActionAnswerFaq(shop=shop).run(dispatcher, checked_order_tracker(text), domain))
+    assert dispatcher.messages == []
+    assert events[0] == {"event": "action", "name": "action_listen"}
+    assert (events[1]["event"], events[1]["text"], events[1]["message_id"]) == ("user", text, "m-7")
+    assert events[1]["parse_data"]["intent"] == {"name": "order_status", "confidence": 1.0}
+
+
+@pytest.mark.parametrize("text,verified", [("how long does delivery take?", "KC-10003"),
+                                           ("how many days is shipping to Leeds", "KC-10003"),
+                                           ("when will it arrive?", None)])
+def test_delivery_times_in_general_or_with_no_order_checked_are_our_delivery_times(shop, domain, text,
+                                                                                    verified):
+    import asyncio
+
+    from rasa_sdk.executor import CollectingDispatcher
+
+    dispatcher = CollectingDispatcher()
+    events = asyncio.run(ActionAnswerFaq(shop=shop).run(dispatcher, checked_order_tracker(text, verified),
+                                                        domain))
+    assert events == []
+    assert "2–4 working days" in dispatcher.messages[0]["text"]

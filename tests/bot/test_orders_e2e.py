@@ -193,6 +193,16 @@ def test_late_order_case_typed_rather_than_tapped(servers):
     assert (case["category"], case["items"].lower()) == ("late", "the whole parcel")  # as typed
 
 
+def test_when_will_it_arrive_after_an_order_check_gets_that_orders_date(servers):
+    """It got our delivery times for every option; the customer had just been told about the order."""
+    s = "e2e-when-arrive"
+    assert "is on its way" in texts(say(servers, s, "where is my order KC-10003? jo.baker@example.com"))
+    again = texts(say(servers, s, "when will it arrive?"))
+    assert "Order KC-10003" in again and "It should arrive by" in again and "2–4 working days" not in again
+    assert "2–4 working days" in texts(say(servers, s, "and how long does delivery take in general?"))
+    assert "2–4 working days" in texts(say(servers, "e2e-when-arrive-unchecked", "when will it arrive?"))
+
+
 def test_packed_order_cannot_be_changed_and_stays_as_it_was(servers):
     s = "e2e-packed"
     answer = texts(say(servers, s, "can I swap the item in order KC-10002? my phone is 07700 900102"))
