@@ -1,10 +1,12 @@
 """FAQ answers come from shop.yml at answer time; a policy change needs no retraining."""
 from __future__ import annotations
 
+import asyncio
 import copy
 
 import pytest
 import yaml
+from rasa_sdk.executor import CollectingDispatcher
 
 from actions.faq import FAQ_ANSWERS, ActionAnswerFaq
 from actions.services.shop_profile import parse_shop_profile, shop_profile_dict
@@ -15,14 +17,15 @@ FAQ_INTENTS = ["opening_hours", "contact_info", "store_location", "shipping_opti
                "place_order", "invoice"]
 
 
-def answer(shop, intent, when="2026-11-23 10:30", dispatcher=None, domain=None, text=""):
-    from rasa_sdk.executor import CollectingDispatcher
-
+def run_faq(shop, tracker, domain=None, when="2026-11-23 10:30", dispatcher=None):
+    """(the dispatcher the action answered on, the events it returned)."""
     dispatcher = dispatcher or CollectingDispatcher()
     action = ActionAnswerFaq(shop=shop, clock=fixed_clock(shop_time(shop, when)))
-    import asyncio
+    return dispatcher, asyncio.run(action.run(dispatcher, tracker, domain or {}))
 
-    events = asyncio.run(action.run(dispatcher, tracker_for(intent, text), domain or {}))
+
+def answer(shop, intent, when="2026-11-23 10:30", dispatcher=None, domain=None, text=""):
+    dispatcher, events = run_faq(shop, tracker_for(intent, text), domain, when, dispatcher)
     assert events == []
     assert len(dispatcher.messages) == 1
     return dispatcher.messages[0]
@@ -212,12 +215,7 @@ def checked_order_tracker(text: str, verified: str | None = "KC-10003"):
 def test_when_will_it_arrive_after_an_order_check_is_that_orders_status(shop, domain, text):
     """It got our delivery times, though the customer had just checked order KC-10003: now the message is
     read again as "where is my order?", whose flow proves the order before showing it."""
-    import asyncio
-
-    from rasa_sdk.executor import CollectingDispatcher
-
-    dispatcher = CollectingDispatcher()
-    events = asyncio.run(ActionAnswerFaq(shop=shop).run(dispatcher, checked_order_tracker(text), domain))
+    dispatcher, events = run_faq(shop, checked_order_tracker(text), domain)
     assert dispatcher.messages == []
     assert events[0] == {"event": "action", "name": "action_listen"}
     assert (events[1]["event"], events[1]["text"], events[1]["message_id"]) == ("user", text, "m-7")
@@ -229,12 +227,6 @@ def test_when_will_it_arrive_after_an_order_check_is_that_orders_status(shop, do
                                            ("when will it arrive?", None)])
 def test_delivery_times_in_general_or_with_no_order_checked_are_our_delivery_times(shop, domain, text,
                                                                                     verified):
-    import asyncio
-
-    from rasa_sdk.executor import CollectingDispatcher
-
-    dispatcher = CollectingDispatcher()
-    events = asyncio.run(ActionAnswerFaq(shop=shop).run(dispatcher, checked_order_tracker(text, verified),
-                                                        domain))
+    dispatcher, events = run_faq(shop, checked_order_tracker(text, verified), domain)
     assert events == []
     assert "2–4 working days" in dispatcher.messages[0]["text"]

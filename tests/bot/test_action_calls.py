@@ -120,7 +120,7 @@ def test_a_short_conversation_is_sent_as_rasa_sends_it():
 
 
 @pytest.mark.parametrize("action_name", ["action_answer_faq", "validate_order_form", "action_ask_order_id"])
-def test_only_the_actions_marked_send_domain_get_the_domain_as_rasa_sends_it(action_name):
+def test_only_the_actions_that_need_the_domain_get_it_as_rasa_sends_it(action_name):
     domain, tracker = Domain.load("domain.yml"), conversation(3)
     action = RemoteAction(action_name, ActionEndpoint("http://127.0.0.1:1/webhook", {}, ActionFailures()))
     ours, rasas = _action_call_format(action, tracker, domain), RASAS_OWN_CALL_FORMAT(action, tracker, domain)
