@@ -7,8 +7,10 @@ start is cheap and safe. A later change to the schema is a new step at the end o
 from __future__ import annotations
 
 import datetime as dt
+import fcntl
+from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Callable, List, Sequence
+from typing import Callable, Iterator, List, Sequence
 
 from sqlalchemy import inspect, select, text
 from sqlalchemy.engine import Connection, Engine
@@ -127,6 +129,10 @@ def _add_training_job_slot(connection: Connection) -> None:
         connection.execute(text(f"CREATE UNIQUE INDEX {index} ON training_jobs (running_slot)"))
 
 
+def _create_login_failures(connection: Connection) -> None:
+    t.login_failures.create(connection)
+
+
 MIGRATIONS: List[Migration] = [
     Migration(1, "orders, lines, shipments, refunds, returns, changes, cases, audit log, verification",
               _create_order_tables),
@@ -151,22 +157,54 @@ MIGRATIONS: List[Migration] = [
               _create_conversation_reviews),
     Migration(17, "trained models, which one answers, training jobs", _create_model_tables),
     Migration(18, "one training job at a time, held by the database", _add_training_job_slot),
+    Migration(19, "failed console sign-ins, counted in the database for every web process",
+              _create_login_failures),
 ]
+
+
+# Any 64-bit number, the same in every process: PostgreSQL's advisory lock that one migrator holds.
+_MIGRATION_LOCK_KEY = 7_401_117_017
+
+
+@contextmanager
+def one_migrator(engine: Engine) -> Iterator[None]:
+    """Held while the schema is brought up to date: processes that start at once on a new database (a
+    cluster: several web processes and action servers) would otherwise create the same tables together,
+    and all but one would fail. The others wait here, then find nothing left to do."""
+    if engine.dialect.name == "postgresql":
+        with engine.connect() as connection:
+            connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": _MIGRATION_LOCK_KEY})
+            try:
+                yield
+            finally:
+                connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": _MIGRATION_LOCK_KEY})
+        return
+    database = engine.url.database
+    if engine.dialect.name != "sqlite" or not database or database == ":memory:":
+        yield
+        return
+    with open(f"{database}.migrate-lock", "a") as lock_file:  # beside the database: one machine's processes
+        fcntl.flock(lock_file, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock_file, fcntl.LOCK_UN)
 
 
 def migrate(engine: Engine, steps: Sequence[Migration] = ()) -> List[int]:
     """Apply the steps (default: all of MIGRATIONS) this database has not had yet; returns them."""
-    t.schema_migrations.create(engine, checkfirst=True)
-    with engine.connect() as connection:
-        done = set(connection.execute(select(t.schema_migrations.c.version)).scalars())
-    applied = []
-    for migration in steps or MIGRATIONS:
-        if migration.version in done:
-            continue
-        with engine.begin() as connection:  # the step and its record commit together
-            migration.apply(connection)
-            connection.execute(t.schema_migrations.insert().values(
-                version=migration.version, name=migration.name,
-                applied_at=dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)))
-        applied.append(migration.version)
+    with one_migrator(engine):
+        t.schema_migrations.create(engine, checkfirst=True)
+        with engine.connect() as connection:
+            done = set(connection.execute(select(t.schema_migrations.c.version)).scalars())
+        applied = []
+        for migration in steps or MIGRATIONS:
+            if migration.version in done:
+                continue
+            with engine.begin() as connection:  # the step and its record commit together
+                migration.apply(connection)
+                connection.execute(t.schema_migrations.insert().values(
+                    version=migration.version, name=migration.name,
+                    applied_at=dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)))
+            applied.append(migration.version)
     return applied

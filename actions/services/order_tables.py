@@ -290,6 +290,18 @@ failed_order_checks = Table(
     Column("client_key", String(16), nullable=False, default="", index=True),  # keyed hash of the address
 )
 
+# Failed console sign-ins (issue 17): one row per failure and per count it is in (the email with the client's
+# address, the email, the address; bot/console/login_limit.py), so every web process counts the same
+# failures and a restart forgets none. The key is a keyed hash, never the email or address; rows older than
+# the longest window (an hour) are deleted as new failures come in (actions/services/login_failures.py).
+login_failures = Table(
+    "login_failures", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("key_hash", String(64), nullable=False),   # hex HMAC-SHA256 of what is counted
+    Column("at", DateTime, nullable=False, index=True),  # UTC, naive
+    Index("login_failures_by_key", "key_hash", "at"),
+)
+
 # Writes the bot made for a customer's message: the same message again (the widget sends it again when the
 # web process died before the answer reached it) finds its write done and gets the same confirmation,
 # instead of a second return or case, or "already cancelled" for what this very message cancelled.

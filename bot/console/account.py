@@ -65,14 +65,15 @@ def add_account_routes(console: Blueprint) -> None:
         if len(new) > MAX_PASSWORD_CHARS or len(current) > MAX_PASSWORD_CHARS:
             return refused(f"A password has at most {MAX_PASSWORD_CHARS} characters.")
         address = client_address(request)
-        wait = state.limiter.wait(owner.email, address)  # a stolen session must not guess the password
+        # A stolen session must not guess the password; the counts are database rows, read off the loop.
+        wait = await asyncio.to_thread(state.limiter.wait, owner.email, address)
         if wait:
             return response.html(password_page(owner.name, csrf_token(request), wait.message), status=429,
                                  headers={"Retry-After": str(wait.seconds)})
         try:
             await asyncio.to_thread(state.accounts.change_password, owner.id, current, new)
         except WrongPassword as error:
-            state.limiter.failed(owner.email, address)
+            await asyncio.to_thread(state.limiter.failed, owner.email, address)
             return refused(str(error))
         except AccountError as error:
             return refused(str(error))

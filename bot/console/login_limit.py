@@ -7,22 +7,27 @@ Three counts, so a stranger cannot lock the owner out and a guesser is still slo
   (guessing from many addresses is slow, and the owner is shut out only by a crowd);
 - per address over all emails: 20 failures in 15 minutes (trying one password on many accounts).
 
-Counted in memory, per web process: a restart forgets the counts, and with several processes each
-counts its own (so the limits are per process). Enough to make guessing slow; not a shared ledger.
+Counted in the project's database (actions/services/login_failures.py), so every web process sharing
+DATABASE_URL counts the same failures (issue 17) and a restart forgets none. The methods run SQL: from the
+event loop, call them through ``asyncio.to_thread``.
 """
 from __future__ import annotations
 
-import time
-from collections import deque
+import datetime as dt
+import json
 from dataclasses import dataclass
-from typing import Callable, Deque, Dict, Optional, Tuple
+from typing import Dict, Optional
+
+from sqlalchemy.engine import Engine
+
+from actions.services.clock import Clock, utc_now
+from actions.services.login_failures import LoginFailures
 
 MAX_FAILURES = 5  # per email and address
 WINDOW_SECONDS = 15 * 60
 MAX_FAILURES_PER_EMAIL = 50  # from all addresses together
 EMAIL_WINDOW_SECONDS = 60 * 60
 MAX_FAILURES_PER_ADDRESS = 20  # over all emails
-MAX_KEYS = 50_000  # past this many counted keys, ones without recent failures are dropped
 
 
 @dataclass(frozen=True)
@@ -50,48 +55,34 @@ ADDRESS = Limit(MAX_FAILURES_PER_ADDRESS, WINDOW_SECONDS, "from your address")
 
 
 class LoginLimiter:
-    def __init__(self, pair: Limit = PAIR, email: Limit = EMAIL, address: Limit = ADDRESS,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, engine: Engine, secret: bytes, clock: Clock = utc_now, pair: Limit = PAIR,
+                 email: Limit = EMAIL, address: Limit = ADDRESS) -> None:
+        """``secret``: the console's, the same in every web process (it keys the stored hashes)."""
+        self.failures = LoginFailures(engine, secret, clock)
         self.limits = {"pair": pair, "email": email, "address": address}
-        self.clock = clock
-        self._failures: Dict[Tuple[str, str], Deque[float]] = {}
+        # Older failures decide nothing any more: the store deletes them.
+        self.keep = dt.timedelta(seconds=max(limit.window for limit in self.limits.values()))
 
-    def _keys(self, email: str, address: str) -> Dict[str, Tuple[str, str]]:
-        return {"pair": ("pair", f"{email}\n{address}"), "email": ("email", email),
-                "address": ("address", address)}
-
-    def _recent(self, key: Tuple[str, str], window: float) -> Deque[float]:
-        failures = self._failures.get(key, deque())
-        while failures and failures[0] <= self.clock() - window:
-            failures.popleft()
-        return failures
+    def _keys(self, email: str, address: str) -> Dict[str, str]:
+        # JSON, so that no email (the form's text) can pass for another email and address.
+        return {"pair": json.dumps(["pair", email, address]), "email": json.dumps(["email", email]),
+                "address": json.dumps(["address", address])}
 
     def wait(self, email: str, address: str) -> Optional[Wait]:
         """None if a sign-in may be tried now, else the longest wait any limit asks for and why."""
+        keys = self._keys(email, address)
+        counts = [(keys[name], dt.timedelta(seconds=limit.window), limit.failures)
+                  for name, limit in self.limits.items()]
         waits = []
-        for name, key in self._keys(email, address).items():
-            limit = self.limits[name]
-            failures = self._recent(key, limit.window)
-            if len(failures) >= limit.failures:
-                # Waiting until enough old failures expire to be under the limit again.
-                expires = failures[len(failures) - limit.failures] + limit.window
-                waits.append(Wait(int(expires - self.clock()) + 1, limit.why))
+        for limit, ages in zip(self.limits.values(), self.failures.ages(counts), strict=True):
+            if len(ages) >= limit.failures:
+                # Waiting until the oldest of the newest failures leaves the window: then under the limit.
+                waits.append(Wait(int(limit.window - ages[-1].total_seconds()) + 1, limit.why))
         return max(waits, key=lambda w: w.seconds) if waits else None
 
     def failed(self, email: str, address: str) -> None:
-        if len(self._failures) > MAX_KEYS:
-            self._forget_old()
-        for name, key in self._keys(email, address).items():
-            failures = self._failures.setdefault(key, deque())
-            failures.append(self.clock())
-            while len(failures) > self.limits[name].failures:  # older ones decide nothing any more
-                failures.popleft()
+        self.failures.record(list(self._keys(email, address).values()), self.keep)
 
     def succeeded(self, email: str, address: str) -> None:
         """The right password: this email from this address starts afresh (the other counts stand)."""
-        self._failures.pop(self._keys(email, address)["pair"], None)
-
-    def _forget_old(self) -> None:
-        longest = max(limit.window for limit in self.limits.values())
-        self._failures = {key: failures for key, failures in self._failures.items()
-                          if failures and failures[-1] > self.clock() - longest}
+        self.failures.forget(self._keys(email, address)["pair"])

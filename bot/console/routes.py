@@ -92,16 +92,17 @@ def add_sign_in_routes(console: Blueprint) -> None:
         email = (form.get("email") or "").strip().lower()
         address = client_address(request)
         state = console_of(request)
-        wait = state.limiter.wait(email, address)
+        # The counts are database rows (every web process's): read and written off the event loop.
+        wait = await asyncio.to_thread(state.limiter.wait, email, address)
         if wait:
             return response.html(login_page(expected, wait.message, email), status=429,
                                  headers={"Retry-After": str(wait.seconds)})
         # scrypt takes a while and the session is a database row: neither on the event loop.
         owner = await asyncio.to_thread(state.accounts.authenticate, email, form.get("password") or "")
         if owner is None:
-            state.limiter.failed(email, address)
+            await asyncio.to_thread(state.limiter.failed, email, address)
             return response.html(login_page(expected, "Wrong email or password.", email), status=401)
-        state.limiter.succeeded(email, address)
+        await asyncio.to_thread(state.limiter.succeeded, email, address)
         reply = response.redirect("/console", status=303)
         set_cookie(reply, request, COOKIE, await asyncio.to_thread(state.sessions.open, owner.id),
                    SESSION_SECONDS)
