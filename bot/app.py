@@ -16,6 +16,7 @@ from urllib.parse import urljoin
 import rasa.server
 from rasa.core.agent import Agent, load_agent
 from rasa.core.channels.channel import InputChannel, UserMessage
+from rasa.core.tracker_store import SQLTrackerStore
 from rasa.core.utils import AvailableEndpoints
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.utils.endpoints import EndpointConfig
@@ -32,7 +33,7 @@ from actions.services.database import create_database_engine
 from actions.services.digest import DigestRun, run_digest_schedule, send_daily_digest
 from actions.services.handoffs import HandoffQueue
 from actions.services.mail import Mailer
-from actions.services.migrations import migrate
+from actions.services.migrations import migrate, one_migrator
 from actions.services.owners import OwnerAccounts
 from actions.services.shared_secret import ACTION_SECRET_HEADER, load_or_create_secret
 from actions.services.shop_profile import ShopProfile
@@ -52,6 +53,7 @@ from bot.console.auth import SessionCookies
 from bot.console.login_limit import LoginLimiter
 from bot.console.routes import console_blueprint
 from bot.console.row_ids import register_row_ids
+from bot.lock_store import AtomicRedisLockStore
 from bot.never_silent import SilenceGuard
 from bot.person_gate import PersonGate
 from bot.process_memory import release_freed_memory
@@ -74,6 +76,7 @@ UPLOAD_PATH = "/uploads"  # photos: up to MAX_PHOTO_BYTES, the only route with b
 
 
 TRACKER_STORE = "bot.tracker_store.ThreadedSQLTrackerStore"  # Rasa's SQL store, off the event loop
+LOCK_STORE = "bot.lock_store.AtomicRedisLockStore"
 
 
 def tracker_store_config(database_url: str) -> EndpointConfig:
@@ -89,11 +92,9 @@ def tracker_store_config(database_url: str) -> EndpointConfig:
 
 def endpoints_for(settings: Settings, failures: ActionFailures | None = None) -> AvailableEndpoints:
     """``failures``: where failed action calls are noted for the SilenceGuard (none: a fresh one)."""
-    lock_store = None
-    if settings.redis_url:
-        redis = make_url(settings.redis_url)
-        lock_store = EndpointConfig(type="redis", url=redis.host, port=redis.port or 6379,
-                                    password=redis.password, db=int(redis.database or 0))
+    # Several web processes share one lock per conversation in Redis; Rasa's own Redis store is not atomic
+    # (bot/lock_store.py). Without REDIS_URL: Rasa's in-memory lock, right for one process.
+    lock_store = EndpointConfig(type=LOCK_STORE, url=settings.redis_url) if settings.redis_url else None
     secret = load_or_create_secret(settings.action_secret, settings.action_secret_file)
     return AvailableEndpoints(
         action=ActionEndpoint(settings.action_server_url,
@@ -113,6 +114,7 @@ def input_channels(settings: Settings, credentials_file: Path = CREDENTIALS_FILE
             channel.max_message_chars = settings.max_message_chars
         if isinstance(channel, ValidatingSocketIOInput):
             channel.cors_origins = settings.cors_origins
+            channel.redis_url = settings.redis_url
     return channels
 
 
@@ -225,14 +227,14 @@ def create_app(
         return await app.ctx.agent.tracker_store.retrieve(session_id)
 
     for channel in channels:
-        if isinstance(channel, ValidatingSocketIOInput):
+        if isinstance(channel, (ValidatingRestInput, ValidatingSocketIOInput)):
             channel.find_tracker = find_tracker
-
-    limiter = LoginLimiter()  # in memory, made once: it must outlive each start of the server's listeners
 
     async def open_database(app: Sanic, _loop: object) -> None:
         engine = create_database_engine(settings.database_url)
         migrate(engine)
+        with one_migrator(engine):  # Rasa's events table, made once although every web process starts at once
+            await asyncio.to_thread(SQLTrackerStore.Base.metadata.create_all, engine)
         app.ctx.engine = engine
         app.ctx.mailer = Mailer(settings.smtp)
         handoffs = HandoffQueue(engine)
@@ -251,6 +253,7 @@ def create_app(
         for channel in channels:
             if isinstance(channel, (ValidatingRestInput, ValidatingSocketIOInput)):
                 channel.client_keys = ClientKeys(secret)
+        limiter = LoginLimiter(engine, secret)  # counts in the database, shared by every web process
         app.ctx.console = Console(OwnerAccounts(engine), handoffs, sessions, limiter, CannedReplies(engine),
                                   app.ctx.mailer)
 
@@ -282,6 +285,9 @@ def create_app(
         endpoint = getattr(getattr(app.ctx, "agent", None), "action_endpoint", None)
         if isinstance(endpoint, ActionEndpoint):
             await endpoint.close()
+        lock_store = getattr(getattr(app.ctx, "agent", None), "lock_store", None)
+        if isinstance(lock_store, AtomicRedisLockStore):
+            await lock_store.close()
         store = getattr(getattr(app.ctx, "agent", None), "tracker_store", None)
         broker = getattr(store, "event_broker", None)
         if broker:

@@ -73,6 +73,10 @@ class Settings:
     action_secret_file: Path = Path("var/action.secret")
     database_url: str = "sqlite:///var/bot.db"
     redis_url: str | None = None
+    # `python -m bot run` with more than one web process or action server starts the cluster instead
+    # (bot/cluster/): nginx in front, REDIS_URL needed for several web processes.
+    web_workers: int = 1
+    action_workers: int = 1
     model_path: Path = Path("models/shop.tar.gz")
     shop_file: Path = Path("shop.yml")
     vendor_dir: Path = Path("node_modules")
@@ -118,6 +122,8 @@ class Settings:
             action_secret_file=Path(env.get("ACTION_SECRET_FILE") or "var/action.secret"),
             database_url=env.get("DATABASE_URL") or "sqlite:///var/bot.db",
             redis_url=env.get("REDIS_URL") or None,
+            web_workers=_int(env, "WEB_WORKERS", 1, high=32),
+            action_workers=_int(env, "ACTION_WORKERS", 1, high=32),
             model_path=Path(env.get("MODEL_PATH") or "models/shop.tar.gz"),
             shop_file=Path(env.get("SHOP_FILE") or "shop.yml"),
             vendor_dir=Path(env.get("VENDOR_DIR") or "node_modules"),
@@ -161,6 +167,10 @@ class Settings:
             )
         if self.redis_url and not self.redis_url.startswith(("redis://", "rediss://")):
             raise SettingsError(f"REDIS_URL={self.redis_url!r} must start with redis://")
+        if self.web_workers > 1 and not self.redis_url:
+            raise SettingsError(
+                f"WEB_WORKERS={self.web_workers} needs REDIS_URL: the web processes share each "
+                "conversation's lock and the widgets' messages through Redis (e.g. REDIS_URL=redis://127.0.0.1:6379/0)")
 
     @property
     def console_url(self) -> str:

@@ -21,6 +21,7 @@ from tests.smtp_inbox import smtp, smtp_server  # noqa: F401 - fixtures for ever
 
 ROOT = Path(__file__).resolve().parent.parent
 POSTGRES_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 LONDON = "Europe/London"
 
 
@@ -84,6 +85,17 @@ def postgres_url():
     yield POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
     admin.cursor().execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     admin.close()
+
+
+@pytest.fixture
+def redis_url() -> str:
+    """The local Redis server (CI starts it); tests keep apart by their keys' prefixes and channels."""
+    import redis
+
+    client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2)
+    client.ping()  # no Redis is a failure, not a skip: the scaled set-up must be tested
+    client.close()
+    return REDIS_URL
 
 
 def migrated_engine(request, tmp_path):

@@ -4,7 +4,13 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
-from typing import Any, Dict, TypeGuard
+from typing import Any, Awaitable, Callable, Dict, List, Optional, TypeGuard
+
+from rasa.shared.core.events import BotUttered, UserUttered
+from rasa.shared.core.trackers import DialogueStateTracker
+
+from actions.services.database import DATABASE_UNAVAILABLE
+from bot.lock_store import LockStoreUnavailable
 
 DEFAULT_MAX_CHARS = 2000
 MAX_SENDER_CHARS = 128
@@ -56,6 +62,32 @@ class Rejection:
 RETRY_AFTER_SECONDS = 5
 DATABASE_BUSY = Rejection("database_busy",
                           "Sorry, I couldn't save that just now. Please try again in a moment.", 503)
+LOCK_STORE_BUSY = Rejection("lock_store_unavailable",
+                            "Sorry, I can't take messages for a moment. Please try again shortly.", 503)
+# A turn that failed for one of these was not stored (nor, for the lock, even begun): the channel answers
+# 503 with the reason, and the same message may be sent again.
+NOT_STORED = (*DATABASE_UNAVAILABLE, LockStoreUnavailable)
+
+
+TrackerLookup = Callable[[str], Awaitable[Optional[DialogueStateTracker]]]
+
+
+def replies_after(tracker: DialogueStateTracker, message_id: str) -> List[Dict[str, Any]] | None:
+    """The bot's answers to the user message ``message_id``; None if the conversation lacks it."""
+    replies: List[Dict[str, Any]] | None = None
+    for event in tracker.events:
+        if isinstance(event, UserUttered):
+            if replies is not None:
+                break
+            if event.message_id == message_id:
+                replies = []
+        elif isinstance(event, BotUttered) and replies is not None:
+            replies.append(event.message())
+    return replies
+
+
+def not_stored_rejection(error: BaseException) -> Rejection:
+    return LOCK_STORE_BUSY if isinstance(error, LockStoreUnavailable) else DATABASE_BUSY
 
 
 def check_text(text: Any, max_chars: int = DEFAULT_MAX_CHARS) -> Rejection | None:

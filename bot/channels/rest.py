@@ -14,19 +14,21 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from actions.services.database import DATABASE_UNAVAILABLE
 from bot.action_calls import ACTION_SERVER_UNAVAILABLE
 from bot.admission import BUSY, BUSY_REJECTION, BUSY_RETRY_AFTER_SECONDS
 from bot.channels.client_keys import ClientKeys, with_client_key
 from bot.channels.messages import (
-    DATABASE_BUSY,
     DEFAULT_MAX_CHARS,
+    NOT_STORED,
     RETRY_AFTER_SECONDS,
     Rejection,
+    TrackerLookup,
     check_message_id,
     check_metadata,
     check_sender,
     check_text,
+    not_stored_rejection,
+    replies_after,
 )
 from bot.console.forwarded import client_address
 from bot.never_silent import ACTION_SERVER_DOWN
@@ -38,6 +40,17 @@ logger = logging.getLogger(__name__)
 def rejection_response(rejection: Rejection) -> HTTPResponse:
     headers = {"Retry-After": str(RETRY_AFTER_SECONDS)} if rejection.status == 503 else None
     return response.json(rejection.as_json(), status=rejection.status, headers=headers)
+
+
+def _as_collected(recipient_id: str, reply: Dict[str, Any]) -> Dict[str, Any]:
+    """A stored answer in the shape CollectingOutputChannel gave it the first time."""
+    collected = {key: reply[key] for key in _COLLECTED if reply.get(key) is not None}
+    if reply.get("quick_replies") and "buttons" not in collected:  # Rasa sends quick replies as buttons
+        collected["buttons"] = reply["quick_replies"]
+    return {"recipient_id": recipient_id, **collected}
+
+
+_COLLECTED = ("text", "image", "buttons", "attachment", "custom")
 
 
 class ValidatingRestInput(InputChannel):
@@ -53,6 +66,10 @@ class ValidatingRestInput(InputChannel):
         self.max_message_chars = max_message_chars
         # Set by the app at start (the server's secret); without it no client key is sent, nor the client's.
         self.client_keys: ClientKeys | None = None
+        # Set by the app once the agent is loaded: a message sent again with its message_id and "resent": true
+        # (its answer was lost: a timeout, a web process that died) gets the answers it had if the
+        # conversation holds it, not a second turn; as the widget's resend on socket.io.
+        self.find_tracker: TrackerLookup | None = None
 
     def _parse(self, request: Request) -> "Dict[str, Any] | Rejection":
         try:
@@ -82,6 +99,12 @@ class ValidatingRestInput(InputChannel):
             parsed = self._parse(request)
             if isinstance(parsed, Rejection):
                 return rejection_response(parsed)
+            message_id = parsed.get("message_id")
+            if message_id is not None and parsed.get("resent") is True and self.find_tracker is not None:
+                tracker = await self.find_tracker(parsed["sender"])
+                earlier = replies_after(tracker, message_id) if tracker else None
+                if earlier is not None:
+                    return response.json([_as_collected(parsed["sender"], reply) for reply in earlier])
             collector = CollectingOutputChannel()
             key = self.client_keys.for_address(client_address(request)) if self.client_keys else None
             message = UserMessage(parsed["message"], collector, parsed["sender"], input_channel=self.name(),
@@ -89,10 +112,10 @@ class ValidatingRestInput(InputChannel):
                                   metadata=with_client_key(parsed.get("metadata"), key))
             try:
                 outcome = await on_new_message(message)
-            except DATABASE_UNAVAILABLE as error:  # the turn was not stored: the answer must not be sent
-                logger.error("A REST message from %s was not processed, the database is busy: %s",
-                             parsed["sender"], error)
-                return rejection_response(DATABASE_BUSY)
+            except NOT_STORED as error:  # the turn was not stored: the answer must not be sent
+                logger.error("A REST message from %s was not processed, the database or lock store is "
+                             "unavailable: %s", parsed["sender"], error)
+                return rejection_response(not_stored_rejection(error))
             except Exception:  # noqa: BLE001 - any failure must reach the client as a 500
                 logger.exception("Processing a REST message from %s failed", parsed["sender"])
                 return response.json({"error": "processing_failed",

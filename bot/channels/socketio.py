@@ -19,30 +19,30 @@ from __future__ import annotations
 import logging
 import uuid
 from collections import OrderedDict
-from typing import Any, Awaitable, Callable, Dict, Iterable, List, Optional, Tuple
+from typing import Any, Awaitable, Callable, Dict, Iterable, List, Tuple
 
 from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
 from rasa.core.channels.socketio import SocketBlueprint, SocketIOInput, SocketIOOutput
-from rasa.shared.core.events import BotUttered, UserUttered
-from rasa.shared.core.trackers import DialogueStateTracker
 from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
-from socketio import AsyncServer
+from socketio import AsyncRedisManager, AsyncServer
 
-from actions.services.database import DATABASE_UNAVAILABLE
 from bot.action_calls import ACTION_SERVER_UNAVAILABLE
 from bot.admission import BUSY, BUSY_REJECTION, BUSY_RETRY_AFTER_SECONDS
 from bot.channels.client_keys import ClientKeys, with_client_key
 from bot.channels.delivery import ChatCourier
 from bot.channels.messages import (
-    DATABASE_BUSY,
     DEFAULT_MAX_CHARS,
+    NOT_STORED,
     Rejection,
+    TrackerLookup,
     check_message_id,
     check_metadata,
     check_text,
     is_session_id,
+    not_stored_rejection,
+    replies_after,
 )
 from bot.console.forwarded import client_address
 from bot.never_silent import ACTION_SERVER_DOWN
@@ -51,7 +51,7 @@ from bot.web.cors import AllowedOrigins
 
 logger = logging.getLogger(__name__)
 _MAX_ACKS = 100  # delivery ids acknowledged at once
-TrackerLookup = Callable[[str], Awaitable[Optional[DialogueStateTracker]]]
+SOCKETIO_CHANNEL = "shop:socketio"  # the Redis pub/sub channel the web processes share
 
 
 class SeenMessages:
@@ -73,20 +73,6 @@ class SeenMessages:
     def release(self, session_id: str, message_id: str) -> None:
         """Forget an id whose message was refused untouched, so sending it again is not a duplicate."""
         self._ids.pop((session_id, message_id), None)
-
-
-def replies_after(tracker: DialogueStateTracker, message_id: str) -> List[Dict[str, Any]] | None:
-    """The bot's answers to the user message ``message_id``; None if the conversation lacks it."""
-    replies: List[Dict[str, Any]] | None = None
-    for event in tracker.events:
-        if isinstance(event, UserUttered):
-            if replies is not None:
-                break
-            if event.message_id == message_id:
-                replies = []
-        elif isinstance(event, BotUttered) and replies is not None:
-            replies.append(event.message())
-    return replies
 
 
 class HeldOutput(OutputChannel):
@@ -158,9 +144,17 @@ class ValidatingSocketIOInput(SocketIOInput):
         # Set by the app at start (the server's secret): the client key the order flow counts failed checks
         # by; without it no client key is sent, nor one the client made up.
         self.client_keys: ClientKeys | None = None
+        self.redis_url: str | None = None  # set from REDIS_URL before blueprint(): emits shared through Redis
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
-        sio = AsyncServer(async_mode="sanic", cors_allowed_origins=origin_policy(self.cors_origins))
+        # With REDIS_URL, what one web process emits to a conversation's room reaches the widgets of that
+        # conversation connected to the others too (a second tab; a person's reply written in the console
+        # of another process). Each process still sends to its own sockets first, so with Redis down only
+        # the other processes' widgets miss it, and ChatCourier sends a person's messages again from the
+        # database.
+        manager = AsyncRedisManager(self.redis_url, channel=SOCKETIO_CHANNEL) if self.redis_url else None
+        sio = AsyncServer(async_mode="sanic", cors_allowed_origins=origin_policy(self.cors_origins),
+                          client_manager=manager)
         webhook = SocketBlueprint(sio, self.socketio_path, "socketio_webhook", __name__)
         self.sio = sio  # get_output_channel() needs it
 
@@ -250,12 +244,12 @@ class ValidatingSocketIOInput(SocketIOInput):
                                   input_channel=self.name(), message_id=message_id, metadata=metadata)
             try:
                 outcome = await on_new_message(message)
-            except DATABASE_UNAVAILABLE as error:  # not stored: the widget shows "please try again"
-                logger.error("A socket.io message in session %s was not processed, the database is busy: %s",
-                             session_id, error)
+            except NOT_STORED as error:  # not stored: the widget shows "please try again"
+                logger.error("A socket.io message in session %s was not processed, the database or lock "
+                             "store is unavailable: %s", session_id, error)
                 if message_id is not None:  # nothing of it was stored: the same message may come again
                     self.seen.release(session_id, message_id)
-                return {**await refuse(sid, DATABASE_BUSY), "status": "failed"}
+                return {**await refuse(sid, not_stored_rejection(error)), "status": "failed"}
             except Exception:  # noqa: BLE001 - the customer must hear that it failed
                 logger.exception("Processing a socket.io message in session %s failed", session_id)
                 return {**await refuse(sid, Rejection(

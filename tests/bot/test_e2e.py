@@ -256,3 +256,22 @@ def turn_latency_report():
     out.mkdir(exist_ok=True)
     (out / "e2e-timings.json").write_text(json.dumps(report, indent=2))
     print(f"\nREST turn latency: {report}")
+
+
+def test_a_rest_message_sent_again_with_its_id_gets_its_answers_again_not_a_second_turn(servers):
+    """A client whose answer was lost (a timeout, a web process that died under it) sends the message again
+    with the same message_id, marked resent: the answers it had come back, and the bot does not handle it
+    twice."""
+    sender = "rest-resender"
+    first_body = {"sender": sender, "message": "hi", "message_id": "resend-0001"}
+    first = requests.post(f"{servers.base_url}/webhooks/rest/webhook", json=first_body, timeout=30)
+    again = requests.post(f"{servers.base_url}/webhooks/rest/webhook", json={**first_body, "resent": True},
+                          timeout=30)
+    assert first.status_code == again.status_code == 200
+    assert again.json() == first.json() and "Kettle & Crumb" in first.json()[0]["text"]
+    assert first.json()[0]["buttons"]  # the greeting's quick replies, both times
+    other = requests.post(f"{servers.base_url}/webhooks/rest/webhook", timeout=30,
+                          json={**first_body, "message": "where are you?", "message_id": "resend-0002",
+                                "resent": True})  # marked resent, but never received: handled now
+    assert "14 Quay Street" in other.json()[0]["text"]
+    assert stored_user_texts(servers, sender) == ["hi", "where are you?"]

@@ -1,0 +1,127 @@
+"""The conversation lock shared by several web processes, on the real Redis (bot/lock_store.py).
+
+Each store object below has its own connection pool, as each web process has.
+"""
+from __future__ import annotations
+
+import asyncio
+import uuid
+
+import pytest
+import redis
+from rasa.core.lock_store import LockError, RedisLockStore
+
+from bot.lock_store import AtomicRedisLockStore, LockStoreUnavailable
+from tests.smtp_inbox import free_port
+
+
+@pytest.fixture
+def prefix() -> str:
+    return f"test:{uuid.uuid4().hex[:8]}:"
+
+
+@pytest.fixture
+async def two_processes(redis_url, prefix):
+    stores = [AtomicRedisLockStore(url=redis_url, key_prefix=prefix) for _ in range(2)]
+    yield stores
+    for store in stores:
+        await store.close()
+
+
+def test_rasas_own_store_gives_two_processes_one_ticket(redis_url):
+    """RasaHQ/rasa#9213, shown without timing luck: both processes read the lock before either writes it
+    back, as happens when their messages arrive together. Both hold ticket 0: both handle at once."""
+    host = redis.Redis.from_url(redis_url).connection_pool.connection_kwargs
+    first, second = (RedisLockStore(host=host["host"], port=host["port"], db=host["db"],
+                                    key_prefix=f"rasa{uuid.uuid4().hex[:6]}") for _ in range(2))
+    second.key_prefix = first.key_prefix
+    conversation = uuid.uuid4().hex
+    read_by_first = first.get_or_create_lock(conversation)
+    read_by_second = second.get_or_create_lock(conversation)
+    tickets = [read_by_first.issue_ticket(60), read_by_second.issue_ticket(60)]
+    first.save_lock(read_by_first)
+    second.save_lock(read_by_second)
+    assert tickets == [0, 0]
+    assert not first.get_lock(conversation).is_locked(0)  # nobody waits: both think they are served
+    first.delete_lock(conversation)
+
+
+async def test_two_processes_take_turns_in_the_order_messages_came(two_processes):
+    """60 messages of one conversation, taken alternately by two processes at once: no two are handled
+    together, every one is handled, and in the order their tickets were taken."""
+    conversation = uuid.uuid4().hex
+    inside, handled, tickets_order = [], [], []
+
+    async def message(number: int) -> None:
+        store = two_processes[number % 2]
+        async with store.lock(conversation):
+            inside.append(number)
+            assert len(inside) == 1, f"{inside} handled at once"
+            await asyncio.sleep(0.001 * (number % 3))  # turns of different lengths
+            handled.append(number)
+            inside.remove(number)
+
+    original_take = AtomicRedisLockStore.take_ticket
+
+    async def noting_take(self, conversation_id, lifetime=60):
+        ticket = await original_take(self, conversation_id, lifetime)
+        tickets_order.append((ticket, asyncio.current_task().get_name()))
+        return ticket
+
+    AtomicRedisLockStore.take_ticket = noting_take
+    try:
+        await asyncio.gather(*(asyncio.create_task(message(n), name=str(n)) for n in range(60)))
+    finally:
+        AtomicRedisLockStore.take_ticket = original_take
+    assert sorted(handled) == list(range(60))
+    by_ticket = [int(name) for _, name in sorted(tickets_order)]
+    assert handled == by_ticket
+    assert len({ticket for ticket, _ in tickets_order}) == 60
+
+
+async def test_the_last_one_out_removes_the_keys(two_processes, redis_url, prefix):
+    conversation = uuid.uuid4().hex
+    async with two_processes[0].lock(conversation):
+        assert await two_processes[1].redis.keys(f"{prefix}*")
+    assert await two_processes[1].redis.keys(f"{prefix}*") == []
+    async with two_processes[1].lock(conversation):  # starts afresh
+        pass
+
+
+async def test_a_ticket_left_by_a_dead_process_expires(two_processes):
+    """A process killed mid-turn never gives its ticket back: the next message waits for the lifetime,
+    not for ever."""
+    conversation = uuid.uuid4().hex
+    await two_processes[0].take_ticket(conversation, lifetime=0.3)  # and dies
+    loop = asyncio.get_running_loop()
+    began = loop.time()
+    async with two_processes[1].lock(conversation):
+        waited = loop.time() - began
+    assert 0.2 < waited < 5
+
+
+async def test_a_ticket_that_expires_while_waiting_is_an_error(two_processes):
+    conversation = uuid.uuid4().hex
+    await two_processes[0].take_ticket(conversation, lifetime=5)  # a long turn in the other process
+    with pytest.raises(LockError, match="expired while it waited"):
+        async with two_processes[1].lock(conversation, lock_lifetime=0.2):
+            pass
+
+
+async def test_no_redis_is_a_clear_error_not_a_hang():
+    store = AtomicRedisLockStore(url=f"redis://127.0.0.1:{free_port()}/0")
+    with pytest.raises(LockStoreUnavailable, match="Redis gave no ticket"):
+        async with store.lock("somebody"):
+            pass
+    await store.close()
+
+
+async def test_made_from_rasas_endpoint_config(redis_url):
+    from rasa.core.lock_store import LockStore
+    from rasa.utils.endpoints import EndpointConfig
+
+    store = LockStore.create(EndpointConfig(type="bot.lock_store.AtomicRedisLockStore", url=redis_url))
+    assert isinstance(store, AtomicRedisLockStore)
+    async with store.lock(uuid.uuid4().hex):
+        pass
+    await store.close()
