@@ -19,7 +19,7 @@ PYTHON310 ?= $(shell for c in python3.10 $$HOME/.pyenv/versions/3.10*/bin/python
 	/usr/local/bin/python3.10 /usr/bin/python3.10; do \
 	"$$c" -c 'import sys; assert sys.version_info[:2] == (3, 10)' 2>/dev/null && { echo "$$c"; break; }; done)
 
-.PHONY: help install run serve train test test-unit test-stories validate eval threshold bench walk-full load lint lock browser clean
+.PHONY: help install run run-cluster nginx serve train test test-unit test-stories validate eval threshold bench walk-full load lint lock browser clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
@@ -58,6 +58,15 @@ $(MODEL): config.yml domain.yml $(DATA) $(PIPELINE)/meta.json $(NLU_CODE)
 run: install train  ## start the action server and web server: http://127.0.0.1:5005/
 	$(PY) -m bot run
 
+# Several processes on one machine: REDIS_URL is needed, DATABASE_URL on PostgreSQL is advised (README).
+run-cluster: install train nginx  ## WEB_WORKERS (2) web processes and ACTION_WORKERS (2) action servers behind nginx
+	$(PY) -m bot run-cluster
+
+nginx:  ## Debian's nginx-light for run-cluster and its tests (installed with apt when missing)
+	@command -v nginx >/dev/null || test -x /usr/sbin/nginx || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq nginx-light >/dev/null; \
+	  else echo "error: nginx missing: sudo apt-get install nginx-light" >&2; exit 1; fi; }
+
 validate: install  ## rasa data validate, warnings are errors
 	$(RASA) data validate --fail-on-warnings
 
@@ -72,7 +81,7 @@ test-unit: install  ## pytest without the slow end-to-end and browser tests
 test-stories: train  ## rasa test on the conversation tests, failing on any wrong prediction
 	$(RASA) test core --stories tests/stories --model $(MODEL) --fail-on-prediction-errors --out results/stories
 
-test: install train browser validate lint  ## everything CI runs
+test: install train browser nginx validate lint  ## everything CI runs
 	$(PY) -m pytest
 	$(MAKE) --no-print-directory test-stories
 

@@ -1,6 +1,7 @@
 """Command line: ``python -m bot <group> …``, one module per group of commands.
 
     run | serve                                   servers.py
+    run-cluster                                   cluster.py
     check-shop | build-nlp                        shop.py
     orders import FILE | orders seed              orders.py
     catalog import FILE | list | clear            catalog.py
@@ -19,7 +20,7 @@ from __future__ import annotations
 import argparse
 from typing import Sequence
 
-from bot.cli import catalog, digest, orders, owners, report, servers, shop
+from bot.cli import catalog, cluster, digest, orders, owners, report, servers, shop
 from bot.cli.configuration import read_settings
 from bot.trained_models import commands as model_commands
 from bot.trainer import inbox_commands, story_commands
@@ -28,7 +29,7 @@ from bot.trainer import inbox_commands, story_commands
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m bot", description="The shop's support assistant.")
     commands = parser.add_subparsers(dest="command", required=True)
-    for group in (servers, shop, orders, catalog, owners, digest, report):
+    for group in (servers, cluster, shop, orders, catalog, owners, digest, report):
         group.add_commands(commands)
     for trainer_group in (inbox_commands, story_commands, model_commands):
         trainer_group.add_commands(commands, read_settings)

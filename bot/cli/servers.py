@@ -68,6 +68,10 @@ def _healthy(url: str) -> bool:
 def run(args: argparse.Namespace) -> None:
     """Start the action server and the web server; stop both when either stops or on Ctrl-C."""
     settings = read_settings(port=args.port)
+    if settings.web_workers > 1 or settings.action_workers > 1:
+        from bot.cli.cluster import supervise
+
+        return supervise(settings, settings.web_workers, settings.action_workers)
     shop = read_shop(settings.shop_file)
     if seed(settings, shop):
         print("  First start: added the demo orders (README.md, \"Try the order flows\").", flush=True)
