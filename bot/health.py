@@ -8,10 +8,13 @@ from typing import Any, Dict
 from urllib.parse import urlsplit, urlunsplit
 
 import aiohttp
+from redis.exceptions import RedisError
 from sanic import Sanic
 
 from actions.services.bot_errors import BotErrorLog
 from actions.services.clock import utc_now
+from actions.services.database import DATABASE_UNAVAILABLE
+from bot.lock_store import AtomicRedisLockStore
 
 _TIMEOUT = aiohttp.ClientTimeout(total=2)
 
@@ -40,14 +43,38 @@ def recent_errors(errors: BotErrorLog) -> Dict[str, Any]:
                        "action": latest[0].action} if latest else None}
 
 
+async def lock_store_state(agent: Any) -> str:
+    """"ok" or "unreachable" for Redis (several web processes); "in memory" for one process's own lock."""
+    store = getattr(agent, "lock_store", None)
+    if not isinstance(store, AtomicRedisLockStore):
+        return "in memory"
+    try:
+        await asyncio.wait_for(store.redis.ping(), 2)
+    except (RedisError, asyncio.TimeoutError, OSError):
+        return "unreachable"
+    return "ok"
+
+
 async def health_report(app: Sanic) -> Dict[str, Any]:
+    """Each dependency's state; "degraded" (503) when any cannot serve customers."""
     agent = getattr(app.ctx, "agent", None)
     model_id = agent.model_id if agent is not None and agent.is_ready() else None
     actions_ok = await action_server_ok(app.ctx.settings.action_server_url)
     engine = getattr(app.ctx, "engine", None)
+    lock_store = await lock_store_state(agent)
+    errors, database = None, "unreachable"
+    if engine is not None:
+        try:
+            errors = await asyncio.to_thread(recent_errors, BotErrorLog(engine))
+            database = "ok"
+        except DATABASE_UNAVAILABLE:
+            pass
+    healthy = model_id and actions_ok and database == "ok" and lock_store != "unreachable"
     return {
-        "status": "ok" if model_id and actions_ok else "degraded",
+        "status": "ok" if healthy else "degraded",
         "model": model_id,
         "action_server": "ok" if actions_ok else "unreachable",
-        "errors": await asyncio.to_thread(recent_errors, BotErrorLog(engine)) if engine is not None else None,
+        "database": database,
+        "lock_store": lock_store,
+        "errors": errors,
     }

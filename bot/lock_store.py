@@ -28,7 +28,11 @@ from rasa.core.lock import TicketLock
 from rasa.core.lock_store import LOCK_LIFETIME, LockError, LockStore
 from rasa.utils.endpoints import EndpointConfig
 from redis import asyncio as redis_asyncio
+from redis.asyncio.retry import Retry
+from redis.backoff import ExponentialBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 logger = logging.getLogger(__name__)
 SOCKET_TIMEOUT = 3.0  # seconds: a Redis that does not answer by then counts as down
@@ -81,8 +85,13 @@ class AtomicRedisLockStore(LockStore):
         url = url or (endpoint_config.url if endpoint_config else None)
         if not url:
             raise ValueError("AtomicRedisLockStore needs a redis:// url")
-        self.redis = redis_asyncio.Redis.from_url(url, socket_timeout=SOCKET_TIMEOUT,
-                                                  socket_connect_timeout=SOCKET_TIMEOUT)
+        # A restarted Redis leaves every pooled connection dead: without retries each one failed a message
+        # once, and a failed give-back left its ticket to expire (the conversation waited a minute). A
+        # command on a dead connection never reached the new server, so trying it again on a new one is safe.
+        self.redis = redis_asyncio.Redis.from_url(
+            url, socket_timeout=SOCKET_TIMEOUT, socket_connect_timeout=SOCKET_TIMEOUT,
+            retry=Retry(ExponentialBackoff(cap=0.2, base=0.02), 2),
+            retry_on_error=[RedisConnectionError, RedisTimeoutError])
         self.key_prefix = key_prefix
         self._take = self.redis.register_script(TAKE)
         self._serving = self.redis.register_script(SERVING)

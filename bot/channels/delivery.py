@@ -16,6 +16,7 @@ import logging
 from typing import Any, Dict, Optional, Sequence
 
 from actions.services.chat_delivery import ChatPresence, OutboundMessage, OutboundMessages
+from actions.services.database import DATABASE_UNAVAILABLE
 
 logger = logging.getLogger(__name__)
 PUMP_SECONDS = 1.0  # how often undelivered messages of this process's widgets are looked for
@@ -58,7 +59,16 @@ class ChatCourier:
                 await self.sio.emit(self.event, message.for_widget(), room=message.conversation_id)
 
     async def opened(self, socket_id: str, conversation_id: str) -> None:
-        """A widget confirmed its session on this process: it is present, and gets what it missed."""
+        """A widget confirmed its session on this process: it is present, and gets what it missed. With the
+        database down, the widget still chats when it comes back; the pump sends what it missed then, and
+        the console sees its presence from the next refresh."""
+        try:
+            await self._opened(socket_id, conversation_id)
+        except DATABASE_UNAVAILABLE as error:
+            logger.warning("Presence and missed messages of conversation %s not handled now (the database "
+                           "is unavailable: %s); the pump tries again", conversation_id, error)
+
+    async def _opened(self, socket_id: str, conversation_id: str) -> None:
         if self.sockets.get(socket_id) != conversation_id:
             await self.closed(socket_id)  # this socket was in another conversation ("New conversation")
             async with self._presence_lock:
@@ -72,7 +82,11 @@ class ChatCourier:
         async with self._presence_lock:
             conversation_id = self.sockets.pop(socket_id, None)
             if conversation_id is not None:
-                await asyncio.to_thread(self.presence.closed, conversation_id)
+                try:
+                    await asyncio.to_thread(self.presence.closed, conversation_id)
+                except DATABASE_UNAVAILABLE as error:  # the count fades by itself (PRESENCE_FADES)
+                    logger.warning("A closed widget of conversation %s not counted (the database is "
+                                   "unavailable: %s)", conversation_id, error)
 
     async def received(self, conversation_id: str, delivery_ids: Sequence[int]) -> int:
         """The widget has these messages; returns how many were newly marked delivered."""

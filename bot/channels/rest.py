@@ -100,17 +100,17 @@ class ValidatingRestInput(InputChannel):
             if isinstance(parsed, Rejection):
                 return rejection_response(parsed)
             message_id = parsed.get("message_id")
-            if message_id is not None and parsed.get("resent") is True and self.find_tracker is not None:
-                tracker = await self.find_tracker(parsed["sender"])
-                earlier = replies_after(tracker, message_id) if tracker else None
-                if earlier is not None:
-                    return response.json([_as_collected(parsed["sender"], reply) for reply in earlier])
             collector = CollectingOutputChannel()
             key = self.client_keys.for_address(client_address(request)) if self.client_keys else None
             message = UserMessage(parsed["message"], collector, parsed["sender"], input_channel=self.name(),
-                                  message_id=parsed.get("message_id"),
+                                  message_id=message_id,
                                   metadata=with_client_key(parsed.get("metadata"), key))
             try:
+                if message_id is not None and parsed.get("resent") is True and self.find_tracker is not None:
+                    tracker = await self.find_tracker(parsed["sender"])
+                    earlier = replies_after(tracker, message_id) if tracker else None
+                    if earlier is not None:
+                        return response.json([_as_collected(parsed["sender"], reply) for reply in earlier])
                 outcome = await on_new_message(message)
             except NOT_STORED as error:  # the turn was not stored: the answer must not be sent
                 logger.error("A REST message from %s was not processed, the database or lock store is "

@@ -152,7 +152,10 @@ class ValidatingSocketIOInput(SocketIOInput):
         # of another process). Each process still sends to its own sockets first, so with Redis down only
         # the other processes' widgets miss it, and ChatCourier sends a person's messages again from the
         # database.
-        manager = AsyncRedisManager(self.redis_url, channel=SOCKETIO_CHANNEL) if self.redis_url else None
+        # A Redis that cannot be reached (not refusing: silent) must not hold a turn's answers for the OS's
+        # minutes-long connect timeout. No read timeout: the subscriber waits idle for messages.
+        manager = AsyncRedisManager(self.redis_url, channel=SOCKETIO_CHANNEL, redis_options={
+            "socket_connect_timeout": 3}) if self.redis_url else None
         sio = AsyncServer(async_mode="sanic", cors_allowed_origins=origin_policy(self.cors_origins),
                           client_manager=manager)
         webhook = SocketBlueprint(sio, self.socketio_path, "socketio_webhook", __name__)
@@ -235,8 +238,15 @@ class ValidatingSocketIOInput(SocketIOInput):
                 first_time = self.seen.claim(session_id, message_id)
                 # A resend may follow a restart (this process never saw it) or a dropped socket (the
                 # answers went to an empty room): either way the tracker tells whether it was handled.
-                if (data.get("resent") is True and await answered_before(session_id, message_id)) \
-                        or not first_time:
+                try:
+                    handled = data.get("resent") is True and await answered_before(session_id, message_id)
+                except NOT_STORED as error:  # nothing is known of it: the widget sends it again later
+                    if first_time:
+                        self.seen.release(session_id, message_id)
+                    logger.error("A resent socket.io message in session %s could not be looked up: %s",
+                                 session_id, error)
+                    return {**await refuse(sid, not_stored_rejection(error)), "status": "failed"}
+                if handled or not first_time:
                     return {"status": "duplicate", "message_id": message_id}
             metadata = with_client_key(data.get(self.metadata_key), session.get("client_key"))
             output = HeldOutput(SocketIOOutput(sio, self.bot_message_evt))

@@ -54,6 +54,7 @@ def stored_user_texts(servers, sender: str) -> List[str]:
 def test_health_reports_model_and_action_server(servers):
     report = requests.get(f"{servers.base_url}/health", timeout=5).json()
     assert report["status"] == "ok" and report["action_server"] == "ok" and report["model"]
+    assert report["database"] == "ok" and report["lock_store"] == "in memory"  # one process: no Redis
 
 
 def test_rest_conversation_answers_from_the_shop_profile(servers):

@@ -125,3 +125,44 @@ async def test_made_from_rasas_endpoint_config(redis_url):
     async with store.lock(uuid.uuid4().hex):
         pass
     await store.close()
+
+
+async def test_a_restarted_redis_costs_no_message(tmp_path):
+    """Every pooled connection dies with the old server; the next lock takes a new one, not an error (and
+    not a ticket left behind to block the conversation for a minute)."""
+    from bot.cluster.services import PrivateRedis
+
+    server = PrivateRedis(tmp_path / "redis")
+    server.start()
+    store = AtomicRedisLockStore(url=server.url)
+    try:
+        async with store.lock("before"):
+            pass
+        server.stop()
+        with pytest.raises(LockStoreUnavailable):
+            async with store.lock("while-down"):
+                pass
+        server.start()
+        for conversation in ("after-1", "after-2"):
+            async with store.lock(conversation):
+                pass
+        assert await store.redis.keys("*") == []  # every ticket given back
+    finally:
+        await store.close()
+        server.stop()
+
+
+async def test_health_says_whether_the_lock_store_answers(redis_url):
+    from types import SimpleNamespace
+
+    from bot.health import lock_store_state
+
+    reachable = AtomicRedisLockStore(url=redis_url)
+    gone = AtomicRedisLockStore(url=f"redis://127.0.0.1:{free_port()}/0")
+    try:
+        assert await lock_store_state(SimpleNamespace(lock_store=reachable)) == "ok"
+        assert await lock_store_state(SimpleNamespace(lock_store=gone)) == "unreachable"
+        assert await lock_store_state(SimpleNamespace(lock_store=object())) == "in memory"
+    finally:
+        await reachable.close()
+        await gone.close()
