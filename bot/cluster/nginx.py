@@ -10,8 +10,10 @@ One public port for customers, owners and trainers, spread over the web processe
   (TRUSTED_PROXIES), so the order flow's limits count per customer, not per load balancer.
 
 A second, loopback-only port spreads the web processes' action calls over the action servers. A call that
-finds a server gone (refused, reset before it was sent) is passed to the next one: nginx retries a POST
-only when nothing of it reached the server, so no action runs twice.
+finds its server gone (refused, or the connection lost before an answer) is passed to the next one, so an
+action server that dies costs the customer nothing. The price: an action killed after it committed and
+before it answered runs again on the other server (a second case row, say); a window of microseconds,
+against an apology in every turn that was in flight.
 """
 from __future__ import annotations
 
@@ -108,7 +110,7 @@ def nginx_config(public_host: str, public_port: int, webs: Sequence[Backend], ac
         "            proxy_http_version 1.1;",
         "            proxy_set_header Connection '';",
         "            proxy_read_timeout 120s;",
-        "            proxy_next_upstream error timeout;",
+        "            proxy_next_upstream error timeout non_idempotent;",
         "        }",
         "    }",
         "}",
