@@ -1,4 +1,5 @@
-"""``python -m bot.turn_bench`` (``make bench``): our bot against stock Rasa, turn by turn.
+"""``python -m bot.turn_bench`` (``make bench``): our bot against stock Rasa, turn by turn, and ours as a
+cluster beside them (two web processes behind nginx on PostgreSQL and Redis; ``--no-cluster`` leaves it out).
 
 Serves each bot in turn on this machine (ours, then stock), runs the same loads against each from this
 process, measures start and memory, evaluates both models' NLU, and writes reports/bench.json, bench.md and
@@ -22,6 +23,7 @@ from typing import Any, Awaitable, Dict, List, Optional, Sequence, Tuple
 
 from bot.turn_bench import loads
 from bot.turn_bench.bots_under_test import OURS, ROOT, STOCK, start_bot
+from bot.turn_bench.cluster_under_test import CLUSTER, start_cluster
 from bot.turn_bench.comparison import comparison_rows
 from bot.turn_bench.nlu_quality import evaluate
 from bot.turn_bench.reports import targets_line, write_reports
@@ -109,7 +111,7 @@ def bench_bot(bot: str, model: Path, scratch: Path, plan: LoadPlan, stories: Seq
     """Serve ``bot`` alone, run the loads, note start and memory, stop it."""
     shutil.rmtree(scratch, ignore_errors=True)  # a fresh database and logs every run
     began = time.monotonic()
-    running = start_bot(bot, model, scratch)
+    running = start_cluster(model, scratch) if bot == CLUSTER else start_bot(bot, model, scratch)
     figures: Dict[str, Any] = {"model": str(model), "start_seconds": round(running.start_seconds, 2),
                                "training_seconds": read_training_seconds(training_record(model)),
                                "memory_after_start": running.memory(), "logs": str(running.logs)}
@@ -172,7 +174,10 @@ def evaluate_nlu(models: Dict[str, Path], results: Dict[str, Dict[str, Any]], ar
 def parse_args(argv: Optional[Sequence[str]]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bot.turn_bench", description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="tiny loads, ours only, no NLU (for the test)")
-    parser.add_argument("--only", choices=(OURS, STOCK), help="bench one bot only")
+    parser.add_argument("--only", choices=(OURS, STOCK, CLUSTER), help="bench one bot only")
+    parser.add_argument("--no-cluster", action="store_true", help="leave out the cluster column")
+    parser.add_argument("--no-stock", action="store_true",
+                        help="leave out stock Rasa (its model takes an hour or more to train here)")
     parser.add_argument("--skip-nlu", action="store_true", help="leave out the NLU evaluation")
     parser.add_argument("--ours-model", type=Path, default=ROOT / "models" / "shop.tar.gz")
     parser.add_argument("--stock-model", type=Path, default=ROOT / "build" / "bench" / "stock.tar.gz")
@@ -185,9 +190,10 @@ def parse_args(argv: Optional[Sequence[str]]) -> argparse.Namespace:
 def main(argv: Optional[Sequence[str]] = None) -> int:
     args = parse_args(argv)
     plan = QUICK if args.quick else LoadPlan()
-    bots = [OURS] if args.quick else [args.only] if args.only else [OURS, STOCK]
-    models = {OURS: args.ours_model, STOCK: args.stock_model}
-    missing = [f"{models[b]} ({'make train' if b == OURS else 'make build/bench/stock.tar.gz'})"
+    bots = [OURS] if args.quick else [args.only] if args.only else \
+        [OURS] + ([] if args.no_stock else [STOCK]) + ([] if args.no_cluster else [CLUSTER])
+    models = {OURS: args.ours_model, STOCK: args.stock_model, CLUSTER: args.ours_model}
+    missing = [f"{models[b]} ({'make build/bench/stock.tar.gz' if b == STOCK else 'make train'})"
                for b in bots if not models[b].is_file()]
     if missing:
         print("missing model: " + ", ".join(missing), file=sys.stderr)
@@ -210,13 +216,15 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             results[bot] = {"model": str(models[bot]), "error": str(error)[-3000:]}
             failed = True
     if not (args.quick or args.skip_nlu):
-        failed |= not evaluate_nlu({bot: models[bot] for bot in bots}, results, args, phases)
+        # The cluster answers with ours' model: one evaluation of it is enough.
+        evaluated = {bot: models[bot] for bot in bots if bot != CLUSTER}
+        failed |= not evaluate_nlu(evaluated, results, args, phases)
     bench = {"run": machine_and_run(args.quick, phases, load_before), "plan": asdict(plan),
              "stories": {"used": [{"name": s.name, "source": s.source, "mix": s.mix, "turns": len(s.messages)}
                                   for s in stories],
                          "left_out": [asdict(s) for s in left_out]},
              "bots": results}
-    rows = comparison_rows(results.get(OURS, {}), results.get(STOCK), asdict(plan))
+    rows = comparison_rows(results.get(OURS, {}), results.get(STOCK), asdict(plan), results.get(CLUSTER))
     paths = write_reports(bench, rows, args.out)
     print(f"{targets_line(rows)} Reports: {', '.join(str(p) for p in paths.values())}", flush=True)
     return 1 if failed else 0

@@ -1,4 +1,4 @@
-"""The side-by-side rows of the report: measure | target | ours | stock | ratio | met?.
+"""The side-by-side rows of the report: measure | target | ours | stock | ratio | met? | cluster.
 
 Each row reads one figure of each bot's results (the dicts bench.json keeps under "bots"); the issue's
 targets are checks on ours, some against stock's figure of the same run. A target that needs stock is
@@ -6,7 +6,7 @@ undecided (None) when stock did not run.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from bot.turn_bench.story_mixes import MIXES
@@ -42,6 +42,7 @@ class Row:
     target: Optional[Target] = None
     missing_ours: str = "–"  # what the table says where a figure is missing
     missing_stock: str = "–"
+    cluster: Optional[float] = None  # ours as a cluster (bot/turn_bench/cluster_under_test.py), if it ran
 
     @property
     def ratio(self) -> Optional[float]:
@@ -124,12 +125,15 @@ MEASURES: Tuple[Measure, ...] = (
 )
 
 
-def _mix_rows(ours: Mapping[str, Any], stock: Optional[Mapping[str, Any]]) -> List[Row]:
+def _mix_paths(ours: Mapping[str, Any]) -> List[Tuple[Tuple[str, ...], str]]:
     measured = (ours.get("loads", {}).get("story_mixes") or {}).get("by_mix") or {}
-    mixes = [mix for mix in MIXES if mix in measured]
-    return [Row(f"Story mix {mix}: {label} turn", "ms", value_at(ours, path), value_at(stock, path))
-            for mix in mixes for label, key in (("median", "median_ms"), ("p99", "p99_ms"))
-            for path in [("loads", "story_mixes", "by_mix", mix, key)]]
+    return [(("loads", "story_mixes", "by_mix", mix, key), f"Story mix {mix}: {label} turn")
+            for mix in MIXES if mix in measured
+            for label, key in (("median", "median_ms"), ("p99", "p99_ms"))]
+
+
+def _mix_rows(ours: Mapping[str, Any], stock: Optional[Mapping[str, Any]]) -> List[Row]:
+    return [Row(name, "ms", value_at(ours, path), value_at(stock, path)) for path, name in _mix_paths(ours)]
 
 
 def _nlu_rows(ours: Mapping[str, Any], stock: Optional[Mapping[str, Any]]) -> List[Row]:
@@ -144,8 +148,12 @@ def _nlu_rows(ours: Mapping[str, Any], stock: Optional[Mapping[str, Any]]) -> Li
 
 
 def comparison_rows(ours: Mapping[str, Any], stock: Optional[Mapping[str, Any]],
-                    sizes: Mapping[str, int]) -> List[Row]:
-    """Every row of the table; ``sizes`` fills the loads' sizes into the measures' names."""
+                    sizes: Mapping[str, int], cluster: Optional[Mapping[str, Any]] = None) -> List[Row]:
+    """Every row of the table; ``sizes`` fills the loads' sizes into the measures' names. ``cluster``: its
+    figure beside each load's and memory's row (the targets stay one process's)."""
     rows = [Row(m.name.format(**sizes), m.unit, value_at(ours, m.path), value_at(stock, m.path), m.target,
-                m.missing if ours else "–", m.missing if stock else "–") for m in MEASURES]
-    return rows + _mix_rows(ours, stock) + _nlu_rows(ours, stock)
+                m.missing if ours else "–", m.missing if stock else "–", value_at(cluster, m.path))
+            for m in MEASURES]
+    mixes = [replace(row, cluster=value_at(cluster, path))
+             for row, (path, _) in zip(_mix_rows(ours, stock), _mix_paths(ours), strict=True)]
+    return rows + mixes + _nlu_rows(ours, stock)

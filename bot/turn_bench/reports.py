@@ -10,6 +10,10 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence
 from bot.turn_bench.comparison import Row
 
 RATIO_HEADER = "ours ÷ stock"
+CLUSTER_HEADER = "ours, 2 web + 2 action processes behind nginx"
+CLUSTER_NOTE = (" The last column is ours again as a cluster: two web processes and two action servers "
+                "behind nginx, on a PostgreSQL and a Redis of the run's own, the loads sent to nginx's port; "
+                "its memory is the largest web process's and action server's.")
 
 
 UNIT_FORMATS = {"ms": "{:.1f} ms", "s": "{:.1f} s", "MB": "{:.0f} MB", "msg/s": "{:.1f} msg/s",
@@ -27,12 +31,18 @@ def met_mark(met: Optional[bool]) -> str:
 
 
 def markdown_table(rows: Sequence[Row]) -> str:
-    lines = [f"| measure | target | ours | stock | {RATIO_HEADER} | met? |", "|---|---|---|---|---|---|"]
+    """The comparison; a last column for the cluster when it ran (its figures, no target of its own)."""
+    cluster = any(row.cluster is not None for row in rows)
+    extra_head, extra_rule = (f" {CLUSTER_HEADER} |", "---|") if cluster else ("", "")
+    lines = [f"| measure | target | ours | stock | {RATIO_HEADER} | met? |{extra_head}",
+             f"|---|---|---|---|---|---|{extra_rule}"]
     for row in rows:
         ratio = f"{row.ratio:.2f}×" if row.ratio is not None else "–"
         cells = [row.measure, row.target.text if row.target else "",
                  format_value(row.ours, row.unit, row.missing_ours),
                  format_value(row.stock, row.unit, row.missing_stock), ratio, met_mark(row.met)]
+        if cluster:
+            cells.append(format_value(row.cluster, row.unit))
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
@@ -73,7 +83,8 @@ def markdown_report(bench: Mapping[str, Any], rows: Sequence[Row], chart: str) -
         f"Each bot served alone on 127.0.0.1 with its own action server and SQLite stores; the loads ran "
         f"from the bench process. Load average before {run['load_average_before'][0]:.1f}, after "
         f"{run['load_average_after'][0]:.1f} (other work on the machine slows both bots)."
-        f"{' Quick run: tiny loads.' if run['quick'] else ''}",
+        f"{' Quick run: tiny loads.' if run['quick'] else ''}"
+        f"{CLUSTER_NOTE if 'cluster' in bench['bots'] else ''}",
         "",
         markdown_table(rows),
         "",

@@ -197,6 +197,22 @@ def test_without_stock_the_targets_against_it_are_undecided():
     assert rows["Full training on this machine"].missing_stock == "–"  # not run, rather than not recorded
 
 
+def test_the_cluster_stands_beside_the_loads_and_memory_but_decides_no_target():
+    ours = figures(15.0, 200.0, 350.0, 0, 850.0, None, 0.95)
+    cluster = figures(16.0, 260.0, 300.0, 0, 820.0, None, 0.95)
+    rows = {row.measure: row for row in comparison_rows(ours, None, SIZES, cluster)}
+    assert rows["20 customers: messages per second"].cluster == 260.0
+    assert rows["One customer: median turn"].cluster == 16.0
+    assert rows["Web process: resident after the loads"].cluster == 820.0
+    assert rows[f"Story mix {ORDERS}: p99 turn"].cluster == 90.0
+    assert rows["One customer: median turn"].met is True  # ours decides, as before
+    assert all(row.cluster is None for row in comparison_rows(ours, None, SIZES))
+    table = markdown_table(list(rows.values())).splitlines()
+    assert table[0].endswith("| met? | ours, 2 web + 2 action processes behind nginx |")
+    assert "| 260.0 msg/s |" in next(line for line in table if "20 customers: messages" in line)
+    assert "behind nginx" not in markdown_table(comparison_rows(ours, None, SIZES))
+
+
 def test_value_at_reads_a_path_and_refuses_what_is_no_number():
     data = {"a": {"b": 3, "c": "text", "d": True}}
     assert value_at(data, ("a", "b")) == 3.0
