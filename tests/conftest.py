@@ -87,6 +87,16 @@ def postgres_url():
     admin.close()
 
 
+class SettableClock:
+    """A clock the test moves by hand (``clock.now += HOUR``)."""
+
+    def __init__(self, now: dt.datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> dt.datetime:
+        return self.now
+
+
 @pytest.fixture
 def redis_url() -> str:
     """The local Redis server (CI starts it); tests keep apart by their keys' prefixes and channels."""

@@ -10,13 +10,13 @@ import signal
 import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 from typing import Any, List
 
 from actions.services.shared_secret import load_or_create_secret
 from bot.cli.configuration import fail, read_settings, read_shop
 from bot.cli.orders import seed
+from bot.cluster.processes import healthy
 
 
 def add_commands(commands: Any) -> None:
@@ -57,14 +57,6 @@ def _spawn(command: List[str]) -> subprocess.Popen:
     return subprocess.Popen(command, start_new_session=True)
 
 
-def _healthy(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(url, timeout=1) as reply:
-            return reply.status == 200
-    except OSError:
-        return False
-
-
 def run(args: argparse.Namespace) -> None:
     """Start the action server and the web server; stop both when either stops or on Ctrl-C."""
     settings = read_settings(port=args.port)
@@ -95,7 +87,7 @@ def run(args: argparse.Namespace) -> None:
     signal.signal(signal.SIGTERM, stop)
     try:
         while not stopping and all(p.poll() is None for p in processes):
-            if not ready and _healthy(url + "health"):
+            if not ready and healthy(url + "health"):
                 ready = True
                 print(f"\n  Ready: open {url} to chat with the bot (Ctrl-C stops it)\n", flush=True)
             time.sleep(0.5)

@@ -39,6 +39,19 @@ def find_nginx() -> str:
     return found
 
 
+def stop_processes(*processes: subprocess.Popen) -> None:
+    """Ctrl-C to each server still running, then wait for it (killed after 20 s); the tests' servers too."""
+    for process in processes:
+        if process.poll() is None:
+            process.send_signal(signal.SIGINT)
+    for process in processes:
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=10)
+
+
 def healthy(url: str) -> bool:
     try:
         with urllib.request.urlopen(url, timeout=2) as reply:
@@ -166,16 +179,7 @@ class Cluster:
             member.process.wait(timeout=10)
 
     def stop(self) -> None:
-        processes = [m.process for m in self.webs + self.actions if m.process is not None]
-        for process in processes:
-            if process.poll() is None:
-                process.send_signal(signal.SIGINT)
-        for process in processes:
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(timeout=10)
+        stop_processes(*(m.process for m in self.webs + self.actions if m.process is not None))
         if self.nginx is not None and self.nginx.poll() is None:
             self.nginx.send_signal(signal.SIGQUIT)  # nginx's graceful stop
             try:

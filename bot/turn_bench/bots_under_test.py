@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import os
 import secrets
-import signal
 import socket
 import subprocess
 import sys
@@ -30,6 +29,7 @@ from actions.services.migrations import migrate
 from actions.services.orders import OrderService
 from actions.services.shared_secret import ACTION_SECRET_HEADER
 from actions.services.shop_profile import load_shop_profile
+from bot.cluster.processes import stop_processes
 
 ROOT = Path(__file__).resolve().parents[2]
 OURS, STOCK = "ours", "stock"
@@ -126,19 +126,6 @@ class RunningBot:
 
     def stop(self) -> None:
         stop_processes(self.web, self.actions)
-
-
-def stop_processes(*processes: subprocess.Popen) -> None:
-    """Ctrl-C to each server still running, then wait for it (killed after 20 s); the tests' servers too."""
-    for process in processes:
-        if process.poll() is None:
-            process.send_signal(signal.SIGINT)
-    for process in processes:
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
 
 
 def _answered(base_url: str, sender: str) -> bool:

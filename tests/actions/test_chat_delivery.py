@@ -6,17 +6,9 @@ import datetime as dt
 import pytest
 
 from actions.services.chat_delivery import ChatPresence, OutboundMessages
-from tests.conftest import migrated_engine
+from tests.conftest import SettableClock, migrated_engine
 
 START = dt.datetime(2026, 11, 23, 10, 0, tzinfo=dt.timezone.utc)
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = START
-
-    def __call__(self) -> dt.datetime:
-        return self.now
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -58,7 +50,7 @@ def test_an_email_reply_reaches_the_chat_only_once_it_was_mailed_and_is_gone_if_
 
 
 def test_presence_counts_open_sockets_and_fades_when_a_process_stops_refreshing(engine):
-    clock = Clock()
+    clock = SettableClock(START)
     presence = ChatPresence(engine, clock)
     assert presence.of("chat-d").connected is False and presence.of("chat-d").seen_at is None
     presence.opened("chat-d")

@@ -9,18 +9,10 @@ from sqlalchemy import func, select
 
 from actions.services import order_tables as t
 from actions.services.login_failures import LoginFailures
-from tests.conftest import migrated_engine
+from tests.conftest import SettableClock, migrated_engine
 
 START = dt.datetime(2026, 11, 23, 10, 0, tzinfo=dt.timezone.utc)
 HOUR = dt.timedelta(hours=1)
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = START
-
-    def __call__(self) -> dt.datetime:
-        return self.now
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -34,7 +26,7 @@ def stored(engine) -> list:
 
 
 def test_the_newest_failures_within_the_window_youngest_first(engine):
-    clock = Clock()
+    clock = SettableClock(START)
     failures = LoginFailures(engine, b"secret", clock)
     for _ in range(4):
         failures.record(["mara", "everyone"], HOUR)
@@ -46,23 +38,23 @@ def test_the_newest_failures_within_the_window_youngest_first(engine):
 
 
 def test_forgetting_one_key_keeps_the_others(engine):
-    failures = LoginFailures(engine, b"secret", Clock())
+    failures = LoginFailures(engine, b"secret", SettableClock(START))
     failures.record(["mara", "everyone"], HOUR)
     failures.forget("mara")
     assert failures.ages([("mara", HOUR, 5), ("everyone", HOUR, 5)]) == [[], [dt.timedelta(0)]]
 
 
 def test_only_keyed_hashes_are_stored_and_another_secret_finds_nothing(engine):
-    failures = LoginFailures(engine, b"secret", Clock())
+    failures = LoginFailures(engine, b"secret", SettableClock(START))
     failures.record(['["pair", "mara@example.com", "203.0.113.5"]'], HOUR)
     [row] = stored(engine)
     assert len(row["key_hash"]) == 64 and "mara" not in row["key_hash"] and "203" not in row["key_hash"]
-    assert LoginFailures(engine, b"another", Clock()).ages(
+    assert LoginFailures(engine, b"another", SettableClock(START)).ages(
         [('["pair", "mara@example.com", "203.0.113.5"]', HOUR, 5)]) == [[]]
 
 
 def test_failures_older_than_kept_are_deleted_when_new_ones_come(engine):
-    clock = Clock()
+    clock = SettableClock(START)
     failures = LoginFailures(engine, b"secret", clock)
     failures.record(["a", "b", "c"], HOUR)
     clock.now += dt.timedelta(minutes=59)
