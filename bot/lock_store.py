@@ -9,7 +9,8 @@ queue under it: the other's message fails with a LockError.
 
 Here a conversation's lock is a sorted set of ticket numbers (scored by when each expires) and a counter
 that numbers them. Taking a ticket, asking which one is served, and giving one back are each a Lua script,
-which Redis runs whole, with Redis's own clock so that processes on several machines agree on expiry.
+which Redis runs whole, with Redis's own clock so that processes on several machines agree on expiry. A
+ticket is a lease, renewed while its process lives: a killed process holds a conversation for seconds.
 Waiting is asyncio (``redis.asyncio``): a Redis that stops answering holds one message for at most
 ``SOCKET_TIMEOUT`` seconds, not the event loop, and a waiting message polls every few milliseconds rather
 than Rasa's one second.
@@ -39,6 +40,10 @@ SOCKET_TIMEOUT = 3.0  # seconds: a Redis that does not answer by then counts as 
 FIRST_WAIT, LONGEST_WAIT = 0.005, 0.05  # seconds between looks while another message is handled
 KEY_PREFIX = "shop:lock:"
 KEEP_AFTER_EXPIRY_MS = 60_000  # keys of a conversation whose processes all died go this long after expiry
+# A ticket expires this long after it was taken or last renewed. The process waiting or holding it renews it
+# every quarter of that, up to Rasa's lock lifetime (60 s) in all; a killed process's ticket frees its
+# conversation within LEASE_SECONDS (Rasa's own store: a minute, while the customer waited).
+LEASE_SECONDS = 10.0
 
 _NOW_MS = "local t = redis.call('TIME') local now = t[1] * 1000 + math.floor(t[2] / 1000) "
 _DROP_EXPIRED = "redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now) "
@@ -64,6 +69,16 @@ end
 return lowest
 """
 
+# KEYS: tickets, counter; ARGV: my ticket, lease in ms. Extends my ticket if it is still there; 1 if it was.
+RENEW = _NOW_MS + f"""
+if not redis.call('ZSCORE', KEYS[1], ARGV[1]) then return 0 end
+local lease = tonumber(ARGV[2])
+redis.call('ZADD', KEYS[1], 'XX', now + lease, ARGV[1])
+redis.call('PEXPIRE', KEYS[1], lease + {KEEP_AFTER_EXPIRY_MS})
+redis.call('PEXPIRE', KEYS[2], lease + {KEEP_AFTER_EXPIRY_MS})
+return 1
+"""
+
 # KEYS: tickets, counter; ARGV: my ticket. Gives it back; the last one out removes the keys.
 GIVE_BACK = _NOW_MS + _DROP_EXPIRED + """
 redis.call('ZREM', KEYS[1], ARGV[1])
@@ -81,7 +96,7 @@ class AtomicRedisLockStore(LockStore):
     from REDIS_URL)."""
 
     def __init__(self, endpoint_config: Optional[EndpointConfig] = None, url: str | None = None,
-                 key_prefix: str = KEY_PREFIX) -> None:
+                 key_prefix: str = KEY_PREFIX, lease_seconds: float = LEASE_SECONDS) -> None:
         url = url or (endpoint_config.url if endpoint_config else None)
         if not url:
             raise ValueError("AtomicRedisLockStore needs a redis:// url")
@@ -93,7 +108,9 @@ class AtomicRedisLockStore(LockStore):
             retry=Retry(ExponentialBackoff(cap=0.2, base=0.02), 2),
             retry_on_error=[RedisConnectionError, RedisTimeoutError])
         self.key_prefix = key_prefix
+        self.lease = lease_seconds
         self._take = self.redis.register_script(TAKE)
+        self._renew = self.redis.register_script(RENEW)
         self._serving = self.redis.register_script(SERVING)
         self._give_back = self.redis.register_script(GIVE_BACK)
         super().__init__()
@@ -111,6 +128,10 @@ class AtomicRedisLockStore(LockStore):
         lowest = int(await self._serving(keys=self._keys(conversation_id)[:1], args=[ticket]))
         return None if lowest < 0 else lowest
 
+    async def renew(self, conversation_id: str, ticket: int) -> bool:
+        lease_ms = int(self.lease * 1000)
+        return bool(await self._renew(keys=self._keys(conversation_id), args=[ticket, lease_ms]))
+
     async def give_back(self, conversation_id: str, ticket: int) -> None:
         await self._give_back(keys=self._keys(conversation_id), args=[ticket])
 
@@ -118,14 +139,29 @@ class AtomicRedisLockStore(LockStore):
     async def lock(self, conversation_id: str, lock_lifetime: float = LOCK_LIFETIME,
                    wait_time_in_seconds: float = LONGEST_WAIT) -> AsyncGenerator[TicketLock, None]:
         try:
-            ticket = await self.take_ticket(conversation_id, lock_lifetime)
+            ticket = await self.take_ticket(conversation_id, min(self.lease, lock_lifetime))
         except RedisError as error:
             raise LockStoreUnavailable(f"Redis gave no ticket for {conversation_id}: {error}") from error
+        keeping = asyncio.create_task(self._keep(conversation_id, ticket, lock_lifetime))
         try:
             await self._wait_for_turn(conversation_id, ticket, min(wait_time_in_seconds, LONGEST_WAIT))
             yield TicketLock(conversation_id)
         finally:
+            keeping.cancel()
             await self._give_back_quietly(conversation_id, ticket)
+
+    async def _keep(self, conversation_id: str, ticket: int, lifetime: float) -> None:
+        """Renew the ticket's lease while this process waits or holds it, up to ``lifetime`` in all: a
+        process that dies stops renewing, and its conversation is free a lease later, not a lifetime."""
+        loop = asyncio.get_running_loop()
+        until = loop.time() + lifetime
+        while loop.time() + self.lease < until:
+            await asyncio.sleep(self.lease / 4)
+            try:
+                if not await self.renew(conversation_id, ticket):
+                    return
+            except RedisError as error:  # the next renewal may get through; else the lease ends it
+                logger.warning("Could not renew the lock of conversation %s: %r", conversation_id, error)
 
     async def _wait_for_turn(self, conversation_id: str, ticket: int, longest_wait: float) -> None:
         wait = FIRST_WAIT

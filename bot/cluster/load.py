@@ -150,11 +150,7 @@ class Customers:
             client.connect(self.url, socketio_path="/socket.io", transports=[channel], wait_timeout=30)
             while time.monotonic() < deadline:
                 story = self.rng.choice(self.stories)
-                state["session"] = None  # a new conversation: the server mints its id
-                confirmed.clear()
-                client.emit("session_request", {"session_id": None})
-                if not confirmed.wait(60):
-                    raise TimeoutError("no session_confirm in 60 s")
+                self._new_conversation(client, confirmed, state)
                 for text in story.messages:
                     if time.monotonic() >= deadline:
                         return
@@ -167,6 +163,23 @@ class Customers:
             self._done(sent, f"could not (re)connect: {type(error).__name__}")
         finally:
             client.disconnect()
+
+    @staticmethod
+    def _new_conversation(client: socketio.Client, confirmed: threading.Event,
+                          state: Dict[str, Optional[str]]) -> None:
+        """Ask for a new session (the server mints its id), waiting out a reconnection if one is under way."""
+        give_up = time.monotonic() + 60
+        while time.monotonic() < give_up:
+            state["session"] = None
+            confirmed.clear()
+            try:
+                client.emit("session_request", {"session_id": None})
+            except socketio.exceptions.SocketIOError:  # not connected at this moment
+                time.sleep(0.5)
+                continue
+            if confirmed.wait(10):
+                return
+        raise TimeoutError("no session_confirm in 60 s")
 
     def _socket_turn(self, client: socketio.Client, confirmed: threading.Event,
                      inbox: "queue.Queue[Dict[str, Any]]", sent: Sent, text: str) -> None:

@@ -166,3 +166,34 @@ async def test_health_says_whether_the_lock_store_answers(redis_url):
     finally:
         await reachable.close()
         await gone.close()
+
+
+async def test_a_living_holder_keeps_its_turn_beyond_the_lease_and_a_dead_one_frees_it_after_one(redis_url,
+                                                                                                prefix):
+    """The lease is renewed while its process waits or holds it: a turn longer than the lease keeps the lock
+    (the next message waits for it to end); a process that stops renewing (killed) frees it a lease later."""
+    stores = [AtomicRedisLockStore(url=redis_url, key_prefix=prefix, lease_seconds=0.4) for _ in range(2)]
+    conversation = uuid.uuid4().hex
+    order = []
+    try:
+        async def long_turn() -> None:
+            async with stores[0].lock(conversation):
+                order.append("long turn begins")
+                await asyncio.sleep(1.2)  # three leases
+                order.append("long turn ends")
+
+        async def next_message() -> None:
+            await asyncio.sleep(0.1)
+            async with stores[1].lock(conversation):
+                order.append("next message")
+
+        await asyncio.gather(long_turn(), next_message())
+        assert order == ["long turn begins", "long turn ends", "next message"]
+
+        await stores[0].take_ticket(conversation, lifetime=0.4)  # taken, then the process died: no renewal
+        began = asyncio.get_running_loop().time()
+        async with stores[1].lock(conversation):
+            assert 0.3 < asyncio.get_running_loop().time() - began < 3
+    finally:
+        for store in stores:
+            await store.close()
