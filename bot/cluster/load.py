@@ -24,6 +24,7 @@ import json
 import os
 import queue
 import random
+import resource
 import secrets
 import sys
 import tempfile
@@ -40,7 +41,7 @@ import aiohttp
 import psycopg2
 import socketio
 
-from bot.cluster.processes import ROOT, Cluster, free_port
+from bot.cluster.processes import ROOT, Cluster, cpu_seconds, free_port
 from bot.cluster.services import PrivatePostgres, PrivateRedis, prepare_shop_database
 from bot.turn_bench.story_mixes import Story, read_stories
 from bot.turn_bench.turn_figures import percentile
@@ -48,7 +49,8 @@ from bot.turn_bench.turn_figures import percentile
 WEBHOOK = "/webhooks/rest/webhook"
 THINK = (1.0, 3.0)  # seconds a customer takes to read and type, uniformly
 GIVE_UP_SECONDS = 90.0
-TURN_TIMEOUT = 60.0
+TURN_TIMEOUT = 60.0  # REST: how long a request may take
+ACK_SECONDS = 30.0  # socket.io: no acknowledgement by then, send again (the widget's ACK_MS)
 RETRYABLE = {"busy", "database_busy", "lock_store_unavailable", "action_server_unavailable"}
 MODEL = ROOT / "models" / "shop.tar.gz"
 
@@ -202,7 +204,7 @@ class Customers:
                     **({"resent": True} if sent.retried else {})}, callback=on_ack)
                 waited = time.monotonic()
                 while not acked.wait(0.2):
-                    if not confirmed.is_set() or time.monotonic() - waited > TURN_TIMEOUT:
+                    if not confirmed.is_set() or time.monotonic() - waited > ACK_SECONDS:
                         break  # the connection dropped (or nothing came): send it again once back
                 if not acked.is_set():
                     sent.retried.append("dropped" if not confirmed.is_set() else "no acknowledgement")
@@ -264,6 +266,9 @@ def phase_figures(sent: Sequence[Sent], phase: str, seconds: float,
         "p50_ms": percentile(latencies, 0.5), "p90_ms": percentile(latencies, 0.9),
         "p99_ms": percentile(latencies, 0.99), "max_ms": max(latencies) if latencies else None,
         "by_channel": dict(Counter(s.channel for s in answered)),
+        "slowest": [{"channel": s.channel, "seconds": round(s.seconds, 1), "outcome": s.outcome,
+                     "began_s_after_phase_start": round(s.began - min(m.began for m in mine), 1),
+                     "met": dict(Counter(s.retried))} for s in sorted(mine, key=lambda s: -s.seconds)[:5]],
         **({"last_retried_message_answered_s_after_the_fault_ended": round(max(
             (s.began + s.seconds - back_at for s in answered if s.retried), default=0.0), 1)}
            if back_at is not None else {}),
@@ -296,6 +301,25 @@ def check_database(database: str, sent: Sequence[Sent]) -> Dict[str, Any]:
             "answered_but_not_stored": len(lost), "stored_twice": len(twice),
             "turns_not_whole": len(set(broken_turns)),
             "examples": {"lost": lost[:3], "twice": twice[:3], "not_whole": sorted(set(broken_turns))[:3]}}
+
+
+def cpu_now(cluster: Cluster, redis_server: PrivateRedis, postgres: PrivatePostgres) -> Dict[str, float]:
+    """CPU seconds used so far by each part: where the two cores went during a phase."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+
+    def of(members: Sequence[Any]) -> float:
+        return sum(cpu_seconds(m.process.pid) for m in members if m.process is not None)
+
+    postmaster = postgres.folder / "data" / "postmaster.pid"
+    return {"load generator (these customers)": own.ru_utime + own.ru_stime,
+            "web processes": of(cluster.webs), "action servers": of(cluster.actions),
+            "nginx": cpu_seconds(cluster.nginx.pid) if cluster.nginx else 0.0,
+            "PostgreSQL": cpu_seconds(int(postmaster.read_text().split()[0])) if postmaster.exists() else 0.0,
+            "Redis": cpu_seconds(redis_server.process.pid) if redis_server.process else 0.0}
+
+
+def cores_used(before: Dict[str, float], after: Dict[str, float], seconds: float) -> Dict[str, float]:
+    return {part: round((after[part] - before[part]) / seconds, 2) for part in before}
 
 
 async def supervise(cluster: Cluster, stop: asyncio.Event, log: List[str]) -> None:
@@ -344,8 +368,12 @@ async def main_async(args: argparse.Namespace) -> Dict[str, Any]:
         report["start_seconds"] = round(time.monotonic() - began, 1)
         supervisor = asyncio.create_task(supervise(cluster, stop, events))
         customers = Customers(cluster.url, stories, seed=17)
+        before = cpu_now(cluster, redis_server, postgres)
+        began = time.monotonic()
         await customers.run("steady", args.customers, args.seconds)
         report["phases"]["steady"] = phase_figures(customers.sent, "steady", args.seconds)
+        report["phases"]["steady"]["cores_used"] = cores_used(
+            before, cpu_now(cluster, redis_server, postgres), time.monotonic() - began)
         if args.faults:
             async def kill(name: str) -> str:
                 await asyncio.to_thread(cluster.kill, name)

@@ -29,7 +29,7 @@ from actions.services.migrations import migrate
 from actions.services.orders import OrderService
 from actions.services.shared_secret import ACTION_SECRET_HEADER
 from actions.services.shop_profile import load_shop_profile
-from bot.cluster.processes import stop_processes
+from bot.cluster.processes import process_tree, stop_processes
 
 ROOT = Path(__file__).resolve().parents[2]
 OURS, STOCK = "ours", "stock"
@@ -52,23 +52,10 @@ def status_field_kb(status: str, field: str) -> Optional[int]:
     return None
 
 
-def _process_tree(pid: int) -> List[int]:
-    found, waiting = [], [pid]
-    while waiting:
-        current = waiting.pop()
-        found.append(current)
-        for children in Path(f"/proc/{current}/task").glob("*/children"):
-            try:
-                waiting += [int(child) for child in children.read_text().split()]
-            except OSError:  # the thread or process ended meanwhile
-                continue
-    return found
-
-
 def tree_memory_mb(pid: int) -> Dict[str, float]:
     """Resident and peak-resident MB of ``pid`` and its descendants (each process's peak, summed)."""
     rss = peak = 0
-    for member in _process_tree(pid):
+    for member in process_tree(pid):
         try:
             status = Path(f"/proc/{member}/status").read_text()
         except OSError:
