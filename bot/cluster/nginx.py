@@ -40,8 +40,14 @@ def _servers(backends: Sequence[Backend], first: Backend | None = None) -> List[
     lines = []
     for backend in backends:
         backup = " backup" if first is not None and backend is not first else ""
-        lines.append(f"        server {backend.address} max_fails=1 fail_timeout=5s{backup};")
+        lines.append(f"        server {backend.address} max_fails=2 fail_timeout=5s{backup};")
     return lines
+
+
+# Sanic (the web processes, rasa-sdk's action servers) closes an idle kept-alive connection after 5 s. nginx
+# must let go of its idle ones first: a request sent down a connection as Sanic closes it is reset, and a
+# POST that was sent is not retried (502, seen in the load run). So nginx keeps idle upstream ones 3 s.
+KEEPALIVE = ["        keepalive 32;", "        keepalive_timeout 3s;"]
 
 
 def nginx_config(public_host: str, public_port: int, webs: Sequence[Backend], action_port: int,
@@ -66,11 +72,11 @@ def nginx_config(public_host: str, public_port: int, webs: Sequence[Backend], ac
         "    # Every web process, for a request without the cookie.",
         "    upstream web {",
         *_servers(webs),
-        "        keepalive 32;",
+        *KEEPALIVE,
         "    }",
     ]
     for web in webs:
-        lines += [f"    upstream {web.name} {{", *_servers(webs, first=web), "        keepalive 16;", "    }"]
+        lines += [f"    upstream {web.name} {{", *_servers(webs, first=web), *KEEPALIVE, "    }"]
     lines += [
         f"    map $cookie_{NODE_COOKIE} $web_pool {{",
         "        default web;",
@@ -101,7 +107,7 @@ def nginx_config(public_host: str, public_port: int, webs: Sequence[Backend], ac
         "",
         "    upstream actions {",
         *_servers(actions),
-        "        keepalive 32;",
+        *KEEPALIVE,
         "    }",
         "    server {",
         f"        listen 127.0.0.1:{action_port};",
