@@ -105,7 +105,11 @@ class Customers:
             try:
                 async with http.post(self.url + WEBHOOK, json=body,
                                      timeout=aiohttp.ClientTimeout(total=TURN_TIMEOUT)) as reply:
-                    data = await reply.json(content_type=None)
+                    raw = await reply.read()
+                    try:
+                        data = json.loads(raw)
+                    except ValueError:  # nginx's own error pages are HTML
+                        data = None
                     if reply.status == 200 and data:
                         return self._done(sent, "answered")
                     if reply.status == 503 and isinstance(data, dict):
@@ -115,7 +119,7 @@ class Customers:
                         sent.retried.append(f"HTTP {reply.status} from nginx")
                     else:
                         return self._done(sent, f"HTTP {reply.status}: {str(data)[:80]}")
-            except (aiohttp.ClientError, asyncio.TimeoutError, ValueError) as error:
+            except (aiohttp.ClientError, asyncio.TimeoutError) as error:
                 sent.retried.append(type(error).__name__)
             await asyncio.sleep(wait)
         self._done(sent, "gave up")
