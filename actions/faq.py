@@ -192,8 +192,14 @@ _ONE_DELIVERY = re.compile(r"\b(it|its|it's|they|them|mine|the (order|parcel|pac
                            re.IGNORECASE)
 
 
+# Delivery named in general ("how long does delivery take and how much does it cost?"): then "it" is the
+# delivery, not the customer's parcel. "my delivery" and "the delivery" stay one delivery.
+_DELIVERY_IN_GENERAL = re.compile(r"(?<!\bmy )(?<!\bthe )\b(delivery|deliveries|shipping|postage)\b",
+                                  re.IGNORECASE)
+
+
 def asks_about_one_delivery(text: str) -> bool:
-    return bool(_ONE_DELIVERY.search(text))
+    return bool(_ONE_DELIVERY.search(text)) and not _DELIVERY_IN_GENERAL.search(text)
 
 
 class ActionAnswerFaq(ShopReplyAction):

@@ -211,7 +211,8 @@ def checked_order_tracker(text: str, verified: str | None = "KC-10003"):
 
 
 @pytest.mark.parametrize("text", ["when will it arrive?", "how long until my parcel comes?",
-                                  "when do they get here", "is the order coming tomorrow?"])
+                                  "when do they get here", "is the order coming tomorrow?",
+                                  "how long will my delivery take?"])
 def test_when_will_it_arrive_after_an_order_check_is_that_orders_status(shop, domain, text):
     """It got our delivery times, though the customer had just checked order KC-10003: now the message is
     read again as "where is my order?", whose flow proves the order before showing it."""
@@ -224,6 +225,9 @@ def test_when_will_it_arrive_after_an_order_check_is_that_orders_status(shop, do
 
 @pytest.mark.parametrize("text,verified", [("how long does delivery take?", "KC-10003"),
                                            ("how many days is shipping to Leeds", "KC-10003"),
+                                           # Tried on the cluster: "it" is the delivery here, not the parcel.
+                                           ("how long does delivery take and how much does it cost?",
+                                            "KC-10003"),
                                            ("when will it arrive?", None)])
 def test_delivery_times_in_general_or_with_no_order_checked_are_our_delivery_times(shop, domain, text,
                                                                                     verified):
