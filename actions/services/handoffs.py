@@ -17,6 +17,7 @@ from sqlalchemy.engine import Engine, RowMapping
 
 from actions.services import order_tables as t
 from actions.services.clock import Clock, naive_utc, utc_now
+from actions.services.customers.identity import link_conversation
 
 OPEN = ("waiting", "active", "ticket")
 INBOX_VIEWS = ("waiting", "mine", "tickets", "resolved")
@@ -138,6 +139,9 @@ class HandoffQueue:
                     reply_due_at=naive_utc(ticket_due) if ticket_due else None,
                 )
             ).inserted_primary_key[0]
+            if contact_email:
+                link_conversation(connection, conversation_id, how="ticket", at=naive_utc(self.clock()),
+                                  email=contact_email)
         return self._one(handoff_id)
 
     def add_to_summary(self, handoff_id: int, facts: Dict[str, Any], case_id: Optional[int] = None) -> None:

@@ -133,6 +133,11 @@ def _create_login_failures(connection: Connection) -> None:
     t.login_failures.create(connection)
 
 
+def _create_customers(connection: Connection) -> None:
+    for table in (t.customers, t.customer_contacts, t.customer_conversations, t.customer_followups):
+        table.create(connection)
+
+
 MIGRATIONS: List[Migration] = [
     Migration(1, "orders, lines, shipments, refunds, returns, changes, cases, audit log, verification",
               _create_order_tables),
@@ -159,6 +164,8 @@ MIGRATIONS: List[Migration] = [
     Migration(18, "one training job at a time, held by the database", _add_training_job_slot),
     Migration(19, "failed console sign-ins, counted in the database for every web process",
               _create_login_failures),
+    Migration(20, "customers: their emails and phones, their conversations, the owner's follow-ups",
+              _create_customers),
 ]
 
 

@@ -427,3 +427,50 @@ schema_migrations = Table(
     Column("applied_at", DateTime, nullable=False),
     UniqueConstraint("name"),
 )
+
+# Customers (issue 18): whoever proved an email or phone in a chat (a verified order, a ticket's or a
+# complaint's email), across conversations and channels. Before that a chat is an anonymous visitor's. The
+# links are written in the same transaction as the proof (actions/services/customers/identity.py).
+customers = Table(
+    "customers", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(200), nullable=False, default=""),     # from their orders, or set by the owner
+    Column("notes", Text, nullable=False, default=""),           # the owner's
+    Column("tags", Text, nullable=False, default=""),            # comma-separated
+    Column("created_at", DateTime, nullable=False),              # UTC, naive: the first proof
+)
+
+customer_contacts = Table(  # an email or phone belongs to one customer
+    "customer_contacts", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("customer_id", Integer, ForeignKey("customers.id", ondelete="CASCADE"), nullable=False,
+           index=True),
+    Column("kind", String(8), nullable=False),                   # email (lower case) | phone (digits)
+    Column("value", String(254), nullable=False),
+    Column("added_at", DateTime, nullable=False),
+    UniqueConstraint("kind", "value"),
+)
+
+customer_conversations = Table(  # which conversations a customer proved themselves in, and how
+    "customer_conversations", metadata,
+    Column("conversation_id", String(255), primary_key=True),
+    Column("customer_id", Integer, ForeignKey("customers.id", ondelete="CASCADE"), primary_key=True,
+           index=True),
+    Column("how", String(16), nullable=False),                   # order, ticket, complaint
+    Column("linked_at", DateTime, nullable=False),
+)
+
+# The owner's emails to a customer from the customer page (a follow-up to a detractor or an unhappy rating).
+customer_followups = Table(
+    "customer_followups", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("customer_id", Integer, ForeignKey("customers.id", ondelete="CASCADE"), nullable=False,
+           index=True),
+    Column("owner_id", Integer, ForeignKey("owners.id", ondelete="SET NULL")),
+    Column("feedback_id", Integer, ForeignKey("feedback.id", ondelete="SET NULL")),  # what it answers
+    Column("to_email", String(254), nullable=False),
+    Column("subject", String(200), nullable=False),
+    Column("body", Text, nullable=False),
+    Column("created_at", DateTime, nullable=False),
+    Column("mailed_at", DateTime),                               # the SMTP server took it
+)

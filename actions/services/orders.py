@@ -19,6 +19,7 @@ from sqlalchemy.exc import IntegrityError
 
 from actions.services import order_tables as t
 from actions.services.clock import Clock, naive_utc, utc_now
+from actions.services.customers.identity import link_conversation
 from actions.services.order_rules import (
     Decision,
     Order,
@@ -103,9 +104,14 @@ class OrderService:
                 order_id = self._order_id(connection, number)
                 if order_id is None or self._proved(connection, conversation_id, order_id):
                     return
+                now = naive_utc(self.clock())
                 connection.execute(table.insert().values(conversation_id=conversation_id, order_id=order_id,
-                                                         verified_at=naive_utc(self.clock())))
+                                                         verified_at=now))
                 self._audit(connection, conversation_id, order_id, "verified", {})
+                row = connection.execute(select(t.orders.c.email, t.orders.c.phone, t.orders.c.customer_name)
+                                         .where(t.orders.c.id == order_id)).one()
+                link_conversation(connection, conversation_id, how="order", at=now, email=row.email,
+                                  phone=row.phone, name=row.customer_name)
         except IntegrityError:  # the same check, at the same moment, from another process: already there
             pass
 
@@ -319,6 +325,9 @@ class OrderService:
             conversation_id=conversation_id))
         case_id = result.inserted_primary_key[0]
         case_number = f"C-{1000 + case_id}"
+        if contact:
+            link_conversation(connection, conversation_id, at=naive_utc(self.clock()), email=contact,
+                              how="complaint" if category == "complaint" else "ticket")
         connection.execute(update(t.cases).where(t.cases.c.id == case_id).values(number=case_number))
         self._audit(connection, conversation_id, order_id, "open_case",
                     {"case": case_number, "category": category, "remedy": remedy})
