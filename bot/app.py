@@ -29,6 +29,7 @@ from actions.services.bot_errors import BotErrorLog
 from actions.services.canned_replies import CannedReplies
 from actions.services.chat_delivery import ChatPresence, OutboundMessages
 from actions.services.console_sessions import ConsoleSessions
+from actions.services.customers.old_conversations import run_daily_sweep, sweep_old_conversations
 from actions.services.database import create_database_engine
 from actions.services.digest import DigestRun, run_digest_schedule, send_daily_digest
 from actions.services.handoffs import HandoffQueue
@@ -156,14 +157,32 @@ def schedule_daily_digest(app: Sanic, settings: Settings, shop: ShopProfile) -> 
 
         app.ctx.digest_task = asyncio.create_task(run_digest_schedule(send, shop.digest_at, shop.timezone))
 
+    app.register_listener(start, "after_server_start")
+    _cancel_on_stop(app, "digest_task")
+
+
+def schedule_retention_sweep(app: Sanic, settings: Settings) -> None:
+    """With RETENTION_DAYS set, conversations older than that are deleted at start and then daily."""
+    if not settings.retention_days:
+        return
+
+    async def start(app: Sanic, _loop: object) -> None:
+        engine, days = app.ctx.engine, settings.retention_days
+        app.ctx.retention_task = asyncio.create_task(run_daily_sweep(
+            lambda: sweep_old_conversations(engine, settings.upload_dir, days)))
+
+    app.register_listener(start, "after_server_start")
+    _cancel_on_stop(app, "retention_task")
+
+
+def _cancel_on_stop(app: Sanic, task_name: str) -> None:
     async def stop(app: Sanic, _loop: object) -> None:
-        task = getattr(app.ctx, "digest_task", None)
+        task = getattr(app.ctx, task_name, None)
         if task is not None:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
 
-    app.register_listener(start, "after_server_start")
     app.register_listener(stop, "before_server_stop")
 
 
@@ -312,4 +331,5 @@ def create_app(
     app.register_listener(start_courier, "after_server_start")
     app.register_listener(stop_courier, "before_server_stop")
     schedule_daily_digest(app, settings, shop)
+    schedule_retention_sweep(app, settings)
     return app

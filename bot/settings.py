@@ -81,6 +81,7 @@ class Settings:
     shop_file: Path = Path("shop.yml")
     vendor_dir: Path = Path("node_modules")
     upload_dir: Path = Path("var/uploads")
+    retention_days: int = 0  # conversations older than this are deleted daily (issue 18); 0: kept
     training_data_dir: Path = Path("data/nlu")  # where the trainer's labelled examples are written
     # Training from the console or `python -m bot train` (bot/trained_models/training.py): the pipeline,
     # where the models and the jobs' logs go, the text by other people the new model is also measured on.
@@ -128,6 +129,7 @@ class Settings:
             shop_file=Path(env.get("SHOP_FILE") or "shop.yml"),
             vendor_dir=Path(env.get("VENDOR_DIR") or "node_modules"),
             upload_dir=Path(env.get("UPLOAD_DIR") or "var/uploads"),
+            retention_days=_int(env, "RETENTION_DAYS", 0, low=0, high=36500),
             training_data_dir=Path(env.get("TRAINING_DATA_DIR") or "data/nlu"),
             training_config=Path(env.get("TRAINING_CONFIG") or "config.yml"),
             models_dir=Path(env.get("MODELS_DIR") or "models/trained"),

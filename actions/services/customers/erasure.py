@@ -8,7 +8,7 @@ their personal fields (email, phone, name, address) blanked and the addresses in
 removed. One audit row says who deleted what, by counts: it holds nothing personal.
 
 ``delete_conversations`` is the one path that removes a conversation; ``RETENTION_DAYS`` uses it too
-(``actions/services/customers/retention_sweep.py``). A web process that kept a deleted conversation in
+(``actions/services/customers/old_conversations.py``). A web process that kept a deleted conversation in
 memory reads it again (bot/tracker_store.py compares the newest stored event), and finds nothing.
 """
 
