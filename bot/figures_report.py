@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import textwrap
 from decimal import ROUND_HALF_UP, Decimal
 from typing import List, Optional, Sequence, Tuple
 
+from actions.services.customers.retention import CustomerFigures, RetentionStep, Share
 from actions.services.figures import FALLBACK_INTENT, Comment, Csat, Figures, Nps, Period
 
 NOTHING = "–"  # a rate or an average of nothing
@@ -51,12 +53,18 @@ def day_label(day: dt.date) -> str:
     return f"{day:%a} {day.day} {day:%b %Y}"
 
 
-def period_label(period: Period, by: str) -> str:
-    """'Fri 5 Jun' for a day; 'Mon 8 Jun – Sun 14 Jun' for a week (or the part of it in the range)."""
-    if by == "day" or period.start == period.end:
-        return f"{period.start:%a} {period.start.day} {period.start:%b}"
-    first, last = period.start, period.end
+def span_label(first: dt.date, last: dt.date, by: str) -> str:
+    """'Fri 5 Jun' for a day; 'Mon 8 Jun – Sun 14 Jun' for a week (or the part of it in the range); 'Jun 2026'
+    for a whole month, like a week for the part of one."""
+    if by == "day" or first == last:
+        return f"{first:%a} {first.day} {first:%b}"
+    if by == "month" and first.day == 1 and (last + dt.timedelta(days=1)).day == 1:
+        return f"{first:%b %Y}"
     return f"{first:%a} {first.day} {first:%b} – {last:%a} {last.day} {last:%b}"
+
+
+def period_label(period: Period, by: str) -> str:
+    return span_label(period.start, period.end, by)
 
 
 def intent_name(intent: str) -> str:
@@ -106,6 +114,42 @@ def summary_lines(figures: Figures) -> List[Tuple[str, str]]:
     ]
 
 
+def share_words(share: Share, of: str) -> str:
+    return f"{percent(share.rate)} ({share.part} of {share.whole} {of})"
+
+
+def customer_lines(customers: CustomerFigures) -> List[Tuple[str, str, str]]:
+    """(what, figure, definition) of the customer figures."""
+    groups = (customers.new, customers.returning_ratings, customers.anonymous)
+    retention = customers.retention
+    return [
+        ("Returning customers",
+         share_words(customers.returning, "conversations of known customers")
+         + f"; {plural(customers.anonymous_conversations, 'anonymous conversation')} apart",
+         customers.returning.definition),
+        ("Repeat contacts within 7 days", share_words(customers.repeat_contacts, "conversations"),
+         customers.repeat_contacts.definition),
+        ("CSAT new / returning / anonymous",
+         " / ".join(average(g.csat) for g in groups)
+         + f" (from {' / '.join(str(g.csat.count) for g in groups)} ratings)", customers.ratings_definition),
+        ("NPS new / returning / anonymous",
+         " / ".join(nps_score(g.nps) for g in groups)
+         + f" (from {' / '.join(str(g.nps.count) for g in groups)} answers)", customers.nps_definition),
+        (f"Customer retention, {retention.by} to {retention.by}",
+         share_words(retention.overall, "customers ordered again the next " + retention.by),
+         retention.definition),
+    ]
+
+
+RETENTION_COLUMNS = ("next", "customers", "again", "retention")
+
+
+def retention_row(step: RetentionStep, by: str) -> List[str]:
+    """The period, the next one, its customers, how many of them ordered again then, and the rate."""
+    return [span_label(step.start, step.end, by), span_label(step.next_start, step.next_end, by),
+            str(step.customers), str(step.retained), percent(step.rate)]
+
+
 SERIES_COLUMNS = ("conv", "by bot", "person", "contain", "msgs", "not und", "fallback", "handoffs",
                   "1st resp", "resolved", "CSAT", "NPS")
 
@@ -141,8 +185,25 @@ def comment_line(comment: Comment) -> str:
     return f"- {comment.at:%Y-%m-%d %H:%M} {comment.kind}{score}{mark} ({who}): {text}"
 
 
-def text_report(figures: Figures, shop_name: str) -> str:
-    """The figures as plain text: the totals, then one line per day or week, then what customers said."""
+def customer_report(customers: CustomerFigures) -> List[str]:
+    """The customer figures, each with its definition under it, and the retention trend."""
+    lines = ["CUSTOMERS"]
+    pairs = customer_lines(customers)
+    width = max(len(what) for what, _, _ in pairs)
+    for what, figure, definition in pairs:
+        lines.append(f"{what.ljust(width)}  {figure}")
+        lines += textwrap.wrap(definition, 100, initial_indent="    ", subsequent_indent="    ")
+    by = customers.retention.by
+    if customers.retention.steps:
+        lines += _table((by, *RETENTION_COLUMNS), [retention_row(s, by) for s in customers.retention.steps])
+    else:
+        lines.append(f"(the range has no next {by} to come back in)")
+    return lines
+
+
+def text_report(figures: Figures, shop_name: str, customers: Optional[CustomerFigures] = None) -> str:
+    """The figures as plain text: the totals, then one line per day, week or month, the customer figures, then
+    what customers said."""
     r = figures.range
     lines = [f"{shop_name}: figures from {day_label(r.start)} to {day_label(r.end)} "
              f"({figures.zone.key}), by {r.by}", ""]
@@ -153,7 +214,10 @@ def text_report(figures: Figures, shop_name: str) -> str:
     lines += [f"{'Top intents'.ljust(width)}  {top}", ""]
     lines += _table((r.by, *SERIES_COLUMNS),
                     [(period_label(p, r.by), *series_row(p)) for p in figures.series])
-    lines += [KEY, "", "THUMBS DOWN by intent:" + ("" if figures.thumbs_down else " none")]
+    lines += [KEY, ""]
+    if customers is not None:
+        lines += [*customer_report(customers), ""]
+    lines += ["THUMBS DOWN by intent:" + ("" if figures.thumbs_down else " none")]
     for group in figures.thumbs_down:
         lines.append(f"- {_one_line(intent_name(group.intent))}: {group.count}")
         lines += [f"    {n} × {_one_line(text) or '(no text)'}" for text, n in group.answers]

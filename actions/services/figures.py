@@ -3,7 +3,8 @@
 Everything is computed when asked, from Rasa's tracker store (its ``events`` table, read with SQLAlchemy
 Core: no Rasa imports) and the project's ``handoffs`` and ``feedback`` tables in the same database, so the
 figures survive a restart and agree between web processes. Days are the shop's local days; weeks start on
-Monday. A fresh database without an ``events`` table (no conversation yet) gives zeros.
+Monday; months are calendar months. A fresh database without an ``events`` table (no conversation yet) gives
+zeros.
 
 Definitions (README.md, "Owner figures"):
 
@@ -42,7 +43,7 @@ AUTOMATIC_OPENING = "/greet"  # what the widget sends when a conversation starts
 FALLBACK_INTENT = "nlu_fallback"
 FORM_ANSWER_INTENT = "inform"
 CLOSED = ("resolved", "returned")
-BY = ("day", "week")
+BY = ("day", "week", "month")
 DEFAULT_DAYS = 28
 MAX_DAYS = 366
 # Dates a range may name: the arithmetic around them (the default 28 days back, a week's Monday, the
@@ -84,7 +85,7 @@ class FigureRange:
         last DEFAULT_DAYS days up to today, by day."""
         by = (by or "day").strip()
         if by not in BY:
-            raise FigureRangeError(f"by: {by!r} must be day or week")
+            raise FigureRangeError(f"by: {by!r} must be day, week or month")
         last = _date(names[1], end) if end else today
         first = _date(names[0], start) if start else last - dt.timedelta(days=DEFAULT_DAYS - 1)
         if first > last:
@@ -99,15 +100,25 @@ class FigureRange:
         return (self.end - self.start).days + 1
 
     def bucket(self, day: dt.date) -> dt.date:
-        """The first day of the period (day or week) that ``day`` falls in, clipped to the range."""
-        return day if self.by == "day" else max(self.start, day - dt.timedelta(days=day.weekday()))
+        """The first day of the period (day, week or month) that ``day`` falls in, clipped to the range."""
+        if self.by == "day":
+            return day
+        first = day.replace(day=1) if self.by == "month" else day - dt.timedelta(days=day.weekday())
+        return max(self.start, first)
+
+    def _period_end(self, first: dt.date) -> dt.date:
+        if self.by == "day":
+            return first
+        if self.by == "month":
+            return (first.replace(day=28) + dt.timedelta(days=4)).replace(day=1) - dt.timedelta(days=1)
+        return first + dt.timedelta(days=6 - first.weekday())
 
     def periods(self) -> List[Tuple[dt.date, dt.date]]:
-        """Every day or (Monday-based) week of the range; the first and last week may be partial."""
+        """Every day, (Monday-based) week or calendar month of the range; the first and last week or month
+        may be partial."""
         spans, first = [], self.start
         while first <= self.end:
-            last = first if self.by == "day" else first + dt.timedelta(days=6 - first.weekday())
-            spans.append((first, min(last, self.end)))
+            spans.append((first, min(self._period_end(first), self.end)))
             first = spans[-1][1] + dt.timedelta(days=1)
         return spans
 
@@ -261,7 +272,7 @@ class Figures:
     range: FigureRange
     zone: ZoneInfo
     total: Period
-    series: Tuple[Period, ...]  # one per day or week, empty ones included
+    series: Tuple[Period, ...]  # one per day, week or month, empty ones included
     top_intents: Tuple[Tuple[str, int], ...]  # every intent of the customer messages, most frequent first
     comments: Tuple[Comment, ...]  # newest first
     thumbs_down: Tuple[ThumbsDownGroup, ...]  # most thumbed-down intent first
@@ -294,7 +305,7 @@ def _local(naive_utc: dt.datetime, zone: ZoneInfo) -> dt.datetime:
     return naive_utc.replace(tzinfo=dt.timezone.utc).astimezone(zone)
 
 
-def _automatic(data: Optional[str]) -> bool:
+def automatic_opening(data: Optional[str]) -> bool:
     if not data:
         return False
     try:
@@ -322,7 +333,7 @@ def _customer_messages(connection: Connection, start: dt.datetime, end: dt.datet
         .order_by(e.sender_id, e.id)).all()
     messages = []
     for index, (sender, moment, kind, intent, _, text) in enumerate(rows):
-        if kind != "user" or _automatic(text):
+        if kind != "user" or automatic_opening(text):
             continue
         if intent == FALLBACK_INTENT:
             following = next((r for r in rows[index + 1:] if r[0] == sender and r[2] == "action"), None)
@@ -385,11 +396,11 @@ def _tally(answers: Iterable[FeedbackAnswer], kind: str, scores: Iterable[int]) 
     return distribution, declined
 
 
-def _csat(answers: Iterable[FeedbackAnswer]) -> Csat:
+def csat_of(answers: Iterable[FeedbackAnswer]) -> Csat:
     return Csat(*_tally(answers, "csat", CSAT_SCORES))
 
 
-def _nps(answers: Iterable[FeedbackAnswer]) -> Nps:
+def nps_of(answers: Iterable[FeedbackAnswer]) -> Nps:
     return Nps(*_tally(answers, "nps", NPS_SCORES))
 
 
@@ -407,8 +418,8 @@ def _period(start: dt.date, end: dt.date, conversations: Sequence[_Conversation]
         handoffs=len(handoffs),
         first_response=Durations.of([h.first_response for h in handoffs if h.first_response is not None]),
         resolution=Durations.of([h.resolution for h in handoffs if h.resolution is not None]),
-        csat=_csat(answers),
-        nps=_nps(answers),
+        csat=csat_of(answers),
+        nps=nps_of(answers),
         thumbs_up=sum(score > 0 for score in thumbs),
         thumbs_down=sum(score < 0 for score in thumbs),
     )
@@ -471,8 +482,8 @@ def collect_figures(engine: Engine, zone: ZoneInfo, figure_range: FigureRange) -
         top_intents=tuple(sorted(intents.items(), key=lambda item: (-item[1], item[0]))),
         comments=_comments(answers),
         thumbs_down=_thumbs_down(answers),
-        csat_bot_alone=_csat(a for a in answers if not a.with_person),
-        csat_with_person=_csat(a for a in answers if a.with_person),
+        csat_bot_alone=csat_of(a for a in answers if not a.with_person),
+        csat_with_person=csat_of(a for a in answers if a.with_person),
     )
 
 

@@ -1,4 +1,5 @@
-"""``python -m bot report --since DATE [--until DATE] [--by day|week] [--csv FILE]``: the owner's figures."""
+"""``python -m bot report --since DATE [--until DATE] [--by day|week|month] [--csv FILE]``: the owner's
+figures."""
 from __future__ import annotations
 
 import argparse
@@ -15,7 +16,8 @@ def add_commands(commands: Any) -> None:
     p = commands.add_parser("report", help="print the owner's figures (CSAT, NPS, containment, ...)")
     p.add_argument("--since", required=True, help="first day, e.g. 2026-01-01 (the shop's local days)")
     p.add_argument("--until", help="last day, included (default: today)")
-    p.add_argument("--by", choices=("day", "week"), default="day", help="one line per day or per week")
+    p.add_argument("--by", choices=("day", "week", "month"), default="day",
+                   help="one line per day, week or month (customer retention: per week, or per month)")
     p.add_argument("--csv", metavar="FILE", help="also write the ratings and comments of the range to FILE")
     p.set_defaults(func=report)
 
@@ -23,6 +25,7 @@ def add_commands(commands: Any) -> None:
 def report(args: argparse.Namespace) -> None:
     """The owner's figures as plain text, as on the console's figures page; --csv also writes the ratings
     and comments of the range to a file."""
+    from actions.services.customers.retention import collect_customer_figures
     from actions.services.figures import (
         FigureRange,
         FigureRangeError,
@@ -44,10 +47,11 @@ def report(args: argparse.Namespace) -> None:
     try:
         migrate(engine)
         figures = collect_figures(engine, shop.timezone, chosen)
+        customers = collect_customer_figures(engine, shop.timezone, chosen)
         answers = collect_feedback(engine, shop.timezone, chosen) if args.csv else []
     finally:
         engine.dispose()
-    print(text_report(figures, shop.name), end="")
+    print(text_report(figures, shop.name, customers), end="")
     if args.csv:
         try:
             Path(args.csv).write_text(feedback_csv(answers), encoding="utf-8", newline="")

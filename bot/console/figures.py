@@ -1,7 +1,7 @@
 """The owner's figures in the console: GET /console/figures (the page) and /console/figures/feedback.csv.
 
 Both need the signed-in owner (anonymous: 303 to the sign-in page). The range comes from ``from``, ``to``
-(shop-local dates, both included) and ``by`` (day or week); unset, the last 28 days by day. A bad date,
+(shop-local dates, both included) and ``by`` (day, week or month); unset, the last 28 days by day. A bad date,
 ``from`` after ``to`` or more than 366 days: 400 with the reason.
 """
 from __future__ import annotations
@@ -14,6 +14,7 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from actions.services.customers.retention import collect_customer_figures
 from actions.services.figures import (
     FigureRange,
     FigureRangeError,
@@ -47,9 +48,10 @@ def add_figures_routes(console: Blueprint) -> None:
             return asked
         owner, chosen = asked
         # A year of conversations takes a moment to count: off the event loop.
-        found = await asyncio.to_thread(collect_figures, request.app.ctx.engine,
-                                        request.app.ctx.shop.timezone, chosen)
-        return response.html(figures_page(found, owner.name, csrf_token(request)))
+        engine, zone = request.app.ctx.engine, request.app.ctx.shop.timezone
+        found = await asyncio.to_thread(collect_figures, engine, zone, chosen)
+        customers = await asyncio.to_thread(collect_customer_figures, engine, zone, chosen)
+        return response.html(figures_page(found, owner.name, csrf_token(request), customers))
 
     @console.get("/figures/feedback.csv")
     async def feedback_export(request: Request) -> HTTPResponse:

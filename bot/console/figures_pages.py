@@ -1,21 +1,26 @@
 """The owner's figures page: the range form, the key figures, charts each followed by its numbers, the
-table by day or week, top intents, thumbs-down answers and comments. Every value from the database goes
-through ``esc`` (comments and rated answers are customer and bot text)."""
+customer figures with their definitions and the retention trend, the table by day, week or month, top
+intents, thumbs-down answers and comments. Every value from the database goes through ``esc`` (comments and
+rated answers are customer and bot text)."""
 from __future__ import annotations
 
 from typing import List, Optional, Sequence
 from urllib.parse import urlencode
 
+from actions.services.customers.retention import CustomerFigures
 from actions.services.figures import BY, CSAT_SCORES, NPS_SCORES, Comment, FigureRange, Figures
 from bot.console.charts import AMBER, GREEN, GREY, RED, Series, bar_chart
 from bot.console.pages import esc, page
 from bot.figures_report import (
+    RETENTION_COLUMNS,
     average,
+    customer_lines,
     intent_name,
     nps_score,
     percent,
     period_label,
     plural,
+    retention_row,
     rounded,
     series_row,
     summary_lines,
@@ -75,12 +80,15 @@ def _numbers(caption: str, header: Sequence[str], rows: Sequence[Sequence[str]])
 
 
 def short_labels(figures: Figures) -> List[str]:
-    """Under a chart's bars: '5 Jun' for a day or for the week that starts then (the table has the rest)."""
+    """Under a chart's bars: '5 Jun' for a day or for the week that starts then, 'Jun' for a month (the
+    table has the rest)."""
+    if figures.range.by == "month":
+        return [f"{p.start:%b}" for p in figures.series]
     return [f"{p.start.day} {p.start:%b}" for p in figures.series]
 
 
 def _axis(figures: Figures) -> str:
-    return "day" if figures.range.by == "day" else "week, by its first day in the range"
+    return {"day": "day", "week": "week, by its first day in the range"}.get(figures.range.by, "month")
 
 
 def _conversations_chart(figures: Figures, labels: List[str]) -> str:
@@ -147,6 +155,32 @@ def _nps_chart(figures: Figures) -> str:
             + _numbers(title, ("Score", "Answers", "Band"), rows))
 
 
+def _customers(customers: CustomerFigures) -> str:
+    """The customer figures, each with its definition beside it, then the retention trend."""
+    rows = "".join(f'<tr><th scope="row">{esc(what)}</th><td>{esc(figure)}</td>'
+                   f'<td class="note">{esc(definition)}</td></tr>' for what, figure, definition in
+                   customer_lines(customers))
+    head = _head(("Figure", "Value", "How it is counted"))
+    html = f'<h2>Customers</h2><table class="customers"><thead>{head}</thead><tbody>{rows}</tbody></table>'
+
+    retention = customers.retention
+    by, steps = retention.by, retention.steps
+    title = f"Customer retention, {by} to {by}"
+    if not steps:
+        return html + f"<h3>{esc(title)}</h3><p>The range has no next {esc(by)} to come back in.</p>"
+    overall = retention.overall
+    chart = bar_chart(
+        "retention", title,
+        f"{percent(overall.rate)} of {plural(overall.whole, 'customer')} ordered again the next {by}",
+        [f"{s.start.day} {s.start:%b}" if by == "week" else f"{s.start:%b}" for s in steps],
+        [Series("Ordered again the next " + by, GREEN,
+                [None if s.rate is None else s.rate * 100 for s in steps])],
+        f"{by} of the first order", "% who ordered again", value_text=lambda v: f"{rounded(v)}%", y_max=100)
+    table = _numbers(title, (by.title(), *(c.title() for c in RETENTION_COLUMNS)),
+                     [retention_row(s, by) for s in steps])
+    return html + f"<h3>{esc(title)}</h3>{chart}{table}"
+
+
 SERIES_HEADER = ("Conversations", "Solved by the bot", "Handed to a person", "Containment",
                  "Customer messages", "Not understood", "Fallback rate", "Handoffs",
                  "First response (median)", "Resolution (median)", "CSAT", "NPS")
@@ -204,7 +238,8 @@ def _comments(figures: Figures) -> str:
             + (f'<ul class="notes">{items}</ul>{note}' if items else "<p>No comments in this range.</p>"))
 
 
-def figures_page(figures: Figures, owner_name: str, csrf: str) -> str:
+def figures_page(figures: Figures, owner_name: str, csrf: str,
+                 customers: Optional[CustomerFigures] = None) -> str:
     r = figures.range
     labels = [period_label(p, r.by) for p in figures.series]
     key = "".join(_row(what, [figure]) for what, figure in summary_lines(figures))
@@ -216,6 +251,7 @@ def figures_page(figures: Figures, owner_name: str, csrf: str) -> str:
         f"({esc(figures.zone.key)}); counted from what is stored now.</p>"
         f"{_range_form(r)}<h2>At a glance</h2><table class=key-figures><tbody>{key}</tbody></table>"
         f"{_conversations_chart(figures, labels)}{_csat_charts(figures, labels)}{_nps_chart(figures)}"
+        f"{_customers(customers) if customers is not None else ''}"
         f"{_series_table(figures, labels)}{_top_intents(figures)}{_thumbs(figures)}{_comments(figures)}"
         f"<h2>How the figures are counted</h2><dl>{definitions}</dl>"
     )

@@ -398,7 +398,7 @@ def test_the_range_defaults_to_the_last_28_days_by_day():
     ("yesterday", None, None, "from: 'yesterday' is not a date"),
     ("2026-06-09", "2026-06-01", None, r"from \(2026-06-09\) is after to \(2026-06-01\)"),
     ("2025-06-08", "2026-06-09", None, "the range has 367 days; at most 366 at a time"),
-    (None, None, "month", "by: 'month' must be day or week"),
+    (None, None, "year", "by: 'year' must be day, week or month"),
 ])
 def test_bad_ranges_are_refused_with_the_reason(start, end, by, problem):
     with pytest.raises(FigureRangeError, match=problem):
@@ -410,6 +410,18 @@ def test_366_days_is_the_longest_range_and_weeks_are_cut_at_its_ends():
     spans = FigureRange(dt.date(2026, 6, 3), dt.date(2026, 6, 16), "week").periods()
     assert spans == [(dt.date(2026, 6, 3), dt.date(2026, 6, 7)), (dt.date(2026, 6, 8), dt.date(2026, 6, 14)),
                      (dt.date(2026, 6, 15), dt.date(2026, 6, 16))]
+
+
+def test_months_are_calendar_months_cut_at_the_ranges_ends():
+    months = FigureRange.parse("2026-01-15", "2026-03-10", "month", TODAY)
+    assert months.periods() == [(dt.date(2026, 1, 15), dt.date(2026, 1, 31)),
+                                (dt.date(2026, 2, 1), dt.date(2026, 2, 28)),
+                                (dt.date(2026, 3, 1), dt.date(2026, 3, 10))]
+    assert [months.bucket(dt.date(2026, m, d)) for m, d in ((1, 20), (2, 28), (3, 1))] == [
+        dt.date(2026, 1, 15), dt.date(2026, 2, 1), dt.date(2026, 3, 1)]
+    december = FigureRange(dt.date(2025, 12, 1), dt.date(2026, 1, 31), "month").periods()
+    assert december == [(dt.date(2025, 12, 1), dt.date(2025, 12, 31)),
+                        (dt.date(2026, 1, 1), dt.date(2026, 1, 31))]
 
 
 # ---- the command line ----

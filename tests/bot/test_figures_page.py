@@ -17,6 +17,7 @@ from actions.services.migrations import migrate
 from actions.services.owners import OwnerAccounts
 from bot.figures_report import text_report
 from tests.actions.test_figures import LONDON, build_shop_data
+from tests.actions.test_retention import RETURNING, build_customer_data
 from tests.bot.fakes import RecordingAgent
 from tests.bot.test_console import PASSWORD, session_of
 
@@ -53,7 +54,7 @@ def test_the_figures_need_a_signed_in_owner(console, path):
     ("from=2026-13-01&to=2026-06-09", "from: '2026-13-01' is not a date like 2026-06-05"),
     ("from=2026-06-09&to=2026-06-05", "from (2026-06-09) is after to (2026-06-05)"),
     ("from=2025-01-01&to=2026-06-09", "the range has 525 days; at most 366 at a time"),
-    (f"{RANGE}&by=month", "by: 'month' must be day or week"),
+    (f"{RANGE}&by=year", "by: 'year' must be day, week or month"),
     ("to=June", "to: 'June' is not a date"),
     ("to=0001-01-01", "to: 0001-01-01 is not between 1970-01-01 and 9998-12-31"),  # 28 days before: overflow
     ("from=9999-12-31&to=9999-12-31", "to: 9999-12-31 is not between"),  # the midnight after: overflow
@@ -114,11 +115,11 @@ def test_every_chart_is_an_image_with_a_name_a_title_and_its_numbers_after_it(co
     app, cookies = console
     html = get(app, f"/console/figures?{RANGE}", cookies).text
     charts = re.findall(r"<svg[^>]*>", html)
-    assert len(charts) == 4 and all('role="img"' in svg and "aria-label=" in svg for svg in charts)
+    assert len(charts) == 5 and all('role="img"' in svg and "aria-label=" in svg for svg in charts)
     assert ('aria-label="Conversations per day: 5 conversations in all, 3 solved by the bot alone (60%), '
             '2 handed to a person"' in html)
     for title in ("Conversations per day", "Average CSAT per day (1 to 5)", "CSAT ratings, 1 to 5",
-                  "NPS answers, 0 to 10"):
+                  "NPS answers, 0 to 10", "Customer retention, week to week"):
         assert f"<title>{title}</title>" in html
         after = html[html.index(f"<title>{title}</title>"):]
         assert after.index("</svg>") < after.index("<details><summary>The numbers</summary><table>")
@@ -167,3 +168,53 @@ def test_the_plain_text_report_keeps_control_characters_off_the_terminal(tmp_pat
     report = text_report(replace(figures, comments=(sneaky,)), "Shop")
     assert "\x1b" not in report and "\x07" not in report
     assert "(c ]0;x): nice [2J really" in report
+
+
+@pytest.fixture
+def customer_console(make_app, tmp_path):
+    """A console on a database holding the customers of tests/actions/test_retention.py."""
+    app = make_app(RecordingAgent(memory=True))
+    app.test_client.get("/health")
+    engine = create_database_engine(f"sqlite:///{tmp_path}/app.db")
+    OwnerAccounts(engine).add("mara@example.com", "Mara", PASSWORD)
+    build_customer_data(engine)
+    yield app, session_of(app)
+    engine.dispose()
+
+
+def definition(html: str, label: str) -> str:
+    row = re.search(rf'<th scope="row"[^>]*>{re.escape(label)}</th>(.*?)</tr>', html).group(1)
+    return re.search(r'<td class="note">(.*?)</td>', row).group(1)
+
+
+def test_the_customers_section_has_each_figure_with_its_definition_beside_it(customer_console):
+    app, cookies = customer_console
+    html = get(app, "/console/figures?from=2026-06-08&to=2026-06-14", cookies).text
+    section = html[html.index("<h2>Customers</h2>"):]
+    assert cells(section, "Returning customers") == [
+        "71% (5 of 7 conversations of known customers); 2 anonymous conversations apart"]
+    assert definition(section, "Returning customers") == RETURNING.replace("'", "&#x27;")
+    assert cells(section, "Repeat contacts within 7 days") == ["43% (3 of 7 conversations)"]
+    assert "the same customer had already asked about in the 7 days" in definition(
+        section, "Repeat contacts within 7 days")
+    assert cells(section, "CSAT new / returning / anonymous") == ["4.0 / 3.5 / 1.0 (from 1 / 2 / 1 ratings)"]
+    assert "anonymous, a group of their own" in definition(section, "CSAT new / returning / anonymous")
+    assert cells(section, "NPS new / returning / anonymous") == ["+100 / +33 / 0 (from 1 / 3 / 1 answers)"]
+    assert "The range has no next week to come back in." in section
+
+
+def test_the_retention_trend_by_month_is_a_chart_and_its_numbers(customer_console):
+    app, cookies = customer_console
+    html = get(app, "/console/figures?from=2026-03-01&to=2026-05-31&by=month", cookies).text
+    assert cells(html, "Customer retention, month to month") == [
+        "57% (4 of 7 customers ordered again the next month)"]
+    meaning = definition(html, "Customer retention, month to month")
+    assert "ordered again in the next; orders whose email was erased are left out" in meaning
+    chart = html[html.index('aria-label="Customer retention, month to month'):]
+    chart = chart[:chart.index("</svg>")]
+    assert "57% of 7 customers ordered again the next month" in chart
+    assert re.findall(r'font-weight="600">([^<]*)</text>', chart) == ["50%", "67%"]
+    trend = html[html.index("<h3>Customer retention"):]
+    assert cells(trend, "Mar 2026") == ["Apr 2026", "4", "2", "50%"]
+    assert cells(trend, "Apr 2026") == ["May 2026", "3", "2", "67%"]
+    assert "<h2>All figures by month</h2>" in html
