@@ -71,7 +71,9 @@ def conversation_page(
     now: Optional[dt.datetime] = None,
     cases: Sequence[Case] = (),
     delivery: Optional[DeliveryView] = None,
+    side_panel: str = "",
 ) -> str:
+    """``side_panel``: HTML shown beside the conversation (the customer, bot/console/customer_pages.py)."""
     now = now or dt.datetime.now(dt.timezone.utc)
     drafts = delivery.drafts if delivery else {}
     facts = {**handoff.summary}
@@ -156,9 +158,13 @@ def conversation_page(
         f'<p><button class="secondary" type="submit">Save tags</button></p></form>'
     )
     status = _status(handoff, zone, now)
+    # The customer beside the conversation: a region of its own, so it follows the chat (linked mid-chat).
+    beside = (f'<aside class="customer-panel" aria-label="Customer" data-region="customer">{side_panel}'
+              f"</aside>" if side_panel else "")
     return page(
         f"#{handoff.id} {REASONS.get(handoff.reason, handoff.reason)}",
-        f"""<h1>#{handoff.id} · {esc(REASONS.get(handoff.reason, handoff.reason))}</h1>
+        f"""<div class="{'with-side' if beside else 'alone'}"><div class="conversation">
+<h1>#{handoff.id} · {esc(REASONS.get(handoff.reason, handoff.reason))}</h1>
 <p id="live-note" class="sr-only" role="status" aria-live="polite">{esc(status)}</p>
 <section class="summary" aria-label="Summary" data-region="summary">
 <p><strong>{esc(status)}</strong> · since {esc(_local(handoff.created_at, zone))}</p>
@@ -168,7 +174,7 @@ def conversation_page(
 {transcript or "<p>No messages yet.</p>"}</section>
 <section aria-label="Actions" data-region="actions">
 {problem_html(delivery, shown + " note")}{actions}</section>
-<section aria-label="Notes and tags" data-region="team">{team}</section>""",
+<section aria-label="Notes and tags" data-region="team">{team}</section></div>{beside}</div>""",
         owner.name,
         csrf,
         # A page showing an error does not update itself: a swap would take away the kept text.

@@ -33,7 +33,8 @@ nav_roles: ContextVar[Tuple[str, ...]] = ContextVar("nav_roles", default=("owner
 
 def _menu() -> str:
     roles = nav_roles.get()
-    owner = ('<a href="/console/cases">Cases</a><a href="/console/figures">Figures</a>'
+    owner = ('<a href="/console/cases">Cases</a><a href="/console/customers">Customers</a>'
+             '<a href="/console/figures">Figures</a>'
              '<a href="/console/replies">Canned replies</a><a href="/console/problems">Problems</a>'
              if "owner" in roles else "")
     trainer = ('<a href="/console/conversations">Conversations</a>'

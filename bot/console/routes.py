@@ -37,6 +37,7 @@ from bot.console.canned import add_canned_reply_routes
 from bot.console.cases import add_case_routes
 from bot.console.conversation_page import conversation_page
 from bot.console.conversations import hand_back_to_bot, person_notice, person_says, transcript
+from bot.console.customer_routes import add_customer_routes, customer_side_panel
 from bot.console.delivery_view import DeliveryView
 from bot.console.figures import add_figures_routes
 from bot.console.forwarded import client_address
@@ -63,6 +64,7 @@ def console_blueprint() -> Blueprint:
     add_conversation_routes(console)
     add_canned_reply_routes(console)
     add_case_routes(console)
+    add_customer_routes(console)
     add_figures_routes(console)
     add_live_routes(console)
     add_problem_routes(console)
@@ -199,6 +201,7 @@ async def _conversation(request: Request, handoff: Handoff, owner: Owner, proble
             version,
             cases=await asyncio.to_thread(CaseBook(request.app.ctx.engine).for_conversation, conversation_id),
             delivery=delivery,
+            side_panel=await customer_side_panel(request, conversation_id),
         ),
         status=problem.status if problem else 200,
     )
