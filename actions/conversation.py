@@ -5,7 +5,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Dict, List
+from typing import Any, Dict, List, Optional
 
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
@@ -17,8 +17,11 @@ from actions.replies import (
     ShopReplyAction,
     answered_inside_a_flow,
     as_if_tapped,
+    order_button,
     yes_button_intent,
 )
+from actions.services.customers.memory import ShownOrder
+from actions.services.order_rules import local_date
 from actions.services.shop_profile import ShopProfile
 
 # Orders and products first: they are what customers come with most, and the list said neither.
@@ -30,8 +33,27 @@ _CAN_DO = (
 
 
 class ActionGreet(ShopReplyAction):
+    """The shop's greeting; in a later chat on the same browser, a welcome back, with the order the earlier
+    chat showed, as it was then (actions/services/customers/memory.py): one tap, or a typed yes, checks it
+    again, and only the email or phone is asked (the new chat has not proved it yet)."""
+
     def name(self) -> str:
         return "action_greet"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: DomainDict) -> List[Dict[str, Any]]:
+        greeted = any(e.get("event") == "bot" for e in tracker.events)  # "hi" again in the same chat
+        if tracker.get_slot("returning_visitor") and not greeted:
+            self.welcome_back(ShownOrder.from_slot(tracker.get_slot("shown_order"))).send(dispatcher)
+            return []
+        return await super().run(dispatcher, tracker, domain)
+
+    def welcome_back(self, shown: Optional[ShownOrder]) -> Reply:
+        if shown is None:
+            return Reply.with_topics("Welcome back! What can I help you with today?", MAIN_TOPICS)
+        return Reply(shown.welcome(local_date(self.now(), self.shop)),
+                     (order_button("Yes, that order", "order_status", shown.number),
+                      {"title": "Something else", "payload": "/help"}))
 
     def reply(self, intent: str, shop: ShopProfile, now: dt.datetime) -> Reply:
         return Reply.with_topics(f"{shop.greeting}\nWhat can I help you with?", MAIN_TOPICS)

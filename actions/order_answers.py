@@ -20,6 +20,7 @@ from actions.order_flow import LIMITED, PROBLEM_TASKS, TASK_SLOTS, TASK_WORDS, c
 from actions.replies import MAIN_TOPICS, Reply, intent_button
 from actions.services.case_alerts import console_url_from, tell_owner_about_case
 from actions.services.cases import CaseBook
+from actions.services.customers.memory import ShownOrder, first_name
 from actions.services.order_rules import (
     STATUS_WORDS,
     Order,
@@ -69,7 +70,21 @@ class ActionFinishOrderTask(PersonRouting, Action):
         else:
             reply = self._answers()[task](order, tracker)
         reply.send(dispatcher)
-        return [SlotSet(slot, None) for slot in ("order_task", *TASK_SLOTS)]
+        events = [SlotSet(slot, None) for slot in ("order_task", *TASK_SLOTS)]
+        if order is not None and not locked:
+            events.append(SlotSet("shown_order", self.shown(order).to_slot()))
+        return events
+
+    def shown(self, order: Order) -> ShownOrder:
+        """The order as this chat has just shown it (after the task's change, if it made one): what a later
+        chat on this browser may mention in its welcome back."""
+        order = self.orders.get(order.number) or order
+        shipment = order.shipment
+        moment = {"shipped": shipment.shipped_at if shipment else None,
+                  "delivered": shipment.delivered_at if shipment else None,
+                  "paid": order.placed_at, "packed": order.placed_at}.get(order.status)
+        return ShownOrder(order.number, order.status, local_date(moment, self.shop) if moment else None,
+                          first_name(order.customer_name))
 
     def _answers(self) -> Dict[str, Callable[[Order, Tracker], Reply]]:
         return {

@@ -19,6 +19,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.replies import MAIN_TOPICS, Reply
+from actions.services.customers.memory import first_name
 from actions.services.email_address import parse_email
 from actions.services.order_check_limits import CLIENT_KEY, CLIENT_KEY_LENGTH, OrderCheckLimits
 from actions.services.order_rules import Order, can_cancel, can_change, can_return
@@ -276,8 +277,11 @@ class ValidateOrderForm(OrderAware, FormValidationAction):
             return [*events, SlotSet("verification_locked", True)]
         if checks_refused(self.check_limits, tracker):  # not checked at all: the right email is refused too
             return [*events, SlotSet("order_contact", None), SlotSet("verified_order", None)]
-        if self.orders.verify(number, contact, tracker.sender_id) is not None:
-            dispatcher.utter_message(text=f"Thank you, I've found order {number}.")
+        order = self.orders.verify(number, contact, tracker.sender_id)
+        if order is not None:
+            name = first_name(order.customer_name)
+            thanks = f"Thank you, {name}" if name else "Thank you"
+            dispatcher.utter_message(text=f"{thanks}, I've found order {number}.")
             return [*events, SlotSet("verified_order", number)]
         if tracker.slots.get("verified_order") and not contact_given_now(tracker):
             # Another order than the one proved, checked with that order's contact: not a failed attempt,

@@ -10,7 +10,8 @@ from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.replies import Reply
+from actions.replies import Reply, order_button
+from actions.services.customers.memory import ShownOrder
 from actions.services.order_rules import Order
 from actions.shop import OrderAware
 
@@ -50,6 +51,11 @@ class AskOrderId(OrderQuestion):
 
     def question(self, task: str, order: Optional[Order], tracker: Tracker) -> Reply:
         noted = "Thanks, I've noted your email or phone. " if tracker.get_slot("order_contact") else ""
+        shown = ShownOrder.from_slot(tracker.get_slot("shown_order"))
+        if shown is not None:  # the order this browser looked at last time: one tap, not a search for it
+            return Reply(f"{noted}What's the order number? Is it {shown.number}, the one you asked about "
+                         "last time? Tap it, or type another (it's in your order confirmation email).",
+                         (order_button(shown.number, "inform", shown.number),))
         return Reply(f"{noted}What's the order number? It looks like {self.shop.order_number.example} and "
                      f"is in your order confirmation email.")
 

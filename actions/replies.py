@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import abc
 import datetime as dt
+import json
 import re
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from rasa_sdk import Action, Tracker
+from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
@@ -30,12 +32,34 @@ class Reply:
         dispatcher.utter_message(text=self.text, buttons=list(self.buttons))
 
 
-_BARE_INTENT = re.compile(r"/(\w+)")
+_BUTTON_PAYLOAD = re.compile(r"/(\w+)(\{.*\})?", re.DOTALL)
 
 
-def yes_button_intent(tracker: Tracker) -> Optional[str]:
-    """The intent of the "Yes, …" button on the question the customer just answered, when that button asks
-    for more than a plain yes ("Yes, open a case" sends /missing_item). None for any other question."""
+@dataclass(frozen=True)
+class Tapped:
+    """A button's payload read back: its intent and the entities it carries (``/order_status{"order_id":
+    "KC-10003"}``)."""
+
+    intent: str
+    entities: Tuple[Tuple[str, str], ...] = ()
+
+
+def _payload(payload: str) -> Optional[Tapped]:
+    found = _BUTTON_PAYLOAD.fullmatch(payload)
+    if not found:
+        return None
+    try:
+        values = json.loads(found.group(2)) if found.group(2) else {}
+    except ValueError:
+        return None
+    if not isinstance(values, dict):
+        return None
+    return Tapped(found.group(1), tuple((str(k), str(v)) for k, v in values.items() if isinstance(v, str)))
+
+
+def yes_button_intent(tracker: Tracker) -> Optional[Tapped]:
+    """The "Yes, …" button on the question the customer just answered, when that button asks for more than a
+    plain yes ("Yes, open a case" sends /missing_item). None for any other question."""
     answered = False
     for event in reversed(tracker.events):
         kind = event.get("event")
@@ -46,24 +70,36 @@ def yes_button_intent(tracker: Tracker) -> Optional[str]:
         elif kind == "bot" and answered:
             for button in (event.get("data") or {}).get("buttons") or []:
                 title, payload = str(button.get("title", "")), str(button.get("payload", ""))
-                found = _BARE_INTENT.fullmatch(payload)
-                if re.match(r"yes\b", title, re.IGNORECASE) and found and found.group(1) != "affirm":
-                    return found.group(1)
+                tapped = _payload(payload)
+                if re.match(r"yes\b", title, re.IGNORECASE) and tapped and tapped.intent != "affirm":
+                    return tapped
             return None
     return None
 
 
-def as_if_tapped(tracker: Tracker, intent: str) -> List[Dict[str, Any]]:
-    """The customer's typed yes again, read as the button's intent: the policies predict from it as if the
-    button had been tapped (Rasa's two-stage fallback clarifies a message the same way). The message keeps
-    its id, so a resent yes does not do twice what it asked."""
+def as_if_tapped(tracker: Tracker, tapped: "Tapped | str") -> List[Dict[str, Any]]:
+    """The customer's typed yes again, read as the button's intent and entities: the policies predict from
+    it as if the button had been tapped (Rasa's two-stage fallback clarifies a message the same way), and
+    the entities fill their slots. The message keeps its id, so a resent yes does not do twice what it
+    asked."""
+    tapped = Tapped(tapped) if isinstance(tapped, str) else tapped
     latest = tracker.latest_message or {}
-    parse_data = {"text": latest.get("text"), "intent": {"name": intent, "confidence": 1.0},
-                  "intent_ranking": [{"name": intent, "confidence": 1.0}], "entities": []}
+    entities = [{"entity": name, "value": value} for name, value in tapped.entities]
+    parse_data = {"text": latest.get("text"), "intent": {"name": tapped.intent, "confidence": 1.0},
+                  "intent_ranking": [{"name": tapped.intent, "confidence": 1.0}], "entities": entities}
     return [{"event": "action", "name": "action_listen"},
             {"event": "user", "text": latest.get("text"), "parse_data": parse_data,
              "input_channel": tracker.get_latest_input_channel(), "message_id": latest.get("message_id"),
-             "metadata": latest.get("metadata") or {}}]
+             "metadata": latest.get("metadata") or {}},
+            *(SlotSet(name, value) for name, value in tapped.entities if name in _SLOTS_FROM_BUTTONS)]
+
+
+def order_button(title: str, intent: str, number: str) -> Dict[str, str]:
+    """A quick reply that sends ``intent`` with this order number (filling order_id, no NLU guessing)."""
+    return {"title": title, "payload": f"/{intent}" + json.dumps({"order_id": number})}
+
+
+_SLOTS_FROM_BUTTONS = ("order_id",)  # entities a "Yes, …" button may carry, each filling its own slot
 
 
 def answered_inside_a_flow(tracker: Tracker, dispatcher: CollectingDispatcher) -> bool:

@@ -115,6 +115,13 @@ class OrderService:
         except IntegrityError:  # the same check, at the same moment, from another process: already there
             pass
 
+    def forget_proofs(self, conversation_id: str) -> None:
+        """A new chat in this conversation: its orders must be proved again before they are shown. (Who the
+        customer is stays known to the shop, in customer_conversations; the chat just doesn't show it.)"""
+        with self.engine.begin() as connection:
+            connection.execute(delete(t.order_verifications).where(
+                t.order_verifications.c.conversation_id == conversation_id))
+
     @staticmethod
     def _proved(connection: Connection, conversation_id: str, order_id: int) -> bool:
         table = t.order_verifications

@@ -168,10 +168,16 @@ def test_a_typed_yes_elsewhere_is_a_plain_yes(shop, domain):
     with_entities = {"event": "bot", "text": "?", "data": {"buttons": [
         {"title": "Yes, that one", "payload": '/inform{"order_id": "KC-10001"}'}]}}
     for tracker in (answered(plain_yes), answered(no_buttons), answered(LATE, typed_in_between),
-                    answered(with_entities), tracker_for("affirm", "yes")):
+                    tracker_for("affirm", "yes")):
         messages, events = run(ActionAnythingElse(shop=shop), tracker, domain)
         assert events == []
         assert messages[0]["text"] == "Great. What else can I do for you?"
+    # a "Yes, …" button that carries an order number: the typed yes is the tap, and fills the order number
+    messages, events = run(ActionAnythingElse(shop=shop), answered(with_entities), domain)
+    assert messages == []
+    assert events[1]["parse_data"]["intent"]["name"] == "inform"
+    assert events[1]["parse_data"]["entities"] == [{"entity": "order_id", "value": "KC-10001"}]
+    assert events[2] == {"event": "slot", "name": "order_id", "value": "KC-10001", "timestamp": None}
     # a "no" to the same question stays a no
     no = answered(LATE, text="no thanks")
     no.latest_message["intent"] = {"name": "deny", "confidence": 0.9}

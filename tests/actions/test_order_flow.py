@@ -104,7 +104,7 @@ def test_order_number_and_email_in_one_message_verify_and_finish_a_status_reques
     )
     texts, events, _ = run(make(ValidateOrderForm), tracker, domain)
     slots = slot_events(events)
-    assert texts == ["Thank you, I've found order KC-10003."]
+    assert texts == ["Thank you, Jo, I've found order KC-10003."]
     assert slots["verified_order"] == "KC-10003" and slots["order_id"] == "KC-10003"
     assert slots["requested_slot"] is None  # nothing more to ask: the form is done
 
@@ -150,7 +150,7 @@ def test_after_a_failure_an_email_alone_is_checked_against_the_number_kept(make,
     texts, events, _ = run(make(ValidateOrderForm),
                            form_tracker(kept, {"order_contact": "jo.baker@example.com"}, sender="retry",
                                         requested="order_contact"), domain)
-    assert texts == ["Thank you, I've found order KC-10003."]
+    assert texts == ["Thank you, Jo, I've found order KC-10003."]
     assert slot_events(events)["verified_order"] == "KC-10003"
 
 
@@ -660,7 +660,7 @@ def test_another_order_is_still_checked_when_one_order_hit_its_limit(make, domai
     for i in range(5):
         guess(make, domain, f"g-{i}", "KC-10001", f"g{i}@example.com")
     texts, events, _ = guess(make, domain, "owner-of-10003", "KC-10003", "jo.baker@example.com")
-    assert texts == ["Thank you, I've found order KC-10003."]
+    assert texts == ["Thank you, Jo, I've found order KC-10003."]
     assert slot_events(events)["verified_order"] == "KC-10003"
 
 
@@ -683,7 +683,7 @@ def test_one_client_address_is_stopped_after_ten_failed_checks_whatever_the_orde
     texts, events, _ = guess(make, domain, "walker-10", "KC-10003", "jo.baker@example.com", key)
     refused(make, domain, "walker-10", texts, events, key)
     texts, _, _ = guess(make, domain, "neighbour", "KC-10003", "jo.baker@example.com", other)
-    assert texts == ["Thank you, I've found order KC-10003."]
+    assert texts == ["Thank you, Jo, I've found order KC-10003."]
     # A key the client made up (not 16 hex) counts as no key: the channel's own key is the only one believed.
     assert client_key(form_tracker({})) == ""
     forged = form_tracker({})
@@ -699,7 +699,7 @@ def test_failed_checks_older_than_an_hour_no_longer_count(make, domain, shop, or
     later = lambda cls: cls(shop=shop, clock=fixed_clock(shop_time(shop, "2026-11-23 11:01")),  # noqa: E731
                             orders=orders)
     texts, events, _ = guess(later, domain, "owner", "KC-10001", "alex.morgan@example.com")
-    assert texts == ["Thank you, I've found order KC-10001."]
+    assert texts == ["Thank you, Alex, I've found order KC-10001."]
 
 
 def test_an_answer_that_only_reads_a_little_like_another_task_does_not_replace_it(make, domain):

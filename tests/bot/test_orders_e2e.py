@@ -61,7 +61,7 @@ def test_the_action_server_answers_only_the_web_server(servers):
 
 def test_where_is_my_order_in_one_message(servers):
     answer = texts(say(servers, "e2e-status", "where is my order KC-10003? my email is jo.baker@example.com"))
-    assert "Thank you, I've found order KC-10003." in answer
+    assert "Thank you, Jo, I've found order KC-10003." in answer
     assert "is on its way" in answer and "https://www.royalmail.com/track-your-item" in answer
 
 
@@ -72,7 +72,7 @@ def test_paid_order_change_address_then_cancel_with_a_question_in_between(server
     answer = texts(say(servers, s, "what time do you close on saturday?"))
     assert "09:00–17:00" in answer and "email address or phone number" in answer  # and back to the flow
     answer = texts(say(servers, s, "alex.morgan@example.com"))
-    assert "Thank you, I've found order KC-10001." in answer and "new delivery address" in answer
+    assert "Thank you, Alex, I've found order KC-10001." in answer and "new delivery address" in answer
     answer = texts(say(servers, s, "Flat 2, 18 Park Row, Leeds LS1 5HD"))
     assert "To confirm: deliver order KC-10001 to Flat 2, 18 Park Row, Leeds LS1 5HD" in answer
     assert "Done: order KC-10001 will be delivered to Flat 2, 18 Park Row, Leeds LS1 5HD." in texts(
