@@ -101,7 +101,8 @@ def _conversation_links(customer_id: int, c: ConversationRecord) -> str:
 def _conversations(profile: CustomerProfile, zone: ZoneInfo) -> str:
     rows = "".join(
         f"<tr><td>{esc(stored_local(c.first_at or c.linked_at, zone))}</td>"
-        f"<td>{esc(stored_local(c.last_at or c.linked_at, zone))}</td><td class=num>{c.messages}</td>"
+        f"<td>{esc(stored_local(c.last_at or c.linked_at, zone))}</td>"
+        f"<td class=num>{c.messages if c.first_at else '—'}</td>"  # — : not in the tracker store's events
         f"<td>{esc(CHANNELS.get(c.channel, c.channel) or '—')}</td>"
         f"<td>{esc(HOW_WORDS.get(c.how, c.how))}</td>"
         f"<td>{_conversation_links(profile.id, c)}</td></tr>" for c in profile.conversations)
@@ -196,7 +197,8 @@ def _history(profile: CustomerProfile, zone: ZoneInfo) -> str:
     items = "".join(
         f'<li><span class="who">{esc(s.subject)}</span> to {esc(s.to_email)} <span class="time">'
         f'{esc(stored_local(s.created_at, zone))}</span> by {esc(s.sent_by or "a former account")}'
-        f'{"" if s.mailed_at else " <strong class=error>not sent</strong>"}<br>{esc(s.body)}</li>'
+        f'{"" if s.mailed_at else " <strong class=error>not sent</strong>"}'
+        f'<div class="sent-body">{esc(s.body)}</div></li>'
         for s in profile.follow_ups)
     return f'<ul class="notes">{items}</ul>' if items else "<p>No emails sent from here yet.</p>"
 
@@ -230,7 +232,7 @@ def customer_page(profile: CustomerProfile, zone: ZoneInfo, owner_name: str, sho
     write = _followup_form(p, None, draft, csrf, opened=general) if p.emails and mail_enabled else ""
     return page(display_name(p), f"""<p><a href="/console/customers">← Customers</a></p>
 <h1>{esc(display_name(p))} {_tags(p.tags)}</h1>{error}{done}
-<section class="summary" aria-label="Who they are"><dl>
+<section class="summary" aria-label="Who they are"><dl class="facts">
 <dt>Contacts</dt><dd><ul class="plain">{contacts}</ul></dd>
 <dt>First contact</dt><dd>{esc(stored_local(p.first_contact, zone))}</dd>
 <dt>Last contact</dt><dd>{esc(stored_local(p.last_contact, zone))}</dd>
