@@ -32,6 +32,16 @@ _CAN_DO = (
 )
 
 
+def said_something_in_this_chat(tracker: Tracker) -> bool:
+    """Whether the bot spoke since the chat (the session) began: the tracker may still hold earlier chats."""
+    for event in reversed(tracker.events):
+        if event.get("event") == "session_started":
+            return False
+        if event.get("event") == "bot":
+            return True
+    return False
+
+
 class ActionGreet(ShopReplyAction):
     """The shop's greeting; in a later chat on the same browser, a welcome back, with the order the earlier
     chat showed, as it was then (actions/services/customers/memory.py): one tap, or a typed yes, checks it
@@ -42,7 +52,7 @@ class ActionGreet(ShopReplyAction):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: DomainDict) -> List[Dict[str, Any]]:
-        greeted = any(e.get("event") == "bot" for e in tracker.events)  # "hi" again in the same chat
+        greeted = said_something_in_this_chat(tracker)  # "hi" again in the same chat
         if tracker.get_slot("returning_visitor") and not greeted:
             self.welcome_back(ShownOrder.from_slot(tracker.get_slot("shown_order"))).send(dispatcher)
             return []
