@@ -145,7 +145,9 @@ def test_a_returning_visitor_is_welcomed_back_with_the_order_as_it_was_shown(sho
     messages, _ = run(
         ActionGreet(shop=shop, clock=clock),
         # the web server's tracker still holds the earlier chat, the bot's words in it too
-        tracker({"returning_visitor": True, "shown_order": SHOWN}, [*EARLIER_CHAT, {"event": "session_started"}]),
+        tracker(
+            {"returning_visitor": True, "shown_order": SHOWN}, [*EARLIER_CHAT, {"event": "session_started"}]
+        ),
         domain,
     )
     assert messages[0]["text"] == "Welcome back, Jo! Is this about your order KC-10003, shipped on Sunday?"
