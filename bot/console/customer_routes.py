@@ -19,12 +19,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any, Dict, Optional
+from typing import Dict, Optional
 
 from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from actions.services.customers.erasure import CustomerRecords
 from actions.services.customers.profile_records import CustomerProfile
 from actions.services.customers.profiles import MAX_NOTES, CustomerBook
 from actions.services.mail import MailError
@@ -74,17 +75,8 @@ async def customer_side_panel(request: Request, conversation_id: str) -> str:
     return customer_panel(profile, conversation_id, request.app.ctx.shop.timezone)
 
 
-def _records(request: Request) -> Optional[Any]:
-    """The export and deletion service (actions/services/customers/erasure.py), when this server has it."""
-    try:
-        from actions.services.customers.erasure import CustomerRecords
-    except ImportError:
-        return None
+def _records(request: Request) -> CustomerRecords:
     return CustomerRecords(request.app.ctx.engine, request.app.ctx.settings.upload_dir)
-
-
-def _not_there(what: str) -> HTTPResponse:
-    return response.text(f"{what} is not available on this server.", status=503)
 
 
 async def _page(request: Request, profile: CustomerProfile, owner: Owner, status: int = 200,
@@ -183,8 +175,6 @@ def add_customer_routes(console: Blueprint) -> None:  # noqa: C901 - one closure
         if owner is None:
             return to_sign_in()
         records = _records(request)
-        if records is None:
-            return _not_there("Export")
         try:
             data = await asyncio.to_thread(records.export_zip, customer_id, owner.email)
         except KeyError:
@@ -199,8 +189,6 @@ def add_customer_routes(console: Blueprint) -> None:  # noqa: C901 - one closure
         if refused is not None or owner is None or profile is None:
             return refused or forbidden()
         records = _records(request)
-        if records is None:
-            return _not_there("Deleting a customer")
         expected = next(iter(profile.emails), "DELETE")
         typed = form_text(request, "confirm")
         if typed.casefold() != expected.casefold():

@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import io
-import sys
 import zipfile
 
 import pytest
@@ -259,18 +258,7 @@ def test_the_live_conversation_shows_its_customer_beside_it_or_an_anonymous_visi
     assert "Anonymous visitor" in anonymous.text and "/console/customers/" not in anonymous.text
 
 
-def test_export_and_delete_answer_503_while_the_erasure_module_is_missing(desk, monkeypatch):
-    app, engine, alex, *_, cookies = desk()
-    monkeypatch.setitem(sys.modules, "actions.services.customers.erasure", None)  # import fails
-    assert get(app, f"/console/customers/{alex}/export.zip", cookies).status == 503
-    token = csrf(app, cookies)
-    assert post(app, f"/console/customers/{alex}/delete", cookies, csrf=token,
-                confirm="alex.morgan@example.com").status == 503
-    assert CustomerBook(engine).profile(alex) is not None
-
-
 def test_the_export_is_a_zip_attachment_for_the_owner(desk):
-    pytest.importorskip("actions.services.customers.erasure")
     app, _, alex, *_, cookies = desk()
     reply = get(app, f"/console/customers/{alex}/export.zip", cookies)
     assert reply.status == 200 and reply.headers["content-type"] == "application/zip"
@@ -280,7 +268,6 @@ def test_the_export_is_a_zip_attachment_for_the_owner(desk):
 
 
 def test_delete_needs_the_csrf_token_and_the_typed_email_then_deletes_and_says_what(desk):
-    pytest.importorskip("actions.services.customers.erasure")
     app, engine, alex, sam, *_, cookies = desk()
     book, path = CustomerBook(engine), f"/console/customers/{alex}/delete"
     assert post(app, path, cookies, confirm="alex.morgan@example.com").status == 403
