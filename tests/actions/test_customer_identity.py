@@ -12,7 +12,6 @@ from actions.services.customers.identity import (
     customer_by_contact,
     customers_of,
     link_conversation,
-    link_in_own_transaction,
 )
 from actions.services.demo_orders import demo_orders
 from actions.services.handoffs import HandoffQueue
@@ -98,7 +97,42 @@ def test_contacts_join_the_customer_they_prove_and_two_customers_are_never_merge
 def test_linking_twice_changes_nothing(engine):
     at = NOW.replace(tzinfo=None)
     for _ in range(2):
-        link_in_own_transaction(engine, "c1", how="ticket", at=at, email="a@example.com")
+        with engine.begin() as connection:
+            link_conversation(connection, "c1", how="ticket", at=at, email="a@example.com")
     with engine.connect() as connection:
         assert len(connection.execute(select(t.customer_conversations)).all()) == 1
         assert len(connection.execute(select(t.customer_contacts)).all()) == 1
+
+
+def test_two_processes_proving_the_same_new_email_at_once_make_one_customer(postgres_url):
+    """On PostgreSQL the second insert of the contact waits for the first transaction, then does nothing;
+    the second's own new customer is dropped for the first's."""
+    import threading
+
+    from actions.services.database import create_database_engine
+    from actions.services.migrations import migrate
+
+    engine = create_database_engine(postgres_url)
+    migrate(engine)
+    at = NOW.replace(tzinfo=None)
+    first = engine.connect()
+    first_transaction = first.begin()
+    mine = link_conversation(first, "c1", how="ticket", at=at, email="new@example.com")
+    theirs: list = []
+
+    def second_process() -> None:
+        with engine.begin() as connection:
+            theirs.append(link_conversation(connection, "c2", how="ticket", at=at, email="new@example.com"))
+
+    racing = threading.Thread(target=second_process)
+    racing.start()
+    racing.join(timeout=1)
+    assert racing.is_alive()  # waiting on the first transaction's contact row
+    first_transaction.commit()
+    first.close()
+    racing.join(timeout=10)
+    assert theirs == [mine]
+    with engine.connect() as connection:
+        assert len(connection.execute(select(t.customers)).all()) == 1
+        assert conversations_of(connection, mine) == ["c1", "c2"]
+    engine.dispose()

@@ -10,11 +10,12 @@ another customer stays theirs: two people sharing a phone are not merged into on
 from __future__ import annotations
 
 import datetime as dt
-from typing import List, Optional
+from typing import Any, Dict, List, Optional
 
-from sqlalchemy import select
-from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Table, delete, select
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.engine import Connection
 
 from actions.services import order_tables as t
 
@@ -50,15 +51,16 @@ def link_conversation(
     """Link ``conversation_id`` to the customer holding ``email`` or ``phone`` (a new one if nobody does);
     returns the customer's id, or None when there is nothing to link by. ``at`` is naive UTC.
 
-    Runs inside the caller's transaction. Two processes proving the same new email at once: the unique
-    (kind, value) makes the second insert fail, and the caller's transaction with it; callers that cannot
-    afford that use ``link_in_own_transaction``."""
+    Runs inside the caller's transaction. Two processes proving the same new email at the same moment each
+    make a customer; the contact's insert does nothing where the other got there first, and a customer left
+    with no contact of its own is dropped for the one that holds them."""
     assert how in PROOFS, how
     pairs = _contacts(email, phone)
     if not conversation_id or not pairs:
         return None
     customer_id = next((c for c in (_owner_of(connection, k, v) for k, v in pairs) if c is not None), None)
-    if customer_id is None:
+    made = customer_id is None
+    if made:
         customer_id = connection.execute(
             t.customers.insert().values(name=name.strip()[:200], notes="", tags="", created_at=at)
         ).inserted_primary_key[0]
@@ -69,49 +71,25 @@ def link_conversation(
             .values(name=name.strip()[:200])
         )
     for kind, value in pairs:
-        if _owner_of(connection, kind, value) is None:
-            connection.execute(
-                t.customer_contacts.insert().values(
-                    customer_id=customer_id, kind=kind, value=value, added_at=at
-                )
-            )
-    links = t.customer_conversations
-    already = connection.execute(
-        select(links.c.customer_id).where(
-            links.c.conversation_id == conversation_id, links.c.customer_id == customer_id
-        )
-    ).first()
-    if already is None:
+        values = dict(customer_id=customer_id, kind=kind, value=value, added_at=at)
+        connection.execute(_insert_new(connection, t.customer_contacts, values))
+    holder = next((c for c in (_owner_of(connection, k, v) for k, v in pairs) if c is not None), customer_id)
+    if made and holder != customer_id:  # another process made this customer first: theirs, not a second
         connection.execute(
-            links.insert().values(
-                conversation_id=conversation_id, customer_id=customer_id, how=how, linked_at=at
-            )
+            delete(t.customer_contacts).where(t.customer_contacts.c.customer_id == customer_id)
         )
+        connection.execute(delete(t.customers).where(t.customers.c.id == customer_id))
+        customer_id = holder
+    link = dict(conversation_id=conversation_id, customer_id=customer_id, how=how, linked_at=at)
+    connection.execute(_insert_new(connection, t.customer_conversations, link))
     return customer_id
 
 
-def link_in_own_transaction(
-    engine: Engine,
-    conversation_id: str,
-    *,
-    how: str,
-    at: dt.datetime,
-    email: Optional[str] = None,
-    phone: Optional[str] = None,
-    name: str = "",
-) -> Optional[int]:
-    """``link_conversation`` in a transaction of its own, tried again once if another process created the
-    same customer at the same moment."""
-    for attempt in range(2):
-        try:
-            with engine.begin() as connection:
-                return link_conversation(
-                    connection, conversation_id, how=how, at=at, email=email, phone=phone, name=name
-                )
-        except IntegrityError:
-            if attempt:
-                raise
-    return None
+def _insert_new(connection: Connection, table: Table, values: Dict[str, Any]) -> Any:
+    """An insert that does nothing where a row with the same unique key is there already."""
+    if connection.dialect.name == "postgresql":
+        return postgresql_insert(table).values(**values).on_conflict_do_nothing()
+    return sqlite_insert(table).values(**values).on_conflict_do_nothing()
 
 
 def customers_of(connection: Connection, conversation_id: str) -> List[int]:
