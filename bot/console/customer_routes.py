@@ -126,27 +126,11 @@ def add_customer_routes(console: Blueprint) -> None:  # noqa: C901 - one closure
 
     @console.post("/customers/<customer_id:row_id>/notes")
     async def notes(request: Request, customer_id: int) -> HTTPResponse:
-        owner, profile, refused = await _posted(request, customer_id)
-        if refused is not None or owner is None or profile is None:
-            return refused or forbidden()
-        text = form_text(request, "notes")
-        if len(text) > MAX_NOTES:
-            return await _page(request, profile, owner, 400, f"Notes are at most {MAX_NOTES} characters; "
-                               "nothing was saved.", drafts={"notes": text})
-        await asyncio.to_thread(customer_book(request).set_notes, customer_id, text)
-        return response.redirect(customer_url(customer_id, "?done=notes"), status=303)
+        return await _save_text(request, customer_id, "notes", MAX_NOTES, "Notes are at most {} characters")
 
     @console.post("/customers/<customer_id:row_id>/tags")
     async def tags(request: Request, customer_id: int) -> HTTPResponse:
-        owner, profile, refused = await _posted(request, customer_id)
-        if refused is not None or owner is None or profile is None:
-            return refused or forbidden()
-        text = form_text(request, "tags")
-        if len(text) > MAX_TAGS:
-            return await _page(request, profile, owner, 400, f"Tags are at most {MAX_TAGS} characters in "
-                               "all; nothing was saved.", drafts={"tags": text})
-        await asyncio.to_thread(customer_book(request).set_tags, customer_id, text)
-        return response.redirect(customer_url(customer_id, "?done=tags"), status=303)
+        return await _save_text(request, customer_id, "tags", MAX_TAGS, "Tags are at most {} characters")
 
     @console.post("/customers/<customer_id:row_id>/follow-up")
     async def follow_up(request: Request, customer_id: int) -> HTTPResponse:
@@ -200,6 +184,21 @@ def add_customer_routes(console: Blueprint) -> None:  # noqa: C901 - one closure
             return response.text("No such customer.", status=404)
         query = deleted_query(done.conversations, done.cases, done.orders_anonymised, done.files)
         return response.redirect(f"/console/customers?{query}", status=303)
+
+
+async def _save_text(request: Request, customer_id: int, field: str, limit: int,
+                     too_long: str) -> HTTPResponse:
+    """The owner's notes or tags for the customer, replaced by what was typed."""
+    owner, profile, refused = await _posted(request, customer_id)
+    if refused is not None or owner is None or profile is None:
+        return refused or forbidden()
+    typed = form_text(request, field)
+    if len(typed) > limit:
+        return await _page(request, profile, owner, 400, f"{too_long.format(limit)}; nothing was saved.",
+                           drafts={field: typed})
+    book = customer_book(request)
+    await asyncio.to_thread(book.set_notes if field == "notes" else book.set_tags, customer_id, typed)
+    return response.redirect(customer_url(customer_id, f"?done={field}"), status=303)
 
 
 async def _follow_up(request: Request, owner: Owner, profile: CustomerProfile) -> HTTPResponse:
