@@ -7,14 +7,18 @@ from __future__ import annotations
 import argparse
 import re
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Callable, TypeVar
 
 from actions.services.database import create_database_engine
 from actions.services.email_address import parse_email
 from actions.services.migrations import migrate
 from bot.cli.configuration import fail, read_settings
 
+if TYPE_CHECKING:
+    from actions.services.customers.erasure import CustomerRecords
+
 ACTOR = "command line"
+T = TypeVar("T")
 
 
 def add_commands(commands: Any) -> None:
@@ -39,20 +43,25 @@ def _email(text: str) -> str:
     return email.lower()
 
 
-def export_customer(args: argparse.Namespace) -> None:
+def _on_customer(email: str, work: Callable[["CustomerRecords"], T]) -> T:
+    """``work`` on the configured database's customer data; nothing held about ``email``: the error exit."""
     from actions.services.customers.erasure import CustomerRecords
 
-    email = _email(args.email)
-    out = Path(args.out or f"customer-{re.sub(r'[^a-z0-9.@_-]', '_', email)}.zip")
     settings = read_settings()
     engine = create_database_engine(settings.database_url)
     try:
         migrate(engine)
-        data = CustomerRecords(engine, settings.upload_dir).export_zip(email=email, actor=ACTOR)
+        return work(CustomerRecords(engine, settings.upload_dir))
     except KeyError:
         raise fail(f"nothing is held about {email}: no conversation, order, ticket or case") from None
     finally:
         engine.dispose()
+
+
+def export_customer(args: argparse.Namespace) -> None:
+    email = _email(args.email)
+    out = Path(args.out or f"customer-{re.sub(r'[^a-z0-9.@_-]', '_', email)}.zip")
+    data = _on_customer(email, lambda records: records.export_zip(email=email, actor=ACTOR))
     try:
         out.write_bytes(data)
     except OSError as error:
@@ -61,8 +70,6 @@ def export_customer(args: argparse.Namespace) -> None:
 
 
 def delete_customer(args: argparse.Namespace) -> None:
-    from actions.services.customers.erasure import CustomerRecords
-
     email = _email(args.email)
     if not args.yes:
         print(
@@ -71,15 +78,7 @@ def delete_customer(args: argparse.Namespace) -> None:
         )
         if input("Type the email again to delete: ").strip().lower() != email:
             raise fail("not confirmed; nothing was deleted")
-    settings = read_settings()
-    engine = create_database_engine(settings.database_url)
-    try:
-        migrate(engine)
-        done = CustomerRecords(engine, settings.upload_dir).delete_customer(email=email, actor=ACTOR)
-    except KeyError:
-        raise fail(f"nothing is held about {email}: no conversation, order, ticket or case") from None
-    finally:
-        engine.dispose()
+    done = _on_customer(email, lambda records: records.delete_customer(email=email, actor=ACTOR))
     print(
         f"Deleted {email}: {done.conversations} conversations, {done.cases} cases, {done.files} photos; "
         f"{done.orders_anonymised} orders kept for the books without their personal details."
