@@ -88,6 +88,11 @@ def signed_in_owner(request: Request) -> Optional[Owner]:
     return getattr(request.ctx, "owner", None)
 
 
+def signed_in_account(request: Request) -> Optional[Owner]:
+    """The signed-in account, whatever its roles (its own password is every account's), or None."""
+    return getattr(request.ctx, "account", None)
+
+
 def signed_in_trainer(request: Request) -> Optional[Owner]:
     """The signed-in account if it may train the bot, or None."""
     account = getattr(request.ctx, "account", None)

@@ -9,7 +9,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from actions.services.owners import AccountError, WrongPassword
-from bot.console.access import console_of, csrf_ok, csrf_token, forbidden, signed_in_owner, to_sign_in
+from bot.console.access import console_of, csrf_ok, csrf_token, forbidden, signed_in_account, to_sign_in
 from bot.console.auth import COOKIE
 from bot.console.forwarded import client_address
 from bot.console.pages import esc, page
@@ -41,14 +41,14 @@ def password_page(owner_name: str, csrf: str, problem: str = "", done: str = "")
 def add_account_routes(console: Blueprint) -> None:
     @console.get("/password")
     async def password_form(request: Request) -> HTTPResponse:
-        owner = signed_in_owner(request)
+        owner = signed_in_account(request)
         if owner is None:
             return to_sign_in()
         return response.html(password_page(owner.name, csrf_token(request)))
 
     @console.post("/password")
     async def change_password(request: Request) -> HTTPResponse:
-        owner = signed_in_owner(request)
+        owner = signed_in_account(request)
         if owner is None:
             return to_sign_in()
         if not csrf_ok(request):

@@ -162,3 +162,15 @@ def test_entities_marked_on_the_page_are_written_and_changed_words_refused(conso
                   **{f"example-{first}": "how quick do the [beans](product) turn up at mine"})
     assert done.status == 303
     assert "    - how quick do the [beans](product) turn up at mine\n" in (data / "shipping.yml").read_text()
+
+
+def test_a_trainer_changes_their_own_password(console):
+    app, _ = console
+    tess = cookies_of(app, "tess@example.com")
+    form = get(app, "/console/password", tess)
+    assert form.status == 200 and "Tess" in form.text  # was a redirect to the sign-in page
+    new = "a much longer new passphrase"
+    _, done = app.test_client.post("/console/password", cookies=tess, allow_redirects=False, data={
+        "csrf": csrf_of(form.text), "current": PASSWORD, "new": new, "again": new})
+    assert done.status == 200
+    assert sign_in(app, email="tess@example.com", password=new).status == 303
