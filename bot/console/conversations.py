@@ -17,7 +17,7 @@ from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tupl
 
 from rasa.core.agent import Agent
 from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
-from rasa.shared.core.events import BotUttered, UserUttered
+from rasa.shared.core.events import BotUttered, SessionStarted, UserUttered
 from sanic import Sanic
 
 from actions.services.chat_delivery import OutboundMessage
@@ -67,12 +67,24 @@ def said_to_customer(events: Iterable[Any]) -> List[Tuple[str, str]]:
 
 
 async def transcript(agent: Agent, conversation_id: str, shop_name: str) -> List[Line]:
-    tracker = await agent.tracker_store.retrieve(conversation_id)
+    """Every chat of the conversation (a browser's later visits are new chats in it), each after the first
+    marked where it began."""
+    store = agent.tracker_store
+    full = getattr(store, "retrieve_full_tracker", None)
+    tracker = await (full(conversation_id) if full is not None else store.retrieve(conversation_id))
     lines: List[Line] = []
     offered: List[Dict[str, Any]] = []  # the buttons of the bot's last message: what a tap chose from
+    last_message_id: Optional[str] = None
     for event in tracker.events if tracker else []:
+        if isinstance(event, SessionStarted) and lines:
+            lines.append(Line("notice", "", "The customer came back: a new chat", _at(event.timestamp)))
         if isinstance(event, UserUttered) and (event.metadata or {}).get("replayed"):
             continue  # a question passed to the bot again at hand-back: the customer typed it once
+        if isinstance(event, UserUttered):
+            again = event.message_id is not None and event.message_id == last_message_id
+            last_message_id = event.message_id
+            if again:
+                continue  # a typed "yes" read again as the button it answered: the customer said it once
         if isinstance(event, UserUttered) and event.text and not event.text.startswith("/"):
             lines.append(Line("customer", "Customer", event.text, _at(event.timestamp)))
         elif isinstance(event, UserUttered) and event.text:  # a button or the widget opening
