@@ -23,6 +23,7 @@ from actions.replies import FixedQuestion, Reply
 from actions.services.feedback import Context, FeedbackStore
 from actions.services.questions import looks_like_question
 from actions.services.ratings import nps_band, read_rating
+from actions.session import chat_began
 from actions.shop import HandoffAware
 
 FEEDBACK_SLOTS = ("csat_score", "csat_comment", "nps_score", "nps_comment", "feedback_comment",
@@ -95,7 +96,10 @@ class FeedbackAware(HandoffAware):
                        (key or (order.email if order else "")).lower())
 
     def rating_due(self, tracker: Tracker) -> bool:
-        return not tracker.get_slot("feedback_asked") and not self.feedback.asked(tracker.sender_id, "csat")
+        """Once per chat: a customer who comes back another day (a new chat, in the same conversation) is
+        asked again about that chat."""
+        return not tracker.get_slot("feedback_asked") and not self.feedback.asked(
+            tracker.sender_id, "csat", since=chat_began(tracker))
 
     def start_rating(self) -> List[EventType]:
         """feedback_form asks for the CSAT rating next (the rules follow feedback_mode)."""

@@ -9,7 +9,8 @@ there was one (``returning_visitor``): the greeting welcomes them back with it (
 
 from __future__ import annotations
 
-from typing import Any, Dict, List
+import datetime as dt
+from typing import Any, Dict, List, Optional
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import ActionExecuted, EventType, SessionStarted, SlotSet
@@ -21,6 +22,14 @@ from actions.shop import OrderAware
 
 # Carried into the next chat: nothing about the customer that the earlier chats did not show this browser.
 CARRIED = ("shown_order",)
+
+
+def chat_began(tracker: Tracker) -> Optional[dt.datetime]:
+    """When the customer's current chat (Rasa's session) began, if the tracker says."""
+    for event in reversed(tracker.events):
+        if event.get("event") == "session_started" and event.get("timestamp"):
+            return dt.datetime.fromtimestamp(float(event["timestamp"]), dt.timezone.utc)
+    return None
 
 
 def had_earlier_chat(tracker: Tracker) -> bool:

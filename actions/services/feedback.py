@@ -75,9 +75,15 @@ class FeedbackStore:
             connection.execute(update(t.feedback).where(t.feedback.c.id == row).values(score=score))
         return True
 
-    def asked(self, conversation_id: str, kind: str) -> bool:
-        """This conversation has an answer (or a "no thanks") of this kind already."""
-        return self._latest(conversation_id, kind) is not None
+    def asked(self, conversation_id: str, kind: str, since: Optional[dt.datetime] = None) -> bool:
+        """This conversation has an answer (or a "no thanks") of this kind already; with ``since`` (the
+        start of the customer's current chat, aware), one given since then."""
+        f = t.feedback.c
+        query = select(f.id).where(f.conversation_id == conversation_id, f.kind == kind)
+        if since is not None:
+            query = query.where(f.created_at >= naive_utc(since))
+        with self.engine.connect() as connection:
+            return connection.execute(query.limit(1)).first() is not None
 
     def nps_due(self, customer_key: str) -> bool:
         f = t.feedback.c

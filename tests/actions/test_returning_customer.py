@@ -213,3 +213,20 @@ def test_an_order_not_proved_is_never_remembered(shop, clock, orders, domain):
     )
     _, events = run(finish, forged, domain)
     assert "shown_order" not in {e["name"] for e in events if e["event"] == "slot"}
+
+
+def test_a_customer_who_comes_back_is_asked_for_a_rating_again_once_per_chat(shop, orders, domain):
+    from actions.feedback import FeedbackAware
+    from actions.services.feedback import Context, FeedbackStore
+
+    day_one = shop_time(shop, "2026-11-23 10:00")
+    FeedbackStore(orders.engine, clock=fixed_clock(day_one)).record("csat", Context("browser-1"), score=4)
+    rater = FeedbackAware(shop=shop, clock=fixed_clock(day_one), orders=orders)
+
+    def chat_from(moment: dt.datetime) -> Tracker:
+        return tracker(
+            {}, [{"event": "session_started", "timestamp": moment.timestamp()}], "thank_you", "thanks"
+        )
+
+    assert not rater.rating_due(chat_from(day_one - dt.timedelta(minutes=5)))  # rated in this chat
+    assert rater.rating_due(chat_from(day_one + dt.timedelta(days=1)))  # the next day's chat
