@@ -25,6 +25,15 @@ BUSY_TIMEOUT_SECONDS = 3  # far above a normal write (milliseconds), short enoug
 DATABASE_UNAVAILABLE = (OperationalError, PoolTimeout)
 
 
+def write_out_deletions(engine: Engine) -> None:
+    """After deleting personal data: on SQLite, copy the write-ahead log into the database file and empty
+    it, so the old pages it held (the rows as they were) are gone from disk too. PostgreSQL keeps dead rows
+    until (auto)vacuum reclaims them; the README says so."""
+    if engine.dialect.name == "sqlite":
+        with engine.connect() as connection:
+            connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+
+
 def create_database_engine(url: str = DEFAULT_DATABASE_URL) -> Engine:
     parsed = make_url(url)
     if parsed.drivername.startswith("sqlite"):
@@ -48,6 +57,10 @@ def create_database_engine(url: str = DEFAULT_DATABASE_URL) -> Engine:
             cursor = connection.cursor()
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.execute("PRAGMA journal_mode=WAL")
+            # Deleted rows are overwritten with zeros, not left readable in free pages: a customer's deletion
+            # (actions/services/customers/erasure.py) must not leave them in the file. (Debian's SQLite does
+            # this by default; other builds may not.)
+            cursor.execute("PRAGMA secure_delete=ON")
             cursor.close()
 
         return engine

@@ -363,3 +363,16 @@ def test_deleting_conversations_alone_keeps_the_customer_and_orders(shop_data):
     assert any(JO.email in row for row in dump["orders"]) and any(
         JO.email in row for row in dump["customer_contacts"]
     )
+
+
+def test_on_sqlite_the_deleted_customer_is_not_left_in_the_files(shop_data):
+    engine, _, records = shop_data
+    if engine.dialect.name != "sqlite":
+        pytest.skip("PostgreSQL keeps dead rows until vacuum (README)")
+    database = Path(engine.url.database)
+    before = b"".join(p.read_bytes() for p in database.parent.glob(database.name + "*"))
+    assert JO.email.encode() in before
+    records.delete_customer(email=JO.email, actor="owner@shop.test")
+    after = b"".join(p.read_bytes() for p in database.parent.glob(database.name + "*"))
+    assert [m for m in JO.markers if m.encode() in after] == []
+    assert ALEX.email.encode() in after

@@ -27,6 +27,7 @@ from sqlalchemy.engine import Connection, Engine
 from actions.services import order_tables as t
 from actions.services.clock import Clock, naive_utc, utc_now
 from actions.services.customers.export_files import ExportFiles, rasa_events
+from actions.services.database import write_out_deletions
 
 # Our tables that hold rows per conversation and nothing the shop's books need.
 _PER_CONVERSATION: Sequence[Table] = (
@@ -269,6 +270,7 @@ class CustomerRecords:
                     "orders_anonymised": len(order_ids),
                 },
             )
+        write_out_deletions(self.engine)
         return DeletionSummary(len(subject.conversations), cases, len(order_ids), remove_files(files))
 
     def _audit(

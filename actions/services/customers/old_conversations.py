@@ -23,6 +23,7 @@ from actions.services import order_tables as t
 from actions.services.clock import Clock, naive_utc, utc_now
 from actions.services.customers.erasure import delete_conversations, remove_files
 from actions.services.customers.export_files import rasa_events
+from actions.services.database import write_out_deletions
 
 logger = logging.getLogger(__name__)
 BATCH = 200  # conversations per transaction: a first sweep of a year's chats holds no lock for long
@@ -66,6 +67,7 @@ def sweep_old_conversations(engine: Engine, upload_dir: Path, days: int, clock: 
         if len(ids) < BATCH:
             break
     if deleted:
+        write_out_deletions(engine)
         with engine.begin() as connection:
             connection.execute(
                 t.audit_log.insert().values(
