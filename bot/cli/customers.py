@@ -5,6 +5,7 @@ older than RETENTION_DAYS now, as the web server does daily."""
 from __future__ import annotations
 
 import argparse
+import os
 import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, TypeVar
@@ -12,6 +13,7 @@ from typing import TYPE_CHECKING, Any, Callable, TypeVar
 from actions.services.database import create_database_engine
 from actions.services.email_address import parse_email
 from actions.services.migrations import migrate
+from actions.services.wording import plural
 from bot.cli.configuration import fail, read_settings
 
 if TYPE_CHECKING:
@@ -62,8 +64,10 @@ def export_customer(args: argparse.Namespace) -> None:
     email = _email(args.email)
     out = Path(args.out or f"customer-{re.sub(r'[^a-z0-9.@_-]', '_', email)}.zip")
     data = _on_customer(email, lambda records: records.export_zip(email=email, actor=ACTOR))
-    try:
-        out.write_bytes(data)
+    try:  # readable by its owner only: it is one person's data
+        with os.fdopen(os.open(out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb") as file:
+            file.write(data)
+        out.chmod(0o600)
     except OSError as error:
         raise fail(f"cannot write {out}: {error.strerror}") from None
     print(f"Wrote everything held about {email} to {out} ({len(data):,} bytes).")
@@ -76,12 +80,17 @@ def delete_customer(args: argparse.Namespace) -> None:
             f"This deletes every conversation, case, ticket, rating and photo of {email}, and blanks the "
             "name, email, phone and address on their orders. It cannot be undone."
         )
-        if input("Type the email again to delete: ").strip().lower() != email:
+        try:
+            typed = input("Type the email again to delete: ")
+        except EOFError:  # no terminal to answer from
+            typed = ""
+        if typed.strip().lower() != email:
             raise fail("not confirmed; nothing was deleted")
     done = _on_customer(email, lambda records: records.delete_customer(email=email, actor=ACTOR))
     print(
-        f"Deleted {email}: {done.conversations} conversations, {done.cases} cases, {done.files} photos; "
-        f"{done.orders_anonymised} orders kept for the books without their personal details."
+        f"Deleted {email}: {plural(done.conversations, 'conversation')}, {plural(done.cases, 'case')}, "
+        f"{plural(done.files, 'photo')}; {plural(done.orders_anonymised, 'order')} kept for the books "
+        "without their personal details."
     )
 
 

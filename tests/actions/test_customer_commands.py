@@ -68,18 +68,21 @@ def test_export_writes_the_zip_and_delete_asks_for_the_email_again(sqlite_engine
 
     run = cli(tmp_path, "export", "Jo.Baker@example.com", "--out", str(tmp_path / "jo.zip"))
     assert run.returncode == 0, run.stderr
+    assert (tmp_path / "jo.zip").stat().st_mode & 0o777 == 0o600  # one person's data: the owner's eyes only
     archive = zipfile.ZipFile(io.BytesIO((tmp_path / "jo.zip").read_bytes()))
     assert "photos/conv-jo/mug.jpg" in archive.namelist()
     assert json.loads(archive.read("orders.json"))[0]["number"] == "KC-10003"
 
     refused = cli(tmp_path, "delete", "jo.baker@example.com", stdin="someone@example.com\n")
     assert refused.returncode != 0 and "nothing was deleted" in refused.stderr
+    no_answer = cli(tmp_path, "delete", "jo.baker@example.com")  # stdin at its end: no confirmation
+    assert no_answer.returncode == 2 and "nothing was deleted" in no_answer.stderr
     with sqlite_engine.connect() as connection:
         assert connection.execute(select(t.customers)).all()
 
     run = cli(tmp_path, "delete", "jo.baker@example.com", stdin="jo.baker@example.com\n")
     assert run.returncode == 0, run.stderr
-    assert "1 conversations" in run.stdout and "1 orders kept" in run.stdout
+    assert "1 conversation, 0 cases, 1 photo; 1 order kept" in run.stdout
     with sqlite_engine.connect() as connection:
         assert connection.execute(select(t.customers)).all() == []
         assert (

@@ -300,6 +300,8 @@ def test_the_export_holds_all_of_theirs_and_nothing_of_the_neighbours(shop_data)
         assert json.loads(files[f"{kind}.json"]), kind
         rows = list(csv.DictReader(io.StringIO(files[f"{kind}.csv"].decode())))
         assert len(rows) == len(json.loads(files[f"{kind}.json"])), kind
+    assert "photos/ holds the photos" in files["README.txt"].decode()
+    assert next(csv.DictReader(io.StringIO(files["customer.csv"].decode())))["emails"] == JO.email
     customer = json.loads(files["customer.json"])[0]
     assert (customer["name"], customer["emails"], customer["phones"]) == (JO.name, [JO.email], [JO.phone])
     said = [m["text"] for m in json.loads(files["conversations.json"]) if m["from"] == "customer"]

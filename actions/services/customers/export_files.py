@@ -46,6 +46,15 @@ def _rows(connection: Connection, query: Any) -> List[Dict[str, Any]]:
     return [{k: _plain(v) for k, v in row.items()} for row in connection.execute(query).mappings()]
 
 
+def _cell(value: Any) -> str:
+    """A CSV cell: lists as "a; b" (emails, notes), records in them as JSON."""
+    if value is None:
+        return ""
+    if isinstance(value, list):
+        return "; ".join(v if isinstance(v, str) else json.dumps(v, ensure_ascii=False) for v in value)
+    return str(value)
+
+
 def _csv(records: Sequence[Dict[str, Any]]) -> str:
     out = io.StringIO()
     columns: List[str] = []
@@ -54,7 +63,7 @@ def _csv(records: Sequence[Dict[str, Any]]) -> str:
     writer = csv.writer(out)
     writer.writerow(columns)
     for record in records:
-        cells = ["" if record.get(c) is None else str(record.get(c)) for c in columns]
+        cells = [_cell(record.get(c)) for c in columns]
         writer.writerow(["'" + c if c.startswith(_FORMULA_STARTS) else c for c in cells])
     return out.getvalue()
 
@@ -240,7 +249,7 @@ class ExportFiles:
         return found
 
     def zip_bytes(self) -> bytes:
-        buffer = io.BytesIO()
+        buffer, photos = io.BytesIO(), self.photos()
         with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
             archive.writestr(
                 "README.txt",
@@ -248,7 +257,7 @@ class ExportFiles:
                     "Everything the shop's support chat holds about you, "
                     f"exported {self.now:%Y-%m-%d %H:%M} UTC.\n"
                     "Each kind of record is in a JSON file and the same in a CSV file; times are UTC.\n"
-                    "photos/ holds the photos you uploaded in the chat.\n"
+                    + ("photos/ holds the photos you uploaded in the chat.\n" if photos else "")
                 ),
             )
             for name, records in (
@@ -261,6 +270,6 @@ class ExportFiles:
             ):
                 archive.writestr(f"{name}.json", json.dumps(records, indent=2, ensure_ascii=False))
                 archive.writestr(f"{name}.csv", _csv(records))
-            for path in self.photos():
+            for path in photos:
                 archive.write(path, f"photos/{path.parent.name}/{path.name}")
         return buffer.getvalue()
