@@ -269,6 +269,7 @@ def customer_panel(profile: Optional[CustomerProfile], conversation_id: str, zon
                      for o in p.orders[:3])
     more = f"<li>and {len(p.orders) - 3} more</li>" if len(p.orders) > 3 else ""
     past = [c for c in p.conversations if c.conversation_id != conversation_id]
+    earlier = sum(c.chats for c in p.conversations) - (1 if len(past) < len(p.conversations) else 0)
     chats = "".join(f'<li><a href="{esc(transcript_url(p.id, c.conversation_id))}">'
                     f"{esc(stored_local(c.last_at or c.linked_at, zone))}</a></li>" for c in past[:3])
     cases = ", ".join(f'<a href="/console/cases/{c.id}">{esc(c.number)}</a>' for c in p.open_cases) or "none"
@@ -278,7 +279,7 @@ def customer_panel(profile: Optional[CustomerProfile], conversation_id: str, zon
     return (f'<h2>Customer</h2><p><a href="{customer_url(p.id)}"><strong>{esc(display_name(p))}</strong></a> '
             f"{_tags(p.tags)}</p><ul class=\"plain\">{contacts}</ul>"
             f"<h3>Orders</h3>{f'<ul class=plain>{orders}{more}</ul>' if orders else '<p>None</p>'}"
-            f"<h3>Past conversations: {len(past)}</h3>{f'<ul class=plain>{chats}</ul>' if chats else ''}"
+            f"<h3>Earlier chats: {earlier}</h3>{f'<ul class=plain>{chats}</ul>' if chats else ''}"
             f"<p><strong>Open cases:</strong> {cases}</p><p><strong>Last rating:</strong> {last}</p>"
             f'<p><a href="{customer_url(p.id)}">The whole customer →</a></p>')
 

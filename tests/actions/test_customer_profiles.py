@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 from rasa.shared.core.events import BotUttered, UserUttered
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from actions.services import order_tables as t
 from actions.services.customers.identity import link_conversation
@@ -200,3 +200,16 @@ def test_a_conversation_that_left_their_email_before_linking_is_theirs_too(shop,
     assert (earliest.conversation_id, earliest.how, earliest.handoff_id) == ("conv-before", "email", old)
     assert old in [h.id for h in profile.handoffs]
     assert profile.first_contact == DAY - dt.timedelta(days=30)
+
+
+def test_a_browsers_visits_count_as_chats_on_the_page_and_in_the_list(shop, engine):
+    book, alex, *_ = shop
+    later = DAY + dt.timedelta(days=1)
+    with engine.begin() as connection:  # the same browser, back the next day and the day after
+        for day in (later, later + dt.timedelta(days=1)):
+            connection.execute(text("INSERT INTO events (sender_id, type_name, timestamp, data) VALUES "
+                                    "('conv-alex-1', 'session_started', :t, '{}')"), {"t": _stamp(day)})
+    chats = {c.conversation_id: c.chats for c in book.profile(alex).conversations}
+    assert chats == {"conv-alex-1": 2, "conv-alex-2": 1}  # stored sessions; one without any counts as one
+    (summary,) = [s for s in book.search("alex", 10) if s.id == alex]
+    assert summary.conversations == 3  # the chats: two in the first conversation, one in the second

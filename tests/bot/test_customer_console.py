@@ -251,7 +251,7 @@ def test_the_live_conversation_shows_its_customer_beside_it_or_an_anonymous_visi
     assert page.status == 200 and 'data-region="customer"' in page.text
     panel = page.text[page.text.index('<aside class="customer-panel"'):]
     assert f'href="/console/customers/{alex}"' in panel and "alex.morgan@example.com" in panel
-    assert "KC-10001" in panel and "Past conversations: 0" in panel and "Open cases:</strong> none" in panel
+    assert "KC-10001" in panel and "Earlier chats: 0" in panel and "Open cases:</strong> none" in panel
     assert "Last rating:</strong> Rating 5/5" in panel  # all given at one moment: the latest row
     assert SCRIPT not in page.text and "sam.patel" not in panel
     anonymous = get(app, f"/console/handoffs/{chats['anonymous']}", cookies)

@@ -29,6 +29,7 @@ class ConversationRecord:
     messages: int                      # the customer's and the bot's, without the widget's opening
     channel: str                       # the channel the customer wrote on, when the events say
     handoff_id: Optional[int]          # its latest handoff: the console page it has
+    chats: int = 1                     # the browser's visits in it (Rasa's sessions), each a chat
 
 
 @dataclass(frozen=True)

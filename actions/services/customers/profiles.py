@@ -41,28 +41,34 @@ def clean_tags(text: str) -> Tuple[str, ...]:
     return tuple(sorted({tag.strip().lower()[:MAX_TAG] for tag in text.split(",") if tag.strip()}))
 
 
-Times = Tuple[dt.datetime, dt.datetime, int, str]  # first and last message, how many, the channel
+Times = Tuple[dt.datetime, dt.datetime, int, str, int]  # first and last message, how many, channel, chats
 
 
 def conversation_times(connection: Connection, ids: Sequence[str]) -> Dict[str, Times]:
-    """First and last message, message count and channel of each conversation in Rasa's events table."""
+    """First and last message, message count, channel and chats (a browser's visits: Rasa's sessions) of each
+    conversation in Rasa's events table."""
     found: Dict[str, Times] = {}
     if not ids or not inspect(connection).has_table("events"):
         return found
     e = events.c
     rows = connection.execute(select(e.sender_id, e.type_name, e.timestamp, e.data)
-                              .where(e.sender_id.in_(list(ids)), e.type_name.in_(("user", "bot")))
+                              .where(e.sender_id.in_(list(ids)),
+                                     e.type_name.in_(("user", "bot", "session_started")))
                               .order_by(e.id))
+    chats: Dict[str, int] = {}
     for sender, kind, timestamp, raw in rows:
+        if kind == "session_started":
+            chats[sender] = chats.get(sender, 0) + 1
+            continue
         data = _json(raw)
         if kind == "user" and data.get("text") == AUTOMATIC_OPENING:
             continue
         at = naive_utc(dt.datetime.fromtimestamp(timestamp, dt.timezone.utc))
-        first, last, count, channel = found.get(sender, (at, at, 0, ""))
+        first, last, count, channel, _ = found.get(sender, (at, at, 0, "", 1))
         if kind == "user" and not channel:
             channel = str(data.get("input_channel") or "")
-        found[sender] = (min(first, at), max(last, at), count + 1, channel)
-    return found
+        found[sender] = (min(first, at), max(last, at), count + 1, channel, 1)
+    return {sender: (*times[:4], max(chats.get(sender, 0), 1)) for sender, times in found.items()}
 
 
 def _json(text: Optional[str]) -> Dict[str, object]:
@@ -178,9 +184,9 @@ def _conversations(connection: Connection, customer_id: int,
             handoff_of[conversation_id] = handoff_id
     records = []
     for conversation_id, (how, linked_at) in linked.items():
-        first, last, count, channel = times.get(conversation_id, (None, None, 0, ""))
+        first, last, count, channel, chats = times.get(conversation_id, (None, None, 0, "", 1))
         records.append(ConversationRecord(conversation_id, how, linked_at, first, last, count, channel,
-                                          handoff_of.get(conversation_id)))
+                                          handoff_of.get(conversation_id), chats))
     return tuple(sorted(records, key=lambda c: (c.last_at or c.linked_at, c.conversation_id), reverse=True))
 
 

@@ -93,6 +93,16 @@ def _summaries(connection: Connection, ids: Optional[Set[int]], limit: int) -> L
             if timestamp is not None and customer_id in last:
                 at = dt.datetime.fromtimestamp(timestamp, dt.timezone.utc).replace(tzinfo=None)
                 last[customer_id] = max(last[customer_id], at)
+        # A browser's visits are chats (Rasa's sessions) in one conversation: each counts.
+        linked = select(links.conversation_id).where(chosen(links.customer_id))
+        sessions = dict(connection.execute(
+            select(events.c.sender_id, func.count())
+            .where(events.c.type_name == "session_started", events.c.sender_id.in_(linked))
+            .group_by(events.c.sender_id)).all())
+        counts = {}
+        for customer_id, conversation_id in connection.execute(
+                select(links.customer_id, links.conversation_id).where(chosen(links.customer_id))):
+            counts[customer_id] = counts.get(customer_id, 0) + max(sessions.get(conversation_id, 0), 1)
     shown = sorted(customers, key=lambda row: (last[row.id], row.id), reverse=True)[:max(limit, 0)]
     contacts: Dict[int, List[Tuple[str, str]]] = {row.id: [] for row in shown}
     if shown:
