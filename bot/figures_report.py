@@ -124,10 +124,10 @@ def customer_lines(customers: CustomerFigures) -> List[Tuple[str, str, str]]:
     retention = customers.retention
     return [
         ("Returning customers",
-         share_words(customers.returning, "conversations of known customers")
-         + f"; {plural(customers.anonymous_conversations, 'anonymous conversation')} apart",
+         share_words(customers.returning, "chats of known customers")
+         + f"; {plural(customers.anonymous_conversations, 'anonymous chat')} apart",
          customers.returning.definition),
-        ("Repeat contacts within 7 days", share_words(customers.repeat_contacts, "conversations"),
+        ("Repeat contacts within 7 days", share_words(customers.repeat_contacts, "chats"),
          customers.repeat_contacts.definition),
         ("CSAT new / returning / anonymous",
          " / ".join(average(g.csat) for g in groups)

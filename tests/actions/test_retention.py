@@ -262,12 +262,12 @@ def test_the_report_prints_the_customer_figures_with_their_definitions(tmp_path,
     assert run.returncode == 0, run.stderr
     lines = run.stdout.splitlines()
     start = lines.index("CUSTOMERS")
-    assert lines[start + 1:start + 5] == [
-        "Returning customers               71% (5 of 7 conversations of known customers); 2 anonymous "
-        "conversations apart",
-        "    Of the conversations of known customers (who proved an email or phone in a chat), the share",
-        "    whose customer had written to us before it began, in another chat or earlier in the same one.",
-        "Repeat contacts within 7 days     43% (3 of 7 conversations)"]
+    assert lines[start + 1:start + 6] == [
+        "Returning customers               71% (5 of 7 chats of known customers); 2 anonymous chats apart",
+        "    Of the chats of known customers (who proved an email or phone in a chat), the share whose",
+        "    customer had written to us before it began: in another chat, or on an earlier visit from the",
+        "    same browser (a new chat after an hour without messages).",
+        "Repeat contacts within 7 days     43% (3 of 7 chats)"]
     text = run.stdout
     for expected in ("CSAT new / returning / anonymous  4.0 / 3.5 / 1.0 (from 1 / 2 / 1 ratings)",
                      "NPS new / returning / anonymous   +100 / +33 / 0 (from 1 / 3 / 1 answers)",
@@ -291,3 +291,30 @@ def test_the_report_by_month_has_the_retention_trend(tmp_path, sqlite_engine):
         "month         next  customers  again  retention",
         "Mar 2026  Apr 2026          4      2        50%",
         "Apr 2026  May 2026          3      2        67%"]
+
+
+def test_a_browser_that_comes_back_is_a_returning_customer_in_its_later_chat(engine):
+    """The widget keeps one conversation per browser; Rasa starts a new chat (a session) in it after an hour:
+    the second day's chat is a returning customer's, and a rating in it counts as returning."""
+    from rasa.shared.core.events import SessionStarted
+
+    add_conversations(engine, {"browser": [
+        SessionStarted(timestamp=at_shop("2026-06-09 10:00:00")),
+        user("2026-06-09 10:00:05", "where is my order", "order_status"),
+        SessionStarted(timestamp=at_shop("2026-06-11 18:00:00")),
+        user("2026-06-11 18:00:05", "my order still hasn't come", "order_status"),
+    ]})
+    with engine.begin() as connection:
+        link_conversation(connection, "browser", how="order", at=stored("2026-06-09 10:01:00"),
+                          email="gil@example.com")
+    add_feedback(engine, rate("browser", "csat", 5, False, "2026-06-11 18:05:00"))
+
+    figures = figures_of(engine)
+
+    assert (figures.returning.part, figures.returning.whole) == (1, 2)
+    assert (figures.repeat_contacts.part, figures.repeat_contacts.whole) == (1, 2)  # order_status again
+    assert (figures.new.csat.count, figures.returning_ratings.csat.count) == (0, 1)
+
+
+def at_shop(when: str) -> float:
+    return stored(when).replace(tzinfo=dt.timezone.utc).timestamp()

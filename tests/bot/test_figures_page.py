@@ -192,9 +192,9 @@ def test_the_customers_section_has_each_figure_with_its_definition_beside_it(cus
     html = get(app, "/console/figures?from=2026-06-08&to=2026-06-14", cookies).text
     section = html[html.index("<h2>Customers</h2>"):]
     assert cells(section, "Returning customers") == [
-        "71% (5 of 7 conversations of known customers); 2 anonymous conversations apart"]
+        "71% (5 of 7 chats of known customers); 2 anonymous chats apart"]
     assert definition(section, "Returning customers") == RETURNING.replace("'", "&#x27;")
-    assert cells(section, "Repeat contacts within 7 days") == ["43% (3 of 7 conversations)"]
+    assert cells(section, "Repeat contacts within 7 days") == ["43% (3 of 7 chats)"]
     assert "the same customer had already asked about in the 7 days" in definition(
         section, "Repeat contacts within 7 days")
     assert cells(section, "CSAT new / returning / anonymous") == ["4.0 / 3.5 / 1.0 (from 1 / 2 / 1 ratings)"]

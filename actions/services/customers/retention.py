@@ -11,6 +11,7 @@ the page and the report print it beside the number.
 """
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass
@@ -43,12 +44,13 @@ NOT_A_PROBLEM = frozenset({
     "stop", "human_handoff", "give_feedback", "how_are_you", "bot_insult", "laugh", FALLBACK_INTENT})
 
 # One sentence each, printed beside the figure it defines.
-RETURNING = ("Of the conversations of known customers (who proved an email or phone in a chat), the share "
-             "whose customer had written to us before it began, in another chat or earlier in the same one.")
-REPEAT = ("Of those conversations, the share whose problem (the intent of the customer's first request in "
+RETURNING = ("Of the chats of known customers (who proved an email or phone in a chat), the share whose "
+             "customer had written to us before it began: in another chat, or on an earlier visit from the "
+             "same browser (a new chat after an hour without messages).")
+REPEAT = ("Of those chats, the share whose problem (the intent of the customer's first request in "
           "it, small talk, yes/no answers and 'a person please' aside) the same customer had already asked "
           "about in the 7 days before it began.")
-RATINGS = ("The ratings given in the range, by whether the conversation's customer was new or returning; "
+RATINGS = ("The ratings given in the range, by whether the chat's customer was new or returning; "
            "chats that never proved an email or phone are anonymous, a group of their own.")
 NPS_RATINGS = "The 0-10 answers given in the range, in the same three groups as CSAT."
 RETENTION = ("Of the customers (an order's email) who ordered in one {by} of the range, the share who "
@@ -105,7 +107,7 @@ class Retention:
 class CustomerFigures:
     returning: Share
     repeat_contacts: Share
-    anonymous_conversations: int  # conversations of the range that proved no email or phone
+    anonymous_conversations: int  # chats of the range that proved no email or phone
     new: Ratings
     returning_ratings: Ratings
     anonymous: Ratings
@@ -129,10 +131,13 @@ class _History:
 
     def __init__(self, connection: Connection, start: dt.datetime, end: dt.datetime) -> None:
         self.customer: Dict[str, int] = {}  # sender -> customer
+        self._chat_of: Dict[str, Dict[int, float]] = {}
         self.senders: Dict[int, List[str]] = defaultdict(list)  # customer -> senders
         self.linked_at: Dict[str, float] = {}
         self.messages: Dict[str, List[_Message]] = defaultdict(list)  # sender -> messages, oldest first
-        self.starts: Dict[str, float] = {}  # sender -> its first customer message in the range
+        # sender -> each chat's first customer message in the range: a browser keeps one conversation for
+        # all its visits, and Rasa starts a session (a chat) in it after an hour without messages
+        self.chats: Dict[str, List[float]] = defaultdict(list)
         has_events = inspect(connection).has_table("events")
         e, links = events.c, t.customer_conversations.c
         writers = (select(e.sender_id).where(e.type_name == "user", e.timestamp >= start.timestamp(),
@@ -157,12 +162,21 @@ class _History:
             select(e.sender_id, e.timestamp, e.intent_name, data)
             .where(e.type_name == "user", e.timestamp < end.timestamp(), e.sender_id.in_(theirs))
             .order_by(e.timestamp, e.id))
+        sessions: Dict[str, List[float]] = defaultdict(list)
+        for sender, moment in connection.execute(
+                select(e.sender_id, e.timestamp).where(e.type_name == "session_started",
+                                                      e.timestamp < end.timestamp(), e.sender_id.in_(theirs))
+                .order_by(e.timestamp)):
+            sessions[sender].append(moment)
         for sender, moment, intent, text in rows:
             if automatic_opening(text):
                 continue
             self.messages[sender].append(_Message(moment, intent))
             if moment >= start.timestamp():
-                self.starts.setdefault(sender, moment)
+                chat = bisect.bisect_right(sessions[sender], moment)  # the sessions begun by then
+                if chat not in self._chat_of.setdefault(sender, {}):
+                    self._chat_of[sender][chat] = moment
+                    self.chats[sender].append(moment)
 
     def _customer_messages(self, customer: int) -> List[_Message]:
         return [m for s in self.senders[customer] for m in self.messages[s]]
@@ -172,9 +186,13 @@ class _History:
         return (any(m.at < moment for m in self._customer_messages(customer))
                 or any(self.linked_at[s] < moment and not self.messages[s] for s in self.senders[customer]))
 
-    def problem(self, sender: str, since: float) -> Optional[str]:
+    def problem(self, sender: str, since: float, until: float) -> Optional[str]:
         return next((m.intent for m in self.messages[sender]
-                     if m.at >= since and m.intent and m.intent not in NOT_A_PROBLEM), None)
+                     if since <= m.at < until and m.intent and m.intent not in NOT_A_PROBLEM), None)
+
+    def chat_began(self, sender: str, moment: float) -> Optional[float]:
+        """When the chat of ``sender`` that ``moment`` falls in began (its first message in the range)."""
+        return max((began for began in self.chats.get(sender, []) if began <= moment), default=None)
 
     def repeated(self, customer: int, problem: str, moment: float) -> bool:
         since = moment - REPEAT_WINDOW.total_seconds()
@@ -220,23 +238,25 @@ def collect_customer_figures(engine: Engine, zone: ZoneInfo, figure_range: Figur
     with engine.connect() as connection:
         history = _History(connection, start, end)
         retention = _retention(connection, zone, figure_range)
-    returning: Dict[str, bool] = {}
+    returning: Dict[Tuple[str, float], bool] = {}
     repeats = anonymous = 0
-    for sender, began in history.starts.items():
+    for sender, chats in history.chats.items():
         customer = history.customer.get(sender)
         if customer is None:
-            anonymous += 1
+            anonymous += len(chats)
             continue
-        returning[sender] = history.returning(customer, began)
-        problem = history.problem(sender, began)
-        repeats += bool(problem and history.repeated(customer, problem, began))
+        for began, ended in zip(chats, [*chats[1:], float("inf")], strict=True):
+            returning[(sender, began)] = history.returning(customer, began)
+            problem = history.problem(sender, began, ended)
+            repeats += bool(problem and history.repeated(customer, problem, began))
     groups: Dict[str, List[FeedbackAnswer]] = defaultdict(list)
     for answer in answers:
         customer = history.customer.get(answer.conversation_id)
         if customer is None:
             groups["anonymous"].append(answer)
             continue
-        came_back = returning.get(answer.conversation_id)
+        chat = history.chat_began(answer.conversation_id, answer.at.timestamp())
+        came_back = returning.get((answer.conversation_id, chat)) if chat is not None else None
         if came_back is None:  # rated in the range without writing in it
             came_back = history.returning(customer, answer.at.timestamp())
         groups["returning" if came_back else "new"].append(answer)
