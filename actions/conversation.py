@@ -62,7 +62,7 @@ class ActionGreet(ShopReplyAction):
         if shown is None:
             return Reply.with_topics("Welcome back! What can I help you with today?", MAIN_TOPICS)
         return Reply(shown.welcome(local_date(self.now(), self.shop)),
-                     (order_button("Yes, that order", "order_status", shown.number),
+                     (order_button("Yes, that order", shown.task, shown.number),
                       {"title": "Something else", "payload": "/help"}))
 
     def reply(self, intent: str, shop: ShopProfile, now: dt.datetime) -> Reply:

@@ -72,10 +72,10 @@ class ActionFinishOrderTask(PersonRouting, Action):
         reply.send(dispatcher)
         events = [SlotSet(slot, None) for slot in ("order_task", *TASK_SLOTS)]
         if order is not None and not locked:
-            events.append(SlotSet("shown_order", self.shown(order).to_slot()))
+            events.append(SlotSet("shown_order", self.shown(order, task).to_slot()))
         return events
 
-    def shown(self, order: Order) -> ShownOrder:
+    def shown(self, order: Order, task: str) -> ShownOrder:
         """The order as this chat has just shown it (after the task's change, if it made one): what a later
         chat on this browser may mention in its welcome back."""
         order = self.orders.get(order.number) or order
@@ -83,8 +83,9 @@ class ActionFinishOrderTask(PersonRouting, Action):
         moment = {"shipped": shipment.shipped_at if shipment else None,
                   "delivered": shipment.delivered_at if shipment else None,
                   "paid": order.placed_at, "packed": order.placed_at}.get(order.status)
+        topic = "refund" if task in ("refund_status", "request_refund") and order.refunds else "order"
         return ShownOrder(order.number, order.status, local_date(moment, self.shop) if moment else None,
-                          first_name(order.customer_name))
+                          first_name(order.customer_name), topic)
 
     def _answers(self) -> Dict[str, Callable[[Order, Tracker], Reply]]:
         return {

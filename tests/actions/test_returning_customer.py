@@ -22,7 +22,7 @@ from actions.services.orders import OrderService
 from actions.session import ActionSessionStart
 from tests.conftest import fixed_clock, prove, shop_time
 
-SHOWN = {"number": "KC-10003", "status": "shipped", "day": "2026-11-22", "first_name": "Jo"}
+SHOWN = {"number": "KC-10003", "status": "shipped", "day": "2026-11-22", "first_name": "Jo", "topic": "order"}
 
 
 @pytest.fixture
@@ -187,7 +187,13 @@ def test_showing_an_order_remembers_it_as_shown_and_the_next_chat_offers_it(shop
     )
     _, events = run(finish, status, domain)
     shown = {e["name"]: e["value"] for e in events if e["event"] == "slot"}["shown_order"]
-    assert shown == {"number": "KC-10003", "status": "shipped", "day": "2026-11-23", "first_name": "Jo"}
+    assert shown == {
+        "number": "KC-10003",
+        "status": "shipped",
+        "day": "2026-11-23",
+        "first_name": "Jo",
+        "topic": "order",
+    }
 
     messages, _ = run(
         AskOrderId(shop=shop, clock=clock, orders=orders),
@@ -230,3 +236,25 @@ def test_a_customer_who_comes_back_is_asked_for_a_rating_again_once_per_chat(sho
 
     assert not rater.rating_due(chat_from(day_one - dt.timedelta(minutes=5)))  # rated in this chat
     assert rater.rating_due(chat_from(day_one + dt.timedelta(days=1)))  # the next day's chat
+
+
+def test_a_refund_asked_about_is_what_the_welcome_back_offers_to_check(shop, clock, orders, domain):
+    finish = ActionFinishOrderTask(shop=shop, clock=clock, orders=orders)
+    prove(orders, "browser-1", "KC-10009")
+    asked = tracker(
+        {"order_task": "refund_status", "order_id": "KC-10009", "verified_order": "KC-10009"},
+        [],
+        intent="inform",
+        text="ria.shah@example.com",
+    )
+    _, events = run(finish, asked, domain)
+    shown = {e["name"]: e["value"] for e in events if e["event"] == "slot"}["shown_order"]
+    assert (shown["number"], shown["topic"], shown["first_name"]) == ("KC-10009", "refund", "Ria")
+
+    messages, _ = run(
+        ActionGreet(shop=shop, clock=clock),
+        tracker({"returning_visitor": True, "shown_order": shown}, [{"event": "session_started"}]),
+        domain,
+    )
+    assert messages[0]["text"] == "Welcome back, Ria! Is this about the refund on your order KC-10009?"
+    assert messages[0]["buttons"][0]["payload"] == '/refund_status{"order_id": "KC-10009"}'

@@ -17,6 +17,7 @@ from typing import Any, Dict, Optional
 _TITLES = {"mr", "mrs", "ms", "miss", "mx", "dr", "prof", "sir", "madam", "mr.", "mrs.", "ms.", "dr."}
 _NAME = re.compile(r"[^\W\d_][^\W\d_'’-]*(?:['’-][^\W\d_]+)*")
 _ORDER_NUMBER = re.compile(r"[A-Za-z0-9-]{1,32}")
+TOPICS = {"order": "order_status", "refund": "refund_status"}
 _STATUS_PHRASES = {
     "paid": "placed",
     "packed": "packed",
@@ -53,10 +54,12 @@ class ShownOrder:
     status: str
     day: Optional[dt.date]
     first_name: str = ""
+    topic: str = "order"  # what the chat asked about it: "order" (where it is, a change) or "refund"
 
     def to_slot(self) -> Dict[str, Any]:
         day = self.day.isoformat() if self.day else None
-        return {"number": self.number, "status": self.status, "day": day, "first_name": self.first_name}
+        return {"number": self.number, "status": self.status, "day": day, "first_name": self.first_name,
+                "topic": self.topic}
 
     @classmethod
     def from_slot(cls, value: Any) -> Optional["ShownOrder"]:
@@ -65,19 +68,21 @@ class ShownOrder:
         if not isinstance(value, dict):
             return None
         number, status, name = value.get("number"), value.get("status"), value.get("first_name") or ""
+        topic = value.get("topic") or "order"
         if not (
             isinstance(number, str)
             and _ORDER_NUMBER.fullmatch(number)
             and status in _STATUS_PHRASES
             and isinstance(name, str)
             and (not name or _NAME.fullmatch(name))
+            and topic in TOPICS
         ):
             return None
         try:
             day = dt.date.fromisoformat(value["day"]) if value.get("day") else None
         except (TypeError, ValueError):
             return None
-        return cls(number, status, day, name)
+        return cls(number, status, day, name, topic)
 
     def status_words(self, today: dt.date) -> str:
         phrase = _STATUS_PHRASES[self.status]
@@ -85,4 +90,11 @@ class ShownOrder:
 
     def welcome(self, today: dt.date) -> str:
         hello = f"Welcome back, {self.first_name}!" if self.first_name else "Welcome back!"
+        if self.topic == "refund":
+            return f"{hello} Is this about the refund on your order {self.number}?"
         return f"{hello} Is this about your order {self.number}, {self.status_words(today)}?"
+
+    @property
+    def task(self) -> str:
+        """The order task a "yes" to the welcome starts."""
+        return TOPICS[self.topic]
