@@ -27,6 +27,7 @@ from sqlalchemy.engine import Connection, Engine
 from actions.services import order_tables as t
 from actions.services.clock import Clock, naive_utc, utc_now
 from actions.services.customers.export_files import ExportFiles, rasa_events
+from actions.services.customers.identity import conversations_of, customer_by_contact
 from actions.services.database import write_out_deletions
 
 # Our tables that hold rows per conversation and nothing the shop's books need.
@@ -71,12 +72,7 @@ class DeletionSummary:
 def _conversation_ids(connection: Connection, customer_id: Optional[int], emails: Set[str]) -> Set[str]:
     ids: Set[str] = set()
     if customer_id is not None:
-        links = t.customer_conversations
-        ids |= set(
-            connection.execute(
-                select(links.c.conversation_id).where(links.c.customer_id == customer_id)
-            ).scalars()
-        )
+        ids |= set(conversations_of(connection, customer_id))
     if emails:
         ids |= set(
             connection.execute(
@@ -100,11 +96,7 @@ def find_subject(
     tickets and cases that bear it. None when nothing at all is held."""
     contacts = t.customer_contacts
     if customer_id is None and email:
-        customer_id = connection.execute(
-            select(contacts.c.customer_id).where(
-                contacts.c.kind == "email", contacts.c.value == email.strip().lower()
-            )
-        ).scalar()
+        customer_id = customer_by_contact(connection, email)
     emails: Set[str] = {email.strip().lower()} if email else set()
     phones: Set[str] = set()
     if customer_id is not None:

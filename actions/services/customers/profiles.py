@@ -20,6 +20,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from actions.services import order_tables as t
 from actions.services.clock import Clock, naive_utc, utc_now
+from actions.services.customers.identity import customers_of
 from actions.services.customers.profile_records import (
     CaseRecord,
     ConversationRecord,
@@ -91,11 +92,8 @@ class CustomerBook:
 
     def customer_for_conversation(self, conversation_id: str) -> Optional[int]:
         """The customer this conversation proved itself as (the first, should it have proved two)."""
-        links = t.customer_conversations
         with self.engine.connect() as connection:
-            return connection.execute(select(links.c.customer_id)
-                                      .where(links.c.conversation_id == conversation_id)
-                                      .order_by(links.c.linked_at, links.c.customer_id).limit(1)).scalar()
+            return next(iter(customers_of(connection, conversation_id)), None)
 
     def profile(self, customer_id: int) -> Optional[CustomerProfile]:
         with self.engine.connect() as connection:
