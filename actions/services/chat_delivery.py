@@ -41,12 +41,17 @@ class OutboundMessage:
     created_at: dt.datetime
     mailed_at: Optional[dt.datetime]
     delivered_at: Optional[dt.datetime]
+    # On a messaging channel: the provider's tries so far, and the failure that ended them (issue 19)
+    attempts: int = 0
+    failed_at: Optional[dt.datetime] = None
+    error: str = ""
 
     @classmethod
     def from_row(cls, row: RowMapping) -> "OutboundMessage":
         return cls(row["id"], row["conversation_id"], row["kind"], row["sender_name"], row["via"],
                    json.loads(row["payload"]), row["created_at"].replace(tzinfo=dt.timezone.utc),
-                   _aware(row["mailed_at"]), _aware(row["delivered_at"]))
+                   _aware(row["mailed_at"]), _aware(row["delivered_at"]), int(row.get("attempts") or 0),
+                   _aware(row.get("failed_at")), str(row.get("error") or ""))
 
     @property
     def text(self) -> str:
