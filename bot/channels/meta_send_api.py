@@ -1,0 +1,117 @@
+"""Messenger and Instagram: Meta's Send API (POST /me/messages with the page's token).
+
+Both take text, an image attachment and quick replies (up to 13, titles of up to 20 characters); past
+that the buttons go as a numbered list. Instagram allows half Messenger's text. The two differ also in
+what counts as read: Messenger has ``mark_seen``, Instagram's API nothing we need.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from typing import Any, ClassVar, Dict, List, Tuple
+
+from bot.channels.outgoing import CheckResult, Delivery, Media, Outgoing
+from bot.channels.provider_http import PROMPT, GraphClient, cut, fit_numbered
+
+logger = logging.getLogger(__name__)
+QUICK_REPLIES = 13
+QUICK_REPLY_TITLE = 20
+QUICK_REPLY_PAYLOAD = 1000
+OUTSIDE_WINDOW = (10, 2018278)  # code, subcode: "This message is sent outside of allowed window"
+
+
+class SendApiClient(GraphClient):
+    window = dt.timedelta(hours=24)
+    text_limit: ClassVar[int]
+    checked_as: ClassVar[str]  # what check() calls the page: "Facebook page"
+
+    def window_closed(self, code: Any, subcode: Any) -> bool:
+        # Code 551 ("This person isn't available right now") is refused for good, but no window is closed.
+        return (code, subcode) == OUTSIDE_WINDOW
+
+    def _body(self, address: str, message: Dict[str, Any]) -> Dict[str, Any]:
+        return {"recipient": {"id": address}, "messaging_type": "RESPONSE", "message": message}
+
+    def bodies(self, address: str, message: Outgoing) -> Tuple[List[Dict[str, Any]], bool]:
+        """The requests that make up ``message``, and whether its buttons became a numbered list."""
+        bodies: List[Dict[str, Any]] = []
+        if message.image:
+            bodies.append(
+                self._body(
+                    address,
+                    {"attachment": {"type": "image", "payload": {"url": message.image, "is_reusable": True}}},
+                )
+            )
+        buttons = message.buttons
+        native = len(buttons) <= QUICK_REPLIES and all(
+            0 < len(b.title) <= QUICK_REPLY_TITLE and 0 < len(b.payload) <= QUICK_REPLY_PAYLOAD
+            for b in buttons
+        )
+        if buttons and native:
+            bodies.append(
+                self._body(
+                    address,
+                    {
+                        "text": cut(message.text or PROMPT, self.text_limit),
+                        "quick_replies": [
+                            {"content_type": "text", "title": b.title, "payload": b.payload} for b in buttons
+                        ],
+                    },
+                )
+            )
+        elif buttons:
+            bodies.append(self._body(address, {"text": fit_numbered(message.text, buttons, self.text_limit)}))
+        elif message.text:
+            bodies.append(self._body(address, {"text": cut(message.text, self.text_limit)}))
+        return bodies, bool(buttons) and not native
+
+    async def send(self, address: str, message: Outgoing) -> Delivery:
+        bodies, numbered = self.bodies(address, message)
+        if not bodies:
+            return Delivery(False, "nothing to send: the message has no text, buttons or image")
+        url = self.graph("me/messages")
+        return await self.post_all(address, [(url, body) for body in bodies], self.auth, numbered)
+
+    async def fetch_media(self, ref: str) -> Media:
+        # The attachment URL in the webhook is a signed CDN address: it needs (and gets) no token.
+        return await self.download(ref)
+
+    async def check(self) -> CheckResult:
+        data, answer = await self.get_json("me", "id,name")
+        if data is None:
+            return self.unreachable(answer)
+        return CheckResult(True, f"{self.checked_as} {data.get('name') or data.get('id') or '?'}")
+
+
+class MessengerClient(SendApiClient):
+    channel = "messenger"
+    label = "Messenger"
+    text_limit = 2000
+    checked_as = "Facebook page"
+
+    @property
+    def token(self) -> str:  # type: ignore[override]
+        return self.settings.messenger_page_token
+
+    async def acknowledge(self, ref: str) -> None:
+        # ``ref`` is the customer's page-scoped id: Messenger marks the whole conversation seen.
+        answer = await self.call(
+            "POST",
+            self.graph("me/messages"),
+            headers=self.auth,
+            body={"recipient": {"id": ref}, "sender_action": "mark_seen"},
+        )
+        if not answer.ok:
+            logger.debug("messenger mark_seen not taken: HTTP %s %s", answer.status, answer.problem)
+
+
+class InstagramClient(SendApiClient):
+    channel = "instagram"
+    label = "Instagram"
+    text_limit = 1000
+    checked_as = "Instagram via page"
+
+    @property
+    def token(self) -> str:  # type: ignore[override]
+        return self.settings.instagram_token
