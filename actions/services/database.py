@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import warnings
 from pathlib import Path
-from typing import Any
+from typing import Any, Dict
 
-from sqlalchemy import create_engine, event
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy import Table, create_engine, event
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import OperationalError, SAWarning
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.pool import QueuePool
@@ -23,6 +25,13 @@ BUSY_TIMEOUT_SECONDS = 3  # far above a normal write (milliseconds), short enoug
 # The database could not do the work now (locked past the busy timeout, down, no free connection): worth
 # trying again in a moment, unlike a bug.
 DATABASE_UNAVAILABLE = (OperationalError, PoolTimeout)
+
+
+def insert_new(connection: Connection, table: Table, values: Dict[str, Any]) -> Any:
+    """An insert that does nothing where a row with the same unique key is there already."""
+    if connection.dialect.name == "postgresql":
+        return postgresql_insert(table).values(**values).on_conflict_do_nothing()
+    return sqlite_insert(table).values(**values).on_conflict_do_nothing()
 
 
 def write_out_deletions(engine: Engine) -> None:

@@ -138,6 +138,21 @@ def _create_customers(connection: Connection) -> None:
         table.create(connection)
 
 
+_DELIVERY_ATTEMPT_COLUMNS = (("attempts", "INTEGER NOT NULL DEFAULT 0"), ("next_attempt_at", "TIMESTAMP"),
+                             ("claimed_until", "TIMESTAMP"), ("failed_at", "TIMESTAMP"),
+                             ("error", "VARCHAR(300)"))
+
+
+def _create_channel_tables(connection: Connection) -> None:
+    # Databases made after these columns joined the table definition have them from step 8 already.
+    present = {c["name"] for c in inspect(connection).get_columns("outbound_messages")}
+    for name, kind in _DELIVERY_ATTEMPT_COLUMNS:
+        if name not in present:
+            connection.execute(text(f"ALTER TABLE outbound_messages ADD COLUMN {name} {kind}"))
+    for table in (t.channel_conversations, t.channel_inbox):
+        table.create(connection)
+
+
 MIGRATIONS: List[Migration] = [
     Migration(1, "orders, lines, shipments, refunds, returns, changes, cases, audit log, verification",
               _create_order_tables),
@@ -166,6 +181,8 @@ MIGRATIONS: List[Migration] = [
               _create_login_failures),
     Migration(20, "customers: their emails and phones, their conversations, the owner's follow-ups",
               _create_customers),
+    Migration(21, "conversations on WhatsApp, Messenger, Instagram and Telegram; their webhooks' messages; "
+                  "sending tries", _create_channel_tables),
 ]
 
 

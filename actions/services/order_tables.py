@@ -244,6 +244,13 @@ outbound_messages = Table(
     Column("created_at", DateTime, nullable=False),             # UTC, naive
     Column("mailed_at", DateTime),                              # via email: the SMTP server took it
     Column("delivered_at", DateTime),                           # the widget acknowledged it
+    # On a messaging channel (issue 19) the provider's API takes it instead of a widget: the tries so far,
+    # when the next may go, which process holds it now, and the failure that ended the tries.
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("next_attempt_at", DateTime),                        # UTC, naive; none: now
+    Column("claimed_until", DateTime),                          # a process is sending it until then
+    Column("failed_at", DateTime),                              # given up: the console shows error
+    Column("error", String(300)),
 )
 
 # Whether a customer's widget is connected, for every web process and the console: open sockets per
@@ -473,4 +480,39 @@ customer_followups = Table(
     Column("body", Text, nullable=False),
     Column("created_at", DateTime, nullable=False),
     Column("mailed_at", DateTime),                               # the SMTP server took it
+)
+
+
+# Conversations on a messaging channel (issue 19): who they are on WhatsApp, Messenger, Instagram or
+# Telegram (the address replies go to), their name there, and when they last wrote (the 24-hour window of
+# WhatsApp and Messenger counts from it). A conversation id is random, never the phone number, so the logs
+# that name conversations hold no contact. ``offered``: buttons last sent as a numbered list (JSON), so a
+# typed "2" is the second.
+channel_conversations = Table(
+    "channel_conversations", metadata,
+    Column("conversation_id", String(255), primary_key=True),
+    Column("channel", String(16), nullable=False),              # whatsapp | messenger | instagram | telegram
+    Column("address", String(128), nullable=False),             # WhatsApp id, page-scoped id, chat id
+    Column("name", String(200), nullable=False, default=""),    # the name the platform gives
+    Column("created_at", DateTime, nullable=False),             # UTC, naive
+    Column("last_inbound_at", DateTime, nullable=False),        # the customer's last message
+    Column("offered", Text),
+    UniqueConstraint("channel", "address", name="one_conversation_per_channel_address"),
+)
+
+# Every message a provider's webhook brought, stored before the webhook is answered: the provider's id makes
+# a retried delivery a duplicate, and what is not handled yet (the web process died after answering) is
+# taken up again by any process.
+channel_inbox = Table(
+    "channel_inbox", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("channel", String(16), nullable=False),
+    Column("provider_message_id", String(200), nullable=False),
+    Column("conversation_id", String(255), nullable=False, index=True),
+    Column("payload", Text, nullable=False),                    # JSON: text, a photo's reference, a tap
+    Column("received_at", DateTime, nullable=False),            # UTC, naive
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("claimed_until", DateTime),                          # a process is handling it until then
+    Column("handled_at", DateTime),
+    UniqueConstraint("channel", "provider_message_id", name="one_inbox_row_per_provider_message"),
 )

@@ -45,6 +45,8 @@ _PER_CONVERSATION: Sequence[Table] = (
     t.flagged_turns,
     t.audit_log,
     t.customer_conversations,
+    t.channel_conversations,
+    t.channel_inbox,
 )
 # Rows about an order that stay with it, without the conversation they came from.
 _ORDER_HISTORY: Sequence[Table] = (t.refunds, t.returns, t.order_changes)

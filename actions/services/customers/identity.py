@@ -10,14 +10,13 @@ another customer stays theirs: two people sharing a phone are not merged into on
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Dict, List, Optional
+from typing import List, Optional
 
-from sqlalchemy import Table, delete, select
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import delete, select
 from sqlalchemy.engine import Connection
 
 from actions.services import order_tables as t
+from actions.services.database import insert_new
 
 PROOFS = ("order", "ticket", "complaint")
 
@@ -72,7 +71,7 @@ def link_conversation(
         )
     for kind, value in pairs:
         values = dict(customer_id=customer_id, kind=kind, value=value, added_at=at)
-        connection.execute(_insert_new(connection, t.customer_contacts, values))
+        connection.execute(insert_new(connection, t.customer_contacts, values))
     holder = next((c for c in (_owner_of(connection, k, v) for k, v in pairs) if c is not None), customer_id)
     if made and holder != customer_id:  # another process made this customer first: theirs, not a second
         connection.execute(
@@ -81,15 +80,8 @@ def link_conversation(
         connection.execute(delete(t.customers).where(t.customers.c.id == customer_id))
         customer_id = holder
     link = dict(conversation_id=conversation_id, customer_id=customer_id, how=how, linked_at=at)
-    connection.execute(_insert_new(connection, t.customer_conversations, link))
+    connection.execute(insert_new(connection, t.customer_conversations, link))
     return customer_id
-
-
-def _insert_new(connection: Connection, table: Table, values: Dict[str, Any]) -> Any:
-    """An insert that does nothing where a row with the same unique key is there already."""
-    if connection.dialect.name == "postgresql":
-        return postgresql_insert(table).values(**values).on_conflict_do_nothing()
-    return sqlite_insert(table).values(**values).on_conflict_do_nothing()
 
 
 def customers_of(connection: Connection, conversation_id: str) -> List[int]:

@@ -1,0 +1,154 @@
+"""Who a messaging channel's conversation is with, and whether the platform still lets the shop write to them.
+
+WhatsApp, Messenger and Instagram take a business's free-form messages only within 24 hours of the
+customer's last message (their "customer service window"); Telegram has none. A conversation that is not in
+``channel_conversations`` is the website's.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import uuid
+from dataclasses import dataclass
+from typing import Any, Dict, Iterable, List, Optional, Sequence
+
+from sqlalchemy import select, update
+from sqlalchemy.engine import Connection, Engine, RowMapping
+
+from actions.services import order_tables as t
+from actions.services.clock import Clock, naive_utc, utc_now
+from actions.services.database import insert_new
+
+WEBSITE = "website"
+WINDOWS: Dict[str, dt.timedelta] = {
+    "whatsapp": dt.timedelta(hours=24),
+    "messenger": dt.timedelta(hours=24),
+    "instagram": dt.timedelta(hours=24),
+}
+LABELS = {
+    WEBSITE: "Website",
+    "whatsapp": "WhatsApp",
+    "messenger": "Messenger",
+    "instagram": "Instagram",
+    "telegram": "Telegram",
+}
+_CHUNK = 500
+
+
+@dataclass(frozen=True)
+class ChannelConversation:
+    conversation_id: str
+    channel: str
+    address: str
+    name: str
+    last_inbound_at: dt.datetime  # aware, UTC
+    offered: List[Dict[str, str]]  # buttons last sent as a numbered list
+
+    @classmethod
+    def from_row(cls, row: RowMapping) -> "ChannelConversation":
+        offered = json.loads(row["offered"]) if row["offered"] else []
+        return cls(
+            row["conversation_id"],
+            row["channel"],
+            row["address"],
+            row["name"] or "",
+            row["last_inbound_at"].replace(tzinfo=dt.timezone.utc),
+            offered,
+        )
+
+    @property
+    def label(self) -> str:
+        return LABELS.get(self.channel, self.channel)
+
+    def window_closes_at(self) -> Optional[dt.datetime]:
+        """When the platform stops taking the shop's messages; None: never (Telegram)."""
+        window = WINDOWS.get(self.channel)
+        return self.last_inbound_at + window if window else None
+
+    def window_open(self, now: dt.datetime) -> bool:
+        closes = self.window_closes_at()
+        return closes is None or now < closes
+
+
+def conversation_for(
+    connection: Connection, channel: str, address: str, name: str, wrote_at: dt.datetime, now: dt.datetime
+) -> str:
+    """The conversation of this customer on this channel, made on their first message (a random id: the
+    logs name conversations, and must not name phone numbers); their name and last message kept fresh."""
+    c = t.channel_conversations.c
+    connection.execute(
+        insert_new(
+            connection,
+            t.channel_conversations,
+            dict(
+                conversation_id=uuid.uuid4().hex,
+                channel=channel,
+                address=address,
+                name=name[:200],
+                created_at=naive_utc(now),
+                last_inbound_at=naive_utc(wrote_at),
+            ),
+        )
+    )
+    row = connection.execute(
+        select(c.conversation_id, c.last_inbound_at).where(c.channel == channel, c.address == address)
+    ).one()
+    changes: Dict[str, Any] = {"last_inbound_at": max(row.last_inbound_at, naive_utc(wrote_at))}
+    if name:
+        changes["name"] = name[:200]
+    connection.execute(
+        update(t.channel_conversations).where(c.conversation_id == row.conversation_id).values(**changes)
+    )
+    return str(row.conversation_id)
+
+
+class ChannelConversations:
+    def __init__(self, engine: Engine, clock: Clock = utc_now) -> None:
+        self.engine = engine
+        self.clock = clock
+
+    def of(self, conversation_id: str) -> Optional[ChannelConversation]:
+        with self.engine.connect() as connection:
+            row = (
+                connection.execute(
+                    select(t.channel_conversations).where(
+                        t.channel_conversations.c.conversation_id == conversation_id
+                    )
+                )
+                .mappings()
+                .first()
+            )
+        return ChannelConversation.from_row(row) if row else None
+
+    def channels_of(self, conversation_ids: Iterable[str]) -> Dict[str, str]:
+        """Each conversation's channel ("website" for those not on a messaging channel)."""
+        ids = sorted(set(conversation_ids))
+        found = {conversation_id: WEBSITE for conversation_id in ids}
+        c = t.channel_conversations.c
+        with self.engine.connect() as connection:
+            for start in range(0, len(ids), _CHUNK):
+                found.update(
+                    connection.execute(
+                        select(c.conversation_id, c.channel).where(
+                            c.conversation_id.in_(ids[start : start + _CHUNK])
+                        )
+                    ).all()
+                )
+        return found
+
+    def all_channels(self) -> Dict[str, str]:
+        """Every conversation on a messaging channel, with its channel: the figures split by it."""
+        c = t.channel_conversations.c
+        with self.engine.connect() as connection:
+            return dict(connection.execute(select(c.conversation_id, c.channel)).all())
+
+    def remember_offer(self, conversation_id: str, buttons: Sequence[Dict[str, str]]) -> None:
+        """The buttons just sent as a numbered list (empty: none now), so that a typed number picks one."""
+        c = t.channel_conversations.c
+        with self.engine.begin() as connection:
+            connection.execute(
+                update(t.channel_conversations)
+                .where(c.conversation_id == conversation_id)
+                .values(offered=json.dumps(list(buttons)) if buttons else None)
+            )
