@@ -60,6 +60,7 @@ class FakeProvider:
         self._requests: List[Recorded] = []
         self._media: Dict[str, Tuple[bytes, str]] = {}
         self._failures: List[Tuple[int, Any, Dict[str, str]]] = []
+        self._delays: List[float] = []
         self._ids = itertools.count(1)
         self._loop: Optional[asyncio.AbstractEventLoop] = None
         self._thread: Optional[threading.Thread] = None
@@ -88,6 +89,11 @@ class FakeProvider:
             ready.set()
             loop.run_forever()
             loop.run_until_complete(runner.cleanup())
+            # A handler still sleeping in delay_next is cancelled, not left pending when the loop closes.
+            pending = asyncio.all_tasks(loop)
+            for task in pending:
+                task.cancel()
+            loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
             loop.close()
 
         self._thread = threading.Thread(target=run, name=type(self).__name__, daemon=True)
@@ -128,10 +134,17 @@ class FakeProvider:
         ]
 
     def add_media(self, key: str, data: bytes, content_type: str = "image/jpeg") -> str:
-        """A photo a customer sent, under a media id / file id / CDN path; returns where it downloads."""
+        """A photo a customer sent, under a media id / file id / CDN path; returns ``key`` (what the
+        webhook carries for WhatsApp and Telegram). ``media_url(key)`` is where it downloads."""
         with self._lock:
             self._media[key] = (data, content_type)
-        return self._media_url(key)
+        self.media_url(key)
+        return key
+
+    def delay_next(self, n: int, seconds: float) -> None:
+        """The next ``n`` requests (of any kind) are answered only after ``seconds``: a slow provider."""
+        with self._lock:
+            self._delays.extend([seconds] * n)
 
     def fail_next(
         self, n: int, status: int, body: Any = None, headers: Optional[Dict[str, str]] = None
@@ -169,7 +182,7 @@ class FakeProvider:
             await asyncio.sleep(0.02)
 
     # -- serving -------------------------------------------------------------------------------------------
-    def _media_url(self, key: str) -> str:
+    def media_url(self, key: str) -> str:
         raise NotImplementedError
 
     def _error(self, status: int, message: str = "") -> Any:
@@ -193,6 +206,9 @@ class FakeProvider:
             return self._media.get(key)
 
     async def _handle(self, request: web.Request) -> web.StreamResponse:
+        with self._lock:
+            delay = self._delays.pop(0) if self._delays else 0.0
+        await asyncio.sleep(delay)
         raw = await request.read()
         body: Any = None
         if raw and request.content_type == "application/json":
@@ -294,8 +310,9 @@ class FakeGraphApi(FakeProvider):
         with self._lock:
             self._closed.add(address)
 
-    def _media_url(self, key: str) -> str:
-        # WhatsApp's media URL wants the token; Messenger's attachment URL is a plain CDN address.
+    def media_url(self, key: str) -> str:
+        """The plain CDN address of a photo, as Messenger's and Instagram's webhooks give it. (WhatsApp's
+        webhook gives the media id; its download URL, which wants the token, comes from GET /{media_id}.)"""
         return f"{self.base_url}/cdn/{key}"
 
     def _error(self, status: int, message: str = "") -> Any:
@@ -552,9 +569,10 @@ class FakeTelegramApi(FakeProvider):
         with self._lock:
             self.webhook.update(fields)
 
-    def _media_url(self, key: str) -> str:
-        extension = {"image/png": "png", "image/webp": "webp"}.get(self._media[key][1], "jpg")
+    def media_url(self, key: str) -> str:
+        """Where the file downloads: /file/bot{token}/{file_path}, the path getFile gives."""
         with self._lock:
+            extension = {"image/png": "png", "image/webp": "webp"}.get(self._media[key][1], "jpg")
             self._paths[key] = self._paths.get(key) or f"photos/file_{self._message_id()}.{extension}"
             return f"{self.base_url}/file/bot{self.token}/{self._paths[key]}"
 

@@ -239,6 +239,15 @@ async def test_whatsapp_check_with_a_bad_token(graph) -> None:
     assert not result.reachable and "HTTP 401" in result.detail and "wrong-token-123" not in result.detail
 
 
+async def test_a_slow_provider_times_out_and_is_retried(graph) -> None:
+    client = WhatsAppClient(graph.settings(), timeout_seconds=0.3)
+    graph.delay_next(1, 2.0)
+    delivery = await client.send(CUSTOMER, Outgoing("hi"))
+    assert await client.send(CUSTOMER, Outgoing("hi again")) == Delivery(True)  # the session still works
+    await client.close()
+    assert delivery == Delivery(False, "WhatsApp did not answer: no answer within 0.3 s", retry=True)
+
+
 async def test_unreachable_provider_is_retried_and_acknowledge_never_raises() -> None:
     port = closed_port()
     client = WhatsAppClient(FakeGraphApi().settings(meta_graph_url=f"http://127.0.0.1:{port}/v21.0"))
@@ -311,7 +320,7 @@ async def test_meta_rate_limit_code_is_retried(instagram, graph) -> None:
 
 
 async def test_meta_fetch_media_from_the_cdn_without_a_token(messenger, graph) -> None:
-    url = graph.add_media("v/t1.15752-9/photo.jpg", JPEG, "image/jpeg")
+    url = graph.media_url(graph.add_media("v/t1.15752-9/photo.jpg", JPEG, "image/jpeg"))
     media = await messenger.fetch_media(url)
     assert media.data == JPEG and media.content_type == "image/jpeg"
     assert "Authorization" not in graph.requests[0].headers
@@ -467,3 +476,22 @@ def test_fake_wait_for_sees_requests_from_another_thread(telegram) -> None:
     assert me.status == 200
     with pytest.raises(AssertionError, match="not within"):
         telegram.wait_for(lambda requests: False, timeout=0.1)
+
+
+def test_a_client_outlives_its_event_loop(telegram) -> None:
+    # A CLI may run check() and set_webhook() each in an asyncio.run of its own: a session is per loop.
+    import asyncio
+
+    client = TelegramClient(telegram.settings())
+
+    async def closing(call: Any) -> Any:
+        try:
+            return await call
+        finally:
+            await client.close()
+
+    assert asyncio.run(closing(client.check())).reachable
+    assert asyncio.run(
+        closing(client.set_webhook("https://bot.example/hook", "test-secret-token-0123456789"))
+    )[0]
+    assert [r.kind for r in telegram.requests] == ["getMe", "getWebhookInfo", "setWebhook"]
