@@ -13,12 +13,13 @@ from zoneinfo import ZoneInfo
 
 from actions.services.canned_replies import CannedReply
 from actions.services.cases import Case
+from actions.services.channels.conversations import WEBSITE, ChannelConversation
 from actions.services.handoffs import Handoff, Note
 from actions.services.owners import Owner
 from actions.services.wording import summary_rows
 from bot.console.conversations import Line
 from bot.console.delivery_view import DeliveryView, presence_html, problem_html
-from bot.console.pages import REASONS, _local, _status, esc, page
+from bot.console.pages import REASONS, _local, _status, channel_badge, esc, page
 
 
 def _button(handoff_id: int, action: str, label: str, csrf: str, secondary: bool = False) -> str:
@@ -72,8 +73,12 @@ def conversation_page(
     cases: Sequence[Case] = (),
     delivery: Optional[DeliveryView] = None,
     side_panel: str = "",
+    channel: Optional[ChannelConversation] = None,
+    notice: str = "",
 ) -> str:
-    """``side_panel``: HTML shown beside the conversation (the customer, bot/console/customer_pages.py)."""
+    """``side_panel``: HTML shown beside the conversation (the customer, bot/console/customer_pages.py);
+    ``channel``: the messaging channel the customer writes on (None: the website); ``notice``: what the
+    page says after the last action (the reply went by email)."""
     now = now or dt.datetime.now(dt.timezone.utc)
     drafts = delivery.drafts if delivery else {}
     facts = {**handoff.summary}
@@ -158,6 +163,10 @@ def conversation_page(
         f'<p><button class="secondary" type="submit">Save tags</button></p></form>'
     )
     status = _status(handoff, zone, now)
+    where = channel_badge(channel.channel if channel else WEBSITE)
+    if channel is not None and channel.name.strip():
+        where += f' <span class="channel-name">{esc(channel.name)} on {esc(channel.label)}</span>'
+    done = f'<p class="note" role="status">{esc(notice)}</p>' if notice else ""
     # The customer beside the conversation: a region of its own, so it follows the chat (linked mid-chat).
     beside = (f'<aside class="customer-panel" aria-label="Customer" data-region="customer">{side_panel}'
               f"</aside>" if side_panel else "")
@@ -165,6 +174,7 @@ def conversation_page(
         f"#{handoff.id} {REASONS.get(handoff.reason, handoff.reason)}",
         f"""<div class="{'with-side' if beside else 'alone'}"><div class="conversation">
 <h1>#{handoff.id} · {esc(REASONS.get(handoff.reason, handoff.reason))}</h1>
+<p class="channel-line" data-region="channel">{where}</p>
 <p id="live-note" class="sr-only" role="status" aria-live="polite">{esc(status)}</p>
 <section class="summary" aria-label="Summary" data-region="summary">
 <p><strong>{esc(status)}</strong> · since {esc(_local(handoff.created_at, zone))}</p>
@@ -173,7 +183,7 @@ def conversation_page(
 <section aria-label="Transcript" class="transcript" data-region="transcript">
 {transcript or "<p>No messages yet.</p>"}</section>
 <section aria-label="Actions" data-region="actions">
-{problem_html(delivery, shown + " note")}{actions}</section>
+{done}{problem_html(delivery, shown + " note")}{actions}</section>
 <section aria-label="Notes and tags" data-region="team">{team}</section></div>{beside}</div>""",
         owner.name,
         csrf,

@@ -9,6 +9,7 @@ from urllib.parse import quote, urlencode
 from zoneinfo import ZoneInfo
 
 from actions.services.cases import CATEGORY_WORDS
+from actions.services.channels.conversations import WEBSITE
 from actions.services.customers.profile_records import (
     ConversationRecord,
     CustomerProfile,
@@ -18,9 +19,11 @@ from actions.services.customers.profile_records import (
 from actions.services.customers.search import CustomerSummary
 from actions.services.wording import plural
 from bot.console.conversations import Line
-from bot.console.pages import REASONS, _local, esc, page, stored_local
+from bot.console.pages import REASONS, _local, channel_badge, esc, page, stored_local
 
-CHANNELS = {"socketio": "website chat", "rest": "REST API", "console": "console"}
+# What Rasa's events name the channel of a website conversation (the messaging channels are named from
+# channel_conversations: their LABELS).
+CHANNELS = {"rest": "REST API", "console": "console"}
 FEEDBACK_WORDS = {"csat": "Rating", "nps": "NPS", "feedback": "Comment", "thumb": "Thumb"}
 HOW_WORDS = {"order": "verified an order", "ticket": "gave an email for a ticket",
              "complaint": "gave an email for a complaint", "email": "left their email (not linked)"}
@@ -98,12 +101,19 @@ def _conversation_links(customer_id: int, c: ConversationRecord) -> str:
     return " · ".join(links)
 
 
-def _conversations(profile: CustomerProfile, zone: ZoneInfo) -> str:
+def _channel(c: ConversationRecord, channels: Dict[str, str]) -> str:
+    channel = channels.get(c.conversation_id, WEBSITE)
+    if channel != WEBSITE or c.channel in ("", "socketio"):
+        return channel_badge(channel)
+    return esc(CHANNELS.get(c.channel, c.channel))  # the REST API, a test from the console
+
+
+def _conversations(profile: CustomerProfile, zone: ZoneInfo, channels: Dict[str, str]) -> str:
     rows = "".join(
         f"<tr><td>{esc(stored_local(c.first_at or c.linked_at, zone))}</td>"
         f"<td>{esc(stored_local(c.last_at or c.linked_at, zone))}</td>"
         f"<td class=num>{c.messages if c.first_at else '—'}</td>"  # — : not in the tracker store's events
-        f"<td>{esc(CHANNELS.get(c.channel, c.channel) or '—')}</td>"
+        f"<td>{_channel(c, channels)}</td>"
         f"<td>{esc(HOW_WORDS.get(c.how, c.how))}</td>"
         f"<td>{_conversation_links(profile.id, c)}</td></tr>" for c in profile.conversations)
     return (f"<table><thead><tr><th>Started</th><th>Last message</th><th class=num>Messages</th>"
@@ -217,7 +227,9 @@ def _erase(profile: CustomerProfile, csrf: str, forms: CustomerForms) -> str:
 
 
 def customer_page(profile: CustomerProfile, zone: ZoneInfo, owner_name: str, shop_name: str, csrf: str,
-                  mail_enabled: bool, forms: CustomerForms = CustomerForms()) -> str:
+                  mail_enabled: bool, forms: CustomerForms = CustomerForms(),
+                  channels: Optional[Dict[str, str]] = None) -> str:
+    """``channels``: their conversations' messaging channels (ChannelConversations.channels_of)."""
     p, drafts = profile, forms.drafts
     error = f'<p class="error" role="alert">{esc(forms.problem)}</p>' if forms.problem else ""
     done = f'<p class="note" role="status">{esc(forms.notice)}</p>' if forms.notice else ""
@@ -247,7 +259,7 @@ def customer_page(profile: CustomerProfile, zone: ZoneInfo, owner_name: str, sho
  value="{esc(drafts.get("tags", ", ".join(p.tags)))}">
 <p><button class="secondary" type="submit">Save tags</button></p></form>
 <h2>Orders</h2>{_orders(p.orders, zone)}
-<h2>Conversations</h2>{_conversations(p, zone)}
+<h2>Conversations</h2>{_conversations(p, zone, channels or {})}
 <h2>Cases and complaints</h2>{_cases(p, zone)}
 <h2>Chats with a person and tickets</h2>{_handoffs(p, zone)}
 <h2>Ratings and comments</h2>{rated(p.ratings, "No ratings or comments.")}

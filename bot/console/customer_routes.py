@@ -25,6 +25,7 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from actions.services.channels.conversations import ChannelConversations
 from actions.services.customers.erasure import CustomerRecords
 from actions.services.customers.profile_records import CustomerProfile
 from actions.services.customers.profiles import MAX_NOTES, CustomerBook
@@ -82,9 +83,11 @@ def _records(request: Request) -> CustomerRecords:
 async def _page(request: Request, profile: CustomerProfile, owner: Owner, status: int = 200,
                 problem: str = "", notice: str = "", drafts: Optional[Dict[str, str]] = None) -> HTTPResponse:
     shop = request.app.ctx.shop
+    channels = await asyncio.to_thread(ChannelConversations(request.app.ctx.engine).channels_of,
+                                       [c.conversation_id for c in profile.conversations])
     forms = CustomerForms(problem, notice, drafts or {})
     return response.html(customer_page(profile, shop.timezone, owner.name, shop.name, csrf_token(request),
-                                       console_of(request).mailer.enabled, forms), status=status)
+                                       console_of(request).mailer.enabled, forms, channels), status=status)
 
 
 async def _posted(request: Request, customer_id: int) -> tuple[Optional[Owner], Optional[CustomerProfile],

@@ -1,6 +1,7 @@
-"""What a conversation page says about reaching the customer: is their chat open, did each message of a
-person arrive (delivered, waiting, mailed), can email be sent at all, and what went wrong with the last
-action, with the text the person typed kept for them. Plain text here; pages.py escapes and lays it out.
+"""What a conversation page says about reaching the customer: is their chat open (on a messaging channel:
+who they are there and whether the platform still lets the shop write), did each message of a person arrive
+(delivered, waiting, sending, not delivered, mailed), can email be sent at all, and what went wrong with the
+last action, with the text the person typed kept for them. Plain text here; pages.py escapes and lays it out.
 """
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from dataclasses import dataclass, field
 from html import escape
 from typing import Callable, Dict, Optional
 
+from actions.services.channels.conversations import WINDOWS, ChannelConversation
 from actions.services.chat_delivery import OutboundMessage, Presence
 
 When = Callable[[Optional[dt.datetime]], str]  # a moment as the console shows it (the shop's time zone)
@@ -24,8 +26,19 @@ class DeliveryView:
     mail_enabled: bool
     problem: str = ""  # why the last action failed (nothing was changed)
     drafts: Dict[str, str] = field(default_factory=dict)  # form (reply, email, chat-reply, note) -> its text
+    channel: Optional[ChannelConversation] = None  # None: the website's widget
+    contact_email: str = ""  # where a reply goes when the platform's window has closed
+    now: Optional[dt.datetime] = None  # aware; None: the moment it is asked
+
+    def reachable(self) -> bool:
+        """Whether what a person sends in the chat can reach the customer now (a widget keeps it until they
+        come back; a platform whose window closed refuses it)."""
+        moment = self.now or dt.datetime.now(dt.timezone.utc)
+        return self.channel is None or self.channel.window_open(moment)
 
     def customer(self, when: When) -> str:
+        if self.channel is not None:
+            return self._on_channel(when)
         if self.presence.connected:
             return "The customer's chat is open now: what you send arrives at once."
         if self.presence.seen_at is not None:
@@ -34,8 +47,28 @@ class DeliveryView:
         return ("The customer is not in the chat window: what you send is kept and shown if they open the "
                 "chat again.")
 
+    def _on_channel(self, when: When) -> str:
+        assert self.channel is not None
+        label, name = self.channel.label, self.channel.name.strip()
+        who = f"On {label} as {name}" if name else f"On {label}"
+        closes = self.channel.window_closes_at()
+        if closes is None:
+            return f"{who}: what you send goes to their {label}, at any time."
+        hours = int(WINDOWS[self.channel.channel].total_seconds() // 3600)
+        if self.reachable():
+            return (f"{who}: what you send goes to their {label}. {label} lets the shop write until "
+                    f"{when(closes)} ({hours} hours after their last message).")
+        closed = f"{who}. {label}'s {hours}-hour window closed at {when(closes)}"
+        if self.contact_email and self.mail_enabled:
+            return f"{closed}: a reply can only go by email ({self.contact_email}), and it goes there."
+        if self.contact_email:
+            return (f"{closed}: a reply can only go by email ({self.contact_email}), but email is not set up "
+                    f"on this server: write from your own email, or ask them to write again on {label}.")
+        return f"{closed}, and no email is known: ask them to write again on {label}, or call them."
+
     def status(self, delivery_id: Optional[int], when: When) -> str:
-        """A person's message: delivered, waiting or mailed ("" for messages without a delivery record)."""
+        """A person's message: delivered, waiting, sending, not delivered or mailed ("" for messages without
+        a delivery record)."""
         message = self.messages.get(delivery_id) if delivery_id is not None else None
         if message is None:
             return ""
@@ -44,19 +77,32 @@ class DeliveryView:
             return f"mailed {when(message.mailed_at)}{seen}"
         if message.delivered_at is not None:
             return f"delivered {when(message.delivered_at)}"
+        if message.failed_at is not None:
+            return f"not delivered: {message.error or 'the platform refused it'}"
+        if self.channel is not None:  # the channels' worker sends it to the provider, again after a failure
+            return f"sending (try {message.attempts})" if message.attempts else "sending"
         if self.presence.connected:
             return "sending"
         return "waiting: shown when the customer opens the chat again"
 
     def no_mail(self, email: str) -> str:
-        return NO_MAIL.format(email=email)
+        if self.channel is None:
+            return NO_MAIL.format(email=email)
+        label = self.channel.label
+        head = ("Email is not set up on this server (SMTP_HOST is not set), so this reply cannot be emailed "
+                f"to {email}.")
+        if self.reachable():
+            return f"{head} It goes to their {label} instead."
+        return (f"{head} {label} no longer takes the shop's messages either: write to them from your own "
+                "email.")
 
 
 def presence_html(view: Optional[DeliveryView], when: When) -> str:
     """Whether the customer's chat is open now (and so whether a reply arrives at once)."""
     if view is None:
         return ""
-    state = "open" if view.presence.connected else "closed"
+    reaches = view.reachable() if view.channel is not None else view.presence.connected
+    state = "open" if reaches else "closed"
     return f'<p class="presence {state}" data-presence="{state}">{escape(view.customer(when))}</p>'
 
 

@@ -11,6 +11,7 @@ from typing import Dict, Iterable, Optional, Sequence, Tuple
 from zoneinfo import ZoneInfo
 
 from actions.services.canned_replies import CannedReply
+from actions.services.channels.conversations import LABELS, WEBSITE
 from actions.services.handoffs import Handoff
 from actions.services.wording import plural, text_words
 
@@ -94,6 +95,12 @@ def stored_local(moment: Optional[dt.datetime], zone: ZoneInfo) -> str:
     return _local(moment.replace(tzinfo=dt.timezone.utc), zone) if moment else ""
 
 
+def channel_badge(channel: str) -> str:
+    """Where the customer writes from: "WhatsApp", "Telegram", ... or "Website"."""
+    label = LABELS.get(channel, channel)
+    return f'<span class="badge channel" data-channel="{esc(channel)}">{esc(label)}</span>'
+
+
 VIEW_NAMES = {"waiting": "Waiting", "mine": "Mine", "tickets": "Tickets", "resolved": "Resolved"}
 
 
@@ -106,21 +113,25 @@ def inbox_page(
     csrf: str,
     version: str = "",
     now: Optional[dt.datetime] = None,
+    channels: Optional[Dict[str, str]] = None,
 ) -> str:
+    """``channels``: each conversation's channel (ChannelConversations.channels_of); absent: the website."""
     now = now or dt.datetime.now(dt.timezone.utc)
+    channels = channels or {}
     tabs = " ".join(
         f'<a href="/console?view={v}"{" aria-current=page" if v == view else ""}>{n} ({counts.get(v, 0)})</a>'
         for v, n in VIEW_NAMES.items()
     )
     rows = "".join(
         f'<tr><td><a href="/console/handoffs/{h.id}">#{h.id}</a></td>'
+        f"<td>{channel_badge(channels.get(h.conversation_id, WEBSITE))}</td>"
         f"<td>{esc(REASONS.get(h.reason, h.reason))}</td>"
         f"<td>{esc(_about(h))}</td>"
         f"<td>{esc(_local(h.created_at, zone))}</td><td>{esc(_status(h, zone, now))}</td></tr>"
         for h in handoffs
     )
     table = (
-        f"<table><thead><tr><th>Chat</th><th>Why</th><th>About</th><th>Since</th><th>Status</th>"
+        f"<table><thead><tr><th>Chat</th><th>Channel</th><th>Why</th><th>About</th><th>Since</th><th>Status</th>"
         f"</tr></thead><tbody>{rows}</tbody></table>"
         if rows
         else "<p>Nothing here.</p>"

@@ -10,13 +10,14 @@ import asyncio
 import logging
 import secrets
 from dataclasses import dataclass
-from typing import Awaitable, Dict, Optional
+from typing import Awaitable, Callable, Dict, Optional
 
 from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from actions.services.cases import CaseBook
+from actions.services.channels.conversations import ChannelConversations
 from actions.services.handoffs import INBOX_VIEWS, Handoff
 from actions.services.mail import MailError
 from actions.services.owners import Owner
@@ -35,6 +36,7 @@ from bot.console.account import add_account_routes
 from bot.console.auth import COOKIE, SESSION_SECONDS
 from bot.console.canned import add_canned_reply_routes
 from bot.console.cases import add_case_routes
+from bot.console.closed_window import EMAILED, channel_of, emailed_notice, refusal, window_closed
 from bot.console.conversation_page import conversation_page
 from bot.console.conversations import hand_back_to_bot, person_notice, person_says, transcript
 from bot.console.customer_routes import add_customer_routes, customer_side_panel
@@ -132,15 +134,18 @@ def add_conversation_routes(console: Blueprint) -> None:
             return response.text(f"Unknown view {view!r}; use one of {', '.join(INBOX_VIEWS)}.", status=400)
         state = console_of(request)
         version = await page_version(request, None)  # before reading: a change in between is sent live
+        listed = await asyncio.to_thread(state.handoffs.inbox, view, owner.id)
+        channels = ChannelConversations(request.app.ctx.engine)
         return response.html(
             inbox_page(
                 view,
-                await asyncio.to_thread(state.handoffs.inbox, view, owner.id),
+                listed,
                 await asyncio.to_thread(state.handoffs.counts, owner.id),
                 request.app.ctx.shop.timezone,
                 owner.name,
                 csrf_token(request),
                 version,
+                channels=await asyncio.to_thread(channels.channels_of, [h.conversation_id for h in listed]),
             )
         )
 
@@ -164,17 +169,24 @@ def add_conversation_routes(console: Blueprint) -> None:
         handoff = await asyncio.to_thread(console_of(request).handoffs.get, handoff_id)
         if handoff is None or action not in ACTIONS:
             return response.text("No such conversation or action.", status=404)
-        problem = await _do(request, action, handoff, owner)
-        if problem is not None:  # the page again, with why and with what was typed
+        outcome = await _do(request, action, handoff, owner)
+        if isinstance(outcome, Problem):  # the page again, with why and with what was typed
             typed = {action: form_text(request, "text")} if action in TYPED else {}
-            return await _conversation(request, handoff, owner, problem, typed)
-        return response.redirect(f"/console/handoffs/{handoff_id}", status=303)
+            return await _conversation(request, handoff, owner, outcome, typed)
+        done = f"?done={outcome.notice}" if isinstance(outcome, Done) else ""
+        return response.redirect(f"/console/handoffs/{handoff_id}{done}", status=303)
 
 
 @dataclass(frozen=True)
 class Problem:
     status: int
     message: str
+
+
+@dataclass(frozen=True)
+class Done:
+    """Done, with something the page says afterwards (the reply went by email, not to the platform)."""
+    notice: str
 
 
 async def _conversation(request: Request, handoff: Handoff, owner: Owner, problem: Optional[Problem] = None,
@@ -186,9 +198,13 @@ async def _conversation(request: Request, handoff: Handoff, owner: Owner, proble
     handoff = newer or handoff
     conversation_id = handoff.conversation_id
     lines = await transcript(request.app.ctx.agent, conversation_id, request.app.ctx.shop.name)
+    channel = await channel_of(request, conversation_id)
+    emailed = request.args.get("done") == EMAILED
+    notice = emailed_notice(channel, handoff.contact_email or "") if emailed else ""
     delivery = DeliveryView(await asyncio.to_thread(courier.presence.of, conversation_id),
                             await asyncio.to_thread(courier.outbound.of_conversation, conversation_id),
-                            state.mailer.enabled, problem.message if problem else "", drafts or {})
+                            state.mailer.enabled, problem.message if problem else "", drafts or {},
+                            channel, handoff.contact_email or "")
     return response.html(
         conversation_page(
             handoff,
@@ -201,6 +217,8 @@ async def _conversation(request: Request, handoff: Handoff, owner: Owner, proble
             version,
             cases=await asyncio.to_thread(CaseBook(request.app.ctx.engine).for_conversation, conversation_id),
             delivery=delivery,
+            channel=channel,
+            notice=notice,
             side_panel=await customer_side_panel(request, conversation_id),
         ),
         status=problem.status if problem else 200,
@@ -212,7 +230,7 @@ def _reply_text(request: Request, limit: int = MAX_REPLY_CHARS, what: str = "A r
     return text if text and len(text) <= limit else Problem(400, f"{what} needs 1–{limit} characters.")
 
 
-async def _do(request: Request, action: str, handoff: Handoff, owner: Owner) -> Problem | None:
+async def _do(request: Request, action: str, handoff: Handoff, owner: Owner) -> Problem | Done | None:
     """Carry out one console action; the problem if it could not be done (nothing changed)."""
     queue, app = console_of(request).handoffs, request.app
     taken = Problem(409, "Someone else has this conversation, or it is already closed; nothing was sent.")
@@ -233,6 +251,11 @@ async def _do(request: Request, action: str, handoff: Handoff, owner: Owner) -> 
             return text
         if handoff.status != "active" or handoff.owner_id != owner.id:
             return taken
+        channel = await channel_of(request, handoff.conversation_id)
+        if window_closed(channel) and channel is not None:  # WhatsApp & co. would refuse it: email instead
+            refused = refusal(channel, app.ctx.shop.timezone, handoff.contact_email or "",
+                              console_of(request).mailer.enabled)
+            return Problem(409, refused) if refused else await _email_instead(request, handoff, owner, text)
         try:
             await person_says(app, handoff.conversation_id, owner.name, text)
         except Exception:  # noqa: BLE001 - the person keeps the text and tries again
@@ -259,13 +282,47 @@ async def _tell(notice: Awaitable[object], handoff: Handoff) -> None:
         logger.exception("The customer of conversation %s could not be told", handoff.conversation_id)
 
 
-async def _answer_ticket(request: Request, handoff: Handoff, owner: Owner, by_email: bool) -> Problem | None:
+def _mail(request: Request, owner: Owner, email: str, text: str) -> Callable[[], None]:
+    state, shop = console_of(request), request.app.ctx.shop
+
+    def mail() -> None:
+        state.mailer.send(email, f"Your message to {shop.name}", f"{text}\n\n{owner.name}, {shop.name}",
+                          shop.owner_email)
+
+    return mail
+
+
+async def _email_instead(request: Request, handoff: Handoff, owner: Owner, text: str) -> Problem | Done:
+    """A person's reply after the platform's window closed, by email (stored as mailed: never sent to it)."""
+    email = handoff.contact_email or ""
+    try:
+        await person_says(request.app, handoff.conversation_id, owner.name, text,
+                          mail=_mail(request, owner, email, text))
+    except MailError:
+        logger.exception("The reply in conversation %s could not be emailed", handoff.conversation_id)
+        return Problem(502, f"The email to {email} could not be sent, so nothing was sent. Try again later.")
+    except Exception:  # noqa: BLE001 - the person keeps the text and tries again
+        logger.exception("A reply in conversation %s could not be stored", handoff.conversation_id)
+        return Problem(503, "The reply could not be stored, so nothing was sent. Try again.")
+    return Done(EMAILED)
+
+
+async def _answer_ticket(request: Request, handoff: Handoff, owner: Owner,
+                         by_email: bool) -> Problem | Done | None:
     """Answer a ticket by email or, without email, in the chat (the customer sees it when they come back).
-    The ticket is taken first so two people never both answer; if the answer fails it is open again."""
+    The ticket is taken first so two people never both answer; if the answer fails it is open again. In the
+    chat of WhatsApp & co. after their window closed, it goes by email instead when it can."""
     state, shop = console_of(request), request.app.ctx.shop
     text = _reply_text(request)
     if isinstance(text, Problem):
         return text
+    channel = None if by_email else await channel_of(request, handoff.conversation_id)
+    closed = window_closed(channel)
+    if closed and channel is not None:
+        refused = refusal(channel, shop.timezone, handoff.contact_email or "", state.mailer.enabled)
+        if refused:
+            return Problem(409, refused)
+        by_email = True
     if by_email and not handoff.contact_email:
         return Problem(409, "This conversation has no email address to reply to; nothing was sent.")
     if by_email and not state.mailer.enabled:
@@ -273,15 +330,9 @@ async def _answer_ticket(request: Request, handoff: Handoff, owner: Owner, by_em
                             "Send your reply in the chat instead, or write from your own email.")
     if not await asyncio.to_thread(state.handoffs.answer_ticket, handoff.id, owner.id):
         return Problem(409, "Someone else has answered this ticket, or it is closed; nothing was sent.")
-    email = handoff.contact_email or ""
-
-    def mail() -> None:
-        state.mailer.send(email, f"Your message to {shop.name}", f"{text}\n\n{owner.name}, {shop.name}",
-                          shop.owner_email)
-
+    mail = _mail(request, owner, handoff.contact_email or "", text) if by_email else None
     try:
-        await person_says(request.app, handoff.conversation_id, owner.name, text,
-                          mail=mail if by_email else None)
+        await person_says(request.app, handoff.conversation_id, owner.name, text, mail=mail)
     except MailError:
         logger.exception("The reply to ticket %s could not be sent", handoff.id)
         await asyncio.to_thread(state.handoffs.reopen_ticket, handoff.id)
@@ -291,4 +342,4 @@ async def _answer_ticket(request: Request, handoff: Handoff, owner: Owner, by_em
         logger.exception("The reply to ticket %s could not be stored", handoff.id)
         await asyncio.to_thread(state.handoffs.reopen_ticket, handoff.id)
         return Problem(503, "The reply could not be stored, so nothing was sent; the ticket is still open.")
-    return None
+    return Done(EMAILED) if closed else None
