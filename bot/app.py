@@ -23,10 +23,13 @@ from rasa.utils.endpoints import EndpointConfig
 from sanic import Sanic, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import Engine, make_url
 
 from actions.services.bot_errors import BotErrorLog
 from actions.services.canned_replies import CannedReplies
+from actions.services.channels.conversations import ChannelConversations
+from actions.services.channels.inbox import ChannelInbox
+from actions.services.channels.outbox import ChannelOutbox
 from actions.services.chat_delivery import ChatPresence, OutboundMessages
 from actions.services.console_sessions import ConsoleSessions
 from actions.services.customers.old_conversations import run_daily_sweep, sweep_old_conversations
@@ -45,8 +48,13 @@ from bot.action_calls import (
     send_recent_events_to_actions,
 )
 from bot.admission import BUSY, TurnLimit
+from bot.channels.channel_sender import ChannelSender, ChannelWorker
+from bot.channels.channel_turns import ChannelTurns
 from bot.channels.client_keys import ClientKeys
 from bot.channels.delivery import ChatCourier
+from bot.channels.messages import TrackerLookup
+from bot.channels.messaging import MessagingInput, messaging_channels
+from bot.channels.providers import clients_for
 from bot.channels.rest import ValidatingRestInput
 from bot.channels.socketio import ValidatingSocketIOInput
 from bot.console.access import Console
@@ -116,7 +124,8 @@ def input_channels(settings: Settings, credentials_file: Path = CREDENTIALS_FILE
         if isinstance(channel, ValidatingSocketIOInput):
             channel.cors_origins = settings.cors_origins
             channel.redis_url = settings.redis_url
-    return channels
+    # WhatsApp, Messenger, Instagram, Telegram: on when their settings are set (environment only).
+    return channels + messaging_channels(settings.channels)
 
 
 def register_channels(channels: List[InputChannel], app: Sanic, route: str = "/webhooks/") -> None:
@@ -139,6 +148,27 @@ def register_channels(channels: List[InputChannel], app: Sanic, route: str = "/w
     for channel in channels:
         app.blueprint(channel.blueprint(handler), url_prefix=urljoin(route, channel.url_prefix()))
     app.ctx.input_channels = channels
+
+
+def start_messaging_channels(app: Sanic, engine: Engine, client_keys: ClientKeys,
+                             find_tracker: TrackerLookup) -> Optional[ChannelWorker]:
+    """The inbox, the outbox and the worker of the messaging channels that are on (None: none is)."""
+    inputs = [c for c in app.ctx.input_channels if isinstance(c, MessagingInput)]
+    if not inputs:
+        return None
+    settings: Settings = app.ctx.settings
+    inbox, conversations = ChannelInbox(engine), ChannelConversations(engine)
+    clients = clients_for(settings.channels, [c.channel for c in inputs])
+    handlers = {c.channel: c.on_new_message for c in inputs if c.on_new_message is not None}
+    turns = ChannelTurns(inbox, conversations, clients, handlers, app.ctx.shop, settings.upload_dir,
+                         settings.max_message_chars, find_tracker, client_keys)
+    sender = ChannelSender(ChannelOutbox(engine), conversations, clients, settings.public_url)
+    worker = ChannelWorker(inbox, turns, sender)
+    for channel in inputs:
+        channel.inbox, channel.wake = inbox, worker.wake
+    app.ctx.courier.on_queued = worker.wake_sender  # a person's reply on a channel goes out at once
+    logger.info("Messaging channels on: %s", ", ".join(c.channel for c in inputs))
+    return worker
 
 
 def schedule_daily_digest(app: Sanic, settings: Settings, shop: ShopProfile) -> None:
@@ -267,6 +297,7 @@ def create_app(
             channel.courier = app.ctx.courier
         # CONSOLE_SECRET, or one generated once into var/ (so restarts keep sessions)
         secret = load_or_create_secret(settings.console_secret, settings.console_secret_file)
+        app.ctx.channel_worker = start_messaging_channels(app, engine, ClientKeys(secret), find_tracker)
         sessions = SessionCookies(secret, ConsoleSessions(engine))
         # The key the order flow counts failed order checks by, per client address (never the address itself).
         for channel in channels:
@@ -320,11 +351,15 @@ def create_app(
 
     async def start_courier(app: Sanic, _loop: object) -> None:
         app.ctx.courier.start()
+        if app.ctx.channel_worker is not None:
+            app.ctx.channel_worker.start()
         if getattr(app.ctx, "models", None) is not None:
             app.ctx.models.start()
 
     async def stop_courier(app: Sanic, _loop: object) -> None:
         await app.ctx.courier.stop()
+        if app.ctx.channel_worker is not None:
+            await app.ctx.channel_worker.stop()
         if getattr(app.ctx, "models", None) is not None:
             await app.ctx.models.stop()
 

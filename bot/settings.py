@@ -12,6 +12,7 @@ from typing import Any, Dict, Mapping, Tuple
 
 from actions.services.log_privacy import parse_log_level
 from actions.services.mail import SmtpSettings
+from bot.channels.channel_settings import ChannelSettings, ChannelSettingsError
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
@@ -63,6 +64,13 @@ def _log_level(env: Mapping[str, str]) -> int:
         raise SettingsError(str(error)) from None
 
 
+def _channels(env: Mapping[str, str]) -> ChannelSettings:
+    try:
+        return ChannelSettings.from_env(env)
+    except ChannelSettingsError as error:
+        raise SettingsError(str(error)) from None
+
+
 @dataclass(frozen=True)
 class Settings:
     host: str = "127.0.0.1"
@@ -108,6 +116,7 @@ class Settings:
     turn_queue_seconds: int = 10
     public_url: str = ""  # where the owner reaches this server, for links in emails; default http://host:port
     smtp: SmtpSettings = SmtpSettings()
+    channels: ChannelSettings = ChannelSettings()  # WhatsApp, Messenger, Instagram, Telegram (issue 19)
     log_level: int = logging.INFO  # DEBUG logs what customers type (contact details masked): developers only
 
     @classmethod
@@ -150,6 +159,7 @@ class Settings:
             turn_queue_seconds=_int(env, "TURN_QUEUE_SECONDS", 10, low=0, high=120),
             public_url=(env.get("PUBLIC_URL") or "").rstrip("/"),
             smtp=SmtpSettings.from_env(env),
+            channels=_channels(env),
             log_level=_log_level(env),
         )
         values.update({k: v for k, v in overrides.items() if v is not None})

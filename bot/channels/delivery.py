@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from typing import Any, Dict, Optional, Sequence
+from typing import Any, Callable, Dict, Optional, Sequence
 
 from actions.services.chat_delivery import ChatPresence, OutboundMessage, OutboundMessages
 from actions.services.database import DATABASE_UNAVAILABLE
@@ -38,9 +38,14 @@ class ChatCourier:
         # the two handlers concurrently) must not stay counted as open.
         self._presence_lock = asyncio.Lock()
         self._task: Optional[asyncio.Task] = None
+        # Set when messaging channels are on: a stored message may be for a WhatsApp (…) conversation,
+        # which the channel worker sends.
+        self.on_queued: Optional[Callable[[], None]] = None
 
     async def send(self, message: OutboundMessage) -> None:
         """Send a stored message (and anything older still missing in that conversation) to its room."""
+        if self.on_queued is not None:
+            self.on_queued()
         await self.flush([message.conversation_id])
 
     async def flush(self, conversation_ids: Sequence[str], again: bool = False) -> None:

@@ -9,6 +9,7 @@
     digest [--dry-run] [--force]                  digest.py
     report --since DATE …                         report.py
     customer export|delete EMAIL | sweep         customers.py
+    channels check | telegram-webhook URL         channels.py
     inbox list | label | dismiss                  bot/trainer/inbox_commands.py
     story export CONVERSATION_ID                  bot/trainer/story_commands.py
     train | model list | activate | rollback      bot/trained_models/commands.py
@@ -21,7 +22,7 @@ from __future__ import annotations
 import argparse
 from typing import Sequence
 
-from bot.cli import catalog, cluster, customers, digest, orders, owners, report, servers, shop
+from bot.cli import catalog, channels, cluster, customers, digest, orders, owners, report, servers, shop
 from bot.cli.configuration import read_settings
 from bot.trained_models import commands as model_commands
 from bot.trainer import inbox_commands, story_commands
@@ -30,7 +31,7 @@ from bot.trainer import inbox_commands, story_commands
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m bot", description="The shop's support assistant.")
     commands = parser.add_subparsers(dest="command", required=True)
-    for group in (servers, cluster, shop, orders, catalog, owners, customers, digest, report):
+    for group in (servers, cluster, shop, orders, catalog, owners, customers, channels, digest, report):
         group.add_commands(commands)
     for trainer_group in (inbox_commands, story_commands, model_commands):
         trainer_group.add_commands(commands, read_settings)

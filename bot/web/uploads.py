@@ -73,6 +73,37 @@ def _bytes_today(upload_dir: Path) -> int:
     return total
 
 
+class PhotoRefused(Exception):
+    def __init__(self, status: int, error: str, detail: str) -> None:
+        super().__init__(detail)
+        self.status, self.error, self.detail = status, error, detail
+
+
+def photo_type(body: bytes) -> str | None:
+    """The photo type the bytes are, by how they start; None for anything else."""
+    return next((kind for kind in PHOTO_TYPES if looks_like(body, kind)), None)
+
+
+def save_photo(upload_dir: Path, conversation_id: str, body: bytes, content_type: str) -> str:
+    """Store a conversation's photo under the quotas (blocking: run it in a thread); returns its name as
+    cases keep it ("<conversation>/<random>.jpg"). Raises PhotoRefused."""
+    if len(body) > MAX_PHOTO_BYTES:
+        raise PhotoRefused(413, "photo_too_large", "The photo is larger than 5 MB.")
+    if not body or content_type not in PHOTO_TYPES or not looks_like(body, content_type):
+        raise PhotoRefused(400, "not_an_image", "That file is not the kind of image it says it is.")
+    folder = upload_dir / conversation_id
+    if _photo_count(folder) >= MAX_PHOTOS_PER_CONVERSATION:
+        raise PhotoRefused(429, "too_many_photos", f"A conversation can have {MAX_PHOTOS_PER_CONVERSATION} "
+                                                   "photos; please describe the rest in words.")
+    if _bytes_today(upload_dir) + len(body) > MAX_PHOTO_BYTES_PER_DAY:
+        raise PhotoRefused(429, "photo_quota_reached", "We can't take more photos today. Please describe "
+                                                       "it in words, or email the photo to the shop.")
+    folder.mkdir(parents=True, exist_ok=True)
+    name = f"{uuid.uuid4().hex}{PHOTO_TYPES[content_type][0]}"
+    (folder / name).write_bytes(body)
+    return f"{conversation_id}/{name}"
+
+
 def uploads_blueprint(upload_dir: Path) -> Blueprint:
     uploads = Blueprint("uploads")
 
@@ -92,16 +123,10 @@ def uploads_blueprint(upload_dir: Path) -> Blueprint:
         if not await is_live(getattr(request.app.ctx, "agent", None), session_id):
             return _refuse(404, "no_conversation", "Photos can be attached to a conversation in progress: "
                                                    "write your message first.")
-        folder = upload_dir / session_id
-        if await asyncio.to_thread(_photo_count, folder) >= MAX_PHOTOS_PER_CONVERSATION:
-            return _refuse(429, "too_many_photos", f"A conversation can have {MAX_PHOTOS_PER_CONVERSATION} "
-                                                   "photos; please describe the rest in words.")
-        if await asyncio.to_thread(_bytes_today, upload_dir) + len(body) > MAX_PHOTO_BYTES_PER_DAY:
-            return _refuse(429, "photo_quota_reached", "We can't take more photos today. Please describe "
-                                                       "it in words, or email the photo to the shop.")
-        folder.mkdir(parents=True, exist_ok=True)
-        name = f"{uuid.uuid4().hex}{PHOTO_TYPES[content_type][0]}"
-        await asyncio.to_thread((folder / name).write_bytes, body)
-        return response.json({"photo": f"{session_id}/{name}"}, status=201)
+        try:
+            photo = await asyncio.to_thread(save_photo, upload_dir, session_id, body, content_type)
+        except PhotoRefused as refused:
+            return _refuse(refused.status, refused.error, refused.detail)
+        return response.json({"photo": photo}, status=201)
 
     return uploads
