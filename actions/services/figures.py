@@ -23,14 +23,12 @@ Definitions (README.md, "Owner figures"):
 """
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
 import json
 import statistics
 from collections import Counter, defaultdict
 from dataclasses import dataclass
-from typing import Dict, Iterable, List, Mapping, Optional, Sequence, Set, Tuple
+from typing import Callable, Dict, Iterable, List, Mapping, Optional, Sequence, Set, Tuple
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import case, column, distinct, inspect, null, select, table
@@ -51,7 +49,6 @@ MAX_DAYS = 366
 FIRST_DATE, LAST_DATE = dt.date(1970, 1, 1), dt.date(9998, 12, 31)
 CSAT_SCORES = range(1, 6)
 NPS_SCORES = range(0, 11)
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")  # what a spreadsheet may run as a formula
 
 # Rasa's SQLTrackerStore table, only the columns read here.
 events = table("events", column("id"), column("sender_id"), column("type_name"), column("timestamp"),
@@ -295,10 +292,10 @@ class _Conversation:
 
 @dataclass(frozen=True)
 class _Handoff:
+    conversation_id: str
     day: dt.date
     first_response: Optional[float]
     resolution: Optional[float]
-
 
 
 def _local(naive_utc: dt.datetime, zone: ZoneInfo) -> dt.datetime:
@@ -354,13 +351,13 @@ def _handed_off(connection: Connection, start: dt.datetime, end: dt.datetime) ->
 
 def _handoffs(connection: Connection, start: dt.datetime, end: dt.datetime, zone: ZoneInfo) -> List[_Handoff]:
     h = t.handoffs.c
-    rows = connection.execute(select(h.status, h.created_at, h.claimed_at, h.closed_at)
+    rows = connection.execute(select(h.conversation_id, h.status, h.created_at, h.claimed_at, h.closed_at)
                               .where(h.created_at >= naive_utc(start), h.created_at < naive_utc(end)))
     found = []
-    for status, created, claimed, closed in rows:
+    for conversation_id, status, created, claimed, closed in rows:
         first = (claimed - created).total_seconds() if claimed else None
         resolution = (closed - created).total_seconds() if closed and status in CLOSED else None
-        found.append(_Handoff(_local(created, zone).date(), first, resolution))
+        found.append(_Handoff(conversation_id, _local(created, zone).date(), first, resolution))
     return found
 
 
@@ -443,19 +440,43 @@ def _thumbs_down(answers: Iterable[FeedbackAnswer]) -> Tuple[ThumbsDownGroup, ..
     return tuple(sorted(groups, key=lambda g: (-g.count, g.intent)))
 
 
-def collect_figures(engine: Engine, zone: ZoneInfo, figure_range: FigureRange) -> Figures:
-    """All the owner's figures for the range, read from the database now."""
+@dataclass(frozen=True)
+class FigureRows:
+    """What the figures of a range are counted from, read once (the figures by channel count it again)."""
+    range: FigureRange
+    zone: ZoneInfo
+    messages: Sequence[_Message]
+    handed_off: Set[str]  # conversations of the range with a handoff
+    handoffs: Sequence[_Handoff]
+    answers: Sequence[FeedbackAnswer]
+
+
+def read_figure_rows(engine: Engine, zone: ZoneInfo, figure_range: FigureRange) -> FigureRows:
     start, end = figure_range.utc_bounds(zone)
     with engine.connect() as connection:
         messages = _customer_messages(connection, start, end, zone)
         # no messages: nothing to look up (and Rasa's table may not exist yet)
         handed_off = _handed_off(connection, start, end) if messages else set()
-        handoffs = _handoffs(connection, start, end, zone)
-        answers = _answers(connection, start, end, zone)
+        return FigureRows(figure_range, zone, messages, handed_off, _handoffs(connection, start, end, zone),
+                          _answers(connection, start, end, zone))
+
+
+def collect_figures(engine: Engine, zone: ZoneInfo, figure_range: FigureRange,
+                    keep: Optional[Callable[[str], bool]] = None) -> Figures:
+    """All the owner's figures for the range, read from the database now; with ``keep``, only those of the
+    conversations it says yes to (one channel's)."""
+    return figures_of(read_figure_rows(engine, zone, figure_range), keep)
+
+
+def figures_of(rows: FigureRows, keep: Optional[Callable[[str], bool]] = None) -> Figures:
+    figure_range, mine = rows.range, keep or (lambda _: True)
+    messages = [m for m in rows.messages if mine(m.conversation_id)]
+    handoffs = [h for h in rows.handoffs if mine(h.conversation_id)]
+    answers = [a for a in rows.answers if mine(a.conversation_id)]
     first_days: Dict[str, dt.date] = {}
     for message in messages:  # oldest first: the first one seen is the conversation's day
         first_days.setdefault(message.conversation_id, message.day)
-    conversations = [_Conversation(day, cid in handed_off) for cid, day in first_days.items()]
+    conversations = [_Conversation(day, cid in rows.handed_off) for cid, day in first_days.items()]
 
     bucket = figure_range.bucket
     grouped_conversations: Dict[dt.date, List[_Conversation]] = defaultdict(list)
@@ -476,7 +497,7 @@ def collect_figures(engine: Engine, zone: ZoneInfo, figure_range: FigureRange) -
     intents = Counter(m.intent for m in messages if m.intent is not None)
     return Figures(
         range=figure_range,
-        zone=zone,
+        zone=rows.zone,
         total=_period(figure_range.start, figure_range.end, conversations, messages, handoffs, answers),
         series=series,
         top_intents=tuple(sorted(intents.items(), key=lambda item: (-item[1], item[0]))),
@@ -485,25 +506,3 @@ def collect_figures(engine: Engine, zone: ZoneInfo, figure_range: FigureRange) -
         csat_bot_alone=csat_of(a for a in answers if not a.with_person),
         csat_with_person=csat_of(a for a in answers if a.with_person),
     )
-
-
-CSV_COLUMNS = ("date", "time", "conversation", "kind", "score", "comment", "declined", "intent",
-               "with_person", "rated_answer")
-
-
-def _cell(text: str) -> str:
-    """Customer text as a spreadsheet shows it, never run as a formula (OWASP "CSV injection")."""
-    return "'" + text if text.startswith(FORMULA_STARTS) else text
-
-
-def feedback_csv(answers: Iterable[FeedbackAnswer]) -> str:
-    """The answers as CSV, times in the shop's zone; starts with a BOM so Excel reads it as UTF-8."""
-    out = io.StringIO()
-    out.write("\ufeff")
-    writer = csv.writer(out)
-    writer.writerow(CSV_COLUMNS)
-    for a in answers:
-        writer.writerow([a.at.strftime("%Y-%m-%d"), a.at.strftime("%H:%M"), _cell(a.conversation_id), a.kind,
-                         "" if a.score is None else a.score, _cell(a.comment), "yes" if a.declined else "no",
-                         _cell(a.intent), "yes" if a.with_person else "no", _cell(a.message_text)])
-    return out.getvalue()

@@ -41,6 +41,7 @@ from rasa.shared.core.trackers import DialogueStateTracker
 from sqlalchemy.engine import Engine
 
 from actions.services import order_tables as t
+from actions.services.feedback_csv import feedback_csv
 from actions.services.figures import (
     FigureRange,
     FigureRangeError,
@@ -48,7 +49,6 @@ from actions.services.figures import (
     Period,
     collect_feedback,
     collect_figures,
-    feedback_csv,
 )
 from tests.conftest import ROOT, migrated_engine
 
