@@ -7,6 +7,8 @@ import textwrap
 from decimal import ROUND_HALF_UP, Decimal
 from typing import List, Optional, Sequence, Tuple
 
+from actions.services.channel_figures import ChannelFigures, ChannelLine
+from actions.services.channels.conversations import LABELS
 from actions.services.customers.retention import CustomerFigures, RetentionStep, Share
 from actions.services.figures import FALLBACK_INTENT, Comment, Csat, Figures, Nps, Period
 
@@ -150,6 +152,29 @@ def retention_row(step: RetentionStep, by: str) -> List[str]:
             str(step.customers), str(step.retained), percent(step.rate)]
 
 
+CHANNEL_COLUMNS = ("channel", "conversations", "handed to a person", "solved by the bot", "CSAT", "ratings",
+                   "NPS", "answers")
+
+
+def channel_label(channel: str) -> str:
+    return LABELS.get(channel, channel)
+
+
+def channel_row(line: ChannelLine) -> List[str]:
+    """A channel's conversations, the shares handed to a person and solved by the bot, CSAT and NPS."""
+    p = line.total
+    return [line.label, str(p.conversations), f"{percent(p.handoff_rate)} ({p.handed_off})",
+            f"{percent(p.containment_rate)} ({p.contained})", average(p.csat), str(p.csat.count),
+            nps_score(p.nps), str(p.nps.count)]
+
+
+def channel_report(channels: ChannelFigures) -> List[str]:
+    lines = ["BY CHANNEL" + (" (every channel: the figures above are of one)" if channels.channel else "")]
+    lines += _table(CHANNEL_COLUMNS, [channel_row(line) for line in channels.lines])
+    lines += textwrap.wrap(channels.definition, 100, initial_indent="    ", subsequent_indent="    ")
+    return lines
+
+
 SERIES_COLUMNS = ("conv", "by bot", "person", "contain", "msgs", "not und", "fallback", "handoffs",
                   "1st resp", "resolved", "CSAT", "NPS")
 
@@ -201,17 +226,21 @@ def customer_report(customers: CustomerFigures) -> List[str]:
     return lines
 
 
-def text_report(figures: Figures, shop_name: str, customers: Optional[CustomerFigures] = None) -> str:
-    """The figures as plain text: the totals, then one line per day, week or month, the customer figures, then
-    what customers said."""
+def text_report(figures: Figures, shop_name: str, customers: Optional[CustomerFigures] = None,
+                channels: Optional[ChannelFigures] = None) -> str:
+    """The figures as plain text: the totals, the table by channel, then one line per day, week or month, the
+    customer figures, then what customers said."""
     r = figures.range
+    only = f", {channel_label(channels.channel)} conversations only" if channels and channels.channel else ""
     lines = [f"{shop_name}: figures from {day_label(r.start)} to {day_label(r.end)} "
-             f"({figures.zone.key}), by {r.by}", ""]
+             f"({figures.zone.key}), by {r.by}{only}", ""]
     pairs = summary_lines(figures)
     width = max(len(what) for what, _ in pairs)
     lines += [f"{what.ljust(width)}  {figure}" for what, figure in pairs]
     top = ", ".join(f"{_one_line(intent_name(i))} {n}" for i, n in figures.top_intents[:10]) or "none"
     lines += [f"{'Top intents'.ljust(width)}  {top}", ""]
+    if channels is not None:
+        lines += [*channel_report(channels), ""]
     lines += _table((r.by, *SERIES_COLUMNS),
                     [(period_label(p, r.by), *series_row(p)) for p in figures.series])
     lines += [KEY, ""]

@@ -7,13 +7,17 @@ from __future__ import annotations
 from typing import List, Optional, Sequence
 from urllib.parse import urlencode
 
+from actions.services.channel_figures import CHANNELS, ChannelFigures
 from actions.services.customers.retention import CustomerFigures
 from actions.services.figures import BY, CSAT_SCORES, NPS_SCORES, Comment, FigureRange, Figures
 from bot.console.charts import AMBER, GREEN, GREY, RED, Series, bar_chart
 from bot.console.pages import esc, page
 from bot.figures_report import (
+    CHANNEL_COLUMNS,
     RETENTION_COLUMNS,
     average,
+    channel_label,
+    channel_row,
     customer_lines,
     intent_name,
     nps_score,
@@ -42,14 +46,17 @@ DEFINITIONS = (
 )
 
 
-def query(figure_range: FigureRange, **extra: str) -> str:
+def query(figure_range: FigureRange, channel: Optional[str] = None, **extra: str) -> str:
     return urlencode({"from": figure_range.start.isoformat(), "to": figure_range.end.isoformat(),
-                      "by": figure_range.by, **extra})
+                      "by": figure_range.by, **({"channel": channel} if channel else {}), **extra})
 
 
-def _range_form(figure_range: FigureRange) -> str:
+def _range_form(figure_range: FigureRange, channel: Optional[str] = None) -> str:
     options = "".join(f'<option value="{b}"{" selected" if b == figure_range.by else ""}>{b}</option>'
                       for b in BY)
+    channels = '<option value="">All channels</option>' + "".join(
+        f'<option value="{c}"{" selected" if c == channel else ""}>{esc(channel_label(c))}</option>'
+        for c in CHANNELS)
     field = '<div style="flex:0 1 12em">'
     return (f'<form method="get" action="/console/figures" aria-label="Range" '
             f'style="display:flex;flex-wrap:wrap;gap:4px 16px;align-items:flex-end">'
@@ -57,9 +64,11 @@ def _range_form(figure_range: FigureRange) -> str:
             f'value="{figure_range.start.isoformat()}"></div>{field}<label for="to">To (included)</label>'
             f'<input id="to" name="to" type="date" required value="{figure_range.end.isoformat()}"></div>'
             f'<div><label for="by">Per</label><select id="by" name="by">{options}</select></div>'
+            f'<div><label for="channel">Channel</label><select id="channel" name="channel">{channels}'
+            f"</select></div>"
             f'<div><button type="submit">Show</button></div></form>'
-            f'<p><a href="/console/figures/feedback.csv?{esc(query(figure_range))}">Download the ratings and '
-            f"comments (CSV)</a></p>")
+            f'<p><a href="/console/figures/feedback.csv?{esc(query(figure_range, channel))}">Download the '
+            f"ratings and comments (CSV)</a></p>")
 
 
 def _head(header: Sequence[str]) -> str:
@@ -181,6 +190,20 @@ def _customers(customers: CustomerFigures) -> str:
     return html + f"<h3>{esc(title)}</h3>{chart}{table}"
 
 
+def _by_channel(figures: Figures, channels: ChannelFigures) -> str:
+    """The range by channel, each a link to the figures of that channel alone; the definition beside it."""
+    def row(cells: List[str], channel: str) -> str:
+        link = f'<a href="/console/figures?{esc(query(figures.range, channel))}">{esc(cells[0])}</a>'
+        current = ' aria-current="true"' if channel == channels.channel else ""
+        return (f'<tr{current}><th scope="row">{link}</th>'
+                + "".join(f"<td>{esc(c)}</td>" for c in cells[1:]) + "</tr>")
+
+    body = "".join(row(channel_row(line), line.channel) for line in channels.lines)
+    head = _head(tuple(c[0].upper() + c[1:] for c in CHANNEL_COLUMNS))
+    return (f'<h2>By channel</h2><table class="channels"><thead>{head}</thead><tbody>{body}</tbody></table>'
+            f'<p class="note">{esc(channels.definition)}</p>')
+
+
 SERIES_HEADER = ("Conversations", "Solved by the bot", "Handed to a person", "Containment",
                  "Customer messages", "Not understood", "Fallback rate", "Handoffs",
                  "First response (median)", "Resolution (median)", "CSAT", "NPS")
@@ -238,9 +261,13 @@ def _comments(figures: Figures) -> str:
             + (f'<ul class="notes">{items}</ul>{note}' if items else "<p>No comments in this range.</p>"))
 
 
-def figures_page(figures: Figures, owner_name: str, csrf: str,
-                 customers: Optional[CustomerFigures] = None) -> str:
+def figures_page(figures: Figures, owner_name: str, csrf: str, customers: Optional[CustomerFigures] = None,
+                 channels: Optional[ChannelFigures] = None) -> str:
+    """``channels``: the table by channel, and which channel ``figures`` are of (None: all)."""
     r = figures.range
+    channel = channels.channel if channels else None
+    only = (f'<p class="note" role="status"><strong>{esc(channel_label(channel))} conversations only.'
+            f'</strong> <a href="/console/figures?{esc(query(r))}">Every channel</a></p>' if channel else "")
     labels = [period_label(p, r.by) for p in figures.series]
     key = "".join(_row(what, [figure]) for what, figure in summary_lines(figures))
     definitions = "".join(f'<dt style="font-weight:600">{esc(term)}</dt><dd>{esc(meaning)}</dd>'
@@ -248,8 +275,9 @@ def figures_page(figures: Figures, owner_name: str, csrf: str,
     body = (
         f"<h1>Figures</h1><p class=note>{esc(f'{r.start:%a} {r.start.day} {r.start:%b %Y}')} to "
         f"{esc(f'{r.end:%a} {r.end.day} {r.end:%b %Y}')}, by {esc(r.by)}, in the shop's time "
-        f"({esc(figures.zone.key)}); counted from what is stored now.</p>"
-        f"{_range_form(r)}<h2>At a glance</h2><table class=key-figures><tbody>{key}</tbody></table>"
+        f"({esc(figures.zone.key)}); counted from what is stored now.</p>{only}"
+        f"{_range_form(r, channel)}<h2>At a glance</h2><table class=key-figures><tbody>{key}</tbody></table>"
+        f"{_by_channel(figures, channels) if channels is not None else ''}"
         f"{_conversations_chart(figures, labels)}{_csat_charts(figures, labels)}{_nps_chart(figures)}"
         f"{_customers(customers) if customers is not None else ''}"
         f"{_series_table(figures, labels)}{_top_intents(figures)}{_thumbs(figures)}{_comments(figures)}"

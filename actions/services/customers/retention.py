@@ -15,7 +15,7 @@ import bisect
 import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass
-from typing import Dict, List, Optional, Sequence, Set, Tuple
+from typing import Callable, Dict, List, Optional, Sequence, Set, Tuple
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import case, inspect, null, select, union
@@ -231,16 +231,22 @@ def _retention(connection: Connection, zone: ZoneInfo, figure_range: FigureRange
     return Retention(by, steps, RETENTION.format(by=by))
 
 
-def collect_customer_figures(engine: Engine, zone: ZoneInfo, figure_range: FigureRange) -> CustomerFigures:
-    """The range's customer figures, read from the database now."""
+def collect_customer_figures(engine: Engine, zone: ZoneInfo, figure_range: FigureRange,
+                             keep: Optional[Callable[[str], bool]] = None) -> CustomerFigures:
+    """The range's customer figures, read from the database now; with ``keep``, only the chats and ratings of
+    the conversations it says yes to (one channel's: what they wrote before on any channel still counts)."""
     start, end = figure_range.utc_bounds(zone)
-    answers = [a for a in collect_feedback(engine, zone, figure_range) if a.kind in ("csat", "nps")]
+    mine = keep or (lambda _: True)
+    answers = [a for a in collect_feedback(engine, zone, figure_range)
+               if a.kind in ("csat", "nps") and mine(a.conversation_id)]
     with engine.connect() as connection:
         history = _History(connection, start, end)
         retention = _retention(connection, zone, figure_range)
     returning: Dict[Tuple[str, float], bool] = {}
     repeats = anonymous = 0
     for sender, chats in history.chats.items():
+        if not mine(sender):
+            continue
         customer = history.customer.get(sender)
         if customer is None:
             anonymous += len(chats)
