@@ -37,6 +37,8 @@ from actions.services.orders import OrderService
 from actions.services.owners import OwnerAccounts
 from actions.services.shop_profile import load_shop_profile
 from bot.app import create_app
+from bot.channels.channel_settings import ChannelSettings
+from bot.channels.messaging import messaging_channels
 from bot.channels.rest import ValidatingRestInput
 from bot.channels.socketio import ValidatingSocketIOInput
 from bot.console import live
@@ -119,8 +121,15 @@ def server(tmp_path_factory) -> Iterator[LoopbackServer]:
     settings_ = Settings(database_url=f"sqlite:///{workdir}/app.db", console_secret="a fuzzing secret",
                          upload_dir=workdir / "uploads", training_data_dir=workdir / "nlu",
                          models_dir=workdir / "models", training_log_dir=workdir / "training")
-    app = create_app(settings_, load_shop_profile(ROOT / "shop.yml"), agent=agent,
-                     channels=[ValidatingRestInput(), ValidatingSocketIOInput()])
+    # Every messaging channel's webhook too (the providers' addresses lead nowhere: nothing is sent)
+    platforms = ChannelSettings(meta_app_secret="fuzz-app-secret", meta_verify_token="fuzz-verify",
+                                meta_graph_url="http://127.0.0.1:9", whatsapp_token="t",
+                                whatsapp_phone_number_id="1", messenger_page_token="p", instagram_token="i",
+                                telegram_bot_token="1:t", telegram_secret_token="fuzz-telegram-secret-token",
+                                telegram_api_url="http://127.0.0.1:9")
+    channels = [ValidatingRestInput(), ValidatingSocketIOInput(), *messaging_channels(platforms)]
+    app = create_app(settings_.but(channels=platforms), load_shop_profile(ROOT / "shop.yml"), agent=agent,
+                     channels=channels)
     # The live console's event stream polls twice and ends, instead of polling each second for 20 s.
     app.config.CONSOLE_STREAM_SECONDS = 0.1
     patches = pytest.MonkeyPatch()
