@@ -296,7 +296,7 @@ def test_the_export_holds_all_of_theirs_and_nothing_of_the_neighbours(shop_data)
     files = _zip(records.export_zip(email=JO.email, actor="owner@shop.test"))
 
     assert {"README.txt", "photos/conv-jo-order/photo.jpg", "photos/conv-jo-ticket/photo.jpg"} <= set(files)
-    for kind in ("customer", "conversations", "cases", "tickets", "ratings", "orders"):
+    for kind in ("customer", "conversations", "channels", "cases", "tickets", "ratings", "orders"):
         assert json.loads(files[f"{kind}.json"]), kind
         rows = list(csv.DictReader(io.StringIO(files[f"{kind}.csv"].decode())))
         assert len(rows) == len(json.loads(files[f"{kind}.json"])), kind

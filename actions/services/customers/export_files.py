@@ -240,6 +240,17 @@ class ExportFiles:
             record.pop("id")
         return records
 
+    def channels(self) -> List[Dict[str, Any]]:
+        """Who they are on WhatsApp, Messenger, Instagram or Telegram: the number or id, the name there."""
+        c = t.channel_conversations
+        return _rows(
+            self.connection,
+            select(c.c.conversation_id, c.c.channel, c.c.address, c.c.name, c.c.created_at,
+                   c.c.last_inbound_at)
+            .where(c.c.conversation_id.in_(self.conversations))
+            .order_by(c.c.created_at),
+        )
+
     def photos(self) -> List[Path]:
         found: List[Path] = []
         for conversation_id in self.conversations:
@@ -263,6 +274,7 @@ class ExportFiles:
             for name, records in (
                 ("customer", self.customer()),
                 ("conversations", self.messages()),
+                ("channels", self.channels()),
                 ("cases", self.cases()),
                 ("tickets", self.tickets()),
                 ("ratings", self.ratings()),
