@@ -125,11 +125,13 @@ class OutboundMessages:
         return {row["id"]: OutboundMessage.from_row(row) for row in rows}
 
     def fingerprint(self, conversation_id: str) -> tuple:
-        """Changes when a message is added, mailed or delivered: the console's live page polls it."""
+        """Changes when a message is added, mailed, delivered, tried again or given up: the console's
+        live page polls it."""
         c = t.outbound_messages.c
         with self.engine.connect() as connection:
             row = connection.execute(select(func.count(), func.max(c.id), func.count(c.delivered_at),
-                                            func.count(c.mailed_at)).where(
+                                            func.count(c.mailed_at), func.count(c.failed_at),
+                                            func.sum(c.attempts)).where(
                 c.conversation_id == conversation_id)).one()
         return tuple(row)
 

@@ -1,6 +1,7 @@
-"""The channels' inbox and outbox on SQLite and PostgreSQL: a provider's retry is a duplicate, a conversation's
-messages are taken and sent one at a time and in order, a process that died frees what it held, failures are
-tried again with back-off and then given up with the reason, and the 24-hour window."""
+"""The channels' inbox and outbox on SQLite and PostgreSQL: a provider's retry is a duplicate, a
+conversation's messages are taken and sent one at a time and in order, a process that died frees what it
+held, failures are tried again with back-off and then given up with the reason, and the 24-hour window."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -36,7 +37,10 @@ def test_a_retried_delivery_is_a_duplicate_and_one_address_is_one_random_convers
     inbox = ChannelInbox(engine, clock)
     assert inbox.accept("whatsapp", [jo("wamid.1"), jo("wamid.2", "where is my order")]) == (2, 0)
     assert inbox.accept("whatsapp", [jo("wamid.2", "where is my order"), jo("wamid.3")]) == (1, 1)
-    assert inbox.accept("telegram", [Inbound("wamid.1", "447700900101", text="same id, other channel")]) == (1, 0)
+    assert inbox.accept("telegram", [Inbound("wamid.1", "447700900101", text="same id, other channel")]) == (
+        1,
+        0,
+    )
     with engine.connect() as connection:
         rows = connection.execute(select(t.channel_conversations)).mappings().all()
     by_channel = {row["channel"]: row for row in rows}
@@ -118,8 +122,11 @@ def test_a_message_is_given_up_after_the_last_try_and_the_next_one_goes(engine, 
         again = outbox.failed(pending, "timeout", retry=True)
         assert again is (attempt < MAX_TRIES)
     with engine.connect() as connection:
-        row = connection.execute(select(t.outbound_messages).where(t.outbound_messages.c.payload.like("%one%"))
-                                 ).mappings().one()
+        row = (
+            connection.execute(select(t.outbound_messages).where(t.outbound_messages.c.payload.like("%one%")))
+            .mappings()
+            .one()
+        )
     assert row["failed_at"] is not None and row["error"] == f"gave up after {MAX_TRIES} tries: timeout"
     [pending] = outbox.claim_due()
     assert pending.message.text == "two"
@@ -153,7 +160,9 @@ def test_the_window_counts_from_the_customers_last_message(engine, clock):
     inbox.accept("messenger", [Inbound("m0", "6101", text="late", sent_at=wrote - dt.timedelta(hours=5))])
     assert conversations.of(messenger.conversation_id).last_inbound_at == wrote
     assert conversations.channels_of([messenger.conversation_id, "f" * 32]) == {
-        messenger.conversation_id: "messenger", "f" * 32: "website"}
+        messenger.conversation_id: "messenger",
+        "f" * 32: "website",
+    }
 
 
 def test_a_numbered_offer_is_remembered_until_the_next_message(engine, clock):

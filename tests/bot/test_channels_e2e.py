@@ -5,6 +5,7 @@ webhooks the providers would, signed or not, and read what the server sent back 
 bot's answers (buttons in each platform's form), a person's reply from the console after a handoff, retries
 after the provider failed, and the 24-hour window.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -32,8 +33,10 @@ APP_SECRET = "meta-app-secret-for-tests"
 VERIFY_TOKEN = "verify-token-for-tests"
 TELEGRAM_SECRET = "test-secret-token-0123456789"
 OWNER = "owner-channels@example.com"
-PNG = (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00\x1f\x15\xc4"
-       b"\x89\x00\x00\x00\rIDATx\x9cc\xf8\x0f\x00\x00\x01\x01\x00\x05\x18\xd8N\x00\x00\x00\x00IEND\xaeB`\x82")
+PNG = (
+    b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00\x1f\x15\xc4"
+    b"\x89\x00\x00\x00\rIDATx\x9cc\xf8\x0f\x00\x00\x01\x01\x00\x05\x18\xd8N\x00\x00\x00\x00IEND\xaeB`\x82"
+)
 
 
 @pytest.fixture(scope="module")
@@ -58,11 +61,30 @@ def signed(body: Dict[str, Any], secret: str = APP_SECRET) -> Dict[str, Any]:
 
 
 def whatsapp_body(*messages: Dict[str, Any], wa_id: str = "447700900555", name: str = "Jo Baker") -> Dict:
-    return {"object": "whatsapp_business_account", "entry": [{"id": "WABA", "changes": [{"field": "messages", "value": {
-        "messaging_product": "whatsapp",
-        "metadata": {"display_phone_number": "447700900123", "phone_number_id": "106540352242922"},
-        "contacts": [{"profile": {"name": name}, "wa_id": wa_id}],
-        "messages": [{"from": wa_id, "timestamp": str(int(time.time())), **m} for m in messages]}}]}]}
+    return {
+        "object": "whatsapp_business_account",
+        "entry": [
+            {
+                "id": "WABA",
+                "changes": [
+                    {
+                        "field": "messages",
+                        "value": {
+                            "messaging_product": "whatsapp",
+                            "metadata": {
+                                "display_phone_number": "447700900123",
+                                "phone_number_id": "106540352242922",
+                            },
+                            "contacts": [{"profile": {"name": name}, "wa_id": wa_id}],
+                            "messages": [
+                                {"from": wa_id, "timestamp": str(int(time.time())), **m} for m in messages
+                            ],
+                        },
+                    }
+                ],
+            }
+        ],
+    }
 
 
 def wa_text(text: str) -> Dict[str, Any]:
@@ -70,9 +92,24 @@ def wa_text(text: str) -> Dict[str, Any]:
 
 
 def page_body(kind: str, sender: str, *messages: Dict[str, Any]) -> Dict:
-    return {"object": kind, "entry": [{"id": "PAGE", "time": int(time.time() * 1000), "messaging": [
-        {"sender": {"id": sender}, "recipient": {"id": "PAGE"}, "timestamp": int(time.time() * 1000), **m}
-        for m in messages]}]}
+    return {
+        "object": kind,
+        "entry": [
+            {
+                "id": "PAGE",
+                "time": int(time.time() * 1000),
+                "messaging": [
+                    {
+                        "sender": {"id": sender},
+                        "recipient": {"id": "PAGE"},
+                        "timestamp": int(time.time() * 1000),
+                        **m,
+                    }
+                    for m in messages
+                ],
+            }
+        ],
+    }
 
 
 def page_text(text: str) -> Dict[str, Any]:
@@ -83,11 +120,25 @@ def telegram_update(chat_id: int, text: str = "", callback: str = "") -> Dict[st
     update_id = uuid.uuid4().int % 2**31
     chat = {"id": chat_id, "type": "private", "first_name": "Sam"}
     if callback:
-        return {"update_id": update_id, "callback_query": {
-            "id": str(update_id), "from": {"id": chat_id, "first_name": "Sam"}, "data": callback,
-            "message": {"message_id": 1, "chat": chat, "date": int(time.time())}}}
-    return {"update_id": update_id, "message": {"message_id": update_id, "from": {"id": chat_id, "first_name": "Sam"},
-                                                "chat": chat, "date": int(time.time()), "text": text}}
+        return {
+            "update_id": update_id,
+            "callback_query": {
+                "id": str(update_id),
+                "from": {"id": chat_id, "first_name": "Sam"},
+                "data": callback,
+                "message": {"message_id": 1, "chat": chat, "date": int(time.time())},
+            },
+        }
+    return {
+        "update_id": update_id,
+        "message": {
+            "message_id": update_id,
+            "from": {"id": chat_id, "first_name": "Sam"},
+            "chat": chat,
+            "date": int(time.time()),
+            "text": text,
+        },
+    }
 
 
 def post(bot, channel: str, **kwargs: Any) -> requests.Response:
@@ -96,19 +147,28 @@ def post(bot, channel: str, **kwargs: Any) -> requests.Response:
 
 def sent_to(provider, address: str, after: int = 0, count: int = 1, timeout: float = 30.0) -> List[Any]:
     """The message bodies sent to ``address`` after the first ``after`` of them, once there are ``count``."""
+
     def found(_: Any) -> List[Any]:
-        bodies = [r.json for r in provider.requests if r.json and address in json.dumps(r.json)
-                  and r.path.rstrip("/").endswith(("messages", "sendMessage", "sendPhoto"))
-                  and "status" not in r.json and "sender_action" not in r.json]
+        bodies = [
+            r.json
+            for r in provider.requests
+            if r.json
+            and address in json.dumps(r.json)
+            and r.path.rstrip("/").endswith(("messages", "sendMessage", "sendPhoto"))
+            and "status" not in r.json
+            and "sender_action" not in r.json
+        ]
         return bodies[after:] if len(bodies) >= after + count else []
+
     return provider.wait_for(found, timeout=timeout)
 
 
 def conversation_of(bot, channel: str, address: str) -> str:
     c = t.channel_conversations.c
     with bot.engine.connect() as connection:
-        return connection.execute(select(c.conversation_id).where(c.channel == channel, c.address == address)
-                                  ).scalar_one()
+        return connection.execute(
+            select(c.conversation_id).where(c.channel == channel, c.address == address)
+        ).scalar_one()
 
 
 def test_unverified_webhooks_are_refused_and_reach_nothing(bot, providers):
@@ -121,8 +181,15 @@ def test_unverified_webhooks_are_refused_and_reach_nothing(bot, providers):
         assert post(bot, channel, json=page_body("page", "99", page_text("hi"))).status_code == 401
     update_ = telegram_update(999, "hello")
     assert post(bot, "telegram", json=update_).status_code == 401
-    assert post(bot, "telegram", json=update_,
-                headers={"X-Telegram-Bot-Api-Secret-Token": "wrong-secret-token-0000"}).status_code == 403
+    assert (
+        post(
+            bot,
+            "telegram",
+            json=update_,
+            headers={"X-Telegram-Bot-Api-Secret-Token": "wrong-secret-token-0000"},
+        ).status_code
+        == 403
+    )
     with bot.engine.connect() as connection:
         assert connection.execute(select(t.channel_inbox)).all() == []
         assert connection.execute(select(t.channel_conversations)).all() == []
@@ -130,11 +197,17 @@ def test_unverified_webhooks_are_refused_and_reach_nothing(bot, providers):
 
 def test_meta_handshake_echoes_the_challenge_only_with_our_verify_token(bot):
     for channel in ("whatsapp", "messenger", "instagram"):
-        ok = requests.get(f"{bot.base_url}/webhooks/{channel}/webhook", timeout=10, params={
-            "hub.mode": "subscribe", "hub.verify_token": VERIFY_TOKEN, "hub.challenge": "1158201444"})
+        ok = requests.get(
+            f"{bot.base_url}/webhooks/{channel}/webhook",
+            timeout=10,
+            params={"hub.mode": "subscribe", "hub.verify_token": VERIFY_TOKEN, "hub.challenge": "1158201444"},
+        )
         assert (ok.status_code, ok.text) == (200, "1158201444")
-        wrong = requests.get(f"{bot.base_url}/webhooks/{channel}/webhook", timeout=10, params={
-            "hub.mode": "subscribe", "hub.verify_token": "guess", "hub.challenge": "1158201444"})
+        wrong = requests.get(
+            f"{bot.base_url}/webhooks/{channel}/webhook",
+            timeout=10,
+            params={"hub.mode": "subscribe", "hub.verify_token": "guess", "hub.challenge": "1158201444"},
+        )
         assert wrong.status_code == 403 and "1158201444" not in wrong.text
 
 
@@ -170,10 +243,17 @@ def test_whatsapp_buttons_are_reply_buttons_and_a_tap_comes_back_as_the_payload(
     action = interactive[-1]["interactive"]["action"]
     choices = action.get("buttons") or [r for s in action["sections"] for r in s["rows"]]
     first = choices[0].get("reply", choices[0])
-    tap = {"id": f"wamid.{uuid.uuid4().hex}", "type": "interactive",
-           "interactive": {"type": "button_reply" if "buttons" in action else "list_reply",
-                           "button_reply" if "buttons" in action else "list_reply": {"id": first["id"],
-                                                                                      "title": first["title"]}}}
+    tap = {
+        "id": f"wamid.{uuid.uuid4().hex}",
+        "type": "interactive",
+        "interactive": {
+            "type": "button_reply" if "buttons" in action else "list_reply",
+            "button_reply" if "buttons" in action else "list_reply": {
+                "id": first["id"],
+                "title": first["title"],
+            },
+        },
+    }
     before = len(sent_to(graph, wa_id))
     assert first["id"] == "/order_status"
     assert post(bot, "whatsapp", **signed(whatsapp_body(tap, wa_id=wa_id))).status_code == 200
@@ -209,14 +289,22 @@ def until(found, timeout: float = 20.0):
 
 def _first_outbound(bot, conversation_id: str, delivered: bool = False):
     with bot.engine.connect() as connection:
-        row = connection.execute(select(t.outbound_messages).where(
-            t.outbound_messages.c.conversation_id == conversation_id)
-            .order_by(t.outbound_messages.c.id)).mappings().first()
+        row = (
+            connection.execute(
+                select(t.outbound_messages)
+                .where(t.outbound_messages.c.conversation_id == conversation_id)
+                .order_by(t.outbound_messages.c.id)
+            )
+            .mappings()
+            .first()
+        )
     return row if row and (row["delivered_at"] or not delivered) else None
 
 
-@pytest.mark.parametrize("channel, address", [("whatsapp", "447700900303"), ("messenger", "6101"),
-                                              ("instagram", "7101"), ("telegram", "5550002")])
+@pytest.mark.parametrize(
+    "channel, address",
+    [("whatsapp", "447700900303"), ("messenger", "6101"), ("instagram", "7101"), ("telegram", "5550002")],
+)
 def test_a_handoff_and_the_persons_reply_go_through_the_same_channel(bot, providers, channel, address):
     graph, telegram = providers
     provider = telegram if channel == "telegram" else graph
@@ -231,25 +319,36 @@ def test_a_handoff_and_the_persons_reply_go_through_the_same_channel(bot, provid
     before = len(sent_to(provider, address, count=1))
     owner = Console(bot.base_url, OWNER)
     if handoff.status == "ticket":
-        assert owner.act(handoff.id, "chat-reply", text="Hello, Mara here. I'm looking at it now.").status_code == 200
+        assert (
+            owner.act(handoff.id, "chat-reply", text="Hello, Mara here. I'm looking at it now.").status_code
+            == 200
+        )
         expected = ["Mara: Hello, Mara here."]
     else:
         assert owner.act(handoff.id, "claim").status_code == 200
-        assert owner.act(handoff.id, "reply", text="Hello, Mara here. I'm looking at it now.").status_code == 200
+        assert (
+            owner.act(handoff.id, "reply", text="Hello, Mara here. I'm looking at it now.").status_code == 200
+        )
         expected = ["Mara joined the chat", "Mara: Hello, Mara here."]
     words = json.dumps(sent_to(provider, address, after=before, count=len(expected)))
     assert all(text in words for text in expected), words
     page = owner.page(handoff.id)
-    assert {"whatsapp": "WhatsApp", "messenger": "Messenger", "instagram": "Instagram",
-            "telegram": "Telegram"}[channel] in page
+    assert {
+        "whatsapp": "WhatsApp",
+        "messenger": "Messenger",
+        "instagram": "Instagram",
+        "telegram": "Telegram",
+    }[channel] in page
 
 
 def say(channel: str, address: str, text: str) -> Dict[str, Any]:
     if channel == "whatsapp":
         return signed(whatsapp_body(wa_text(text), wa_id=address))
     if channel == "telegram":
-        return {"json": telegram_update(int(address), text),
-                "headers": {"X-Telegram-Bot-Api-Secret-Token": TELEGRAM_SECRET}}
+        return {
+            "json": telegram_update(int(address), text),
+            "headers": {"X-Telegram-Bot-Api-Secret-Token": TELEGRAM_SECRET},
+        }
     return signed(page_body("page" if channel == "messenger" else "instagram", address, page_text(text)))
 
 
@@ -257,8 +356,9 @@ def _waiting_handoff(bot, conversation_id: str):
     deadline = time.time() + 20
     while time.time() < deadline:
         with bot.engine.connect() as connection:
-            row = connection.execute(select(t.handoffs.c.id).where(
-                t.handoffs.c.conversation_id == conversation_id)).first()
+            row = connection.execute(
+                select(t.handoffs.c.id).where(t.handoffs.c.conversation_id == conversation_id)
+            ).first()
         if row:
             return HandoffQueue(bot.engine).get(row.id)
         time.sleep(0.3)
@@ -274,9 +374,11 @@ def test_outside_the_24_hour_window_nothing_is_sent_and_the_console_says_why(bot
     conversation_id = conversation_of(bot, "messenger", address)
     handoff = _waiting_handoff(bot, conversation_id)
     with bot.engine.begin() as connection:  # the customer's last message was two days ago
-        connection.execute(update(t.channel_conversations).where(
-            t.channel_conversations.c.conversation_id == conversation_id).values(
-            last_inbound_at=dt.datetime.utcnow() - dt.timedelta(days=2)))
+        connection.execute(
+            update(t.channel_conversations)
+            .where(t.channel_conversations.c.conversation_id == conversation_id)
+            .values(last_inbound_at=dt.datetime.utcnow() - dt.timedelta(days=2))
+        )
     owner = Console(bot.base_url, OWNER)
     if handoff.status == "ticket":
         answer = owner.act(handoff.id, "chat-reply", text="Sorry for the wait!")
@@ -293,8 +395,11 @@ def test_a_photo_on_whatsapp_is_fetched_and_stored_with_the_conversation(bot, pr
     graph, _ = providers
     wa_id = "447700900404"
     media_id = graph.add_media("media-photo-1", PNG, "image/png")
-    photo = {"id": f"wamid.{uuid.uuid4().hex}", "type": "image",
-             "image": {"id": media_id, "mime_type": "image/png", "caption": "my mug arrived broken"}}
+    photo = {
+        "id": f"wamid.{uuid.uuid4().hex}",
+        "type": "image",
+        "image": {"id": media_id, "mime_type": "image/png", "caption": "my mug arrived broken"},
+    }
     assert post(bot, "whatsapp", **signed(whatsapp_body(photo, wa_id=wa_id))).status_code == 200
     sent_to(graph, wa_id, count=2)
     conversation_id = conversation_of(bot, "whatsapp", wa_id)
