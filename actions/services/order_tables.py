@@ -509,7 +509,7 @@ channel_inbox = Table(
     Column("channel", String(16), nullable=False),
     Column("provider_message_id", String(200), nullable=False),
     Column("conversation_id", String(255), nullable=False, index=True),
-    Column("payload", Text, nullable=False),                    # JSON: text, a photo's reference, a tap
+    Column("payload", Text, nullable=False),                    # JSON: text, photo, tap; "{}" when handled
     Column("received_at", DateTime, nullable=False),            # UTC, naive
     Column("attempts", Integer, nullable=False, default=0),
     Column("claimed_until", DateTime),                          # a process is handling it until then

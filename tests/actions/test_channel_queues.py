@@ -63,6 +63,11 @@ def test_one_conversations_messages_are_taken_in_order_and_one_at_a_time(engine,
     assert [item.message.text for item in inbox.claim()] == ["second"]
     messages = OutboundMessages(engine).of_conversation(first.conversation_id)
     assert [m.text for m in messages.values()] == ["Hello!", "How can I help?"]
+    with engine.connect() as connection:  # what they wrote is in the conversation, not kept here twice
+        payload = connection.execute(select(t.channel_inbox.c.payload).where(t.channel_inbox.c.id == first.id)
+                                     )
+        assert payload.scalar_one() == "{}"
+    assert inbox.accept("whatsapp", [jo("a", "first")]) == (0, 1)  # still a duplicate
 
 
 def test_a_message_held_by_a_process_that_died_is_taken_up_again(engine, clock):

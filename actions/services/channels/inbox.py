@@ -142,10 +142,12 @@ class ChannelInbox:
                         )
                     ).inserted_primary_key[0]
                 )
+            # What they wrote is in the conversation now; the row keeps only the provider's id, which makes a
+            # late retry of the same delivery a duplicate.
             connection.execute(
                 update(t.channel_inbox)
                 .where(t.channel_inbox.c.id == item.id)
-                .values(handled_at=now, claimed_until=None)
+                .values(handled_at=now, claimed_until=None, payload="{}")
             )
         return ids
 
