@@ -19,7 +19,7 @@ PYTHON310 ?= $(shell for c in python3.10 $$HOME/.pyenv/versions/3.10*/bin/python
 	/usr/local/bin/python3.10 /usr/bin/python3.10; do \
 	"$$c" -c 'import sys; assert sys.version_info[:2] == (3, 10)' 2>/dev/null && { echo "$$c"; break; }; done)
 
-.PHONY: help install run run-cluster nginx serve train test test-unit test-stories validate eval threshold bench walk-full load load-cluster lint lock browser clean
+.PHONY: help install run run-cluster nginx serve train test test-unit test-stories validate eval threshold bench walk-full load load-channels load-cluster lint lock browser clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
@@ -133,6 +133,9 @@ bench: install train $(STOCK_MODEL)  ## NLU speed on one core; then turns agains
 
 load: train  ## 100 customers x 10 turns at once on fresh local servers: answered, 503s, empty replies, p50/p95/p99
 	$(PY) -m tests.bot.load_customers
+
+load-channels: train  ## 40 WhatsApp customers at once through a fake Graph API: webhook speed, none lost or twice
+	$(PY) -m tests.bot.load_channels
 
 # About 20 minutes: the cluster (2 web + 2 action processes, nginx, its own PostgreSQL and Redis) under 200
 # customers for 5 minutes, then a fault a minute; then one web process under the same 5 minutes.
