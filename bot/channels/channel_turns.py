@@ -118,28 +118,32 @@ class ChannelTurns:
         if message.other:
             return [Said(reply=CANNOT_READ.format(what=message.other))]
         said: List[Said] = []
+        # A photo before its caption: in a damaged-item chat the photo is kept (order_photo) and the caption
+        # then answers "describe the damage"; the other way round the photo would answer the next question.
+        if message.photo:
+            said.append(await self._photo(item, client, f"{message_id[:58]}:photo"))
         if message.text:
             problem = check_text(message.text, self.max_message_chars)
             if problem is not None:
-                return [
-                    Said(
-                        reply=f"Sorry, I couldn't take that message: {problem.detail} Please write it "
-                        "again, in a few shorter messages if it is long."
-                    )
-                ]
+                return [Said(reply=f"Sorry, I couldn't take that message: {problem.detail} Please write it "
+                                   "again, in a few shorter messages if it is long.")]
             said.append(Said(await self._numbered_choice(item, message.text), message_id))
-        if message.photo:
-            said.append(await self._photo(item, client, f"{message_id[:58]}:photo"))
         return said
 
     async def _numbered_choice(self, item: InboxItem, text: str) -> str:
-        """A bare number after buttons sent as a numbered list is that button's payload."""
-        if not text.strip().isdigit():
+        """After buttons sent as a numbered list: a choice's own words are that choice ("8" on a 0-10 scale
+        is 8, not the eighth); otherwise a bare number is the button with that number."""
+        typed = text.strip().casefold()
+        if not typed or len(typed) > 100:
             return text
         conversation = await asyncio.to_thread(self.conversations.of, item.conversation_id)
         offered = conversation.offered if conversation else []
-        number = int(text.strip())
-        return offered[number - 1]["payload"] if 1 <= number <= len(offered) else text
+        by_title = next((b["payload"] for b in offered if b["title"].strip().casefold() == typed), None)
+        if by_title is not None:
+            return by_title
+        if typed.isdigit() and 1 <= int(typed) <= len(offered):
+            return offered[int(typed) - 1]["payload"]
+        return text
 
     async def _photo(self, item: InboxItem, client: ChannelClient, message_id: str) -> Said:
         try:

@@ -11,7 +11,7 @@ import datetime as dt
 import logging
 from typing import Any, ClassVar, Dict, List, Tuple
 
-from bot.channels.outgoing import CheckResult, Delivery, Media, Outgoing
+from bot.channels.outgoing import CheckResult, Delivery, Media, Outgoing, shortened
 from bot.channels.provider_http import PROMPT, GraphClient, cut, fit_numbered
 
 logger = logging.getLogger(__name__)
@@ -43,7 +43,7 @@ class SendApiClient(GraphClient):
                     {"attachment": {"type": "image", "payload": {"url": message.image, "is_reusable": True}}},
                 )
             )
-        buttons = message.buttons
+        buttons = shortened(message.buttons, QUICK_REPLY_TITLE) or message.buttons  # "Returns & refunds po…"
         native = len(buttons) <= QUICK_REPLIES and all(
             0 < len(b.title) <= QUICK_REPLY_TITLE and 0 < len(b.payload) <= QUICK_REPLY_PAYLOAD
             for b in buttons

@@ -72,8 +72,25 @@ class CheckResult:
     warnings: Tuple[str, ...] = field(default_factory=tuple)
 
 
+def shortened(buttons: Sequence[Button], limit: int) -> Optional[Tuple[Button, ...]]:
+    """The buttons with titles longer than ``limit`` cut to it ("Returns & refunds po…"), so that a platform's
+    own buttons still fit; None when the cut titles would no longer tell the buttons apart."""
+    cut = tuple(b if len(b.title) <= limit else Button(b.title[: limit - 1].rstrip() + "…", b.payload)
+                for b in buttons)
+    return cut if len({b.title for b in cut}) == len(cut) else None
+
+
 def numbered_text(text: str, buttons: Sequence[Button]) -> str:
-    """The buttons as a numbered list under the text, for platforms (or messages) where buttons do not fit."""
+    """The buttons as a numbered list under the text, for platforms (or messages) where buttons do not fit.
+    Choices that are numbers themselves (a 0-10 scale) are not numbered again: "Reply with 0, 1, … or 10";
+    the channel reads a choice's own words before its number."""
+    numeric = [b.title.strip() for b in buttons if b.title.strip().isdigit()]
+    if numeric:
+        others = [f'"{b.title}"' for b in buttons if not b.title.strip().isdigit()]
+        choices = ", ".join(numeric[:-1]) + f" or {numeric[-1]}" if len(numeric) > 1 else numeric[0]
+        if others:
+            choices = f"{', '.join(numeric)}, or {' or '.join(others)}"
+        return f"{text}\n\nReply with {choices}." if text else f"Reply with {choices}."
     lines = [f"{number}. {button.title}" for number, button in enumerate(buttons, start=1)]
     hint = "Reply with the number of your choice."
     return "\n".join([text, "", *lines, "", hint] if text else [*lines, "", hint])

@@ -34,7 +34,10 @@ def keyboard(buttons: Sequence[Button]) -> Optional[Dict[str, Any]]:
     """An inline keyboard, one button a row, or None when a payload is too long for ``callback_data``."""
     if not buttons or any(not 0 < len(b.payload.encode("utf-8")) <= CALLBACK_DATA_BYTES for b in buttons):
         return None
-    return {"inline_keyboard": [[{"text": b.title, "callback_data": b.payload}] for b in buttons]}
+    keys = [{"text": b.title, "callback_data": b.payload} for b in buttons]
+    # Short choices (a 0-10 scale, 1-5 stars) side by side, six a row; the rest one a row, readable.
+    width = 6 if all(len(b.title) <= 3 for b in buttons) else 1
+    return {"inline_keyboard": [keys[start : start + width] for start in range(0, len(keys), width)]}
 
 
 class TelegramClient(ProviderClient):

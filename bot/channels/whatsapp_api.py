@@ -13,7 +13,7 @@ import logging
 import re
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
-from bot.channels.outgoing import Button, CheckResult, Delivery, Media, MediaError, Outgoing
+from bot.channels.outgoing import Button, CheckResult, Delivery, Media, MediaError, Outgoing, shortened
 from bot.channels.provider_http import PROMPT, GraphClient, cut, fit_numbered
 
 logger = logging.getLogger(__name__)
@@ -39,7 +39,8 @@ def _fits(buttons: Sequence[Button], count: Tuple[int, int], title: int, payload
 
 
 def interactive(text: str, buttons: Sequence[Button]) -> Optional[Dict[str, Any]]:
-    """The reply-buttons or list message for these buttons, or None when neither fits."""
+    """The reply-buttons or list message for these buttons, or None when neither fits. Titles too long for
+    reply buttons (20) go in a list (24); longer ones are cut there, the whole title under it (72)."""
     body = text or PROMPT
     if _fits(buttons, (1, 3), 20, 256) and len(body) <= BUTTON_BODY_LIMIT:
         return {
@@ -49,16 +50,26 @@ def interactive(text: str, buttons: Sequence[Button]) -> Optional[Dict[str, Any]
                 "buttons": [{"type": "reply", "reply": {"id": b.payload, "title": b.title}} for b in buttons]
             },
         }
-    if _fits(buttons, (4, 10), 24, 200) and len(body) <= LIST_BODY_LIMIT:
+    rows = shortened(buttons, 24) if all(len(b.title) <= 72 for b in buttons) else None
+    if rows is not None and _fits(rows, (1, 10), 24, 200) and len(body) <= LIST_BODY_LIMIT:
         return {
             "type": "list",
             "body": {"text": body},
             "action": {
                 "button": "Choose",
-                "sections": [{"rows": [{"id": b.payload, "title": b.title} for b in buttons]}],
+                "sections": [
+                    {"rows": [_row(short, whole) for short, whole in zip(rows, buttons, strict=True)]}
+                ],
             },
         }
     return None
+
+
+def _row(short: Button, whole: Button) -> Dict[str, Any]:
+    row: Dict[str, Any] = {"id": short.payload, "title": short.title}
+    if short.title != whole.title:
+        row["description"] = whole.title
+    return row
 
 
 class WhatsAppClient(GraphClient):

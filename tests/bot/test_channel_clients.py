@@ -495,3 +495,67 @@ def test_a_client_outlives_its_event_loop(telegram) -> None:
         closing(client.set_webhook("https://bot.example/hook", "test-secret-token-0123456789"))
     )[0]
     assert [r.kind for r in telegram.requests] == ["getMe", "getWebhookInfo", "setWebhook"]
+
+
+# -- Long titles and scales (found by trying it as customers) ---------------------------------------------
+async def test_whatsapp_titles_too_long_for_buttons_go_in_a_list_cut_with_the_whole_title_below(
+    whatsapp, graph
+):
+    two = (Button("Change delivery address", "/change_shipping_address"), Button("Something else", "/help"))
+    assert (await whatsapp.send(CUSTOMER, Outgoing("What shall I do?", two))).numbered is False
+    long = (
+        Button("House Espresso Blend 250 g, whole beans", "/p1"),
+        Button("House Espresso Blend 1 kg", "/p2"),
+    )
+    assert (await whatsapp.send(CUSTOMER, Outgoing("Which one?", long))).numbered is False
+    first, second = [r.json["interactive"] for r in graph.requests if r.send]
+    assert first["type"] == "list" and [row["title"] for row in first["action"]["sections"][0]["rows"]] == [
+        "Change delivery address",
+        "Something else",
+    ]
+    rows = second["action"]["sections"][0]["rows"]
+    assert rows[0] == {
+        "id": "/p1",
+        "title": "House Espresso Blend 25…",
+        "description": "House Espresso Blend 250 g, whole beans",
+    }
+    assert rows[1] == {
+        "id": "/p2",
+        "title": "House Espresso Blend 1…",
+        "description": "House Espresso Blend 1 kg",
+    }
+
+
+async def test_messenger_quick_replies_cut_long_titles_instead_of_numbering(messenger, graph):
+    menu = (
+        Button("Where is my order?", "/order_status"),
+        Button("Returns & refunds policy", "/refund_policy"),
+    )
+    assert (await messenger.send(CUSTOMER, Outgoing("Hi!", menu))).numbered is False
+    [sent] = [r.json for r in graph.requests if r.send]
+    assert [q["title"] for q in sent["message"]["quick_replies"]] == [
+        "Where is my order?",
+        "Returns & refunds p…",
+    ]
+    same = (Button("Returns & refunds policy A", "/a"), Button("Returns & refunds policy B", "/b"))
+    assert (await messenger.send(CUSTOMER, Outgoing("Which?", same))).numbered is True  # cut alike: numbered
+
+
+async def test_telegram_puts_a_scale_side_by_side(bot, telegram):
+    scale = tuple(Button(str(n), f'/nps{{"score": {n}}}') for n in range(11)) + (
+        Button("No thanks", "/deny"),
+    )
+    await bot.send("42", Outgoing("How likely?", scale[:11]))
+    await bot.send("42", Outgoing("And?", scale))
+    first, second = [r.json["reply_markup"]["inline_keyboard"] for r in telegram.requests if r.send]
+    assert [len(row) for row in first] == [6, 5] and [len(row) for row in second] == [1] * 12
+
+
+def test_a_numeric_scale_is_not_numbered_again():
+    from bot.channels.outgoing import numbered_text
+
+    scale = [Button(str(n), f"/n{n}") for n in range(11)] + [Button("No thanks", "/deny")]
+    assert numbered_text("How likely?", scale).endswith(
+        'Reply with 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, or "No thanks".'
+    )
+    assert numbered_text("", [Button("1", "/a"), Button("2", "/b")]) == "Reply with 1 or 2."
