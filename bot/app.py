@@ -162,7 +162,8 @@ def start_messaging_channels(app: Sanic, engine: Engine, client_keys: ClientKeys
     handlers = {c.channel: c.on_new_message for c in inputs if c.on_new_message is not None}
     turns = ChannelTurns(inbox, conversations, clients, handlers, app.ctx.shop, settings.upload_dir,
                          settings.max_message_chars, find_tracker, client_keys)
-    sender = ChannelSender(ChannelOutbox(engine), conversations, clients, settings.public_url)
+    sender = ChannelSender(ChannelOutbox(engine), conversations, clients, settings.public_url,
+                           BotErrorLog(engine))
     worker = ChannelWorker(inbox, turns, sender)
     for channel in inputs:
         channel.inbox, channel.wake = inbox, worker.wake

@@ -1,7 +1,8 @@
 """Errors the bot hit while answering: kept so the owner sees them (console, /health), not only the logs.
 
-Two kinds: ``action_failed`` (an exception inside a custom action; the action server apologised instead)
-and ``no_answer`` (a turn for which the bot predicted nothing to say; the web server apologised instead).
+Kinds: ``action_failed`` (an exception inside a custom action; the action server apologised instead),
+``no_answer`` (a turn for which the bot predicted nothing to say; the web server apologised instead) and
+``not_delivered`` (a message a chat channel's platform did not take, given up: the customer never got it).
 Recording never raises: a broken database must not turn an apology back into silence.
 """
 from __future__ import annotations
@@ -20,7 +21,7 @@ from actions.services import order_tables as t
 from actions.services.clock import Clock, naive_utc, utc_now
 
 logger = logging.getLogger(__name__)
-KINDS = ("action_failed", "no_answer")
+KINDS = ("action_failed", "no_answer", "not_delivered")
 MAX_DETAIL = 2000
 
 

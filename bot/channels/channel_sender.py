@@ -13,6 +13,7 @@ import contextlib
 import logging
 from typing import Dict, Optional, Set
 
+from actions.services.bot_errors import BotErrorLog
 from actions.services.channels.conversations import ChannelConversations
 from actions.services.channels.inbox import ChannelInbox, InboxItem
 from actions.services.channels.outbox import ChannelOutbox, PendingSend
@@ -32,11 +33,13 @@ class ChannelSender:
         conversations: ChannelConversations,
         clients: Dict[str, ChannelClient],
         public_url: str = "",
+        problems: Optional[BotErrorLog] = None,
     ) -> None:
         self.outbox = outbox
         self.conversations = conversations
         self.clients = clients
         self.public_url = public_url
+        self.problems = problems  # a message given up is one of the owner's Problems
 
     async def send_due(self) -> int:
         """Send what is due now; returns how many were sent."""
@@ -52,18 +55,14 @@ class ChannelSender:
         conversation, message = pending.conversation, pending.message
         client = self.clients.get(conversation.channel)
         if client is None:
-            await asyncio.to_thread(
-                self.outbox.failed, pending, f"{conversation.label} is not connected on this server"
-            )
+            await self._failed(pending, f"{conversation.label} is not connected on this server")
             return 0
         if not conversation.window_open(utc_now()):
             closed = conversation.window_closes_at()
-            await asyncio.to_thread(
-                self.outbox.failed,
+            await self._failed(
                 pending,
-                f"window_closed: {conversation.label} takes "
-                f"no messages more than 24 hours after the customer's last one "
-                f"(closed {closed:%Y-%m-%d %H:%M} UTC)",
+                f"window_closed: {conversation.label} takes no messages more than 24 "
+                f"hours after the customer's last one (closed {closed:%Y-%m-%d %H:%M} UTC)",
             )
             return 0
         outgoing = Outgoing.from_message(message.payload, self.public_url)
@@ -90,9 +89,7 @@ class ChannelSender:
             )
             return 1
         error = f"window_closed: {delivery.error}" if delivery.window_closed else delivery.error
-        again = await asyncio.to_thread(
-            self.outbox.failed, pending, error, delivery.retry, delivery.retry_after
-        )
+        again = await self._failed(pending, error, delivery.retry, delivery.retry_after)
         logger.warning(
             "Message %d of conversation %s on %s not sent (try %d): %s%s",
             message.id,
@@ -103,6 +100,21 @@ class ChannelSender:
             "; trying again later" if again else "; given up",
         )
         return 0
+
+    async def _failed(
+        self, pending: PendingSend, error: str, retry: bool = False, retry_after: Optional[float] = None
+    ) -> bool:
+        """Record a failed try; a message given up goes on the owner's Problems page. True: tried again."""
+        again = await asyncio.to_thread(self.outbox.failed, pending, error, retry, retry_after)
+        if not again and self.problems is not None:
+            await asyncio.to_thread(
+                self.problems.record,
+                pending.message.conversation_id,
+                "not_delivered",
+                pending.conversation.channel,
+                error,
+            )
+        return again
 
 
 class ChannelWorker:

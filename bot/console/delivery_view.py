@@ -47,7 +47,20 @@ class DeliveryView:
         return ("The customer is not in the chat window: what you send is kept and shown if they open the "
                 "chat again.")
 
+    def last_failure(self) -> str:
+        """Why the platform did not take the conversation's latest message ("" when it did, or none was sent):
+        a blocked bot, a deleted account. The window is said above it anyway."""
+        latest = max(self.messages.values(), key=lambda m: m.id, default=None)
+        if self.channel is None or latest is None or latest.failed_at is None:
+            return ""
+        return "" if (latest.error or "").startswith("window_closed") else latest.error or "refused"
+
     def _on_channel(self, when: When) -> str:
+        text = self._channel_line(when)
+        failure = self.last_failure()
+        return f"{text} But the last message did not reach them: {failure}" if failure else text
+
+    def _channel_line(self, when: When) -> str:
         assert self.channel is not None
         label, name = self.channel.label, self.channel.name.strip()
         who = f"On {label} as {name}" if name else f"On {label}"
@@ -101,7 +114,8 @@ def presence_html(view: Optional[DeliveryView], when: When) -> str:
     """Whether the customer's chat is open now (and so whether a reply arrives at once)."""
     if view is None:
         return ""
-    reaches = view.reachable() if view.channel is not None else view.presence.connected
+    reaches = view.reachable() and not view.last_failure() if view.channel is not None \
+        else view.presence.connected
     state = "open" if reaches else "closed"
     return f'<p class="presence {state}" data-presence="{state}">{escape(view.customer(when))}</p>'
 

@@ -17,7 +17,8 @@ from bot.console.access import csrf_token, signed_in_owner, to_sign_in
 from bot.console.conversations import Line, transcript
 from bot.console.pages import esc, page
 
-KIND_WORDS = {"action_failed": "An action failed", "no_answer": "The bot had no answer"}
+KIND_WORDS = {"action_failed": "An action failed", "no_answer": "The bot had no answer",
+              "not_delivered": "A message did not reach the customer"}
 
 
 def _local(moment: dt.datetime, zone: ZoneInfo) -> str:
@@ -32,7 +33,8 @@ def problems_page(errors: Sequence[BotError], zone: ZoneInfo, owner_name: str, c
         for e in errors)
     body = (
         "<h1>Problems</h1><p>Each time the bot failed while answering, the customer was told sorry and "
-        "offered a person. These are the conversations to look at.</p>"
+        "offered a person; and each message WhatsApp, Messenger, Instagram or Telegram did not take (the "
+        "customer never got it). These are the conversations to look at.</p>"
         + (f'<table><thead><tr><th scope="col">When</th><th scope="col">What</th><th scope="col">Where</th>'
            f'<th scope="col">Detail</th><th scope="col">Conversation</th></tr></thead><tbody>{rows}'
            f"</tbody></table>" if rows else "<p>No problems recorded: the bot has answered every message.</p>"

@@ -178,3 +178,30 @@ async def test_a_turn_that_keeps_failing_ends_in_the_apology(engine, tmp_path):
         assert await turns.handle(item) is (attempt == MAX_ATTEMPTS)
     sent = list(OutboundMessages(engine).of_conversation(item.conversation_id).values())
     assert len(sent) == 1 and "Sorry, something went wrong" in sent[0].text
+
+
+class RefusingClient(StandInClient):
+    async def send(self, address: str, message: Outgoing) -> Delivery:
+        return Delivery(False, error="WhatsApp refused the message: the account is gone")
+
+
+async def test_a_message_given_up_is_one_of_the_owners_problems(engine, tmp_path):
+    from actions.services.bot_errors import BotErrorLog
+    from actions.services.channels.outbox import ChannelOutbox
+    from bot.channels.channel_sender import ChannelSender
+
+    _, _, item = await one(engine, turns_for(engine, tmp_path, StandInBot()), Inbound("g", "5", text="hi"))
+    sender = ChannelSender(
+        ChannelOutbox(engine),
+        ChannelConversations(engine),
+        {"whatsapp": RefusingClient()},
+        problems=BotErrorLog(engine),
+    )
+    assert await sender.send_due() == 0
+    [problem] = BotErrorLog(engine).recent(5)
+    assert (problem.kind, problem.conversation_id, problem.action) == (
+        "not_delivered",
+        item.conversation_id,
+        "whatsapp",
+    )
+    assert problem.detail == "WhatsApp refused the message: the account is gone"

@@ -224,6 +224,22 @@ def test_each_message_says_delivered_sending_or_why_it_was_not_delivered():
     ]
 
 
+def test_a_last_message_the_platform_refused_is_said_at_the_top():
+    blocked = {
+        1: _message(id=1, delivered_at=NOW),
+        2: _message(id=2, failed_at=NOW, error="Telegram refused the message: bot was blocked by the user"),
+    }
+    shown = view(_channel("telegram", NOW), messages=blocked)
+    assert shown.customer(when) == (
+        "On Telegram as Jo Baker: what you send goes to their Telegram, at any time. "
+        "But the last message did not reach them: Telegram refused the message: bot "
+        "was blocked by the user"
+    )
+    assert 'data-presence="closed"' in presence_html(shown, when)
+    delivered_since = {**blocked, 3: _message(id=3, delivered_at=NOW)}
+    assert "did not reach" not in view(_channel("telegram", NOW), messages=delivered_since).customer(when)
+
+
 # ---- a reply after the window closed ----
 
 
