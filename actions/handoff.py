@@ -19,6 +19,8 @@ from rasa_sdk.types import DomainDict
 
 from actions.order_flow import TASK_SLOTS
 from actions.replies import FixedQuestion, Reply
+from actions.services.channels.conversations import LABELS as CHANNEL_LABELS
+from actions.services.channels.conversations import reaches_back
 from actions.services.email_address import parse_email
 from actions.services.mail import MailError
 from actions.services.opening_hours import describe_status, opening_status, reply_due
@@ -109,6 +111,14 @@ class PersonRouting(HandoffAware):
                 f"still here for questions about hours, delivery, returns or your order.")
         why = describe_status(self.shop, status) if status.open_until is None \
             else "Nobody from the team can chat right now."
+        channel = tracker.get_latest_input_channel()
+        if not email and reaches_back(channel, reply_due(self.shop, now), now):
+            # On Telegram, or WhatsApp & co. when the reply is due within their 24 hours: it comes here.
+            due = self.open_ticket(tracker, reason, summary, "", case_id)
+            return "ticket_open", (
+                f"{why} The team will reply here on {CHANNEL_LABELS[str(channel)]} {self.shop.reply_time} "
+                f"(by {due:%A} {due.day} {due:%B}, {due:%H:%M}). Meanwhile I can still help with opening "
+                f"hours, delivery, returns and your orders.")
         if email:
             due = self.open_ticket(tracker, reason, summary, email, case_id)
             return "ticket_open", (
@@ -121,7 +131,7 @@ class PersonRouting(HandoffAware):
                     case_id: Optional[int] = None) -> dt.datetime:
         """Record the ticket (committed), tell the owner by email; returns the promised reply time."""
         due = reply_due(self.shop, self.now())
-        ticket = self.handoffs.request(tracker.sender_id, reason, summary, contact_email=email,
+        ticket = self.handoffs.request(tracker.sender_id, reason, summary, contact_email=email or None,
                                        ticket_due=due, case_id=case_id)
         self._tell_owner(ticket.id, email, summary, due)
         return due
@@ -130,15 +140,16 @@ class PersonRouting(HandoffAware):
         if not self.mailer.enabled:
             logger.warning("Ticket %s opened; SMTP_HOST is not set, so the owner gets no email", ticket_id)
             return
+        where = email or "them in the chat from the console"
         lines = (
-            [f"A customer needs a person while nobody could chat. Reply to {email} by "
+            [f"A customer needs a person while nobody could chat. Reply to {where} by "
              f"{due:%A %d %B %H:%M}.", ""]
             + [f"{label}: {words}" for label, words in summary_rows(summary)]  # words, not intent names
             + ["", f"Ticket {ticket_id} is in the console inbox under Tickets."]
         )
         try:
-            self.mailer.send(self.shop.owner_email, f"New ticket from the chat ({email})", "\n".join(lines),
-                             reply_to=email)
+            self.mailer.send(self.shop.owner_email, f"New ticket from the chat ({email or 'no email'})",
+                             "\n".join(lines), reply_to=email or None)
         except MailError:
             logger.exception("Ticket %s is stored, but the email to the owner failed", ticket_id)
 

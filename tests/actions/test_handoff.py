@@ -107,7 +107,6 @@ def test_the_email_address_is_checked(domain):
     }
 
 
-
 def test_no_address_yet_is_not_called_a_bad_one(domain):
     """action_handoff sets ticket_email empty when it knows no address; the ticket form's first run then
     validates that None: the customer who asked for a person was told their words were not an email."""
@@ -154,8 +153,46 @@ def test_without_smtp_the_ticket_is_still_stored(shop, engine, domain):
 def test_a_customer_who_proved_an_order_gets_a_ticket_to_its_email_without_being_asked(shop, engine, domain):
     seed_demo_orders(OrderService(engine, shop))
     prove(OrderService(engine, shop), "cust-1", "KC-10003")
-    texts, slots = run(make(ActionHandoff, shop, engine, CLOSED),
-                       tracker(slots={"verified_order": "KC-10003"}), domain)
+    texts, slots = run(
+        make(ActionHandoff, shop, engine, CLOSED), tracker(slots={"verified_order": "KC-10003"}), domain
+    )
     assert slots["handoff_route"] == "ticket_open" and slots["ticket_email"] == "jo.baker@example.com"
     assert "will reply by email to jo.baker@example.com" in texts[0]
     assert HandoffQueue(engine).open_for("cust-1").contact_email == "jo.baker@example.com"
+
+
+def channel_tracker(channel: str, sender: str = "chan-1") -> Tracker:
+    message = {
+        "text": "a person please",
+        "intent": {"name": "human_handoff", "confidence": 0.9},
+        "entities": [],
+    }
+    events = [{"event": "user", "text": message["text"], "parse_data": message, "input_channel": channel}]
+    return Tracker(sender, {}, message, events, False, None, {}, "action_listen")
+
+
+def test_on_telegram_a_ticket_is_answered_in_the_chat_without_asking_for_an_email(shop, engine, domain):
+    texts, slots = run(make(ActionHandoff, shop, engine, CLOSED), channel_tracker("telegram"), domain)
+    assert texts[0].startswith(
+        "We're closed right now; we open tomorrow at 08:00. The team will reply here on "
+        "Telegram within one working day (by Tuesday 24 November"
+    )
+    ticket = HandoffQueue(engine).open_for("chan-1")
+    assert (
+        slots["handoff_route"] == "ticket_open" and ticket.status == "ticket" and ticket.contact_email is None
+    )
+
+
+def test_on_whatsapp_only_a_reply_due_within_its_24_hours_comes_in_the_chat(shop, engine, domain):
+    texts, slots = run(make(ActionHandoff, shop, engine, CLOSED), channel_tracker("whatsapp"), domain)
+    assert "The team will reply here on WhatsApp" in texts[0] and slots["handoff_route"] == "ticket_open"
+    saturday_night = "2026-11-28 21:30"  # the reply is due on Monday: WhatsApp's window will have closed
+    texts, slots = run(
+        make(ActionHandoff, shop, engine, saturday_night), channel_tracker("messenger", "chan-2"), domain
+    )
+    assert "Leave your email address" in texts[0] and slots["handoff_route"] == "ticket"
+
+
+def test_on_the_website_a_ticket_still_needs_an_email(shop, engine, domain):
+    texts, slots = run(make(ActionHandoff, shop, engine, CLOSED), channel_tracker("socketio"), domain)
+    assert "Leave your email address" in texts[0] and slots["handoff_route"] == "ticket"

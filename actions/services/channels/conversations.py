@@ -36,6 +36,16 @@ LABELS = {
 _CHUNK = 500
 
 
+def reaches_back(channel: Optional[str], until: dt.datetime, now: dt.datetime) -> bool:
+    """Whether the shop can still write on ``channel`` at ``until`` to a customer who writes now: always on
+    Telegram, within the window on WhatsApp, Messenger and Instagram, never on the website (the widget may
+    not be opened again)."""
+    if channel == "telegram":
+        return True
+    window = WINDOWS.get(channel or "")
+    return window is not None and until <= now + window
+
+
 @dataclass(frozen=True)
 class ChannelConversation:
     conversation_id: str
