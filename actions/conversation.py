@@ -93,6 +93,16 @@ class ActionBotChallenge(ShopReplyAction):
         )
 
 
+# On WhatsApp and Telegram a message is often one emoji. The model hears laughter in any of them; only these
+# (or some words) are laughter or a smile.
+_LAUGHING = set("😂🤣😆😄😁😀😃😅😹🙂😊😉😸😺")
+
+
+def laughs(text: str) -> bool:
+    """Whether a message the model took for laughter is: it has words ("lol", "haha"), or a laughing face."""
+    return any(ch.isalpha() for ch in text) or any(ch in _LAUGHING for ch in text)
+
+
 class ActionSmallTalk(ShopReplyAction):
     """"How are you?", "you're useless", "lol": a short human answer that leads back to the shop.
 
@@ -101,6 +111,17 @@ class ActionSmallTalk(ShopReplyAction):
 
     def name(self) -> str:
         return "action_small_talk"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> List[Dict[str, Any]]:
+        intent = (tracker.latest_message.get("intent") or {}).get("name") or ""
+        text = str(tracker.latest_message.get("text") or "")
+        if intent == "laugh" and not laughs(text):  # "😡", "🙏", "👎" read as laughter: don't smile back
+            Reply.with_topics("I'm not sure what you mean by that. What can I help you with?",
+                              MAIN_TOPICS).send(dispatcher)
+            return []
+        return await super().run(dispatcher, tracker, domain)
 
     def reply(self, intent: str, shop: ShopProfile, now: dt.datetime) -> Reply:
         if intent == "bot_insult":

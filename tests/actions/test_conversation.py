@@ -63,6 +63,13 @@ def test_small_talk_answers_and_leads_back_to_the_shop(shop, domain):
         assert "/order_status" in [b["payload"] for b in messages[0]["buttons"]]  # the next question
 
 
+def test_an_emoji_that_is_not_laughter_is_not_smiled_at(shop, domain):
+    for text, smiled in (("😡", False), ("👎", False), ("🙏", False), ("😂😂", True), ("lol 😡", True)):
+        messages, _ = run(ActionSmallTalk(shop=shop), tracker_for("laugh", text), domain)
+        assert messages[0]["text"].startswith("Glad that made you smile") is smiled, text
+        assert messages[0]["buttons"]  # the next question either way
+
+
 def test_an_insult_gets_an_apology_and_a_person_one_tap_away(shop, domain):
     messages, events = run(ActionSmallTalk(shop=shop), tracker_for("bot_insult", "you're useless"), domain)
     assert "bot_insult" in domain["intents"] and events == []
