@@ -17,7 +17,7 @@ from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tupl
 
 from rasa.core.agent import Agent
 from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
-from rasa.shared.core.events import BotUttered, SessionStarted, UserUttered
+from rasa.shared.core.events import ActiveLoop, BotUttered, SessionStarted, SlotSet, UserUttered
 from sanic import Sanic
 
 from actions.services.chat_delivery import OutboundMessage
@@ -148,6 +148,11 @@ async def _store_and_send(app: Sanic, conversation_id: str, kind: str, name: str
 async def _record(agent: Agent, conversation_id: str, text: str, metadata: Dict[str, Any]) -> None:
     async with agent.lock_store.lock(conversation_id):
         tracker = await agent.tracker_store.get_or_create_tracker(conversation_id)
+        if metadata.get("notice") in ("joined", "closed") and tracker.active_loop_name:
+            # A person took the chat, or closed it: the question the bot was asking (an email for an order
+            # check) is not asked again afterwards, out of the blue.
+            tracker.update(ActiveLoop(None))
+            tracker.update(SlotSet("requested_slot", None))
         tracker.update(BotUttered(text, metadata=metadata))
         await agent.tracker_store.save(tracker)
 

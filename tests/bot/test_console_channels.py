@@ -349,3 +349,17 @@ def test_a_ticket_answered_in_the_chat_after_the_window_without_email_is_refused
     assert f">{html.escape(TYPED, quote=True)}</textarea>" in refused.text
     assert HandoffQueue(engine).get(ticket.id).status == "ticket"
     assert OutboundMessages(engine).of_conversation("wa-nomail") == {}
+
+
+def test_a_person_taking_the_chat_ends_the_question_the_bot_was_asking(make_app, tmp_path):
+    from rasa.shared.core.events import ActiveLoop
+
+    app = make_app(RecordingAgent(memory=True))
+    engine, cookies = start(app, tmp_path, "asked-for-email")
+    tracker = asyncio.run(app.ctx.agent.tracker_store.retrieve("asked-for-email"))
+    tracker.update(ActiveLoop("order_form"))
+    asyncio.run(app.ctx.agent.tracker_store.save(tracker))
+    claimed(app, engine, cookies, "asked-for-email")
+    after = asyncio.run(app.ctx.agent.tracker_store.retrieve("asked-for-email"))
+    assert after.active_loop_name is None and after.get_slot("requested_slot") is None
+    assert after.latest_bot_utterance.text == "Mara joined the chat"
