@@ -170,16 +170,8 @@ class FakeProvider:
             time.sleep(0.02)
 
     async def wait_for_async(self, predicate: Callable[[List[Recorded]], Any], timeout: float = 5.0) -> Any:
-        deadline = time.monotonic() + timeout
-        while True:
-            result = predicate(self.requests)
-            if result:
-                return result
-            if time.monotonic() > deadline:
-                raise AssertionError(
-                    f"not within {timeout} s; requests: {[(r.path, r.kind) for r in self.requests]}"
-                )
-            await asyncio.sleep(0.02)
+        """``wait_for`` from an async test: the polling runs in a thread, the test's loop goes on."""
+        return await asyncio.to_thread(self.wait_for, predicate, timeout)
 
     # -- serving -------------------------------------------------------------------------------------------
     def media_url(self, key: str) -> str:

@@ -8,14 +8,10 @@ answered, none twice and none lost. Exits 1 if one was not. Not part of `make te
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import json
 import statistics
 import sys
 import tempfile
 import time
-import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Dict, List, Tuple
@@ -25,6 +21,7 @@ from sqlalchemy import create_engine, func, select
 
 from actions.services import order_tables as t
 from tests.bot.fake_providers import FakeGraphApi
+from tests.bot.provider_webhooks import meta_signed, wa_text, whatsapp_webhook
 from tests.bot.servers import MODEL, start_servers
 
 CUSTOMERS, TURNS, DEADLINE_SECONDS = 40, 4, 300
@@ -40,36 +37,7 @@ SAYINGS = [
 
 
 def webhook(wa_id: str, texts: List[str]) -> Tuple[bytes, Dict[str, str]]:
-    body = {
-        "object": "whatsapp_business_account",
-        "entry": [
-            {
-                "id": "WABA",
-                "changes": [
-                    {
-                        "field": "messages",
-                        "value": {
-                            "metadata": {"phone_number_id": "106540352242922"},
-                            "contacts": [{"wa_id": wa_id, "profile": {"name": "Load"}}],
-                            "messages": [
-                                {
-                                    "from": wa_id,
-                                    "id": f"wamid.{uuid.uuid4().hex}",
-                                    "type": "text",
-                                    "timestamp": str(int(time.time())),
-                                    "text": {"body": text},
-                                }
-                                for text in texts
-                            ],
-                        },
-                    }
-                ],
-            }
-        ],
-    }
-    raw = json.dumps(body).encode()
-    signature = "sha256=" + hmac.new(SECRET.encode(), raw, hashlib.sha256).hexdigest()
-    return raw, {"Content-Type": "application/json", "X-Hub-Signature-256": signature}
+    return meta_signed(whatsapp_webhook([wa_text(text) for text in texts], wa_id, "Load"), SECRET)
 
 
 def customer(base_url: str, number: int, started: Dict[str, float]) -> Tuple[List[float], int, str]:

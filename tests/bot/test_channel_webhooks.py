@@ -15,6 +15,7 @@ from bot.channels.meta_webhooks import handshake, messaging_events, signature_va
 from bot.channels.outgoing import Button, Outgoing, numbered_text
 from bot.channels.telegram_webhook import secret_valid, telegram_message
 from bot.settings import Settings, SettingsError
+from tests.bot.provider_webhooks import whatsapp_webhook
 
 SECRET = "app-secret"
 
@@ -49,26 +50,7 @@ def test_telegram_secret_is_compared_whole():
 
 
 def whatsapp(*messages, phone_number_id="111", statuses=()):
-    return {
-        "object": "whatsapp_business_account",
-        "entry": [
-            {
-                "id": "WABA",
-                "changes": [
-                    {
-                        "field": "messages",
-                        "value": {
-                            "metadata": {"phone_number_id": phone_number_id},
-                            "contacts": [{"wa_id": "447700900101", "profile": {"name": "Jo Baker"}}],
-                            "messages": list(messages),
-                            "statuses": list(statuses),
-                        },
-                    }
-                ],
-            }
-            for _ in range(1)
-        ],
-    }
+    return whatsapp_webhook(messages, "447700900101", "Jo Baker", phone_number_id, statuses)
 
 
 def test_every_whatsapp_message_of_a_batch_and_nothing_else():

@@ -9,8 +9,6 @@ after the provider failed, and the 24-hour window.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import hmac
 import json
 import time
 import uuid
@@ -25,6 +23,14 @@ from actions.services import order_tables as t
 from actions.services.handoffs import HandoffQueue
 from actions.services.owners import OwnerAccounts
 from tests.bot.fake_providers import FakeGraphApi, FakeTelegramApi
+from tests.bot.provider_webhooks import (
+    meta_signed,
+    page_text,
+    page_webhook,
+    telegram_update,
+    wa_text,
+    whatsapp_webhook,
+)
 from tests.bot.servers import running_servers
 from tests.bot.test_person_delivery_e2e import PASSWORD, Console
 
@@ -55,90 +61,12 @@ def bot(tmp_path_factory, providers):
 
 
 def signed(body: Dict[str, Any], secret: str = APP_SECRET) -> Dict[str, Any]:
-    raw = json.dumps(body).encode()
-    signature = "sha256=" + hmac.new(secret.encode(), raw, hashlib.sha256).hexdigest()
-    return {"data": raw, "headers": {"Content-Type": "application/json", "X-Hub-Signature-256": signature}}
+    raw, headers = meta_signed(body, secret)
+    return {"data": raw, "headers": headers}
 
 
 def whatsapp_body(*messages: Dict[str, Any], wa_id: str = "447700900555", name: str = "Jo Baker") -> Dict:
-    return {
-        "object": "whatsapp_business_account",
-        "entry": [
-            {
-                "id": "WABA",
-                "changes": [
-                    {
-                        "field": "messages",
-                        "value": {
-                            "messaging_product": "whatsapp",
-                            "metadata": {
-                                "display_phone_number": "447700900123",
-                                "phone_number_id": "106540352242922",
-                            },
-                            "contacts": [{"profile": {"name": name}, "wa_id": wa_id}],
-                            "messages": [
-                                {"from": wa_id, "timestamp": str(int(time.time())), **m} for m in messages
-                            ],
-                        },
-                    }
-                ],
-            }
-        ],
-    }
-
-
-def wa_text(text: str) -> Dict[str, Any]:
-    return {"id": f"wamid.{uuid.uuid4().hex}", "type": "text", "text": {"body": text}}
-
-
-def page_body(kind: str, sender: str, *messages: Dict[str, Any]) -> Dict:
-    return {
-        "object": kind,
-        "entry": [
-            {
-                "id": "PAGE",
-                "time": int(time.time() * 1000),
-                "messaging": [
-                    {
-                        "sender": {"id": sender},
-                        "recipient": {"id": "PAGE"},
-                        "timestamp": int(time.time() * 1000),
-                        **m,
-                    }
-                    for m in messages
-                ],
-            }
-        ],
-    }
-
-
-def page_text(text: str) -> Dict[str, Any]:
-    return {"message": {"mid": f"m_{uuid.uuid4().hex}", "text": text}}
-
-
-def telegram_update(chat_id: int, text: str = "", callback: str = "") -> Dict[str, Any]:
-    update_id = uuid.uuid4().int % 2**31
-    chat = {"id": chat_id, "type": "private", "first_name": "Sam"}
-    if callback:
-        return {
-            "update_id": update_id,
-            "callback_query": {
-                "id": str(update_id),
-                "from": {"id": chat_id, "first_name": "Sam"},
-                "data": callback,
-                "message": {"message_id": 1, "chat": chat, "date": int(time.time())},
-            },
-        }
-    return {
-        "update_id": update_id,
-        "message": {
-            "message_id": update_id,
-            "from": {"id": chat_id, "first_name": "Sam"},
-            "chat": chat,
-            "date": int(time.time()),
-            "text": text,
-        },
-    }
+    return whatsapp_webhook(messages, wa_id, name)
 
 
 def post(bot, channel: str, **kwargs: Any) -> requests.Response:
@@ -178,7 +106,7 @@ def test_unverified_webhooks_are_refused_and_reach_nothing(bot, providers):
     assert (unsigned.status_code, wrong.status_code) == (401, 403)
     assert unsigned.json()["error"] == "signature_missing" and wrong.json()["error"] == "signature_invalid"
     for channel in ("messenger", "instagram"):
-        assert post(bot, channel, json=page_body("page", "99", page_text("hi"))).status_code == 401
+        assert post(bot, channel, json=page_webhook("page", "99", page_text("hi"))).status_code == 401
     update_ = telegram_update(999, "hello")
     assert post(bot, "telegram", json=update_).status_code == 401
     assert (
@@ -349,7 +277,7 @@ def say(channel: str, address: str, text: str) -> Dict[str, Any]:
             "json": telegram_update(int(address), text),
             "headers": {"X-Telegram-Bot-Api-Secret-Token": TELEGRAM_SECRET},
         }
-    return signed(page_body("page" if channel == "messenger" else "instagram", address, page_text(text)))
+    return signed(page_webhook("page" if channel == "messenger" else "instagram", address, page_text(text)))
 
 
 def _waiting_handoff(bot, conversation_id: str):
