@@ -8,6 +8,7 @@ from typing import Dict, List, Sequence
 from urllib.parse import quote, urlencode
 from zoneinfo import ZoneInfo
 
+from actions.services.channels.conversations import LABELS
 from actions.services.figures import FigureRange
 from bot.console.pages import esc, page, stored_local
 from bot.trainer.conversation_log import Summary
@@ -29,6 +30,14 @@ def _select(name: str, label: str, choices: Sequence[tuple], chosen: str) -> str
             "</select></div>")
 
 
+# Rasa's name of the channel a message came in on, as the trainer reads it.
+_CHANNEL_WORDS = {**LABELS, "socketio": "Website", "rest": "REST API", "console": "Console (hand-back)"}
+
+
+def channel_words(name: str) -> str:
+    return _CHANNEL_WORDS.get(name, name)
+
+
 def _filters(args: Dict[str, str], span: FigureRange, intents: Sequence[str], channels: Sequence[str]) -> str:
     boxes = "".join(f'<label class="check"><input type="checkbox" name="{name}" value="1"'
                     f'{" checked" if args.get(name) else ""}> {esc(words)}</label>'
@@ -42,7 +51,8 @@ def _filters(args: Dict[str, str], span: FigureRange, intents: Sequence[str], ch
         f'value="{esc(args.get("q", ""))}" maxlength="200" placeholder="what the customer or the bot said">'
         "</div>"
         + _select("intent", "Intent", [("", "any")] + [(i, i) for i in intents], args.get("intent", ""))
-        + _select("channel", "Channel", [("", "any")] + [(c, c) for c in channels], args.get("channel", ""))
+        + _select("channel", "Channel", [("", "any")] + [(c, channel_words(c)) for c in channels],
+                  args.get("channel", ""))
         + _select("rating", "Rating", [("", "any or none"), ("rated", "rated")]
                   + [(str(n), f"{n} of 5") for n in range(1, 6)], args.get("rating", ""))
         + _select("reviewed", "Reviewed", [("", "either"), ("no", "not yet"), ("yes", "reviewed")],
@@ -76,7 +86,7 @@ def _row(summary: Summary, zone: ZoneInfo) -> str:
     link = esc(conversation_url(summary.conversation_id))
     return (f'<tr><td><a href="{link}">{esc(first or "(buttons only)")}</a></td>'
             f"<td>{esc(stored_local(summary.last, zone))}</td>"
-            f'<td>{esc(", ".join(sorted(summary.channels)))}</td>'
+            f'<td>{esc(", ".join(sorted(channel_words(c) for c in summary.channels)))}</td>'
             f"<td>{summary.messages}</td><td>{esc(intents)}</td><td>{esc(_marks(summary))}</td>"
             f"<td>{reviewed}</td><td>{esc(', '.join(review.tags))}</td></tr>")
 

@@ -363,3 +363,15 @@ def test_a_person_taking_the_chat_ends_the_question_the_bot_was_asking(make_app,
     after = asyncio.run(app.ctx.agent.tracker_store.retrieve("asked-for-email"))
     assert after.active_loop_name is None and after.get_slot("requested_slot") is None
     assert after.latest_bot_utterance.text == "Mara joined the chat"
+
+
+def test_the_trainers_conversations_name_channels_in_words():
+    from bot.console.review_pages import channel_words
+
+    assert [channel_words(c) for c in ("socketio", "rest", "whatsapp", "telegram", "cmdline")] == [
+        "Website",
+        "REST API",
+        "WhatsApp",
+        "Telegram",
+        "cmdline",
+    ]
