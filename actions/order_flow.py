@@ -217,6 +217,8 @@ class ValidateOrderForm(OrderAware, FormValidationAction):
 
     def validate_order_details(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
                                domain: DomainDict) -> Dict[str, Any]:
+        if only_a_photo(tracker):  # kept (order_photo); the question comes again, thanking for it
+            return {"order_details": None}
         text = _in_words(value, dispatcher)
         unsure = model_could_not_place(tracker)
         if text and unsure and len(text.split()) <= 3 and not re.search(r"\d", text):
@@ -234,10 +236,14 @@ class ValidateOrderForm(OrderAware, FormValidationAction):
 
     def validate_order_reason(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
                               domain: DomainDict) -> Dict[str, Any]:
+        if only_a_photo(tracker):
+            return {"order_reason": None}
         return {"order_reason": _in_words(value, dispatcher)}
 
     def validate_order_remedy(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
                               domain: DomainDict) -> Dict[str, Any]:
+        if only_a_photo(tracker):
+            return {"order_remedy": None}
         remedy = remedy_from_text(str(value or ""), self.shop)
         if remedy is None:
             dispatcher.utter_message(text="Sorry, which would you prefer? Please choose one of the options.")
@@ -342,6 +348,12 @@ def not_pursued(tracker: Tracker) -> bool:
             asks += 1
     intent = (tracker.latest_message.get("intent") or {}).get("name")
     return asks >= ASKS_BEFORE_LEAVING and intent not in ("inform", *ORDER_TASKS)
+
+
+def only_a_photo(tracker: Tracker) -> bool:
+    """The message is a photo (the widget's paperclip, a WhatsApp or Telegram photo): it answers no question
+    by itself, so no question complains about it."""
+    return any(e.get("entity") == "photo" for e in tracker.latest_message.get("entities") or [])
 
 
 def _free_text(value: Any) -> Optional[str]:

@@ -776,3 +776,15 @@ def test_a_wrong_contact_given_for_the_new_order_still_counts(make, domain, orde
     tracker.latest_message["entities"] = entities
     texts, _, _ = run(make(ValidateOrderForm), tracker, domain)
     assert orders.failures("guess") == 1 and "couldn't find" in texts[0]
+
+
+def test_a_photo_sent_while_another_question_waits_is_not_complained_about(make, domain):
+    """A photo at "What would you prefer?" (a WhatsApp photo with its caption, the widget's paperclip) was
+    answered "Sorry, which would you prefer?" and then the question thanking for the photo: two voices."""
+    photo = '/inform{"photo": "x"}'
+    for requested in ("order_remedy", "order_reason", "order_details"):
+        slots = {**VERIFIED, "order_task": "damaged_item", "order_details": "Mug", "order_photo": "x"}
+        tracker = form_tracker(slots, {requested: photo}, text=photo, requested=requested)
+        tracker.latest_message["entities"] = [{"entity": "photo", "value": "x"}]
+        texts, events, _ = run(make(ValidateOrderForm), tracker, domain)
+        assert texts == [] and slot_events(events)[requested] is None, requested
