@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Awaitable, Callable, Dict, List, Optional
 
@@ -56,6 +56,7 @@ class Said:
     text: str = ""
     message_id: str = ""
     reply: str = ""
+    quiet: bool = False  # a photo with its caption: the caption's turn answers for both
 
 
 class ChannelTurns:
@@ -92,7 +93,8 @@ class ChannelTurns:
         replies: List[Dict[str, Any]] = []
         try:
             for said in await self._what_was_said(item, client):
-                replies += [{"text": said.reply}] if said.reply else await self._turn(item, said, handler)
+                answer = [{"text": said.reply}] if said.reply else await self._turn(item, said, handler)
+                replies += [] if said.quiet else answer
         except TryLater as wait:
             await asyncio.to_thread(self.inbox.later, item, wait.seconds)
             return False
@@ -121,7 +123,8 @@ class ChannelTurns:
         # A photo before its caption: in a damaged-item chat the photo is kept (order_photo) and the caption
         # then answers "describe the damage"; the other way round the photo would answer the next question.
         if message.photo:
-            said.append(await self._photo(item, client, f"{message_id[:58]}:photo"))
+            photo = await self._photo(item, client, f"{message_id[:58]}:photo")
+            said.append(replace(photo, quiet=bool(message.text and photo.text)))
         if message.text:
             problem = check_text(message.text, self.max_message_chars)
             if problem is not None:

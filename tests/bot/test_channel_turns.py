@@ -140,7 +140,9 @@ async def test_a_photo_is_stored_and_given_before_its_caption(engine, tmp_path):
     photo = json.loads(bot.given[0].text[len("/inform") :])["photo"]
     assert photo.startswith(f"{item.conversation_id}/") and photo.endswith(".png")
     assert (tmp_path / "uploads" / photo).read_bytes() == PNG
-    assert [m.text for m in bot.given][1:] == ["the handle broke"] and len(sent) == 2
+    # The caption's turn answers for both: one answer, not a question the caption then answers at once
+    assert [m.text for m in bot.given][1:] == ["the handle broke"]
+    assert sent == [{"text": "echo: the handle broke"}]
 
 
 async def test_what_the_bot_cannot_read_gets_a_plain_answer_without_a_turn(engine, tmp_path):
