@@ -11,11 +11,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from typing import Dict, Optional, Set
+from typing import Dict, Optional
 
 from actions.services.bot_errors import BotErrorLog
 from actions.services.channels.conversations import ChannelConversations
-from actions.services.channels.inbox import ChannelInbox, InboxItem
+from actions.services.channels.inbox import RENEW_SECONDS, ChannelInbox, InboxItem
 from actions.services.channels.outbox import ChannelOutbox, PendingSend
 from actions.services.clock import utc_now
 from bot.channels.channel_turns import ChannelTurns
@@ -124,7 +124,7 @@ class ChannelWorker:
         self.sender = sender
         self._received = asyncio.Event()
         self._to_send = asyncio.Event()
-        self._tasks: Set[asyncio.Task] = set()
+        self._tasks: Dict[asyncio.Task, int] = {}  # the turns in progress here, with their inbox row
         self._loops: list[asyncio.Task] = []
 
     def wake(self) -> None:
@@ -145,7 +145,7 @@ class ChannelWorker:
         for task in [*self._loops, *self._tasks]:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
-        self._loops, self._tasks = [], set()
+        self._loops, self._tasks = [], {}
         for client in self.sender.clients.values():
             await client.close()
 
@@ -155,16 +155,21 @@ class ChannelWorker:
         event.clear()
 
     async def _receive_loop(self) -> None:
+        loop = asyncio.get_running_loop()
+        renewed = loop.time()
         while True:
             await self._wait(self._received)
             try:
+                if self._tasks and loop.time() - renewed >= RENEW_SECONDS:  # still ours: a long turn
+                    renewed = loop.time()
+                    await asyncio.to_thread(self.inbox.renew, list(self._tasks.values()))
                 free = TURNS_AT_ONCE - len(self._tasks)
                 if free <= 0:
                     continue
                 for item in await asyncio.to_thread(self.inbox.claim, free):
                     task = asyncio.create_task(self._answer(item))
-                    self._tasks.add(task)
-                    task.add_done_callback(self._tasks.discard)
+                    self._tasks[task] = item.id
+                    task.add_done_callback(lambda done: self._tasks.pop(done, None))
             except Exception:  # noqa: BLE001 - a database hiccup must not end the channels for good
                 logger.exception("Taking the channels' messages failed; trying again")
 

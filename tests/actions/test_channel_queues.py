@@ -177,3 +177,15 @@ def test_a_numbered_offer_is_remembered_until_the_next_message(engine, clock):
     assert conversations.of(conversation_id).offered == [{"title": "Yes", "payload": "/affirm"}]
     conversations.remember_offer(conversation_id, [])
     assert conversations.of(conversation_id).offered == []
+
+
+def test_a_claim_renewed_while_the_turn_runs_stays_and_lapses_when_no_longer_renewed(engine, clock):
+    inbox = ChannelInbox(engine, clock)
+    inbox.accept("telegram", [Inbound("9", "5550001", text="hello")])
+    [item] = inbox.claim()
+    clock.now += CLAIM_FOR * 2 / 3
+    inbox.renew([item.id])  # a long turn: the process is alive and says so
+    clock.now += CLAIM_FOR * 2 / 3
+    assert inbox.claim() == []
+    clock.now += CLAIM_FOR  # the process died: no renewal came
+    assert [again.id for again in inbox.claim()] == [item.id]

@@ -343,3 +343,20 @@ def test_a_voice_message_gets_a_plain_answer(bot, providers):
     assert post(bot, "whatsapp", **signed(whatsapp_body(voice, wa_id=wa_id))).status_code == 200
     bodies = sent_to(graph, wa_id, count=1)
     assert "can't open a voice message" in json.dumps(bodies)
+
+
+def test_a_message_taken_when_the_web_server_died_is_answered_once_after_it_is_back(bot, providers):
+    """SIGKILL right after the webhook's 200: the message is in the inbox, maybe held by the dead process or
+    its answer queued; the next process answers it, once, within its claim's lapse (30 s)."""
+    graph, _ = providers
+    wa_id = "447700900606"
+    assert post(bot, "whatsapp", **say("whatsapp", wa_id, "what are your opening hours?")).status_code == 200
+    bot.web.kill()
+    bot.web.wait(timeout=10)
+    began = time.monotonic()
+    bot.start_web()
+    answer = sent_to(graph, wa_id, count=1, timeout=90)
+    took = time.monotonic() - began
+    time.sleep(3)
+    assert len(sent_to(graph, wa_id, count=1)) == len(answer) == 1, answer  # not twice
+    assert "open" in json.dumps(answer).lower() and took < 90

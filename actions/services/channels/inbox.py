@@ -23,7 +23,10 @@ from actions.services.channels.conversations import conversation_for
 from actions.services.clock import Clock, naive_utc, utc_now
 from actions.services.database import insert_new
 
-CLAIM_FOR = dt.timedelta(minutes=2)  # a turn takes seconds; a process that died frees its messages after this
+# A process renews its claims while it works on them (every RENEW_SECONDS), so a turn may take as long as it
+# needs, and the messages of a process that died are free for the others CLAIM_FOR after its last renewal.
+CLAIM_FOR = dt.timedelta(seconds=30)
+RENEW_SECONDS = 10.0
 MAX_ATTEMPTS = 5  # a message that failed this often (a turn that keeps raising) is answered with an apology
 
 
@@ -159,11 +162,10 @@ class ChannelInbox:
                 update(t.channel_inbox).where(t.channel_inbox.c.id == item.id).values(claimed_until=until)
             )
 
-    def waiting(self) -> int:
-        """Messages not handled yet (for the health of the channels)."""
-        with self.engine.connect() as connection:
-            return len(
-                connection.execute(
-                    select(t.channel_inbox.c.id).where(t.channel_inbox.c.handled_at.is_(None))
-                ).all()
-            )
+    def renew(self, item_ids: Sequence[int]) -> None:
+        """This process still works on these messages: nobody else takes them for another CLAIM_FOR."""
+        until = naive_utc(self.clock()) + CLAIM_FOR
+        c = t.channel_inbox.c
+        with self.engine.begin() as connection:
+            connection.execute(update(t.channel_inbox).where(c.id.in_(list(item_ids)), c.handled_at.is_(None))
+                               .values(claimed_until=until))
