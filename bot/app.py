@@ -166,7 +166,7 @@ def start_messaging_channels(app: Sanic, engine: Engine, client_keys: ClientKeys
                            BotErrorLog(engine))
     worker = ChannelWorker(inbox, turns, sender)
     for channel in inputs:
-        channel.inbox, channel.wake = inbox, worker.wake
+        channel.inbox, channel.wake, channel.on_failure = inbox, worker.wake, sender.failed_later
     app.ctx.courier.on_queued = worker.wake_sender  # a person's reply on a channel goes out at once
     logger.info("Messaging channels on: %s", ", ".join(c.channel for c in inputs))
     return worker

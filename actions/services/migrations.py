@@ -140,7 +140,7 @@ def _create_customers(connection: Connection) -> None:
 
 _DELIVERY_ATTEMPT_COLUMNS = (("attempts", "INTEGER NOT NULL DEFAULT 0"), ("next_attempt_at", "TIMESTAMP"),
                              ("claimed_until", "TIMESTAMP"), ("failed_at", "TIMESTAMP"),
-                             ("error", "VARCHAR(300)"))
+                             ("error", "VARCHAR(300)"), ("provider_message_id", "VARCHAR(200)"))
 
 
 def _create_channel_tables(connection: Connection) -> None:
@@ -149,6 +149,10 @@ def _create_channel_tables(connection: Connection) -> None:
     for name, kind in _DELIVERY_ATTEMPT_COLUMNS:
         if name not in present:
             connection.execute(text(f"ALTER TABLE outbound_messages ADD COLUMN {name} {kind}"))
+    if "ix_outbound_messages_provider_message_id" not in {
+            i["name"] for i in inspect(connection).get_indexes("outbound_messages")}:
+        connection.execute(text("CREATE INDEX ix_outbound_messages_provider_message_id "
+                                "ON outbound_messages (provider_message_id)"))
     for table in (t.channel_conversations, t.channel_inbox):
         table.create(connection)
 

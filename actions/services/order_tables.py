@@ -251,6 +251,7 @@ outbound_messages = Table(
     Column("claimed_until", DateTime),                          # a process is sending it until then
     Column("failed_at", DateTime),                              # given up: the console shows error
     Column("error", String(300)),
+    Column("provider_message_id", String(200), index=True),     # the platform's id (WhatsApp's wamid)
 )
 
 # Whether a customer's widget is connected, for every web process and the console: open sockets per

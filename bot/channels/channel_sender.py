@@ -71,7 +71,7 @@ class ChannelSender:
             return 0
         delivery = await client.send(conversation.address, outgoing)
         if delivery.ok:
-            await asyncio.to_thread(self.outbox.delivered, message.id)
+            await asyncio.to_thread(self.outbox.delivered, message.id, delivery.provider_message_id)
             offered = (
                 [{"title": b.title, "payload": b.payload} for b in outgoing.buttons]
                 if delivery.numbered
@@ -100,6 +100,20 @@ class ChannelSender:
             "; trying again later" if again else "; given up",
         )
         return 0
+
+    def failed_later(self, channel: str, provider_message_id: str, error: str) -> None:
+        """A message the platform took and later reported undelivered (blocking: run it in a thread)."""
+        conversation_id = self.outbox.failed_later(channel, provider_message_id, error)
+        if conversation_id is None:
+            return  # not ours, or already counted
+        logger.warning(
+            "A message of conversation %s on %s was not delivered after all: %s",
+            conversation_id,
+            channel,
+            error,
+        )
+        if self.problems is not None:
+            self.problems.record(conversation_id, "not_delivered", channel, error)
 
     async def _failed(
         self, pending: PendingSend, error: str, retry: bool = False, retry_after: Optional[float] = None

@@ -14,7 +14,7 @@ import abc
 import asyncio
 import json
 import logging
-from typing import Any, Awaitable, Callable, ClassVar, Dict, List, Optional
+from typing import Any, Awaitable, Callable, ClassVar, Dict, List, Optional, Tuple
 
 from rasa.core.channels.channel import InputChannel, UserMessage
 from sanic import Blueprint, response
@@ -29,6 +29,7 @@ from bot.channels.meta_webhooks import (
     handshake,
     messaging_events,
     signature_valid,
+    whatsapp_failures,
     whatsapp_messages,
 )
 from bot.channels.telegram_webhook import SECRET_HEADER, secret_valid, telegram_message
@@ -51,6 +52,8 @@ class MessagingInput(InputChannel, abc.ABC):
         self.inbox: Optional[ChannelInbox] = None  # set by the app once the database is open
         self.wake: Callable[[], None] = lambda: None  # set by the app: the worker takes the new messages
         self.on_new_message: Optional[Handler] = None  # the app's handler, kept for the worker
+        # Set by the app: a message the platform took and later reported undelivered (channel, its id, why).
+        self.on_failure: Optional[Callable[[str, str, str], None]] = None
 
     @classmethod
     def name(cls) -> str:
@@ -63,6 +66,10 @@ class MessagingInput(InputChannel, abc.ABC):
     @abc.abstractmethod
     def messages(self, body: Dict[str, Any]) -> List[Inbound]:
         """The customer messages in a verified webhook body."""
+
+    def failures(self, body: Dict[str, Any]) -> List[Tuple[str, str]]:
+        """Messages of ours the platform reports it could not deliver: (its id for them, why)."""
+        return []
 
     def handshake(self, request: Request) -> HTTPResponse:
         return _refuse(405, "method_not_allowed", "This webhook takes POST requests.")
@@ -92,6 +99,18 @@ class MessagingInput(InputChannel, abc.ABC):
                 return _refuse(400, "invalid_json", "The webhook body is not valid JSON.")
             if not isinstance(body, dict):
                 return _refuse(400, "invalid_json", "The webhook body must be a JSON object.")
+            failures = self.failures(body)
+            if failures and self.on_failure is not None:
+                try:
+                    for provider_id, why in failures:
+                        await asyncio.to_thread(self.on_failure, self.channel, provider_id, why)
+                except DATABASE_UNAVAILABLE as error:
+                    logger.error(
+                        "A %s delivery failure was not recorded (the database is unavailable: %s)",
+                        self.channel,
+                        error,
+                    )
+                    return _refuse(503, "database_busy", "The statuses could not be stored; send them again.")
             messages = [m for m in self.messages(body) if m.provider_message_id and m.address]
             if not messages:
                 return response.json({"status": "ok", "new": 0, "duplicates": 0})
@@ -146,6 +165,11 @@ class WhatsAppInput(MetaInput):
         if body.get("object") != "whatsapp_business_account":
             return []
         return whatsapp_messages(body, self.settings.whatsapp_phone_number_id)
+
+    def failures(self, body: Dict[str, Any]) -> List[Tuple[str, str]]:
+        if body.get("object") != "whatsapp_business_account":
+            return []
+        return whatsapp_failures(body, self.settings.whatsapp_phone_number_id)
 
 
 class MessengerInput(MetaInput):

@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 from dataclasses import replace
-from typing import Any, Dict, List, Mapping, Optional
+from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 from actions.services.channels.inbox import Inbound
 from bot.channels.webhook_json import as_dict, as_list, moment
@@ -90,8 +90,13 @@ def _whatsapp_message(message: Dict[str, Any], names: Dict[str, str]) -> Optiona
     )
     if not sender or not message_id:
         return None
-    common = Inbound(message_id, sender, name=names.get(sender, ""), ack=message_id,
-                     sent_at=moment(message.get("timestamp")))
+    common = Inbound(
+        message_id,
+        sender,
+        name=names.get(sender, ""),
+        ack=message_id,
+        sent_at=moment(message.get("timestamp")),
+    )
     if kind == "text":
         return replace(common, text=str(as_dict(message.get("text")).get("body") or ""))
     if kind == "interactive":
@@ -106,6 +111,26 @@ def _whatsapp_message(message: Dict[str, Any], names: Dict[str, str]) -> Optiona
         return replace(common, photo=str(image.get("id") or ""), text=str(image.get("caption") or ""))
     other = _OTHER_KINDS.get(str(kind), "a message")
     return replace(common, other=other) if other else None  # a reaction needs no answer
+
+
+def whatsapp_failures(body: Dict[str, Any], phone_number_id: str) -> List[Tuple[str, str]]:
+    """(our message's wamid, why) for each message WhatsApp took and then could not deliver: its "failed"
+    statuses. Error 131047 is the 24-hour window."""
+    found: List[Tuple[str, str]] = []
+    for entry in as_list(body.get("entry")):
+        for change in as_list(as_dict(entry).get("changes")):
+            value = as_dict(as_dict(change).get("value"))
+            if str(as_dict(value.get("metadata")).get("phone_number_id") or "") != phone_number_id:
+                continue
+            for status in map(as_dict, as_list(value.get("statuses"))):
+                if status.get("status") != "failed" or not status.get("id"):
+                    continue
+                error = as_dict((as_list(status.get("errors")) or [{}])[0])
+                code = error.get("code")
+                words = str(error.get("title") or error.get("message") or "no reason given")[:200]
+                why = f"WhatsApp could not deliver it: (#{code}) {words}"
+                found.append((str(status["id"]), f"window_closed: {why}" if code == 131047 else why))
+    return found
 
 
 def messaging_events(body: Dict[str, Any]) -> List[Inbound]:

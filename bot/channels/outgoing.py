@@ -53,6 +53,7 @@ class Delivery:
     retry_after: Optional[float] = None  # seconds the provider asked us to wait, if it said
     window_closed: bool = False  # refused: the customer's last message is older than the platform allows
     numbered: bool = False  # the buttons went as a numbered list: a typed "2" means the second
+    provider_message_id: str = ""  # the platform's id for it (WhatsApp reports a later failure by it)
 
 
 @dataclass(frozen=True)

@@ -188,13 +188,19 @@ class ProviderClient(ChannelClient):
         numbered: bool = False,
     ) -> Delivery:
         """The parts of one message in order (a photo, then the text); the first failure ends it."""
+        taken = ""
         for url, body in calls:
             answer = await self.call("POST", url, body=body, headers=headers)
             delivery = self.delivery(answer, address)
             logger.debug("%s send: HTTP %s", self.channel, answer.status or answer.problem)
             if not delivery.ok:
                 return delivery
-        return Delivery(True, numbered=numbered)
+            taken = self.message_id(answer) or taken
+        return Delivery(True, numbered=numbered, provider_message_id=taken)
+
+    def message_id(self, answer: Answer) -> str:
+        """The platform's id of the message it just took ("" if it gives none we use)."""
+        return ""
 
     def unreachable(self, answer: Answer) -> CheckResult:
         """A check that failed: why, without the token."""

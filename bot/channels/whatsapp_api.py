@@ -14,7 +14,7 @@ import re
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from bot.channels.outgoing import Button, CheckResult, Delivery, Media, MediaError, Outgoing, shortened
-from bot.channels.provider_http import PROMPT, GraphClient, cut, fit_numbered
+from bot.channels.provider_http import PROMPT, Answer, GraphClient, cut, fit_numbered
 
 logger = logging.getLogger(__name__)
 TEXT_LIMIT = 4096
@@ -83,6 +83,12 @@ class WhatsAppClient(GraphClient):
 
     def window_closed(self, code: Any, subcode: Any) -> bool:
         return code == WINDOW_CLOSED
+
+    def message_id(self, answer: Answer) -> str:
+        # {"messaging_product": "whatsapp", "contacts": [...], "messages": [{"id": "wamid.…"}]}
+        messages = answer.data.get("messages") if isinstance(answer.data, dict) else None
+        first = messages[0] if isinstance(messages, list) and messages else None
+        return str(first.get("id") or "")[:200] if isinstance(first, dict) else ""
 
     def _message(self, address: str, kind: str, content: Dict[str, Any]) -> Dict[str, Any]:
         return {

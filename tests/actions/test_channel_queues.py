@@ -189,3 +189,16 @@ def test_a_claim_renewed_while_the_turn_runs_stays_and_lapses_when_no_longer_ren
     assert inbox.claim() == []
     clock.now += CLAIM_FOR  # the process died: no renewal came
     assert [again.id for again in inbox.claim()] == [item.id]
+
+
+def test_a_message_the_platform_reports_undelivered_later_counts_as_not_delivered(engine, clock):
+    conversation_id = _queued(engine, clock, ["one"])
+    outbox = ChannelOutbox(engine, clock)
+    [pending] = outbox.claim_due()
+    outbox.delivered(pending.message.id, "wamid.X")
+    assert outbox.failed_later("telegram", "wamid.X", "no") is None  # another channel's id
+    assert outbox.failed_later("whatsapp", "wamid.X", "window_closed: (#131047)") == conversation_id
+    assert outbox.failed_later("whatsapp", "wamid.X", "again") is None  # counted once
+    message = OutboundMessages(engine).of_conversation(conversation_id)[pending.message.id]
+    assert message.delivered_at is None and message.failed_at is not None
+    assert message.error == "window_closed: (#131047)"

@@ -229,3 +229,21 @@ def test_a_persons_words_carry_their_name_and_buttons_become_a_numbered_list_whe
         "Reply with the number of your choice.",
     ]
     assert json.dumps(Outgoing.from_message({"text": "x", "image": "javascript:alert(1)"}).image) == '""'
+
+
+def test_whatsapp_failed_statuses_name_our_message_and_why():
+    from bot.channels.meta_webhooks import whatsapp_failures
+
+    statuses = [
+        {"id": "wamid.A", "status": "failed", "errors": [{"code": 131047, "title": "Re-engagement message"}]},
+        {"id": "wamid.B", "status": "failed", "errors": [{"code": 131026, "title": "Message undeliverable"}]},
+        {"id": "wamid.C", "status": "delivered"},
+        {"id": "wamid.D", "status": "read"},
+        {"status": "failed"},
+    ]
+    body = whatsapp(phone_number_id="111", statuses=statuses)
+    assert whatsapp_failures(body, "111") == [
+        ("wamid.A", "window_closed: WhatsApp could not deliver it: (#131047) Re-engagement message"),
+        ("wamid.B", "WhatsApp could not deliver it: (#131026) Message undeliverable"),
+    ]
+    assert whatsapp_failures(body, "another number") == [] and whatsapp_messages(body, "111") == []

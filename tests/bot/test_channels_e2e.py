@@ -345,6 +345,37 @@ def test_a_voice_message_gets_a_plain_answer(bot, providers):
     assert "can't open a voice message" in json.dumps(bodies)
 
 
+def test_a_message_whatsapp_reports_undelivered_later_is_not_delivered_in_the_console(bot, providers):
+    graph, _ = providers
+    wa_id = "447700900707"
+    assert post(bot, "whatsapp", **say("whatsapp", wa_id, "how much is shipping?")).status_code == 200
+    sent_to(graph, wa_id, count=1)
+    conversation_id = conversation_of(bot, "whatsapp", wa_id)
+    row = until(lambda: _first_outbound(bot, conversation_id, delivered=True))
+    assert row["provider_message_id"].startswith("wamid.")
+    failed = {
+        "id": row["provider_message_id"],
+        "status": "failed",
+        "recipient_id": wa_id,
+        "errors": [{"code": 131047, "title": "Re-engagement message"}],
+    }
+    status = post(bot, "whatsapp", **signed(whatsapp_webhook([], wa_id, statuses=[failed])))
+    assert status.status_code == 200 and status.json()["new"] == 0
+    with bot.engine.connect() as connection:
+        after = (
+            connection.execute(select(t.outbound_messages).where(t.outbound_messages.c.id == row["id"]))
+            .mappings()
+            .one()
+        )
+        problem = (
+            connection.execute(select(t.bot_errors).where(t.bot_errors.c.conversation_id == conversation_id))
+            .mappings()
+            .one()
+        )
+    assert after["delivered_at"] is None and after["error"].startswith("window_closed: WhatsApp could not")
+    assert problem["kind"] == "not_delivered" and "131047" in problem["detail"]
+
+
 def test_a_message_taken_when_the_web_server_died_is_answered_once_after_it_is_back(bot, providers):
     """SIGKILL right after the webhook's 200: the message is in the inbox, maybe held by the dead process or
     its answer queued; the next process answers it, once, within its claim's lapse (30 s)."""

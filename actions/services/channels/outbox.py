@@ -90,8 +90,26 @@ class ChannelOutbox:
                     )
         return claimed
 
-    def delivered(self, message_id: int) -> None:
-        self._set(message_id, delivered_at=naive_utc(self.clock()), claimed_until=None, error=None)
+    def delivered(self, message_id: int, provider_message_id: str = "") -> None:
+        self._set(message_id, delivered_at=naive_utc(self.clock()), claimed_until=None, error=None,
+                  provider_message_id=provider_message_id[:200] or None)
+
+    def failed_later(self, channel: str, provider_message_id: str, error: str) -> Optional[str]:
+        """The platform took the message, then reported it could not deliver it (WhatsApp's "failed"
+        status, e.g. the 24-hour window): it counts as not delivered. Returns its conversation, if known."""
+        c, conversations = t.outbound_messages.c, t.channel_conversations.c
+        with self.engine.begin() as connection:
+            row = connection.execute(
+                select(c.id, c.conversation_id)
+                .join(t.channel_conversations, conversations.conversation_id == c.conversation_id)
+                .where(c.provider_message_id == provider_message_id[:200], conversations.channel == channel,
+                       c.failed_at.is_(None))
+            ).first()
+            if row is None:
+                return None
+            connection.execute(update(t.outbound_messages).where(c.id == row.id).values(
+                delivered_at=None, failed_at=naive_utc(self.clock()), error=error[:300]))
+        return str(row.conversation_id)
 
     def failed(
         self, pending: PendingSend, error: str, retry: bool = False, retry_after: Optional[float] = None
