@@ -103,7 +103,17 @@ def conversation_page(
         for line in lines
     )
     actions, shown = "", ""
-    if handoff.status == "ticket" and handoff.contact_email and delivery and not delivery.mail_enabled:
+    on_channel = delivery.channel if delivery is not None and delivery.reachable() else None
+    if handoff.status == "ticket" and on_channel is not None:  # the customer reads it where they wrote
+        shown = "chat-reply"
+        actions = (
+            _reply_form(handoff.id, "chat-reply", f"Reply on {on_channel.label}", canned, owner.name, csrf,
+                        f"Send on {on_channel.label} and close the ticket", drafts.get("chat-reply", ""))
+            + "<p>Or, to chat with them now: "
+            + _button(handoff.id, "claim", "Claim the chat", csrf, secondary=True)
+            + "</p>"
+        )
+    elif handoff.status == "ticket" and handoff.contact_email and delivery and not delivery.mail_enabled:
         shown = "chat-reply"
         actions = (
             f'<p class="warning" role="note">{esc(delivery.no_mail(handoff.contact_email))} '

@@ -53,7 +53,9 @@ class DeliveryView:
         latest = max(self.messages.values(), key=lambda m: m.id, default=None)
         if self.channel is None or latest is None or latest.failed_at is None:
             return ""
-        return "" if (latest.error or "").startswith("window_closed") else latest.error or "refused"
+        if (latest.error or "").startswith("window_closed") and not self.reachable():
+            return ""  # the line above says the window closed
+        return latest.error or "refused"  # WhatsApp may count its window otherwise than we do: said too
 
     def _on_channel(self, when: When) -> str:
         text = self._channel_line(when)

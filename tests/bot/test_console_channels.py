@@ -375,3 +375,35 @@ def test_the_trainers_conversations_name_channels_in_words():
         "Telegram",
         "cmdline",
     ]
+
+
+def test_a_telegram_ticket_without_email_is_answered_on_telegram_from_its_page(make_app, tmp_path):
+    app = make_app(RecordingAgent(memory=True))
+    engine, cookies = start(app, tmp_path, "tg-ticket")
+    add_channel(engine, "tg-ticket", "telegram", "Sam", NOW - dt.timedelta(hours=3))
+    ticket = HandoffQueue(engine).request(
+        "tg-ticket", "human_handoff", {"intent": "human_handoff"}, ticket_due=NOW + dt.timedelta(days=1)
+    )
+    page = get(app, f"/console/handoffs/{ticket.id}", cookies).text
+    assert "Send on Telegram and close the ticket" in page and "Claim the chat" in page
+    sent = post(app, f"/console/handoffs/{ticket.id}/chat-reply", cookies, csrf=csrf_of(page), text=TYPED)
+    assert sent.status == 303
+    reply = [m for m in OutboundMessages(engine).of_conversation("tg-ticket").values() if m.kind == "reply"]
+    assert [(m.via, m.text) for m in reply] == [("chat", TYPED)]  # one message; the worker sends it
+    assert HandoffQueue(engine).get(ticket.id).status != "ticket"
+
+
+def test_a_window_whatsapp_says_closed_is_said_although_ours_is_open():
+    refused = {
+        1: _message(
+            id=1,
+            failed_at=NOW,
+            error="window_closed: WhatsApp could not deliver it: (#131047) Re-engagement message",
+        )
+    }
+    shown = view(_channel("whatsapp", NOW - dt.timedelta(hours=1)), messages=refused)
+    assert shown.customer(when).endswith(
+        "But the last message did not reach them: window_closed: WhatsApp "
+        "could not deliver it: (#131047) Re-engagement message"
+    )
+    assert 'data-presence="closed"' in presence_html(shown, when)
