@@ -13,12 +13,20 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from actions.services.bot_errors import BotError, BotErrorLog
+from actions.services.channels.conversations import LABELS as CHANNEL_LABELS
 from bot.console.access import csrf_token, signed_in_owner, to_sign_in
 from bot.console.conversations import Line, transcript
 from bot.console.pages import esc, page
 
 KIND_WORDS = {"action_failed": "An action failed", "no_answer": "The bot had no answer",
               "not_delivered": "A message did not reach the customer"}
+
+
+def where(error: BotError) -> str:
+    """The action that failed, or the chat channel that did not take a message ("Telegram")."""
+    if error.kind == "not_delivered":
+        return CHANNEL_LABELS.get(error.action, error.action)
+    return error.action or "-"
 
 
 def _local(moment: dt.datetime, zone: ZoneInfo) -> str:
@@ -28,7 +36,7 @@ def _local(moment: dt.datetime, zone: ZoneInfo) -> str:
 def problems_page(errors: Sequence[BotError], zone: ZoneInfo, owner_name: str, csrf: str) -> str:
     rows = "".join(
         f'<tr><td>{esc(_local(e.at, zone))}</td><td>{esc(KIND_WORDS.get(e.kind, e.kind))}</td>'
-        f'<td>{esc(e.action or "-")}</td><td>{esc(e.detail)}</td>'
+        f'<td>{esc(where(e))}</td><td>{esc(e.detail)}</td>'
         f'<td><a href="/console/problems/{e.id}">Conversation …{esc(e.conversation_id[-6:])}</a></td></tr>'
         for e in errors)
     body = (
@@ -48,7 +56,7 @@ def problem_page(error: BotError, lines: List[Line], zone: ZoneInfo, owner_name:
         f'<span class="time">{esc(_local(line.at, zone))}</span>\n{esc(line.text)}</div>' for line in lines)
     body = (
         f'<p><a href="/console/problems">← Problems</a></p><h1>{esc(KIND_WORDS.get(error.kind, error.kind))}'
-        f"</h1><p>{esc(_local(error.at, zone))} · {esc(error.action or '-')} · {esc(error.detail)}</p>"
+        f"</h1><p>{esc(_local(error.at, zone))} · {esc(where(error))} · {esc(error.detail)}</p>"
         f'<section aria-label="Transcript" class="transcript">{said or "<p>No messages kept.</p>"}</section>')
     return page("Problem", body, owner_name, csrf)
 
