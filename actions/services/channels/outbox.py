@@ -25,7 +25,7 @@ from actions.services.channels.conversations import ChannelConversation
 from actions.services.chat_delivery import OutboundMessage
 from actions.services.clock import Clock, naive_utc, utc_now
 
-CLAIM_FOR = dt.timedelta(minutes=1)  # longer than one provider call with its timeout
+CLAIM_FOR = dt.timedelta(minutes=1)  # longer than a message's calls (an image and its text, 10 s each)
 MAX_TRIES = 8  # about eight and a half minutes of back-off in all
 MAX_BACKOFF_SECONDS = 300.0
 
