@@ -8,6 +8,8 @@ from typing import Any, Awaitable, Callable, Dict, List, Optional, TypeGuard
 
 from rasa.shared.core.events import BotUttered, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
+from sanic import response
+from sanic.response import HTTPResponse
 
 from actions.services.database import DATABASE_UNAVAILABLE
 from bot.lock_store import LockStoreUnavailable
@@ -57,6 +59,11 @@ class Rejection:
 
     def as_json(self) -> Dict[str, Any]:
         return {"error": self.error, "detail": self.detail}
+
+
+def refuse(status: int, error: str, detail: str) -> HTTPResponse:
+    """Bad input answered as every route answers it: the status, and {"error": code, "detail": sentence}."""
+    return response.json(Rejection(error, detail, status).as_json(), status=status)
 
 
 RETRY_AFTER_SECONDS = 5

@@ -24,6 +24,7 @@ from sanic.response import HTTPResponse
 from actions.services.channels.inbox import ChannelInbox, Inbound
 from actions.services.database import DATABASE_UNAVAILABLE
 from bot.channels.channel_settings import ChannelSettings
+from bot.channels.messages import refuse
 from bot.channels.meta_webhooks import (
     SIGNATURE_HEADER,
     handshake,
@@ -36,10 +37,6 @@ from bot.channels.telegram_webhook import SECRET_HEADER, secret_valid, telegram_
 
 logger = logging.getLogger(__name__)
 Handler = Callable[[UserMessage], Awaitable[Any]]
-
-
-def _refuse(status: int, error: str, detail: str) -> HTTPResponse:
-    return response.json({"error": error, "detail": detail}, status=status)
 
 
 class MessagingInput(InputChannel, abc.ABC):
@@ -72,7 +69,7 @@ class MessagingInput(InputChannel, abc.ABC):
         return []
 
     def handshake(self, request: Request) -> HTTPResponse:
-        return _refuse(405, "method_not_allowed", "This webhook takes POST requests.")
+        return refuse(405, "method_not_allowed", "This webhook takes POST requests.")
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         self.on_new_message = on_new_message
@@ -96,9 +93,9 @@ class MessagingInput(InputChannel, abc.ABC):
             try:
                 body = json.loads(request.body or b"")
             except (ValueError, UnicodeDecodeError, RecursionError):
-                return _refuse(400, "invalid_json", "The webhook body is not valid JSON.")
+                return refuse(400, "invalid_json", "The webhook body is not valid JSON.")
             if not isinstance(body, dict):
-                return _refuse(400, "invalid_json", "The webhook body must be a JSON object.")
+                return refuse(400, "invalid_json", "The webhook body must be a JSON object.")
             failures = self.failures(body)
             if failures and self.on_failure is not None:
                 try:
@@ -110,12 +107,12 @@ class MessagingInput(InputChannel, abc.ABC):
                         self.channel,
                         error,
                     )
-                    return _refuse(503, "database_busy", "The statuses could not be stored; send them again.")
+                    return refuse(503, "database_busy", "The statuses could not be stored; send them again.")
             messages = [m for m in self.messages(body) if m.provider_message_id and m.address]
             if not messages:
                 return response.json({"status": "ok", "new": 0, "duplicates": 0})
             if self.inbox is None:
-                return _refuse(503, "starting", "The server is starting; send it again shortly.")
+                return refuse(503, "starting", "The server is starting; send it again shortly.")
             try:
                 new, duplicates = await asyncio.to_thread(self.inbox.accept, self.channel, messages)
             except DATABASE_UNAVAILABLE as error:  # not stored: the provider sends it again later
@@ -125,7 +122,7 @@ class MessagingInput(InputChannel, abc.ABC):
                     len(messages),
                     error,
                 )
-                return _refuse(503, "database_busy", "The messages could not be stored; send them again.")
+                return refuse(503, "database_busy", "The messages could not be stored; send them again.")
             if duplicates:
                 logger.info(
                     "A %s webhook brought %d message(s) already received (the provider retried)",
@@ -145,16 +142,16 @@ class MetaInput(MessagingInput):
     def refusal(self, request: Request) -> Optional[HTTPResponse]:
         header = request.headers.get(SIGNATURE_HEADER)
         if not header:
-            return _refuse(401, "signature_missing", f"The request has no {SIGNATURE_HEADER} header.")
+            return refuse(401, "signature_missing", f"The request has no {SIGNATURE_HEADER} header.")
         if not signature_valid(self.settings.meta_app_secret, request.body or b"", header):
-            return _refuse(403, "signature_invalid", f"{SIGNATURE_HEADER} does not match the body.")
+            return refuse(403, "signature_invalid", f"{SIGNATURE_HEADER} does not match the body.")
         return None
 
     def handshake(self, request: Request) -> HTTPResponse:
         challenge = handshake(request.args, self.settings.meta_verify_token)
         if challenge is None:
             logger.warning("Refused a %s webhook subscription: wrong or missing verify token", self.channel)
-            return _refuse(403, "verify_token_invalid", "hub.mode or hub.verify_token is not right.")
+            return refuse(403, "verify_token_invalid", "hub.mode or hub.verify_token is not right.")
         return response.text(challenge)
 
 
@@ -192,9 +189,9 @@ class TelegramInput(MessagingInput):
     def refusal(self, request: Request) -> Optional[HTTPResponse]:
         header = request.headers.get(SECRET_HEADER)
         if header is None:
-            return _refuse(401, "secret_token_missing", f"The request has no {SECRET_HEADER} header.")
+            return refuse(401, "secret_token_missing", f"The request has no {SECRET_HEADER} header.")
         if not secret_valid(self.settings.telegram_secret_token, header):
-            return _refuse(403, "secret_token_invalid", f"{SECRET_HEADER} is not this bot's secret token.")
+            return refuse(403, "secret_token_invalid", f"{SECRET_HEADER} is not this bot's secret token.")
         return None
 
     def messages(self, body: Dict[str, Any]) -> List[Inbound]:

@@ -17,13 +17,9 @@ from sanic.response import HTTPResponse
 
 from actions.services.feedback import Context, FeedbackStore
 from actions.services.handoffs import HandoffQueue
-from bot.channels.messages import is_session_id
+from bot.channels.messages import is_session_id, refuse
 
 MAX_ANSWER_CHARS = 4000
-
-
-def _refuse(status: int, error: str, detail: str) -> HTTPResponse:
-    return response.json({"error": error, "detail": detail}, status=status)
 
 
 def answered_intent(tracker: DialogueStateTracker, text: str) -> Optional[Tuple[str, bool]]:
@@ -50,18 +46,18 @@ def thumbs_blueprint() -> Blueprint:
         except Exception:  # noqa: BLE001 - Sanic raises its own error type for broken JSON
             body = None
         if not isinstance(body, dict):
-            return _refuse(400, "invalid_json", 'Send a JSON object: {"session_id", "text", "value"}.')
+            return refuse(400, "invalid_json", 'Send a JSON object: {"session_id", "text", "value"}.')
         session_id, text, value = body.get("session_id"), body.get("text"), body.get("value")
         if not is_session_id(session_id):
-            return _refuse(400, "invalid_session", "session_id must be the chat's session id.")
+            return refuse(400, "invalid_session", "session_id must be the chat's session id.")
         if not isinstance(text, str) or not text.strip() or len(text) > MAX_ANSWER_CHARS:
-            return _refuse(400, "invalid_text", "text must be the answer being rated.")
+            return refuse(400, "invalid_text", "text must be the answer being rated.")
         if value not in ("up", "down"):
-            return _refuse(400, "invalid_value", 'value must be "up" or "down".')
+            return refuse(400, "invalid_value", 'value must be "up" or "down".')
         tracker = await request.app.ctx.agent.tracker_store.retrieve(session_id)
         found = answered_intent(tracker, text) if tracker else None
         if found is None:
-            return _refuse(404, "no_such_answer", "This conversation has no such answer from the bot.")
+            return refuse(404, "no_such_answer", "This conversation has no such answer from the bot.")
         intent, from_person = found
         engine = request.app.ctx.engine
         with_person = from_person or HandoffQueue(engine).person_took_part(session_id)

@@ -24,7 +24,7 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from bot.channels.messages import is_session_id
+from bot.channels.messages import is_session_id, refuse
 
 MAX_PHOTO_BYTES = 5 * 1024 * 1024
 MAX_PHOTOS_PER_CONVERSATION = 10  # a damaged parcel needs a few photos, not dozens
@@ -37,10 +37,6 @@ PHOTO_TYPES = {
     "image/gif": (".gif", (b"GIF87a", b"GIF89a")),
     "image/webp": (".webp", (b"RIFF",)),
 }
-
-
-def _refuse(status: int, error: str, detail: str) -> HTTPResponse:
-    return response.json({"error": error, "detail": detail}, status=status)
 
 
 def looks_like(body: bytes, content_type: str) -> bool:
@@ -111,22 +107,22 @@ def uploads_blueprint(upload_dir: Path) -> Blueprint:
     async def upload_photo(request: Request) -> HTTPResponse:
         session_id = request.args.get("session_id", "")
         if not is_session_id(session_id):
-            return _refuse(400, "invalid_session", "session_id must be the chat's session id.")
+            return refuse(400, "invalid_session", "session_id must be the chat's session id.")
         content_type = (request.headers.get("content-type") or "").split(";")[0].strip().lower()
         if content_type not in PHOTO_TYPES:
-            return _refuse(415, "unsupported_type", "Please attach a photo: JPEG, PNG, WebP or GIF.")
+            return refuse(415, "unsupported_type", "Please attach a photo: JPEG, PNG, WebP or GIF.")
         body = request.body or b""
         if len(body) > MAX_PHOTO_BYTES:
-            return _refuse(413, "photo_too_large", "The photo is larger than 5 MB.")
+            return refuse(413, "photo_too_large", "The photo is larger than 5 MB.")
         if not body or not looks_like(body, content_type):
-            return _refuse(400, "not_an_image", "That file is not the kind of image it says it is.")
+            return refuse(400, "not_an_image", "That file is not the kind of image it says it is.")
         if not await is_live(getattr(request.app.ctx, "agent", None), session_id):
-            return _refuse(404, "no_conversation", "Photos can be attached to a conversation in progress: "
+            return refuse(404, "no_conversation", "Photos can be attached to a conversation in progress: "
                                                    "write your message first.")
         try:
             photo = await asyncio.to_thread(save_photo, upload_dir, session_id, body, content_type)
         except PhotoRefused as refused:
-            return _refuse(refused.status, refused.error, refused.detail)
+            return refuse(refused.status, refused.error, refused.detail)
         return response.json({"photo": photo}, status=201)
 
     return uploads
