@@ -106,7 +106,10 @@ def test_the_outbox_sends_a_conversations_messages_in_order_and_retries_with_bac
     assert outbox.claim_due() == []  # "two" waits for "one"
     assert outbox.failed(first, "WhatsApp failed (HTTP 502)", retry=True) is True
     assert outbox.claim_due() == []  # not due yet
-    assert 1 < outbox.next_due_in() < 3
+    with engine.connect() as connection:  # the next try in about 2 s (the first back-off, with jitter)
+        due = connection.execute(select(t.outbound_messages.c.next_attempt_at).where(
+            t.outbound_messages.c.id == first.message.id)).scalar_one()
+    assert 1 < (due - NOW.replace(tzinfo=None)).total_seconds() < 3
     clock.now += dt.timedelta(seconds=3)
     [again] = outbox.claim_due()
     assert again.message.id == first.message.id and again.attempt == 2

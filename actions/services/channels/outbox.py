@@ -135,23 +135,3 @@ class ChannelOutbox:
             connection.execute(
                 update(t.outbound_messages).where(t.outbound_messages.c.id == message_id).values(**values)
             )
-
-    def next_due_in(self) -> Optional[float]:
-        """Seconds until the earliest message waiting for a retry is due (None: none waits)."""
-        c = t.outbound_messages.c
-        with self.engine.connect() as connection:
-            soonest = connection.execute(
-                select(c.next_attempt_at)
-                .join(t.channel_conversations, t.channel_conversations.c.conversation_id == c.conversation_id)
-                .where(
-                    c.delivered_at.is_(None),
-                    c.failed_at.is_(None),
-                    c.via == "chat",
-                    c.next_attempt_at.is_not(None),
-                )
-                .order_by(c.next_attempt_at)
-                .limit(1)
-            ).scalar()
-        if soonest is None:
-            return None
-        return max(0.0, (soonest - naive_utc(self.clock())).total_seconds())
