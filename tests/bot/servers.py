@@ -10,7 +10,7 @@ import urllib.request
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Dict, Iterator, List, Mapping, Optional, Tuple
+from typing import Any, Dict, Iterator, List, Mapping, Optional, Set, Tuple
 
 import pytest
 import socketio
@@ -136,8 +136,20 @@ def socket_customer(base_url: str, requested: Optional[str] = None
     client = socketio.Client(reconnection=False)
     confirmed: "queue.Queue[Any]" = queue.Queue()
     inbox: "queue.Queue[Any]" = queue.Queue()
+    shown: Set[int] = set()
+
+    def uttered(payload: Any) -> None:
+        """As the widget does: a person's message it has already (by delivery id) is not shown twice. Every
+        process's pump resends what no widget acknowledged, so in a cluster one may come twice."""
+        delivery_id = payload.get("delivery_id") if isinstance(payload, dict) else None
+        if isinstance(delivery_id, int):
+            if delivery_id in shown:
+                return
+            shown.add(delivery_id)
+        inbox.put(payload)
+
     client.on("session_confirm", confirmed.put)
-    client.on("bot_uttered", inbox.put)
+    client.on("bot_uttered", uttered)
     client.connect(base_url, socketio_path="/socket.io", transports=["websocket"])
     try:
         client.emit("session_request", {"session_id": requested})
