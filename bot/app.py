@@ -161,7 +161,8 @@ def start_messaging_channels(app: Sanic, engine: Engine, client_keys: ClientKeys
     clients = clients_for(settings.channels, [c.channel for c in inputs])
     handlers = {c.channel: c.on_new_message for c in inputs if c.on_new_message is not None}
     turns = ChannelTurns(inbox, conversations, clients, handlers, app.ctx.shop, settings.upload_dir,
-                         settings.max_message_chars, find_tracker, client_keys)
+                         settings.max_message_chars, find_tracker, client_keys,
+                         HandoffQueue(engine).is_owned_by_person)
     sender = ChannelSender(ChannelOutbox(engine), conversations, clients, settings.public_url,
                            BotErrorLog(engine))
     worker = ChannelWorker(inbox, turns, sender)

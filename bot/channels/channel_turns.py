@@ -71,6 +71,7 @@ class ChannelTurns:
         max_message_chars: int,
         find_tracker: Optional[TrackerLookup] = None,
         client_keys: Optional[ClientKeys] = None,
+        with_person: Optional[Callable[[str], bool]] = None,
     ) -> None:
         self.inbox = inbox
         self.conversations = conversations
@@ -81,6 +82,7 @@ class ChannelTurns:
         self.max_message_chars = max_message_chars
         self.find_tracker = find_tracker
         self.client_keys = client_keys
+        self.with_person = with_person  # a person has the chat (blocking): the bot will not answer
 
     async def handle(self, item: InboxItem) -> bool:
         """Answer one message; True when it is handled (its answers queued), False when it waits."""
@@ -88,8 +90,8 @@ class ChannelTurns:
         if client is None or handler is None:  # the channel was switched off meanwhile
             await asyncio.to_thread(self.inbox.finish, item, [])
             return True
-        if item.attempts == 1 and item.message.ack:
-            await client.acknowledge(item.message.ack)
+        if item.attempts == 1:
+            await self._taken(item, client)
         replies: List[Dict[str, Any]] = []
         try:
             for said in await self._what_was_said(item, client):
@@ -112,6 +114,16 @@ class ChannelTurns:
             replies = [recovery_message(self.shop, utc_now())]
         await asyncio.to_thread(self.inbox.finish, item, replies)
         return True
+
+    async def _taken(self, item: InboxItem, client: ChannelClient) -> None:
+        """Seen, and "typing…" while the bot answers; only seen while a person has the chat (the bot is
+        silent then, and the platforms ask for a typing indicator only before an answer)."""
+        person = self.with_person is not None and await asyncio.to_thread(
+            self.with_person, item.conversation_id)
+        if person:
+            await client.acknowledge(item.message.ack)
+        else:
+            await client.typing(item.message.address, item.message.ack)
 
     async def _what_was_said(self, item: InboxItem, client: ChannelClient) -> List[Said]:
         message, message_id = item.message, item.message.provider_message_id[:64]

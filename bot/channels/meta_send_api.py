@@ -1,8 +1,8 @@
 """Messenger and Instagram: Meta's Send API (POST /me/messages with the page's token).
 
 Both take text, an image attachment and quick replies (up to 13, titles of up to 20 characters); past
-that the buttons go as a numbered list. Instagram allows half Messenger's text. The two differ also in
-what counts as read: Messenger has ``mark_seen``, Instagram's API nothing we need.
+that the buttons go as a numbered list. Instagram allows half Messenger's text. Both mark the customer's
+message seen (``mark_seen``) and show "typing…" (``typing_on``) while the bot answers.
 """
 
 from __future__ import annotations
@@ -73,6 +73,26 @@ class SendApiClient(GraphClient):
         url = self.graph("me/messages")
         return await self.post_all(address, [(url, body) for body in bodies], self.auth, numbered)
 
+    async def acknowledge(self, ref: str) -> None:
+        # ``ref`` is the customer's page-scoped id: the whole conversation is marked seen.
+        await self._sender_action(ref, "mark_seen")
+
+    async def typing(self, address: str, ref: str) -> None:
+        await self.acknowledge(ref)  # one action a request
+        await self._sender_action(address, "typing_on")  # off by itself when the answer arrives
+
+    async def _sender_action(self, recipient: str, action: str) -> None:
+        if not recipient:
+            return
+        answer = await self.call(
+            "POST",
+            self.graph("me/messages"),
+            headers=self.auth,
+            body={"recipient": {"id": recipient}, "sender_action": action},
+        )
+        if not answer.ok:
+            logger.debug("%s %s not taken: HTTP %s %s", self.channel, action, answer.status, answer.problem)
+
     async def fetch_media(self, ref: str) -> Media:
         # The attachment URL in the webhook is a signed CDN address: it needs (and gets) no token.
         return await self.download(ref)
@@ -94,16 +114,6 @@ class MessengerClient(SendApiClient):
     def token(self) -> str:  # type: ignore[override]
         return self.settings.messenger_page_token
 
-    async def acknowledge(self, ref: str) -> None:
-        # ``ref`` is the customer's page-scoped id: Messenger marks the whole conversation seen.
-        answer = await self.call(
-            "POST",
-            self.graph("me/messages"),
-            headers=self.auth,
-            body={"recipient": {"id": ref}, "sender_action": "mark_seen"},
-        )
-        if not answer.ok:
-            logger.debug("messenger mark_seen not taken: HTTP %s %s", answer.status, answer.problem)
 
 
 class InstagramClient(SendApiClient):

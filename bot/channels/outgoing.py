@@ -120,6 +120,11 @@ class ChannelClient(abc.ABC):
         Best effort: never raises."""
         return None
 
+    async def typing(self, address: str, ref: str) -> None:
+        """Acknowledge the message and show the customer an answer is being written ("typing…"); only when
+        the bot is about to answer, as the platforms ask. Best effort: never raises."""
+        await self.acknowledge(ref)
+
     @abc.abstractmethod
     async def check(self) -> CheckResult:
         """Whether the provider answers with these credentials, and who we are there."""

@@ -124,9 +124,20 @@ class TelegramClient(ProviderClient):
 
     async def acknowledge(self, ref: str) -> None:
         # Stops the spinner on the button the customer tapped; nothing is lost if it fails.
+        if not ref:
+            return  # a typed message: nothing to answer
         answer = await self.call("POST", self.method("answerCallbackQuery"), body={"callback_query_id": ref})
         if not answer.ok:
             logger.debug("telegram answerCallbackQuery not taken: HTTP %s %s", answer.status, answer.problem)
+
+    async def typing(self, address: str, ref: str) -> None:
+        await self.acknowledge(ref)
+        # "typing…" for five seconds, or until the answer arrives
+        answer = await self.call(
+            "POST", self.method("sendChatAction"), body={"chat_id": address, "action": "typing"}
+        )
+        if not answer.ok:
+            logger.debug("telegram sendChatAction not taken: HTTP %s %s", answer.status, answer.problem)
 
     async def check(self) -> CheckResult:
         me = await self.call("POST", self.method("getMe"))

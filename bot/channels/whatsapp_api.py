@@ -148,7 +148,18 @@ class WhatsAppClient(GraphClient):
 
     async def acknowledge(self, ref: str) -> None:
         # Shows the customer's message as read (blue ticks); if it fails nothing is lost.
-        body = {"messaging_product": "whatsapp", "status": "read", "message_id": ref}
+        await self._read(ref, typing=False)
+
+    async def typing(self, address: str, ref: str) -> None:
+        # One call: read, and "typing…" until the answer arrives (or 25 seconds pass).
+        await self._read(ref, typing=True)
+
+    async def _read(self, ref: str, typing: bool) -> None:
+        if not ref:
+            return
+        body: Dict[str, Any] = {"messaging_product": "whatsapp", "status": "read", "message_id": ref}
+        if typing:
+            body["typing_indicator"] = {"type": "text"}
         answer = await self.call(
             "POST",
             self.graph(f"{self.settings.whatsapp_phone_number_id}/messages"),

@@ -519,8 +519,9 @@ def _utf16(text: str) -> int:
 
 
 class FakeTelegramApi(FakeProvider):
-    """Bot API: /bot{token}/sendMessage, sendPhoto, answerCallbackQuery, getFile, getMe, getWebhookInfo,
-    setWebhook, and the file download /file/bot{token}/{file_path}. Takes JSON, a form or a query."""
+    """Bot API: /bot{token}/sendMessage, sendPhoto, sendChatAction, answerCallbackQuery, getFile, getMe,
+    getWebhookInfo, setWebhook, and the file download /file/bot{token}/{file_path}. Takes JSON, a form or a
+    query."""
 
     SENDS = ("sendMessage", "sendPhoto")
 
@@ -602,6 +603,15 @@ class FakeTelegramApi(FakeProvider):
     def _method(self, name: str, args: Dict[str, Any]) -> Reply:
         if name in self.SENDS:
             return self._next_failure() or self._send(name, args)
+        if name == "sendChatAction":
+            chat_id = str(args.get("chat_id") or "")
+            with self._lock:
+                blocked = chat_id in self._blocked
+            if not chat_id or args.get("action") not in ("typing", "upload_photo"):
+                return telegram_error(400, "Bad Request: chat_id is empty or the action is wrong")
+            if blocked:
+                return telegram_error(403, "Forbidden: bot was blocked by the user")
+            return Reply(json={"ok": True, "result": True})
         if name == "answerCallbackQuery":
             if not args.get("callback_query_id"):
                 return telegram_error(

@@ -236,6 +236,15 @@ async def test_whatsapp_acknowledge_and_check(whatsapp, graph) -> None:
     result = await whatsapp.check()
     assert result.reachable and result.detail == "WhatsApp number +44 7700 900123 (Kettle & Crumb)"
     assert graph.requests[1].query == {"fields": "display_phone_number,verified_name"}
+    await whatsapp.typing(CUSTOMER, "wamid.HBgMNDQ3NzAwOTAwMDAxFQIAEhgg")  # read and "typing…" at once
+    assert graph.requests[2].json == {
+        "messaging_product": "whatsapp",
+        "status": "read",
+        "message_id": "wamid.HBgMNDQ3NzAwOTAwMDAxFQIAEhgg",
+        "typing_indicator": {"type": "text"},
+    }
+    await whatsapp.typing(CUSTOMER, "")  # nothing to refer to: WhatsApp's indicator needs the message id
+    assert len(graph.requests) == 3 and graph.sent() == []
 
 
 async def test_whatsapp_check_with_a_bad_token(graph) -> None:
@@ -338,10 +347,13 @@ async def test_meta_fetch_media_from_the_cdn_without_a_token(messenger, graph) -
 
 async def test_meta_acknowledge_and_check(messenger, instagram, graph) -> None:
     await messenger.acknowledge("6024598877")
-    await instagram.acknowledge("6024598877")  # Instagram has nothing to mark
+    await instagram.typing("6024598877", "6024598877")
     assert [r.json for r in graph.requests] == [
-        {"recipient": {"id": "6024598877"}, "sender_action": "mark_seen"}
+        {"recipient": {"id": "6024598877"}, "sender_action": "mark_seen"},
+        {"recipient": {"id": "6024598877"}, "sender_action": "mark_seen"},
+        {"recipient": {"id": "6024598877"}, "sender_action": "typing_on"},
     ]
+    assert graph.sent() == []  # sender actions are no messages
     assert (await messenger.check()).detail == "Facebook page Kettle & Crumb"
     assert (await instagram.check()).detail == "Instagram via page Kettle & Crumb"
     assert graph.requests[-1].query == {"fields": "id,name"}
@@ -442,8 +454,14 @@ async def test_telegram_fetch_media(bot, telegram) -> None:
 async def test_telegram_acknowledge(bot, telegram) -> None:
     await bot.acknowledge("4382bfdwdsb323b2d9")
     assert telegram.requests[0].json == {"callback_query_id": "4382bfdwdsb323b2d9"}
-    await bot.acknowledge("")  # Telegram refuses it; acknowledge swallows that
-    assert telegram.requests[1].status == 400
+    await bot.acknowledge("")  # a typed message: no button to answer
+    assert len(telegram.requests) == 1
+    await bot.typing("5512", "")  # a typed message: only "typing…"
+    assert telegram.requests[1].json == {"chat_id": "5512", "action": "typing"}
+    assert telegram.requests[1].status == 200 and telegram.sent() == []
+    telegram.blocked("5513")
+    await bot.typing("5513", "")  # Telegram refuses it; typing swallows that
+    assert telegram.requests[2].status == 403
 
 
 async def test_telegram_set_webhook_and_check_warnings(bot, telegram) -> None:

@@ -4,7 +4,7 @@ payload, a typed choice, a photo before its caption), and that every message end
 from __future__ import annotations
 
 import json
-from typing import Any, List
+from typing import Any, List, Tuple
 
 import pytest
 from rasa.core.channels.channel import UserMessage
@@ -33,6 +33,7 @@ class StandInClient(ChannelClient):
     def __init__(self) -> None:
         super().__init__(ChannelSettings())
         self.acknowledged: List[str] = []
+        self.typed: List[Tuple[str, str]] = []
 
     async def send(self, address: str, message: Outgoing) -> Delivery:
         return Delivery(True)
@@ -44,6 +45,9 @@ class StandInClient(ChannelClient):
 
     async def acknowledge(self, ref: str) -> None:
         self.acknowledged.append(ref)
+
+    async def typing(self, address: str, ref: str) -> None:
+        self.typed.append((address, ref))
 
     async def check(self) -> CheckResult:
         return CheckResult(True, "stand-in")
@@ -73,7 +77,9 @@ def engine(tmp_path):
     engine.dispose()
 
 
-def turns_for(engine, tmp_path, bot: StandInBot, client: StandInClient | None = None) -> ChannelTurns:
+def turns_for(
+    engine, tmp_path, bot: StandInBot, client: StandInClient | None = None, with_person: Any = None
+) -> ChannelTurns:
     from actions.services.shop_profile import load_shop_profile
     from tests.bot.servers import ROOT
 
@@ -85,6 +91,7 @@ def turns_for(engine, tmp_path, bot: StandInBot, client: StandInClient | None = 
         load_shop_profile(ROOT / "shop.yml"),
         tmp_path / "uploads",
         2000,
+        with_person=with_person,
     )
 
 
@@ -126,8 +133,26 @@ async def test_a_tap_is_its_payload_and_is_acknowledged(engine, tmp_path):
         Inbound("w1", "4477", text="Yes", tap="/affirm", ack="wamid.w1"),
     )
     assert handled and bot.given[0].text == "/affirm" and sent == [{"text": "echo: /affirm"}]
-    assert client.acknowledged == ["wamid.w1"] and bot.given[0].input_channel == "whatsapp"
-    assert bot.given[0].message_id == "w1"
+    # read, and "typing…" while the bot answers
+    assert client.typed == [("4477", "wamid.w1")] and bot.given[0].input_channel == "whatsapp"
+    assert bot.given[0].message_id == "w1" and client.acknowledged == []
+
+
+async def test_no_typing_while_a_person_has_the_chat(engine, tmp_path):
+    """The bot is silent while a person has the chat: the message is only marked read, with no "typing…"
+    that no answer would follow."""
+    client, asked = StandInClient(), []
+
+    def with_person(conversation_id: str) -> bool:
+        asked.append(conversation_id)
+        return True
+
+    _, _, item = await one(
+        engine,
+        turns_for(engine, tmp_path, StandInBot(outcome="with_person"), client, with_person),
+        Inbound("w1", "4477", text="are you there?", ack="wamid.w1"),
+    )
+    assert client.acknowledged == ["wamid.w1"] and client.typed == [] and asked == [item.conversation_id]
 
 
 async def test_a_photo_is_stored_and_given_before_its_caption(engine, tmp_path):

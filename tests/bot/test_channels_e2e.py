@@ -157,8 +157,11 @@ def test_whatsapp_batch_is_answered_message_by_message_and_a_retry_is_not_answer
     with bot.engine.connect() as connection:
         handled = connection.execute(select(t.channel_inbox.c.handled_at)).scalars().all()
     assert len(handled) == 2 and all(handled)
-    # The read receipts went to WhatsApp as well (the customer sees two blue ticks)
-    assert any(r.json and r.json.get("status") == "read" for r in graph.requests)
+    # Read receipts with "typing…" went to WhatsApp before the answers (two blue ticks, then the dots)
+    receipts = [i for i, r in enumerate(graph.requests) if r.json and r.json.get("status") == "read"]
+    assert len(receipts) == 2
+    assert all(graph.requests[i].json["typing_indicator"] == {"type": "text"} for i in receipts)
+    assert receipts[0] < next(i for i, r in enumerate(graph.requests) if r.send)
 
 
 def test_whatsapp_buttons_are_reply_buttons_and_a_tap_comes_back_as_the_payload(bot, providers):
@@ -267,6 +270,46 @@ def test_a_handoff_and_the_persons_reply_go_through_the_same_channel(bot, provid
         "instagram": "Instagram",
         "telegram": "Telegram",
     }[channel] in page
+
+
+def test_typing_shows_while_the_bot_answers_and_not_while_a_person_has_the_chat(bot, providers):
+    graph, _ = providers
+    address = "6303"
+
+    def actions() -> List[str]:
+        return [
+            r.json["sender_action"]
+            for r in graph.requests
+            if r.json and r.json.get("sender_action") and r.json["recipient"]["id"] == address
+        ]
+
+    def all_sent(conversation_id: str) -> int:
+        """How many messages reached Messenger, once every message queued for the conversation has."""
+        c = t.outbound_messages.c
+        deadline = time.time() + 30
+        while time.time() < deadline:
+            with bot.engine.connect() as connection:
+                waiting = connection.execute(
+                    select(c.id).where(c.conversation_id == conversation_id, c.delivered_at.is_(None))
+                ).first()
+            if waiting is None:
+                return len(sent_to(graph, address, count=1))
+            time.sleep(0.2)
+        raise AssertionError("messages still waiting to be sent")
+
+    assert post(bot, "messenger", **say("messenger", address, "hi")).status_code == 200
+    sent_to(graph, address, count=1)
+    conversation_id = conversation_of(bot, "messenger", address)
+    all_sent(conversation_id)
+    assert actions() == ["mark_seen", "typing_on"]
+    handoff = HandoffQueue(bot.engine).request(conversation_id, "human_handoff", {"intent": "human_handoff"})
+    assert Console(bot.base_url, OWNER).act(handoff.id, "claim").status_code == 200
+    with_person = all_sent(conversation_id)  # with "Mara joined the chat"
+    assert post(bot, "messenger", **say("messenger", address, "are you there?")).status_code == 200
+    graph.wait_for(lambda _: len(actions()) == 3)
+    time.sleep(2)  # an answer or a typing_on would have come by now
+    assert actions() == ["mark_seen", "typing_on", "mark_seen"]  # seen, but no "typing…" without an answer
+    assert all_sent(conversation_id) == with_person
 
 
 def say(channel: str, address: str, text: str) -> Dict[str, Any]:
