@@ -70,7 +70,7 @@ class ChannelSender:
         if not (outgoing.text or outgoing.image):
             await asyncio.to_thread(self.outbox.delivered, message.id)  # nothing a platform could show
             return 0
-        delivery = await client.send(conversation.address, outgoing)
+        delivery = await client.send(conversation.address, outgoing, pending.parts_sent)
         if delivery.ok:
             await asyncio.to_thread(self.outbox.delivered, message.id, delivery.provider_message_id)
             offered = (
@@ -90,7 +90,7 @@ class ChannelSender:
             )
             return 1
         error = f"window_closed: {delivery.error}" if delivery.window_closed else delivery.error
-        again = await self._failed(pending, error, delivery.retry, delivery.retry_after)
+        again = await self._failed(pending, error, delivery.retry, delivery.retry_after, delivery.parts_sent)
         logger.warning(
             "Message %d of conversation %s on %s not sent (try %d): %s%s",
             message.id,
@@ -117,10 +117,15 @@ class ChannelSender:
             self.problems.record(conversation_id, "not_delivered", channel, error)
 
     async def _failed(
-        self, pending: PendingSend, error: str, retry: bool = False, retry_after: Optional[float] = None
+        self,
+        pending: PendingSend,
+        error: str,
+        retry: bool = False,
+        retry_after: Optional[float] = None,
+        parts_sent: int = 0,
     ) -> bool:
         """Record a failed try; a message given up goes on the owner's Problems page. True: tried again."""
-        again = await asyncio.to_thread(self.outbox.failed, pending, error, retry, retry_after)
+        again = await asyncio.to_thread(self.outbox.failed, pending, error, retry, retry_after, parts_sent)
         if not again and self.problems is not None:
             await asyncio.to_thread(
                 self.problems.record,

@@ -66,12 +66,12 @@ class SendApiClient(GraphClient):
             bodies.append(self._body(address, {"text": cut(message.text, self.text_limit)}))
         return bodies, bool(buttons) and not native
 
-    async def send(self, address: str, message: Outgoing) -> Delivery:
+    async def send(self, address: str, message: Outgoing, skip: int = 0) -> Delivery:
         bodies, numbered = self.bodies(address, message)
         if not bodies:
             return Delivery(False, "nothing to send: the message has no text, buttons or image")
         url = self.graph("me/messages")
-        return await self.post_all(address, [(url, body) for body in bodies], self.auth, numbered)
+        return await self.post_all(address, [(url, body) for body in bodies], self.auth, numbered, skip)
 
     async def acknowledge(self, ref: str) -> None:
         # ``ref`` is the customer's page-scoped id: the whole conversation is marked seen.

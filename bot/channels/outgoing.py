@@ -54,6 +54,9 @@ class Delivery:
     window_closed: bool = False  # refused: the customer's last message is older than the platform allows
     numbered: bool = False  # the buttons went as a numbered list: a typed "2" means the second
     provider_message_id: str = ""  # the platform's id for it (WhatsApp reports a later failure by it)
+    # Of a message sent in parts (a photo, then its text with buttons): how many the platform took before
+    # one failed. The next try sends only the rest, so the customer does not get the photo twice.
+    parts_sent: int = 0
 
 
 @dataclass(frozen=True)
@@ -108,8 +111,9 @@ class ChannelClient(abc.ABC):
         self.timeout_seconds = timeout_seconds
 
     @abc.abstractmethod
-    async def send(self, address: str, message: Outgoing) -> Delivery:
-        """Send one message to the customer at ``address`` (WhatsApp id, page-scoped id, chat id)."""
+    async def send(self, address: str, message: Outgoing, skip: int = 0) -> Delivery:
+        """Send one message to the customer at ``address`` (WhatsApp id, page-scoped id, chat id), but for
+        the first ``skip`` of its parts, which an earlier try sent."""
 
     @abc.abstractmethod
     async def fetch_media(self, ref: str) -> Media:

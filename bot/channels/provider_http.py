@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, ClassVar, Dict, FrozenSet, Mapping, Optional, Sequence, Tuple
 
 import aiohttp
@@ -186,15 +186,17 @@ class ProviderClient(ChannelClient):
         calls: Sequence[Tuple[str, Dict[str, Any]]],
         headers: Optional[Mapping[str, str]] = None,
         numbered: bool = False,
+        skip: int = 0,
     ) -> Delivery:
-        """The parts of one message in order (a photo, then the text); the first failure ends it."""
+        """The parts of one message in order (a photo, then the text), but for the first ``skip`` (sent by an
+        earlier try); the first failure ends it, saying how many parts went."""
         taken = ""
-        for url, body in calls:
+        for number, (url, body) in enumerate(calls[skip:], start=skip):
             answer = await self.call("POST", url, body=body, headers=headers)
             delivery = self.delivery(answer, address)
             logger.debug("%s send: HTTP %s", self.channel, answer.status or answer.problem)
             if not delivery.ok:
-                return delivery
+                return replace(delivery, parts_sent=number)
             taken = self.message_id(answer) or taken
         return Delivery(True, numbered=numbered, provider_message_id=taken)
 

@@ -97,12 +97,12 @@ class TelegramClient(ProviderClient):
             calls.append(("sendMessage", body))
         return calls, numbered
 
-    async def send(self, address: str, message: Outgoing) -> Delivery:
+    async def send(self, address: str, message: Outgoing, skip: int = 0) -> Delivery:
         calls, numbered = self.bodies(address, message)
         if not calls:
             return Delivery(False, "nothing to send: the message has no text, buttons or image")
         return await self.post_all(
-            address, [(self.method(name), body) for name, body in calls], numbered=numbered
+            address, [(self.method(name), body) for name, body in calls], numbered=numbered, skip=skip
         )
 
     async def fetch_media(self, ref: str) -> Media:

@@ -127,12 +127,12 @@ class WhatsAppClient(GraphClient):
             bodies.append(self._text(address, text))
         return bodies, numbered
 
-    async def send(self, address: str, message: Outgoing) -> Delivery:
+    async def send(self, address: str, message: Outgoing, skip: int = 0) -> Delivery:
         bodies, numbered = self.bodies(address, message)
         if not bodies:
             return Delivery(False, "nothing to send: the message has no text, buttons or image")
         url = self.graph(f"{self.settings.whatsapp_phone_number_id}/messages")
-        return await self.post_all(address, [(url, body) for body in bodies], self.auth, numbered)
+        return await self.post_all(address, [(url, body) for body in bodies], self.auth, numbered, skip)
 
     async def fetch_media(self, ref: str) -> Media:
         # A media id first gives a short-lived URL, which itself wants the token.

@@ -148,6 +148,21 @@ def test_a_refusal_no_retry_mends_is_given_up_at_once(engine, clock):
     assert outbox.claim_due() == []
 
 
+def test_the_parts_of_a_message_already_sent_are_remembered_between_tries(engine, clock):
+    _queued(engine, clock, ["one"])
+    outbox = ChannelOutbox(engine, clock)
+    [pending] = outbox.claim_due()
+    assert pending.parts_sent == 0
+    assert outbox.failed(pending, "WhatsApp failed (HTTP 502)", retry=True, parts_sent=1) is True
+    clock.now += dt.timedelta(minutes=1)
+    [again] = outbox.claim_due()
+    assert (again.attempt, again.parts_sent, again.message.text) == (2, 1, "one")
+    outbox.failed(again, "WhatsApp failed (HTTP 502)", retry=True, parts_sent=1)
+    clock.now += dt.timedelta(minutes=1)
+    [third] = outbox.claim_due()
+    assert (third.attempt, third.parts_sent) == (3, 1)
+
+
 def test_widget_conversations_are_not_the_channel_outboxs(engine, clock):
     OutboundMessages(engine, clock).add("a" * 32, "reply", {"text": "for the widget"}, "Mara")
     assert ChannelOutbox(engine, clock).claim_due() == []

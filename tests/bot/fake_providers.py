@@ -59,7 +59,7 @@ class FakeProvider:
         self._lock = threading.Lock()
         self._requests: List[Recorded] = []
         self._media: Dict[str, Tuple[bytes, str]] = {}
-        self._failures: List[Tuple[int, Any, Dict[str, str]]] = []
+        self._failures: List[Optional[Tuple[int, Any, Dict[str, str]]]] = []  # None: that send goes
         self._delays: List[float] = []
         self._ids = itertools.count(1)
         self._loop: Optional[asyncio.AbstractEventLoop] = None
@@ -147,10 +147,12 @@ class FakeProvider:
             self._delays.extend([seconds] * n)
 
     def fail_next(
-        self, n: int, status: int, body: Any = None, headers: Optional[Dict[str, str]] = None
+        self, n: int, status: int, body: Any = None, headers: Optional[Dict[str, str]] = None, after: int = 0
     ) -> None:
-        """The next ``n`` message sends are answered with this status (and the provider's error body)."""
+        """The next ``n`` message sends (after ``after`` that go through) are answered with this status (and
+        the provider's error body)."""
         with self._lock:
+            self._failures.extend([None] * after)
             self._failures.extend(
                 [(status, body if body is not None else self._error(status), headers or {})] * n
             )
@@ -188,9 +190,10 @@ class FakeProvider:
 
     def _next_failure(self) -> Optional[Reply]:
         with self._lock:
-            if not self._failures:
-                return None
-            status, body, headers = self._failures.pop(0)
+            failure = self._failures.pop(0) if self._failures else None
+        if failure is None:
+            return None
+        status, body, headers = failure
         return Reply(status, body, headers=headers)
 
     def _media_of(self, key: str) -> Optional[Tuple[bytes, str]]:

@@ -8,7 +8,15 @@ import socket
 from typing import Any, AsyncIterator, Iterator
 
 import pytest
+from sqlalchemy import update
 
+from actions.services import order_tables as t
+from actions.services.channels.conversations import ChannelConversations
+from actions.services.channels.inbox import ChannelInbox, Inbound
+from actions.services.channels.outbox import ChannelOutbox
+from actions.services.database import create_database_engine
+from actions.services.migrations import migrate
+from bot.channels.channel_sender import ChannelSender
 from bot.channels.meta_send_api import InstagramClient, MessengerClient
 from bot.channels.outgoing import Button, Delivery, MediaError, Outgoing
 from bot.channels.provider_http import MAX_MEDIA_BYTES
@@ -155,6 +163,32 @@ async def test_whatsapp_a_failing_image_ends_the_message(whatsapp, graph) -> Non
     delivery = await whatsapp.send(CUSTOMER, Outgoing("Like it?", buttons(2), image=PHOTO))
     assert not delivery.ok and delivery.retry
     assert [r.kind for r in graph.requests] == ["image"]  # the text was not sent without its image
+
+
+async def test_a_message_in_parts_is_tried_again_from_the_part_that_failed(graph, tmp_path) -> None:
+    """The photo went and its buttons met a 502: the next try sends only the buttons, so the customer does
+    not get the photo twice."""
+    engine = create_database_engine(f"sqlite:///{tmp_path}/parts.db")
+    migrate(engine)
+    inbox = ChannelInbox(engine)
+    inbox.accept("whatsapp", [Inbound("wamid.parts", CUSTOMER, text="show me the kettle")])
+    [item] = inbox.claim()
+    choices = [{"title": "Yes", "payload": "/affirm"}, {"title": "No", "payload": "/deny"}]
+    inbox.finish(item, [{"text": "Like it?", "image": PHOTO, "buttons": choices}])
+    client = WhatsAppClient(graph.settings())
+    sender = ChannelSender(ChannelOutbox(engine), ChannelConversations(engine), {"whatsapp": client})
+    try:
+        graph.fail_next(1, 502, after=1)
+        assert await sender.send_due() == 0
+        with engine.begin() as connection:  # its back-off is over
+            connection.execute(update(t.outbound_messages).values(next_attempt_at=None))
+        assert await sender.send_due() == 1
+    finally:
+        await client.close()
+        engine.dispose()
+    assert [(r.kind, r.status) for r in graph.requests] == [
+        ("image", 200), ("interactive", 502), ("interactive", 200)]
+    assert [body["type"] for body in graph.sent()] == ["image", "interactive"]  # the photo once
 
 
 async def test_whatsapp_fetch_media_follows_the_url_with_the_token(whatsapp, graph) -> None:

@@ -35,7 +35,7 @@ class StandInClient(ChannelClient):
         self.acknowledged: List[str] = []
         self.typed: List[Tuple[str, str]] = []
 
-    async def send(self, address: str, message: Outgoing) -> Delivery:
+    async def send(self, address: str, message: Outgoing, skip: int = 0) -> Delivery:
         return Delivery(True)
 
     async def fetch_media(self, ref: str) -> Media:
@@ -208,7 +208,7 @@ async def test_a_turn_that_keeps_failing_ends_in_the_apology(engine, tmp_path):
 
 
 class RefusingClient(StandInClient):
-    async def send(self, address: str, message: Outgoing) -> Delivery:
+    async def send(self, address: str, message: Outgoing, skip: int = 0) -> Delivery:
         return Delivery(False, error="WhatsApp refused the message: the account is gone")
 
 

@@ -12,6 +12,7 @@ which the console shows.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import random
 from dataclasses import dataclass
 from typing import List, Optional
@@ -30,6 +31,9 @@ MAX_TRIES = 8  # about eight and a half minutes of back-off in all
 MAX_BACKOFF_SECONDS = 300.0
 
 
+PARTS_SENT = "parts_sent"  # kept in the message's payload between tries
+
+
 def backoff_seconds(attempt: int) -> float:
     """The wait after failed try ``attempt`` (1, 2, …): doubling from 2 s, with a little jitter so that many
     messages failed together do not all come back at once."""
@@ -41,6 +45,12 @@ class PendingSend:
     message: OutboundMessage
     conversation: ChannelConversation
     attempt: int  # this try's number, from 1
+
+    @property
+    def parts_sent(self) -> int:
+        """Of a message sent in parts (a photo, then its text), how many earlier tries sent."""
+        parts = self.message.payload.get(PARTS_SENT)
+        return parts if isinstance(parts, int) and parts > 0 else 0
 
 
 class ChannelOutbox:
@@ -112,17 +122,29 @@ class ChannelOutbox:
         return str(row.conversation_id)
 
     def failed(
-        self, pending: PendingSend, error: str, retry: bool = False, retry_after: Optional[float] = None
+        self,
+        pending: PendingSend,
+        error: str,
+        retry: bool = False,
+        retry_after: Optional[float] = None,
+        parts_sent: int = 0,
     ) -> bool:
-        """Record a failed try; returns True if it is tried again."""
+        """Record a failed try (``parts_sent``: of a message in parts, how many the platform has now);
+        returns True if it is tried again."""
         now = self.clock()
         if retry and pending.attempt < MAX_TRIES:
             wait = max(retry_after or 0.0, backoff_seconds(pending.attempt))
+            progress = (
+                {"payload": json.dumps({**pending.message.payload, PARTS_SENT: parts_sent})}
+                if parts_sent > pending.parts_sent
+                else {}
+            )
             self._set(
                 pending.message.id,
                 next_attempt_at=naive_utc(now + dt.timedelta(seconds=wait)),
                 claimed_until=None,
                 error=error[:300],
+                **progress,
             )
             return True
         if retry:
