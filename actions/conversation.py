@@ -11,6 +11,7 @@ from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
+from actions.feedback import UnaskedRating
 from actions.replies import (
     MAIN_TOPICS,
     Reply,
@@ -140,9 +141,14 @@ class ActionSmallTalk(ShopReplyAction):
         )
 
 
-class ActionOutOfScope(ShopReplyAction):
+class ActionOutOfScope(UnaskedRating, ShopReplyAction):
     def name(self) -> str:
         return "action_out_of_scope"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: DomainDict) -> List[Dict[str, Any]]:
+        rated = self.took_unasked_rating(dispatcher, tracker)  # "★★★★★" reads as out of scope
+        return rated if rated is not None else await super().run(dispatcher, tracker, domain)
 
     def reply(self, intent: str, shop: ShopProfile, now: dt.datetime) -> Reply:
         return Reply.with_topics(
@@ -151,8 +157,9 @@ class ActionOutOfScope(ShopReplyAction):
         )
 
 
-class ActionAnythingElse(ShopReplyAction):
-    """After a bare yes, "never mind" or an answer that answers nothing in particular."""
+class ActionAnythingElse(UnaskedRating, ShopReplyAction):
+    """After a bare yes, "never mind" or an answer that answers nothing in particular ("five stars" is the
+    chat's rating)."""
 
     def name(self) -> str:
         return "action_anything_else"
@@ -164,6 +171,8 @@ class ActionAnythingElse(ShopReplyAction):
             return []
         if intent == "affirm" and (tapped := yes_button_intent(tracker)):
             return as_if_tapped(tracker, tapped)  # typed "yes" to "Shall I open a case…?": as the button
+        if intent == "inform" and (rated := self.took_unasked_rating(dispatcher, tracker)) is not None:
+            return rated
         return await super().run(dispatcher, tracker, domain)
 
     def reply(self, intent: str, shop: ShopProfile, now: dt.datetime) -> Reply:

@@ -22,7 +22,7 @@ from actions.order_flow import _free_text
 from actions.replies import FixedQuestion, Reply
 from actions.services.feedback import Context, FeedbackStore
 from actions.services.questions import looks_like_question
-from actions.services.ratings import nps_band, read_rating
+from actions.services.ratings import nps_band, read_rating, unasked_rating
 from actions.session import chat_began
 from actions.shop import HandoffAware
 
@@ -69,6 +69,7 @@ def score_of(answer: Any) -> Optional[int]:
     return int(answer) if isinstance(answer, str) and answer.isdigit() else None
 
 
+MAX_RATING_TEXT = 200
 NO_THANKS = {"title": "No thanks", "payload": '/inform{"choice": "no thanks"}'}
 
 
@@ -105,6 +106,23 @@ class FeedbackAware(HandoffAware):
         """feedback_form asks for the CSAT rating next (the rules follow feedback_mode)."""
         return [*(SlotSet(slot, None) for slot in FEEDBACK_SLOTS), SlotSet("feedback_mode", "csat"),
                 SlotSet("feedback_asked", True)]
+
+
+class UnaskedRating(FeedbackAware):
+    """A rating typed when none was asked ("five stars" after a person closed the chat, "★★★★★"): kept as
+    the chat's rating and thanked for, not answered with "I'm not sure what that's for"."""
+
+    def took_unasked_rating(self, dispatcher: CollectingDispatcher,
+                            tracker: Tracker) -> Optional[List[EventType]]:
+        """The events when the latest message was such a rating (stored now); None when it was not."""
+        text = str(tracker.latest_message.get("text") or "")
+        score = unasked_rating(text)
+        if score is None:
+            return None
+        self.feedback.rate_chat(self.context(tracker), score, chat_began(tracker), text[:MAX_RATING_TEXT])
+        slots = {"feedback_mode": "csat", "csat_score": str(score), "nps_score": None}
+        Reply(_thanks(slots, "")).send(dispatcher)
+        return [SlotSet("feedback_asked", True)]  # not asked for this chat's rating again
 
 
 class ValidateFeedbackForm(FeedbackAware, FormValidationAction):

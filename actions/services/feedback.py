@@ -85,6 +85,21 @@ class FeedbackStore:
         with self.engine.connect() as connection:
             return connection.execute(query.limit(1)).first() is not None
 
+    def rate_chat(self, context: Context, score: int, since: Optional[dt.datetime], message_text: str) -> int:
+        """A CSAT rating the customer typed unasked: this chat's rating, replacing one given or declined
+        earlier in the chat (since ``since``, aware), so that a chat counts once in the figures."""
+        f = t.feedback.c
+        query = select(func.max(f.id)).where(f.conversation_id == context.conversation_id, f.kind == "csat")
+        if since is not None:
+            query = query.where(f.created_at >= naive_utc(since))
+        with self.engine.begin() as connection:
+            existing = connection.execute(query).scalar()
+            if existing is not None:
+                connection.execute(update(t.feedback).where(f.id == existing).values(
+                    score=score, declined=False, message_text=message_text))
+                return int(existing)
+        return self.record("csat", context, score=score, message_text=message_text)
+
     def nps_due(self, customer_key: str) -> bool:
         f = t.feedback.c
         since = naive_utc(self.clock() - NPS_EVERY)

@@ -38,6 +38,11 @@ _OUT_OF = re.compile(r"(?<![\d.])(\d+(?:[.,]\d+)?)\s*(?:/|out of|outta|of)\s*(\d
 _STARS = re.compile(r"[★⭐]")
 
 
+_STAR_WORD = re.compile(r"\bstars?\b")
+_OUT_OF_FIVE_OR_TEN = re.compile(r"(?<![\d.])\d+(?:[.,]\d+)?\s*(?:/|out of|outta)\s*(?:5|10)\b")
+UNASKED_MAX_CHARS = 60  # "five stars, thanks Mara!"; a longer message says more than a rating
+
+
 @dataclass(frozen=True)
 class Rating:
     score: Optional[int] = None       # on the scale
@@ -72,6 +77,16 @@ def read_rating(text: str, low: int, high: int) -> Rating:
     if number is None:
         return NOT_UNDERSTOOD
     return Rating(score=number) if low <= number <= high else Rating(outside=number)
+
+
+def unasked_rating(text: str) -> Optional[int]:
+    """A chat rated when no rating was asked ("five stars", "4 out of 5", "★★★★"): the 1-5 score, only
+    from words that can mean nothing else (a bare "5" may be a quantity); None when it is no such rating."""
+    words = " ".join(str(text or "").lower().split())
+    if len(words) > UNASKED_MAX_CHARS or not (
+            _STAR_WORD.search(words) or _STARS.search(words) or _OUT_OF_FIVE_OR_TEN.search(words)):
+        return None
+    return read_rating(words, 1, 5).score
 
 
 def _on_scale(words: str, low: int, high: int) -> Optional[int]:

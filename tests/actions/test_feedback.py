@@ -11,6 +11,7 @@ from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy import select
 
+from actions.conversation import ActionAnythingElse, ActionOutOfScope
 from actions.end_of_chat import ActionHandedBack, ActionNoMore, ActionThankYou
 from actions.feedback import (
     CSAT_QUESTION,
@@ -210,6 +211,42 @@ def test_handed_back_by_a_person_the_bot_asks_anything_else_and_rates_at_the_end
     form = make(ValidateFeedbackForm, shop, engine, NOW)
     validate(form, "validate_csat_score", "5", conversation(latest=("5", "inform")))
     assert rows(engine)[0]["with_person"] is True
+
+
+def test_a_rating_typed_unasked_after_a_person_closed_the_chat_is_kept_and_thanked(shop, engine, domain):
+    """"five stars" when no question was open: the chat's rating (with the person counted), not "I'm not
+    sure what that's for"; a second thought replaces it; "★★" (read as out of scope) is one too."""
+    queue = HandoffQueue(engine)
+    queue.request(SENDER, "human_handoff", {})
+    with engine.begin() as connection:  # a person had the chat and closed it
+        connection.execute(
+            t.handoffs.update().values(status="resolved", claimed_at=dt.datetime(2026, 11, 23)))
+    closed = {"event": "bot", "text": "Mara has closed this conversation.",
+              "metadata": {"sender": {"type": "person"}, "notice": "closed"}}
+    anything_else = make(ActionAnythingElse, shop, engine, NOW)
+    texts, slots = run(anything_else, conversation(closed, latest=("five stars!", "inform")), domain)
+    assert texts == ["Thank you for the rating!"] and slots == {"feedback_asked": True}
+    [row] = rows(engine)
+    assert (row["kind"], row["score"], row["with_person"], row["declined"], row["message_text"]) == (
+        "csat", 5, True, False, "five stars!")
+    out_of_scope = make(ActionOutOfScope, shop, engine, NOW)
+    texts, _ = run(out_of_scope, conversation(closed, latest=("★★", "out_of_scope")), domain)
+    assert texts == ["Thank you for telling us. I'm sorry we didn't do better; the owner reads every rating."]
+    [row] = rows(engine)  # the same chat's rating, changed
+    assert (row["score"], row["message_text"]) == (2, "★★")
+
+
+@pytest.mark.parametrize("typed, intent", [
+    ("5", "inform"),  # a bare number may be a quantity or an order
+    ("alex.morgan@example.com", "inform"),
+    ("what's the weather like?", "out_of_scope"),
+    ("two stars for the courier but five for you, the parcel was left in the rain, I had to dry it",
+     "inform"),
+])
+def test_what_is_no_unasked_rating_is_answered_as_before(shop, engine, domain, typed, intent):
+    action_ = make(ActionAnythingElse if intent == "inform" else ActionOutOfScope, shop, engine, NOW)
+    texts, slots = run(action_, conversation(latest=(typed, intent)), domain)
+    assert "rating" not in " ".join(texts) and "feedback_asked" not in slots and rows(engine) == []
 
 
 def test_a_question_asked_while_the_person_had_the_chat_is_answered_first(shop, engine, domain):

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from actions.services.ratings import Rating, nps_band, read_rating
+from actions.services.ratings import Rating, nps_band, read_rating, unasked_rating
 
 
 @pytest.mark.parametrize("text,score", [
@@ -73,3 +73,20 @@ def test_ok_on_the_way_out_is_no_rating(text):
                                         ("terrible, goodbye", 1)])
 def test_a_rating_given_on_the_way_out_still_counts(text, score):
     assert read_rating(text, 1, 5).score == score
+
+
+@pytest.mark.parametrize("text,score", [
+    ("five stars", 5), ("5 stars!", 5), ("Four Stars", 4), ("one star", 1), ("★★★", 3), ("⭐⭐⭐⭐⭐", 5),
+    ("4 out of 5", 4), ("9/10", 5), ("10/10 thanks Mara", 5), ("three stars, it was ok", 3),
+])
+def test_a_rating_typed_unasked(text, score):
+    assert unasked_rating(text) == score
+
+
+@pytest.mark.parametrize("text", [
+    "5", "great", "KC-10002", "2 of them", "3 of 5 items came", "the stars mug", "ok",
+    "six stars",  # off the scale: no rating to keep
+    "two stars for the courier but five for you, the parcel was left in the rain and I had to dry it",
+])
+def test_what_is_no_rating_typed_unasked(text):
+    assert unasked_rating(text) is None
