@@ -104,7 +104,7 @@ def laughs(text: str) -> bool:
     return any(ch.isalpha() for ch in text) or any(ch in _LAUGHING for ch in text)
 
 
-class ActionSmallTalk(ShopReplyAction):
+class ActionSmallTalk(UnaskedRating, ShopReplyAction):
     """"How are you?", "you're useless", "lol": a short human answer that leads back to the shop.
 
     An insult usually means the bot has failed the customer, so it gets an apology and a person, one tap
@@ -118,6 +118,8 @@ class ActionSmallTalk(ShopReplyAction):
     ) -> List[Dict[str, Any]]:
         intent = (tracker.latest_message.get("intent") or {}).get("name") or ""
         text = str(tracker.latest_message.get("text") or "")
+        if intent == "laugh" and (rated := self.took_unasked_rating(dispatcher, tracker)) is not None:
+            return rated  # "⭐⭐⭐⭐⭐" reads as laughter
         if intent == "laugh" and not laughs(text):  # "😡", "🙏", "👎" read as laughter: don't smile back
             Reply.with_topics("I'm not sure what you mean by that. What can I help you with?",
                               MAIN_TOPICS).send(dispatcher)

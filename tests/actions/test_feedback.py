@@ -11,7 +11,7 @@ from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy import select
 
-from actions.conversation import ActionAnythingElse, ActionOutOfScope
+from actions.conversation import ActionAnythingElse, ActionOutOfScope, ActionSmallTalk
 from actions.end_of_chat import ActionHandedBack, ActionNoMore, ActionThankYou
 from actions.feedback import (
     CSAT_QUESTION,
@@ -234,6 +234,11 @@ def test_a_rating_typed_unasked_after_a_person_closed_the_chat_is_kept_and_thank
     assert texts == ["Thank you for telling us. I'm sorry we didn't do better; the owner reads every rating."]
     [row] = rows(engine)  # the same chat's rating, changed
     assert (row["score"], row["message_text"]) == (2, "★★")
+    small_talk = make(ActionSmallTalk, shop, engine, NOW)
+    texts, _ = run(small_talk, conversation(closed, latest=("⭐⭐⭐⭐", "laugh")), domain)
+    assert texts == ["Thank you for the rating!"] and rows(engine)[0]["score"] == 4
+    texts, _ = run(small_talk, conversation(closed, latest=("haha", "laugh")), domain)
+    assert texts[0].startswith("Glad that made you smile!") and len(rows(engine)) == 1
 
 
 @pytest.mark.parametrize("typed, intent", [
