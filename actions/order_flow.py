@@ -2,7 +2,9 @@
 
 One form (``order_form``) serves every order task; the task is the intent that started it (kept in
 the ``order_task`` slot). It first needs the order number and the email or phone on that order and
-checks them against the orders (OrderService); only then does it ask the task's own questions.
+checks them against the orders (OrderService); only then does it ask the task's own questions. On
+WhatsApp the customer's number, which WhatsApp has verified, proves the phone on an order: the email or
+phone is not asked when it matches (a number that does not match is no failed check; the question comes).
 Failed checks are counted in the database per conversation; after three the lookup is locked. They are
 also counted per order number, per client address and overall (OrderCheckLimits): past those limits no
 check is made, whatever was typed, and the customer is offered a person.
@@ -19,6 +21,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.replies import MAIN_TOPICS, Reply
+from actions.services.channels.conversations import ChannelConversations
 from actions.services.customers.memory import first_name
 from actions.services.email_address import parse_email
 from actions.services.order_check_limits import CLIENT_KEY, CLIENT_KEY_LENGTH, OrderCheckLimits
@@ -249,6 +252,23 @@ class ValidateOrderForm(OrderAware, FormValidationAction):
             dispatcher.utter_message(text="Sorry, which would you prefer? Please choose one of the options.")
         return {"order_remedy": remedy}
 
+    def proved_by_whatsapp(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                           number: str) -> List[EventType]:
+        """On WhatsApp, the order found when the customer's WhatsApp number is the phone on it (WhatsApp
+        verified that number when the customer signed up; anyone could type it). [] otherwise: then the
+        email or phone is asked, and nothing counts as a failed check."""
+        if tracker.get_latest_input_channel() != "whatsapp":
+            return []
+        conversation = ChannelConversations(self.orders.engine).of(tracker.sender_id)
+        if conversation is None or conversation.channel != "whatsapp" or not conversation.address.isdigit():
+            return []
+        order = self.orders.verify(number, f"+{conversation.address}", tracker.sender_id)
+        if order is None:
+            return []
+        dispatcher.utter_message(text=f"{_thanks(order)}, I've found order {number}: your WhatsApp number is "
+                                      "the one on it.")
+        return [SlotSet("order_contact", f"+{conversation.address}"), SlotSet("verified_order", number)]
+
     def switched_task(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> List[EventType]:
         """A new order request replaces the task in progress (its slots are forgotten, nothing changed)."""
         intent = tracker.latest_message.get("intent") or {}
@@ -276,6 +296,11 @@ class ValidateOrderForm(OrderAware, FormValidationAction):
         switched = self.switched_task(dispatcher, tracker)
         events = [*switched, *await super().get_validation_events(dispatcher, tracker, domain)]
         number, contact = tracker.slots.get("order_id"), tracker.slots.get("order_contact")
+        if number and not contact and not self._locked(tracker) and not checks_refused(self.check_limits,
+                                                                                        tracker):
+            proved = self.proved_by_whatsapp(dispatcher, tracker, number)
+            if proved:
+                return [*events, *proved]
         if not number or not contact or (tracker.slots.get("verified_order") == number
                                          and self.orders.verified_order(tracker.sender_id, number)):
             return events
@@ -285,9 +310,7 @@ class ValidateOrderForm(OrderAware, FormValidationAction):
             return [*events, SlotSet("order_contact", None), SlotSet("verified_order", None)]
         order = self.orders.verify(number, contact, tracker.sender_id)
         if order is not None:
-            name = first_name(order.customer_name)
-            thanks = f"Thank you, {name}" if name else "Thank you"
-            dispatcher.utter_message(text=f"{thanks}, I've found order {number}.")
+            dispatcher.utter_message(text=f"{_thanks(order)}, I've found order {number}.")
             return [*events, SlotSet("verified_order", number)]
         if tracker.slots.get("verified_order") and not contact_given_now(tracker):
             # Another order than the one proved, checked with that order's contact: not a failed attempt,
@@ -304,6 +327,11 @@ class ValidateOrderForm(OrderAware, FormValidationAction):
                                                        tries="try" if left == 1 else "tries"))
         # The number is kept: an email or phone typed next is checked against it; a new number replaces it.
         return [*events, SlotSet("order_contact", None), SlotSet("verified_order", None)]
+
+
+def _thanks(order: Order) -> str:
+    name = first_name(order.customer_name)
+    return f"Thank you, {name}" if name else "Thank you"
 
 
 def contact_given_now(tracker: Tracker) -> bool:

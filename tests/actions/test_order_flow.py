@@ -30,6 +30,7 @@ from actions.order_questions import (
     AskOrderRemedy,
 )
 from actions.services import order_tables as t
+from actions.services.channels.inbox import ChannelInbox, Inbound
 from actions.services.database import create_database_engine
 from actions.services.demo_orders import seed_demo_orders
 from actions.services.migrations import migrate
@@ -788,3 +789,42 @@ def test_a_photo_sent_while_another_question_waits_is_not_complained_about(make,
         tracker.latest_message["entities"] = [{"entity": "photo", "value": "x"}]
         texts, events, _ = run(make(ValidateOrderForm), tracker, domain)
         assert texts == [] and slot_events(events)[requested] is None, requested
+
+
+def on_channel(orders: OrderService, channel: str, address: str, tracker_: Tracker) -> Tracker:
+    """The tracker's customer writes on a messaging channel: its conversation row, and the channel's name on
+    the customer's messages (as the channel turns give it)."""
+    inbox = ChannelInbox(orders.engine)
+    inbox.accept(channel, [Inbound(f"{channel}-{address}", address, text="where is my order?")])
+    [item] = inbox.claim()
+    events = [dict(e, input_channel=channel) if e["event"] == "user" else e for e in tracker_.events]
+    return Tracker(item.conversation_id, tracker_.slots, tracker_.latest_message, events, False, None,
+                   tracker_.active_loop, "action_listen")
+
+
+def test_on_whatsapp_the_number_on_the_order_proves_it_without_asking(make, domain, orders):
+    """KC-10001's phone is 07700 900101: the customer writing from WhatsApp +44 7700 900101 gives only the
+    order number (WhatsApp verified the number; anyone could type it)."""
+    tracker_ = on_channel(orders, "whatsapp", "447700900101", form_tracker(
+        {"order_task": "order_status"}, {"order_id": "KC-10001"}, text="KC-10001", requested="order_id"))
+    texts, events, _ = run(make(ValidateOrderForm), tracker_, domain)
+    slots = slot_events(events)
+    assert texts == ["Thank you, Alex, I've found order KC-10001: your WhatsApp number is the one on it."]
+    assert slots["verified_order"] == "KC-10001" and slots["order_contact"] == "+447700900101"
+    assert slots["requested_slot"] is None  # the status needs nothing more
+    assert orders.verified_order(tracker_.sender_id, "KC-10001") is not None
+
+
+@pytest.mark.parametrize("channel, address", [
+    ("whatsapp", "447700900999"),  # another number than the order's
+    ("telegram", "447700900101"),  # a chat id, which proves no phone
+])
+def test_otherwise_the_email_or_phone_is_asked_and_nothing_counts_as_a_failed_check(make, domain, orders,
+                                                                                      channel, address):
+    tracker_ = on_channel(orders, channel, address, form_tracker(
+        {"order_task": "order_status"}, {"order_id": "KC-10001"}, text="KC-10001", requested="order_id"))
+    texts, events, _ = run(make(ValidateOrderForm), tracker_, domain)
+    slots = slot_events(events)
+    assert texts == [] and slots["requested_slot"] == "order_contact" and "verified_order" not in slots
+    assert orders.failures(tracker_.sender_id) == 0
+    assert orders.verified_order(tracker_.sender_id, "KC-10001") is None

@@ -272,6 +272,20 @@ def test_a_handoff_and_the_persons_reply_go_through_the_same_channel(bot, provid
     }[channel] in page
 
 
+def test_on_whatsapp_the_number_on_the_order_proves_it(bot, providers):
+    """KC-10001's phone is 07700 900101: from WhatsApp +44 7700 900101 the order number is enough."""
+    graph, _ = providers
+    wa_id = "447700900101"
+    assert post(bot, "whatsapp", **say("whatsapp", wa_id, "where is my order KC-10001?")).status_code == 200
+    proved = "your WhatsApp number is the one on it"
+    words = json.dumps(graph.wait_for(lambda _: [
+        b for b in sent_to(graph, wa_id, count=1) if proved in json.dumps(b)]))
+    assert "Thank you, Alex, I've found order KC-10001" in words
+    time.sleep(1)
+    answered = json.dumps(sent_to(graph, wa_id, count=2))
+    assert "email" not in answered.lower() and "KC-10001" in answered
+
+
 def test_typing_shows_while_the_bot_answers_and_not_while_a_person_has_the_chat(bot, providers):
     graph, _ = providers
     address = "6303"
