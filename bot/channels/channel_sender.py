@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from dataclasses import replace
 from typing import Dict, Optional
 
 from actions.services.bot_errors import BotErrorLog
@@ -34,12 +35,14 @@ class ChannelSender:
         clients: Dict[str, ChannelClient],
         public_url: str = "",
         problems: Optional[BotErrorLog] = None,
+        human_agent: bool = False,
     ) -> None:
         self.outbox = outbox
         self.conversations = conversations
         self.clients = clients
         self.public_url = public_url
         self.problems = problems  # a message given up is one of the owner's Problems
+        self.human_agent = human_agent  # Meta's Human Agent permission: a person may reply for 7 days
 
     async def send_due(self) -> int:
         """Send what is due now; returns how many were sent."""
@@ -58,15 +61,18 @@ class ChannelSender:
         if client is None:
             await self._failed(pending, f"{conversation.label} is not connected on this server")
             return 0
-        if not conversation.window_open(utc_now()):
-            closed = conversation.window_closes_at()
+        now, human_agent = utc_now(), self.human_agent and message.kind == "reply"
+        if not conversation.window_open(now, human_agent):
+            closed = conversation.window_closes_at(human_agent)
             await self._failed(
                 pending,
-                f"window_closed: {conversation.label} takes no messages more than 24 "
-                f"hours after the customer's last one (closed {closed:%Y-%m-%d %H:%M} UTC)",
+                f"window_closed: {conversation.label} takes no messages more than "
+                f"{conversation.window_words(human_agent)} after the customer's last one (closed "
+                f"{closed:%Y-%m-%d %H:%M} UTC)",
             )
             return 0
         outgoing = Outgoing.from_message(message.payload, self.public_url)
+        outgoing = replace(outgoing, tag=conversation.tag_for(now, human_agent))
         if not (outgoing.text or outgoing.image):
             await asyncio.to_thread(self.outbox.delivered, message.id)  # nothing a platform could show
             return 0

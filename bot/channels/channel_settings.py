@@ -25,6 +25,14 @@ class ChannelSettingsError(ValueError):
     """A channel is half set up; the message names the variable."""
 
 
+def _yes_or_no(name: str, text: str) -> bool:
+    if text.lower() in ("", "0", "false", "no", "off"):
+        return False
+    if text.lower() in ("1", "true", "yes", "on"):
+        return True
+    raise ChannelSettingsError(f"{name}={text!r} must be true or false")
+
+
 @dataclass(frozen=True)
 class ChannelSettings:
     meta_app_secret: str = ""  # META_APP_SECRET: signs every Meta webhook (X-Hub-Signature-256)
@@ -37,6 +45,9 @@ class ChannelSettings:
     telegram_bot_token: str = ""  # TELEGRAM_BOT_TOKEN: from BotFather
     telegram_secret_token: str = ""  # TELEGRAM_SECRET_TOKEN: given to setWebhook, sent back on every update
     telegram_api_url: str = TELEGRAM_API_URL
+    # META_HUMAN_AGENT: Meta gave the app the Human Agent permission, so a person's reply may go on Messenger
+    # and Instagram up to 7 days after the customer's last message (tagged HUMAN_AGENT), not only 24 hours
+    meta_human_agent: bool = False
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> "ChannelSettings":
@@ -54,6 +65,7 @@ class ChannelSettings:
             telegram_bot_token=value("TELEGRAM_BOT_TOKEN"),
             telegram_secret_token=value("TELEGRAM_SECRET_TOKEN"),
             telegram_api_url=(value("TELEGRAM_API_URL") or TELEGRAM_API_URL).rstrip("/"),
+            meta_human_agent=_yes_or_no("META_HUMAN_AGENT", value("META_HUMAN_AGENT")),
         )
         settings.check()
         return settings

@@ -30,15 +30,19 @@ class SendApiClient(GraphClient):
         # Code 551 ("This person isn't available right now") is refused for good, but no window is closed.
         return (code, subcode) == OUTSIDE_WINDOW
 
-    def _body(self, address: str, message: Dict[str, Any]) -> Dict[str, Any]:
-        return {"recipient": {"id": address}, "messaging_type": "RESPONSE", "message": message}
-
     def bodies(self, address: str, message: Outgoing) -> Tuple[List[Dict[str, Any]], bool]:
         """The requests that make up ``message``, and whether its buttons became a numbered list."""
         bodies: List[Dict[str, Any]] = []
+        # An answer within the 24 hours; a person's reply after them carries its tag (HUMAN_AGENT).
+        kind = {"messaging_type": "MESSAGE_TAG", "tag": message.tag} if message.tag else {
+            "messaging_type": "RESPONSE"}
+
+        def _body(address: str, content: Dict[str, Any]) -> Dict[str, Any]:
+            return {"recipient": {"id": address}, **kind, "message": content}
+
         if message.image:
             bodies.append(
-                self._body(
+                _body(
                     address,
                     {"attachment": {"type": "image", "payload": {"url": message.image, "is_reusable": True}}},
                 )
@@ -50,7 +54,7 @@ class SendApiClient(GraphClient):
         )
         if buttons and native:
             bodies.append(
-                self._body(
+                _body(
                     address,
                     {
                         "text": cut(message.text or PROMPT, self.text_limit),
@@ -61,9 +65,9 @@ class SendApiClient(GraphClient):
                 )
             )
         elif buttons:
-            bodies.append(self._body(address, {"text": fit_numbered(message.text, buttons, self.text_limit)}))
+            bodies.append(_body(address, {"text": fit_numbered(message.text, buttons, self.text_limit)}))
         elif message.text:
-            bodies.append(self._body(address, {"text": cut(message.text, self.text_limit)}))
+            bodies.append(_body(address, {"text": cut(message.text, self.text_limit)}))
         return bodies, bool(buttons) and not native
 
     async def send(self, address: str, message: Outgoing, skip: int = 0) -> Delivery:

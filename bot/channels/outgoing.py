@@ -27,6 +27,7 @@ class Outgoing:
     text: str = ""
     buttons: Tuple[Button, ...] = ()
     image: str = ""  # an absolute https URL
+    tag: str = ""  # Meta's message tag: HUMAN_AGENT for a person's reply past the 24 hours
 
     @classmethod
     def from_message(cls, message: Dict[str, Any], public_url: str = "") -> "Outgoing":

@@ -33,7 +33,7 @@ def check_channels(args: argparse.Namespace) -> None:
 
 
 async def _check() -> int:
-    from actions.services.channels.conversations import LABELS
+    from actions.services.channels.conversations import HUMAN_AGENT_CHANNELS, LABELS
     from bot.channels.providers import CLIENTS
 
     settings = read_settings()
@@ -59,6 +59,11 @@ async def _check() -> int:
         for warning in result.warnings:
             print(f"  warning: {warning}")
         print(f"  webhook: {base}{WEBHOOK_PATH.format(channel=name)}")
+        if name in HUMAN_AGENT_CHANNELS:
+            print("  a person's reply: " + ("up to 7 days after the customer's last message, tagged "
+                                            "HUMAN_AGENT (META_HUMAN_AGENT)" if channels.meta_human_agent else
+                                            "up to 24 hours after the customer's last message (with Meta's "
+                                            "Human Agent permission, set META_HUMAN_AGENT=true for 7 days)"))
     return 1 if unreachable else 0
 
 

@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 
 from sanic.request import Request
 
-from actions.services.channels.conversations import WINDOWS, ChannelConversation, ChannelConversations
+from actions.services.channels.conversations import ChannelConversation, ChannelConversations
 
 EMAILED = "emailed"  # the page's notice after a redirect: ?done=emailed
 
@@ -25,40 +25,48 @@ async def channel_of(request: Request, conversation_id: str) -> Optional[Channel
     return await asyncio.to_thread(ChannelConversations(request.app.ctx.engine).of, conversation_id)
 
 
-def window_closed(channel: Optional[ChannelConversation], now: Optional[dt.datetime] = None) -> bool:
-    return channel is not None and not channel.window_open(now or dt.datetime.now(dt.timezone.utc))
+def human_agent(request: Request) -> bool:
+    """Whether Meta gave the shop's app the Human Agent permission (META_HUMAN_AGENT): then a person may
+    reply on Messenger and Instagram for 7 days after the customer's last message."""
+    return bool(request.app.ctx.settings.channels.meta_human_agent)
 
 
-def hours_of(channel: ChannelConversation) -> int:
-    return int(WINDOWS[channel.channel].total_seconds() // 3600)
+def window_closed(channel: Optional[ChannelConversation], human_agent: bool,
+                  now: Optional[dt.datetime] = None) -> bool:
+    """Whether the platform would refuse a person's reply now."""
+    return channel is not None and not channel.window_open(now or dt.datetime.now(dt.timezone.utc),
+                                                           human_agent)
 
 
-def _closed_words(channel: ChannelConversation, zone: ZoneInfo) -> str:
-    closes = channel.window_closes_at()
+def _closed_words(channel: ChannelConversation, zone: ZoneInfo, human_agent: bool) -> str:
+    closes = channel.window_closes_at(human_agent)
     at = closes.astimezone(zone).strftime("%a %d %b %H:%M") if closes else ""
     return (
-        f"{channel.label} allows replies only within {hours_of(channel)} hours of the customer's last "
-        f"message (the window closed {at})."
+        f"{channel.label} allows replies only within {channel.window_words(human_agent)} of the customer's "
+        f"last message (the window closed {at})."
     )
 
 
-def refusal(channel: ChannelConversation, zone: ZoneInfo, email: str, mail_enabled: bool) -> str:
+def refusal(channel: ChannelConversation, zone: ZoneInfo, email: str, mail_enabled: bool,
+            human_agent: bool) -> str:
     """Why a reply cannot go by email instead ("" when it can)."""
+    closed = _closed_words(channel, zone, human_agent)
     if not email:
-        return f"{_closed_words(channel, zone)} No email is known for this customer, so nothing was sent."
+        return f"{closed} No email is known for this customer, so nothing was sent."
     if not mail_enabled:
         return (
-            f"{_closed_words(channel, zone)} Email is not set up on this server (SMTP_HOST is not set), "
+            f"{closed} Email is not set up on this server (SMTP_HOST is not set), "
             f"so nothing was sent: write to {email} from your own email."
         )
     return ""
 
 
-def emailed_notice(channel: Optional[ChannelConversation], email: str) -> str:
+def emailed_notice(channel: Optional[ChannelConversation], email: str, human_agent: bool) -> str:
     """What the page says after a reply went by email because the window had closed."""
-    if channel is None or channel.channel not in WINDOWS:
+    if channel is None or channel.window(human_agent) is None:
         return ""
     return (
-        f"Your reply went by email to {email or 'the customer'}: {channel.label}'s {hours_of(channel)}-hour "
-        f"window had closed, so {channel.label} would not have taken it."
+        f"Your reply went by email to {email or 'the customer'}: {channel.label}'s "
+        f"{channel.window_words(human_agent, before_a_noun=True)} window had closed, so {channel.label} "
+        "would not have taken it."
     )

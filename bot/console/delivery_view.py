@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from html import escape
 from typing import Callable, Dict, Optional
 
-from actions.services.channels.conversations import WINDOWS, ChannelConversation
+from actions.services.channels.conversations import ChannelConversation
 from actions.services.chat_delivery import OutboundMessage, Presence
 
 When = Callable[[Optional[dt.datetime]], str]  # a moment as the console shows it (the shop's time zone)
@@ -29,12 +29,13 @@ class DeliveryView:
     channel: Optional[ChannelConversation] = None  # None: the website's widget
     contact_email: str = ""  # where a reply goes when the platform's window has closed
     now: Optional[dt.datetime] = None  # aware; None: the moment it is asked
+    human_agent: bool = False  # Meta's Human Agent permission: a person may reply for 7 days (Messenger)
 
     def reachable(self) -> bool:
         """Whether what a person sends in the chat can reach the customer now (a widget keeps it until they
         come back; a platform whose window closed refuses it)."""
         moment = self.now or dt.datetime.now(dt.timezone.utc)
-        return self.channel is None or self.channel.window_open(moment)
+        return self.channel is None or self.channel.window_open(moment, self.human_agent)
 
     def customer(self, when: When) -> str:
         if self.channel is not None:
@@ -66,14 +67,15 @@ class DeliveryView:
         assert self.channel is not None
         label, name = self.channel.label, self.channel.name.strip()
         who = f"On {label} as {name}" if name else f"On {label}"
-        closes = self.channel.window_closes_at()
+        closes = self.channel.window_closes_at(self.human_agent)
         if closes is None:
             return f"{who}: what you send goes to their {label}, at any time."
-        hours = int(WINDOWS[self.channel.channel].total_seconds() // 3600)
+        window = self.channel.window_words(self.human_agent)
         if self.reachable():
             return (f"{who}: what you send goes to their {label}. {label} lets the shop write until "
-                    f"{when(closes)} ({hours} hours after their last message).")
-        closed = f"{who}. {label}'s {hours}-hour window closed at {when(closes)}"
+                    f"{when(closes)} ({window} after their last message).")
+        long = self.channel.window_words(self.human_agent, before_a_noun=True)
+        closed = f"{who}. {label}'s {long} window closed at {when(closes)}"
         if self.contact_email and self.mail_enabled:
             return f"{closed}: a reply can only go by email ({self.contact_email}), and it goes there."
         if self.contact_email:

@@ -36,7 +36,14 @@ from bot.console.account import add_account_routes
 from bot.console.auth import COOKIE, SESSION_SECONDS
 from bot.console.canned import add_canned_reply_routes
 from bot.console.cases import add_case_routes
-from bot.console.closed_window import EMAILED, channel_of, emailed_notice, refusal, window_closed
+from bot.console.closed_window import (
+    EMAILED,
+    channel_of,
+    emailed_notice,
+    human_agent,
+    refusal,
+    window_closed,
+)
 from bot.console.conversation_page import conversation_page
 from bot.console.conversations import hand_back_to_bot, person_notice, person_says, transcript
 from bot.console.customer_routes import add_customer_routes, customer_side_panel
@@ -200,11 +207,11 @@ async def _conversation(request: Request, handoff: Handoff, owner: Owner, proble
     lines = await transcript(request.app.ctx.agent, conversation_id, request.app.ctx.shop.name)
     channel = await channel_of(request, conversation_id)
     emailed = request.args.get("done") == EMAILED
-    notice = emailed_notice(channel, handoff.contact_email or "") if emailed else ""
+    notice = emailed_notice(channel, handoff.contact_email or "", human_agent(request)) if emailed else ""
     delivery = DeliveryView(await asyncio.to_thread(courier.presence.of, conversation_id),
                             await asyncio.to_thread(courier.outbound.of_conversation, conversation_id),
                             state.mailer.enabled, problem.message if problem else "", drafts or {},
-                            channel, handoff.contact_email or "")
+                            channel, handoff.contact_email or "", human_agent=human_agent(request))
     return response.html(
         conversation_page(
             handoff,
@@ -252,9 +259,9 @@ async def _do(request: Request, action: str, handoff: Handoff, owner: Owner) -> 
         if handoff.status != "active" or handoff.owner_id != owner.id:
             return taken
         channel = await channel_of(request, handoff.conversation_id)
-        if window_closed(channel) and channel is not None:  # WhatsApp & co. would refuse it: email instead
+        if window_closed(channel, human_agent(request)) and channel is not None:  # email instead
             refused = refusal(channel, app.ctx.shop.timezone, handoff.contact_email or "",
-                              console_of(request).mailer.enabled)
+                              console_of(request).mailer.enabled, human_agent(request))
             return Problem(409, refused) if refused else await _email_instead(request, handoff, owner, text)
         try:
             await person_says(app, handoff.conversation_id, owner.name, text)
@@ -317,9 +324,10 @@ async def _answer_ticket(request: Request, handoff: Handoff, owner: Owner,
     if isinstance(text, Problem):
         return text
     channel = None if by_email else await channel_of(request, handoff.conversation_id)
-    closed = window_closed(channel)
+    closed = window_closed(channel, human_agent(request))
     if closed and channel is not None:
-        refused = refusal(channel, shop.timezone, handoff.contact_email or "", state.mailer.enabled)
+        refused = refusal(channel, shop.timezone, handoff.contact_email or "", state.mailer.enabled,
+                          human_agent(request))
         if refused:
             return Problem(409, refused)
         by_email = True

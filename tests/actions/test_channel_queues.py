@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from actions.services import order_tables as t
-from actions.services.channels.conversations import ChannelConversations
+from actions.services.channels.conversations import ChannelConversation, ChannelConversations
 from actions.services.channels.inbox import CLAIM_FOR, ChannelInbox, Inbound
 from actions.services.channels.outbox import MAX_TRIES, ChannelOutbox
 from actions.services.chat_delivery import OutboundMessages
@@ -161,6 +161,24 @@ def test_the_parts_of_a_message_already_sent_are_remembered_between_tries(engine
     clock.now += dt.timedelta(minutes=1)
     [third] = outbox.claim_due()
     assert (third.attempt, third.parts_sent) == (3, 1)
+
+
+def test_a_persons_reply_may_come_for_seven_days_on_messenger_and_instagram_with_the_human_agent_tag():
+    """With Meta's Human Agent permission; the bot's own messages keep the 24 hours, and WhatsApp too."""
+    two_days_ago = NOW - dt.timedelta(days=2)
+    messenger = ChannelConversation("c", "messenger", "61", "Jo", two_days_ago, [])
+    assert not messenger.window_open(NOW) and messenger.tag_for(NOW) == ""
+    assert messenger.window_open(NOW, human_agent=True) and messenger.tag_for(NOW, True) == "HUMAN_AGENT"
+    assert messenger.window_closes_at(True) == two_days_ago + dt.timedelta(days=7)
+    assert messenger.window_words() == "24 hours"
+    assert messenger.window_words(True, before_a_noun=True) == "7-day"
+    assert not messenger.window_open(NOW + dt.timedelta(days=6), human_agent=True)
+    within = ChannelConversation("c", "instagram", "71", "Jo", NOW - dt.timedelta(hours=2), [])
+    assert within.window_open(NOW, True) and within.tag_for(NOW, True) == ""  # no tag needed yet
+    whatsapp = ChannelConversation("c", "whatsapp", "44", "Jo", two_days_ago, [])
+    assert not whatsapp.window_open(NOW, True) and whatsapp.tag_for(NOW, True) == ""
+    telegram = ChannelConversation("c", "telegram", "55", "Jo", NOW - dt.timedelta(days=30), [])
+    assert telegram.window_open(NOW, True) and telegram.tag_for(NOW, True) == ""
 
 
 def test_widget_conversations_are_not_the_channel_outboxs(engine, clock):

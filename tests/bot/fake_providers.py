@@ -481,18 +481,23 @@ class FakeGraphApi(FakeProvider):
             return Reply(json={"recipient_id": recipient}, kind=str(body["sender_action"]))
         message = body.get("message") or {}
         kind = str((message.get("attachment") or {}).get("type") or "text")
-        reply = self._next_failure() or self._page_refusal(recipient, message, channel)
+        reply = self._next_failure() or self._page_refusal(body, recipient, message, channel)
         if reply is None:
             reply = Reply(json={"recipient_id": recipient, "message_id": f"m_{self._message_id():020d}"})
         reply.kind, reply.send = kind, True
         return reply
 
-    def _page_refusal(self, recipient: str, message: Dict[str, Any], channel: str) -> Optional[Reply]:
+    def _page_refusal(self, body: Dict[str, Any], recipient: str, message: Dict[str, Any],
+                      channel: str) -> Optional[Reply]:
         if not recipient or not message:
             return graph_error(400, "(#100) param recipient and message must be non-empty", 100)
+        kind, tag = body.get("messaging_type"), body.get("tag")
+        if kind not in ("RESPONSE", "UPDATE", "MESSAGE_TAG") or (kind == "MESSAGE_TAG") != bool(tag):
+            return graph_error(400, "(#100) param messaging_type and tag do not go together", 100)
         with self._lock:
             closed = recipient in self._closed
-        if closed:
+        # Past the 24 hours only a person's reply tagged HUMAN_AGENT is taken (the app has the permission).
+        if closed and tag != "HUMAN_AGENT":
             return graph_error(400, "(#10) This message is sent outside of allowed window.", 10, 2018278)
         limit = 2000 if channel == "messenger" else 1000
         if "text" in message and not 0 < len(message["text"]) <= limit:

@@ -3,17 +3,20 @@ what each request carries, and how every kind of failure is reported."""
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import socket
-from typing import Any, AsyncIterator, Iterator
+from typing import Any, AsyncIterator, Dict, Iterator, Tuple
 
 import pytest
 from sqlalchemy import update
+from sqlalchemy.engine import Engine
 
 from actions.services import order_tables as t
 from actions.services.channels.conversations import ChannelConversations
 from actions.services.channels.inbox import ChannelInbox, Inbound
 from actions.services.channels.outbox import ChannelOutbox
+from actions.services.chat_delivery import OutboundMessages
 from actions.services.database import create_database_engine
 from actions.services.migrations import migrate
 from bot.channels.channel_sender import ChannelSender
@@ -165,16 +168,24 @@ async def test_whatsapp_a_failing_image_ends_the_message(whatsapp, graph) -> Non
     assert [r.kind for r in graph.requests] == ["image"]  # the text was not sent without its image
 
 
+def queued(tmp_path, channel: str, address: str, *payloads: Dict[str, Any]) -> Tuple[Engine, str]:
+    """A database where ``address`` wrote on ``channel`` and the bot's answers ``payloads`` wait to be sent;
+    returns it and the conversation's id."""
+    engine = create_database_engine(f"sqlite:///{tmp_path}/outbox.db")
+    migrate(engine)
+    inbox = ChannelInbox(engine)
+    inbox.accept(channel, [Inbound(f"{channel}.{address}", address, text="hello?")])
+    [item] = inbox.claim()
+    inbox.finish(item, list(payloads))
+    return engine, item.conversation_id
+
+
 async def test_a_message_in_parts_is_tried_again_from_the_part_that_failed(graph, tmp_path) -> None:
     """The photo went and its buttons met a 502: the next try sends only the buttons, so the customer does
     not get the photo twice."""
-    engine = create_database_engine(f"sqlite:///{tmp_path}/parts.db")
-    migrate(engine)
-    inbox = ChannelInbox(engine)
-    inbox.accept("whatsapp", [Inbound("wamid.parts", CUSTOMER, text="show me the kettle")])
-    [item] = inbox.claim()
     choices = [{"title": "Yes", "payload": "/affirm"}, {"title": "No", "payload": "/deny"}]
-    inbox.finish(item, [{"text": "Like it?", "image": PHOTO, "buttons": choices}])
+    like_it = {"text": "Like it?", "image": PHOTO, "buttons": choices}
+    engine, _ = queued(tmp_path, "whatsapp", CUSTOMER, like_it)
     client = WhatsAppClient(graph.settings())
     sender = ChannelSender(ChannelOutbox(engine), ChannelConversations(engine), {"whatsapp": client})
     try:
@@ -189,6 +200,38 @@ async def test_a_message_in_parts_is_tried_again_from_the_part_that_failed(graph
     assert [(r.kind, r.status) for r in graph.requests] == [
         ("image", 200), ("interactive", 502), ("interactive", 200)]
     assert [body["type"] for body in graph.sent()] == ["image", "interactive"]  # the photo once
+
+
+@pytest.mark.parametrize("human_agent", [True, False])
+async def test_a_persons_reply_after_the_24_hours_goes_tagged_human_agent_with_the_permission(
+    graph, tmp_path, human_agent
+) -> None:
+    """Two days after the customer's last message on Messenger: with META_HUMAN_AGENT a person's reply goes,
+    tagged HUMAN_AGENT; the bot's own message does not (Meta allows the tag for people only), and without
+    the permission neither does."""
+    engine, conversation_id = queued(tmp_path, "messenger", "6024598877")
+    outbound = OutboundMessages(engine)
+    outbound.add(conversation_id, "bot", {"text": "Anything else?"})
+    outbound.add(conversation_id, "reply", {"text": "Your parcel left today.",
+                                            "sender": {"type": "person", "name": "Mara"}}, "Mara")
+    with engine.begin() as connection:
+        connection.execute(update(t.channel_conversations).values(
+            last_inbound_at=dt.datetime.utcnow() - dt.timedelta(days=2)))
+    graph.window_closed("6024598877")
+    client = MessengerClient(graph.settings())
+    sender = ChannelSender(ChannelOutbox(engine), ChannelConversations(engine), {"messenger": client},
+                           human_agent=human_agent)
+    try:
+        assert await sender.send_due() == (1 if human_agent else 0)
+    finally:
+        await client.close()
+    messages = sorted(outbound.of_conversation(conversation_id).values(), key=lambda m: m.id)
+    engine.dispose()
+    assert [m.failed_at is not None for m in messages] == [True, not human_agent]
+    assert messages[0].error.startswith("window_closed: Messenger takes no messages more than 24 hours")
+    assert [r.json for r in graph.requests] == ([{
+        "recipient": {"id": "6024598877"}, "messaging_type": "MESSAGE_TAG", "tag": "HUMAN_AGENT",
+        "message": {"text": "Mara: Your parcel left today."}}] if human_agent else [])
 
 
 async def test_whatsapp_fetch_media_follows_the_url_with_the_token(whatsapp, graph) -> None:

@@ -207,6 +207,10 @@ def test_a_channel_is_on_only_with_its_secret():
     with pytest.raises(SettingsError, match="https"):
         Settings.from_env({"META_GRAPH_URL": "http://graph.example"})
     assert Settings.from_env({}).channels.enabled == ()
+    assert Settings.from_env({"META_HUMAN_AGENT": "true"}).channels.meta_human_agent is True
+    assert Settings.from_env({"META_HUMAN_AGENT": "0"}).channels.meta_human_agent is False
+    with pytest.raises(SettingsError, match="META_HUMAN_AGENT='maybe' must be true or false"):
+        Settings.from_env({"META_HUMAN_AGENT": "maybe"})
 
 
 def test_a_persons_words_carry_their_name_and_buttons_become_a_numbered_list_where_needed():

@@ -21,6 +21,7 @@ from actions.services.customers.identity import link_conversation
 from actions.services.database import create_database_engine
 from actions.services.handoffs import HandoffQueue
 from actions.services.owners import OwnerAccounts
+from bot.channels.channel_settings import ChannelSettings
 from bot.console.delivery_view import DeliveryView, presence_html
 from tests.bot.fakes import RecordingAgent
 from tests.bot.test_console import PASSWORD, csrf_of, session_of
@@ -308,6 +309,26 @@ def test_a_reply_within_the_window_or_on_telegram_goes_to_the_platform(
     assert (
         '<span class="delivery">sending</span>' in get(app, f"/console/handoffs/{handoff.id}", cookies).text
     )
+
+
+def test_with_metas_human_agent_permission_a_reply_on_messenger_may_come_for_seven_days(make_app, tmp_path):
+    app = make_app(RecordingAgent(memory=True), channels=ChannelSettings(meta_human_agent=True))
+    engine, cookies = start(app, tmp_path, "ms-late", "ms-gone")
+    add_channel(engine, "ms-late", "messenger", "Jo", NOW - dt.timedelta(days=2))
+    handoff, csrf = claimed(app, engine, cookies, "ms-late")
+    page = get(app, f"/console/handoffs/{handoff.id}", cookies).text
+    assert "Messenger lets the shop write until" in page and "(7 days after their last message)" in page
+    sent = post(app, f"/console/handoffs/{handoff.id}/reply", cookies, csrf=csrf, text=TYPED)
+    assert sent.status == 303  # the channels' worker sends it, tagged HUMAN_AGENT (test_channel_clients.py)
+    reply = [m for m in OutboundMessages(engine).of_conversation("ms-late").values() if m.kind == "reply"]
+    assert [(m.via, m.text) for m in reply] == [("chat", TYPED)]
+
+    add_channel(engine, "ms-gone", "messenger", "Jo", NOW - dt.timedelta(days=8))
+    handoff, csrf = claimed(app, engine, cookies, "ms-gone")
+    refused = post(app, f"/console/handoffs/{handoff.id}/reply", cookies, csrf=csrf, text=TYPED)
+    assert refused.status == 409
+    assert "Messenger allows replies only within 7 days of the customer&#x27;s last message" in refused.text
+    assert [m.kind for m in OutboundMessages(engine).of_conversation("ms-gone").values()] == ["joined"]
 
 
 def test_a_ticket_answered_in_the_chat_after_the_window_goes_by_email(make_app, tmp_path, smtp_server):

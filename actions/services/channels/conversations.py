@@ -1,8 +1,10 @@
 """Who a messaging channel's conversation is with, and whether the platform still lets the shop write to them.
 
 WhatsApp, Messenger and Instagram take a business's free-form messages only within 24 hours of the
-customer's last message (their "customer service window"); Telegram has none. A conversation that is not in
-``channel_conversations`` is the website's.
+customer's last message (their "customer service window"); Telegram has none. On Messenger and Instagram a
+person's reply may come up to 7 days after it, tagged HUMAN_AGENT, when Meta has given the shop's app the
+Human Agent permission (META_HUMAN_AGENT). A conversation that is not in ``channel_conversations`` is the
+website's.
 """
 
 from __future__ import annotations
@@ -26,6 +28,9 @@ WINDOWS: Dict[str, dt.timedelta] = {
     "messenger": dt.timedelta(hours=24),
     "instagram": dt.timedelta(hours=24),
 }
+HUMAN_AGENT_WINDOW = dt.timedelta(days=7)
+HUMAN_AGENT_CHANNELS = frozenset({"messenger", "instagram"})
+HUMAN_AGENT_TAG = "HUMAN_AGENT"
 LABELS = {
     WEBSITE: "Website",
     "whatsapp": "WhatsApp",
@@ -71,14 +76,36 @@ class ChannelConversation:
     def label(self) -> str:
         return LABELS.get(self.channel, self.channel)
 
-    def window_closes_at(self) -> Optional[dt.datetime]:
+    def window(self, human_agent: bool = False) -> Optional[dt.timedelta]:
+        """How long after the customer's last message the platform takes the shop's messages (None: any
+        time); ``human_agent``: for a person's reply, where the shop has Meta's Human Agent permission."""
+        if human_agent and self.channel in HUMAN_AGENT_CHANNELS:
+            return HUMAN_AGENT_WINDOW
+        return WINDOWS.get(self.channel)
+
+    def window_words(self, human_agent: bool = False, before_a_noun: bool = False) -> str:
+        """The window as the console says it: "24 hours", "7 days" (before a noun: "24-hour", "7-day")."""
+        window = self.window(human_agent)
+        if window is None:
+            return "any time"
+        hours = int(window.total_seconds() // 3600)
+        number, unit = (window.days, "day") if window.days >= 2 else (hours, "hour")
+        return f"{number}-{unit}" if before_a_noun else f"{number} {unit}s"
+
+    def window_closes_at(self, human_agent: bool = False) -> Optional[dt.datetime]:
         """When the platform stops taking the shop's messages; None: never (Telegram)."""
-        window = WINDOWS.get(self.channel)
+        window = self.window(human_agent)
         return self.last_inbound_at + window if window else None
 
-    def window_open(self, now: dt.datetime) -> bool:
-        closes = self.window_closes_at()
+    def window_open(self, now: dt.datetime, human_agent: bool = False) -> bool:
+        closes = self.window_closes_at(human_agent)
         return closes is None or now < closes
+
+    def tag_for(self, now: dt.datetime, human_agent: bool = False) -> str:
+        """The message tag a person's reply needs now: HUMAN_AGENT past the 24 hours on Messenger and
+        Instagram; "" when none is needed."""
+        beyond = not self.window_open(now) and self.window_open(now, human_agent)
+        return HUMAN_AGENT_TAG if beyond else ""
 
 
 def conversation_for(
