@@ -164,7 +164,7 @@ def start_messaging_channels(app: Sanic, engine: Engine, client_keys: ClientKeys
                          settings.max_message_chars, find_tracker, client_keys,
                          HandoffQueue(engine).is_owned_by_person)
     sender = ChannelSender(ChannelOutbox(engine), conversations, clients, settings.public_url,
-                           BotErrorLog(engine), settings.channels.meta_human_agent)
+                           BotErrorLog(engine), settings.channels.late_replies)
     worker = ChannelWorker(inbox, turns, sender)
     for channel in inputs:
         channel.inbox, channel.wake, channel.on_failure = inbox, worker.wake, sender.failed_later

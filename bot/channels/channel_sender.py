@@ -15,7 +15,7 @@ from dataclasses import replace
 from typing import Dict, Optional
 
 from actions.services.bot_errors import BotErrorLog
-from actions.services.channels.conversations import ChannelConversations
+from actions.services.channels.conversations import ChannelConversations, LateReplies
 from actions.services.channels.inbox import RENEW_SECONDS, ChannelInbox, InboxItem
 from actions.services.channels.outbox import ChannelOutbox, PendingSend
 from actions.services.clock import utc_now
@@ -35,14 +35,14 @@ class ChannelSender:
         clients: Dict[str, ChannelClient],
         public_url: str = "",
         problems: Optional[BotErrorLog] = None,
-        human_agent: bool = False,
+        late: LateReplies = LateReplies(),
     ) -> None:
         self.outbox = outbox
         self.conversations = conversations
         self.clients = clients
         self.public_url = public_url
         self.problems = problems  # a message given up is one of the owner's Problems
-        self.human_agent = human_agent  # Meta's Human Agent permission: a person may reply for 7 days
+        self.late = late  # how a person's reply may still go after the 24 hours
 
     async def send_due(self) -> int:
         """Send what is due now; returns how many were sent."""
@@ -61,18 +61,20 @@ class ChannelSender:
         if client is None:
             await self._failed(pending, f"{conversation.label} is not connected on this server")
             return 0
-        now, human_agent = utc_now(), self.human_agent and message.kind == "reply"
-        if not conversation.window_open(now, human_agent):
-            closed = conversation.window_closes_at(human_agent)
+        # Only a person's reply may go late (a tag, a template), not the bot's words nor notices.
+        now, late = utc_now(), self.late if message.kind == "reply" else None
+        if not conversation.window_open(now, late):
+            closed = conversation.window_closes_at(late)
             await self._failed(
                 pending,
                 f"window_closed: {conversation.label} takes no messages more than "
-                f"{conversation.window_words(human_agent)} after the customer's last one (closed "
+                f"{conversation.window_words(late)} after the customer's last one (closed "
                 f"{closed:%Y-%m-%d %H:%M} UTC)",
             )
             return 0
+        tag, template = conversation.late_form(now, late)
         outgoing = Outgoing.from_message(message.payload, self.public_url)
-        outgoing = replace(outgoing, tag=conversation.tag_for(now, human_agent))
+        outgoing = replace(outgoing, tag=tag, template=template)
         if not (outgoing.text or outgoing.image):
             await asyncio.to_thread(self.outbox.delivered, message.id)  # nothing a platform could show
             return 0

@@ -12,13 +12,15 @@ import re
 from dataclasses import dataclass
 from typing import Dict, Mapping, Tuple
 
-from actions.services.channels.conversations import LABELS
+from actions.services.channels.conversations import LABELS, LateReplies
 
 META_GRAPH_URL = "https://graph.facebook.com/v21.0"
 TELEGRAM_API_URL = "https://api.telegram.org"
 CHANNELS = ("whatsapp", "messenger", "instagram", "telegram")
 # Telegram's rule for the secret token of setWebhook: 1-256 characters A-Z, a-z, 0-9, _ and -.
 _TELEGRAM_SECRET = re.compile(r"[A-Za-z0-9_-]{16,256}")
+_TEMPLATE_NAME = re.compile(r"[a-z0-9_]{1,512}")  # WhatsApp's rule for a template's name
+_LANGUAGE = re.compile(r"[a-z]{2,3}(_[A-Z]{2})?")
 
 
 class ChannelSettingsError(ValueError):
@@ -48,6 +50,15 @@ class ChannelSettings:
     # META_HUMAN_AGENT: Meta gave the app the Human Agent permission, so a person's reply may go on Messenger
     # and Instagram up to 7 days after the customer's last message (tagged HUMAN_AGENT), not only 24 hours
     meta_human_agent: bool = False
+    # WHATSAPP_REPLY_TEMPLATE: an approved template ({{1}}: the reply) a person's reply goes as after the 24
+    # hours; WHATSAPP_TEMPLATE_LANGUAGE: its language code, as approved ("en", "en_GB")
+    whatsapp_reply_template: str = ""
+    whatsapp_template_language: str = "en"
+
+    @property
+    def late_replies(self) -> LateReplies:
+        """How a person's reply may still go after a platform's 24 hours."""
+        return LateReplies(self.meta_human_agent, self.whatsapp_reply_template)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> "ChannelSettings":
@@ -66,6 +77,8 @@ class ChannelSettings:
             telegram_secret_token=value("TELEGRAM_SECRET_TOKEN"),
             telegram_api_url=(value("TELEGRAM_API_URL") or TELEGRAM_API_URL).rstrip("/"),
             meta_human_agent=_yes_or_no("META_HUMAN_AGENT", value("META_HUMAN_AGENT")),
+            whatsapp_reply_template=value("WHATSAPP_REPLY_TEMPLATE"),
+            whatsapp_template_language=value("WHATSAPP_TEMPLATE_LANGUAGE") or "en",
         )
         settings.check()
         return settings
@@ -115,6 +128,15 @@ class ChannelSettings:
             raise ChannelSettingsError(
                 "TELEGRAM_SECRET_TOKEN must be 16-256 letters, digits, _ or - "
                 "(Telegram's rule; at least 16 so it cannot be guessed)"
+            )
+        if self.whatsapp_reply_template and not _TEMPLATE_NAME.fullmatch(self.whatsapp_reply_template):
+            raise ChannelSettingsError(
+                "WHATSAPP_REPLY_TEMPLATE must be a template's name as WhatsApp Manager shows it: lower-case "
+                "letters, digits and _"
+            )
+        if not _LANGUAGE.fullmatch(self.whatsapp_template_language):
+            raise ChannelSettingsError(
+                "WHATSAPP_TEMPLATE_LANGUAGE must be a language code such as en or en_GB"
             )
         for name, url in (
             ("META_GRAPH_URL", self.meta_graph_url),

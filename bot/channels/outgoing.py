@@ -28,6 +28,7 @@ class Outgoing:
     buttons: Tuple[Button, ...] = ()
     image: str = ""  # an absolute https URL
     tag: str = ""  # Meta's message tag: HUMAN_AGENT for a person's reply past the 24 hours
+    template: str = ""  # WhatsApp: a person's reply past the 24 hours goes as this approved template
 
     @classmethod
     def from_message(cls, message: Dict[str, Any], public_url: str = "") -> "Outgoing":

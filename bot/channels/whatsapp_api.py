@@ -21,6 +21,7 @@ TEXT_LIMIT = 4096
 CAPTION_LIMIT = 1024
 BUTTON_BODY_LIMIT = 1024  # body of a reply-buttons message
 LIST_BODY_LIMIT = 4096  # body of a list message
+TEMPLATE_TEXT_LIMIT = 900  # a template's body, its own words and the parameter together, is at most 1024
 WINDOW_CLOSED = 131047  # "Re-engagement message": more than 24 hours since the customer wrote
 _LINK = re.compile(r"https?://")
 
@@ -108,6 +109,8 @@ class WhatsAppClient(GraphClient):
         """The requests that make up ``message``, and whether its buttons became a numbered list."""
         bodies: List[Dict[str, Any]] = []
         text, numbered = message.text, False
+        if message.template:
+            return [self._template(address, message)], False
         if message.image:
             # A caption carries the text only when there are no buttons (an image message has none).
             caption = text if not message.buttons and len(text) <= CAPTION_LIMIT else ""
@@ -126,6 +129,16 @@ class WhatsAppClient(GraphClient):
         if text:
             bodies.append(self._text(address, text))
         return bodies, numbered
+
+    def _template(self, address: str, message: Outgoing) -> Dict[str, Any]:
+        """A person's reply after the 24 hours, as the shop's approved template: the reply is its one
+        parameter ({{1}}), on one line (WhatsApp refuses line breaks, tabs and runs of spaces there)."""
+        words = cut(" ".join(message.text.split()), TEMPLATE_TEXT_LIMIT)
+        return self._message(address, "template", {
+            "name": message.template,
+            "language": {"code": self.settings.whatsapp_template_language},
+            "components": [{"type": "body", "parameters": [{"type": "text", "text": words}]}],
+        })
 
     async def send(self, address: str, message: Outgoing, skip: int = 0) -> Delivery:
         bodies, numbered = self.bodies(address, message)

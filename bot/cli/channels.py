@@ -59,6 +59,12 @@ async def _check() -> int:
         for warning in result.warnings:
             print(f"  warning: {warning}")
         print(f"  webhook: {base}{WEBHOOK_PATH.format(channel=name)}")
+        if name == "whatsapp":
+            template = channels.whatsapp_reply_template
+            print("  a person's reply: " + (f'after 24 hours as the template "{template}" '
+                                            f"({channels.whatsapp_template_language})" if template else
+                                            "up to 24 hours after the customer's last message (set "
+                                            "WHATSAPP_REPLY_TEMPLATE to an approved template for later)"))
         if name in HUMAN_AGENT_CHANNELS:
             print("  a person's reply: " + ("up to 7 days after the customer's last message, tagged "
                                             "HUMAN_AGENT (META_HUMAN_AGENT)" if channels.meta_human_agent else

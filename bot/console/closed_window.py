@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 
 from sanic.request import Request
 
-from actions.services.channels.conversations import ChannelConversation, ChannelConversations
+from actions.services.channels.conversations import ChannelConversation, ChannelConversations, LateReplies
 
 EMAILED = "emailed"  # the page's notice after a redirect: ?done=emailed
 
@@ -25,32 +25,32 @@ async def channel_of(request: Request, conversation_id: str) -> Optional[Channel
     return await asyncio.to_thread(ChannelConversations(request.app.ctx.engine).of, conversation_id)
 
 
-def human_agent(request: Request) -> bool:
-    """Whether Meta gave the shop's app the Human Agent permission (META_HUMAN_AGENT): then a person may
-    reply on Messenger and Instagram for 7 days after the customer's last message."""
-    return bool(request.app.ctx.settings.channels.meta_human_agent)
+def late_replies(request: Request) -> LateReplies:
+    """How a person's reply may still go after a platform's 24 hours, as the shop set it up (Meta's Human
+    Agent tag on Messenger and Instagram, a WhatsApp template)."""
+    return request.app.ctx.settings.channels.late_replies
 
 
-def window_closed(channel: Optional[ChannelConversation], human_agent: bool,
+def window_closed(channel: Optional[ChannelConversation], late: LateReplies,
                   now: Optional[dt.datetime] = None) -> bool:
     """Whether the platform would refuse a person's reply now."""
     return channel is not None and not channel.window_open(now or dt.datetime.now(dt.timezone.utc),
-                                                           human_agent)
+                                                           late)
 
 
-def _closed_words(channel: ChannelConversation, zone: ZoneInfo, human_agent: bool) -> str:
-    closes = channel.window_closes_at(human_agent)
+def _closed_words(channel: ChannelConversation, zone: ZoneInfo, late: LateReplies) -> str:
+    closes = channel.window_closes_at(late)
     at = closes.astimezone(zone).strftime("%a %d %b %H:%M") if closes else ""
     return (
-        f"{channel.label} allows replies only within {channel.window_words(human_agent)} of the customer's "
+        f"{channel.label} allows replies only within {channel.window_words(late)} of the customer's "
         f"last message (the window closed {at})."
     )
 
 
 def refusal(channel: ChannelConversation, zone: ZoneInfo, email: str, mail_enabled: bool,
-            human_agent: bool) -> str:
+            late: LateReplies) -> str:
     """Why a reply cannot go by email instead ("" when it can)."""
-    closed = _closed_words(channel, zone, human_agent)
+    closed = _closed_words(channel, zone, late)
     if not email:
         return f"{closed} No email is known for this customer, so nothing was sent."
     if not mail_enabled:
@@ -61,12 +61,12 @@ def refusal(channel: ChannelConversation, zone: ZoneInfo, email: str, mail_enabl
     return ""
 
 
-def emailed_notice(channel: Optional[ChannelConversation], email: str, human_agent: bool) -> str:
+def emailed_notice(channel: Optional[ChannelConversation], email: str, late: LateReplies) -> str:
     """What the page says after a reply went by email because the window had closed."""
-    if channel is None or channel.window(human_agent) is None:
+    if channel is None or channel.window(late) is None:
         return ""
     return (
         f"Your reply went by email to {email or 'the customer'}: {channel.label}'s "
-        f"{channel.window_words(human_agent, before_a_noun=True)} window had closed, so {channel.label} "
+        f"{channel.window_words(late, before_a_noun=True)} window had closed, so {channel.label} "
         "would not have taken it."
     )

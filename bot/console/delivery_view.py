@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from html import escape
 from typing import Callable, Dict, Optional
 
-from actions.services.channels.conversations import ChannelConversation
+from actions.services.channels.conversations import ChannelConversation, LateReplies
 from actions.services.chat_delivery import OutboundMessage, Presence
 
 When = Callable[[Optional[dt.datetime]], str]  # a moment as the console shows it (the shop's time zone)
@@ -29,13 +29,13 @@ class DeliveryView:
     channel: Optional[ChannelConversation] = None  # None: the website's widget
     contact_email: str = ""  # where a reply goes when the platform's window has closed
     now: Optional[dt.datetime] = None  # aware; None: the moment it is asked
-    human_agent: bool = False  # Meta's Human Agent permission: a person may reply for 7 days (Messenger)
+    late: Optional[LateReplies] = None  # how a person's reply may still go after the 24 hours
 
     def reachable(self) -> bool:
         """Whether what a person sends in the chat can reach the customer now (a widget keeps it until they
         come back; a platform whose window closed refuses it)."""
         moment = self.now or dt.datetime.now(dt.timezone.utc)
-        return self.channel is None or self.channel.window_open(moment, self.human_agent)
+        return self.channel is None or self.channel.window_open(moment, self.late)
 
     def customer(self, when: When) -> str:
         if self.channel is not None:
@@ -67,14 +67,16 @@ class DeliveryView:
         assert self.channel is not None
         label, name = self.channel.label, self.channel.name.strip()
         who = f"On {label} as {name}" if name else f"On {label}"
-        closes = self.channel.window_closes_at(self.human_agent)
+        closes = self.channel.window_closes_at(self.late)
+        if closes is None and self.late is not None and self.channel.window() is not None:
+            return self._template_line(who, when)
         if closes is None:
             return f"{who}: what you send goes to their {label}, at any time."
-        window = self.channel.window_words(self.human_agent)
+        window = self.channel.window_words(self.late)
         if self.reachable():
             return (f"{who}: what you send goes to their {label}. {label} lets the shop write until "
                     f"{when(closes)} ({window} after their last message).")
-        long = self.channel.window_words(self.human_agent, before_a_noun=True)
+        long = self.channel.window_words(self.late, before_a_noun=True)
         closed = f"{who}. {label}'s {long} window closed at {when(closes)}"
         if self.contact_email and self.mail_enabled:
             return f"{closed}: a reply can only go by email ({self.contact_email}), and it goes there."
@@ -82,6 +84,16 @@ class DeliveryView:
             return (f"{closed}: a reply can only go by email ({self.contact_email}), but email is not set up "
                     f"on this server: write from your own email, or ask them to write again on {label}.")
         return f"{closed}, and no email is known: ask them to write again on {label}, or call them."
+
+    def _template_line(self, who: str, when: When) -> str:
+        """WhatsApp with the shop's approved template: free words within the 24 hours, the template after."""
+        assert self.channel is not None and self.late is not None
+        label, until = self.channel.label, self.channel.window_closes_at()
+        template = f'your approved template "{self.late.whatsapp_template}"'
+        if self.channel.window_open(self.now or dt.datetime.now(dt.timezone.utc)):
+            return (f"{who}: what you send goes to their {label}; after {when(until)} (24 hours after their "
+                    f"last message) it goes as {template}.")
+        return f"{who}. {label}'s 24-hour window closed at {when(until)}: what you send goes as {template}."
 
     def status(self, delivery_id: Optional[int], when: When) -> str:
         """A person's message: delivered, waiting, sending, not delivered or mailed ("" for messages without

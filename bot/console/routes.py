@@ -40,7 +40,7 @@ from bot.console.closed_window import (
     EMAILED,
     channel_of,
     emailed_notice,
-    human_agent,
+    late_replies,
     refusal,
     window_closed,
 )
@@ -207,11 +207,11 @@ async def _conversation(request: Request, handoff: Handoff, owner: Owner, proble
     lines = await transcript(request.app.ctx.agent, conversation_id, request.app.ctx.shop.name)
     channel = await channel_of(request, conversation_id)
     emailed = request.args.get("done") == EMAILED
-    notice = emailed_notice(channel, handoff.contact_email or "", human_agent(request)) if emailed else ""
+    notice = emailed_notice(channel, handoff.contact_email or "", late_replies(request)) if emailed else ""
     delivery = DeliveryView(await asyncio.to_thread(courier.presence.of, conversation_id),
                             await asyncio.to_thread(courier.outbound.of_conversation, conversation_id),
                             state.mailer.enabled, problem.message if problem else "", drafts or {},
-                            channel, handoff.contact_email or "", human_agent=human_agent(request))
+                            channel, handoff.contact_email or "", late=late_replies(request))
     return response.html(
         conversation_page(
             handoff,
@@ -259,9 +259,9 @@ async def _do(request: Request, action: str, handoff: Handoff, owner: Owner) -> 
         if handoff.status != "active" or handoff.owner_id != owner.id:
             return taken
         channel = await channel_of(request, handoff.conversation_id)
-        if window_closed(channel, human_agent(request)) and channel is not None:  # email instead
+        if window_closed(channel, late_replies(request)) and channel is not None:  # email instead
             refused = refusal(channel, app.ctx.shop.timezone, handoff.contact_email or "",
-                              console_of(request).mailer.enabled, human_agent(request))
+                              console_of(request).mailer.enabled, late_replies(request))
             return Problem(409, refused) if refused else await _email_instead(request, handoff, owner, text)
         try:
             await person_says(app, handoff.conversation_id, owner.name, text)
@@ -324,10 +324,10 @@ async def _answer_ticket(request: Request, handoff: Handoff, owner: Owner,
     if isinstance(text, Problem):
         return text
     channel = None if by_email else await channel_of(request, handoff.conversation_id)
-    closed = window_closed(channel, human_agent(request))
+    closed = window_closed(channel, late_replies(request))
     if closed and channel is not None:
         refused = refusal(channel, shop.timezone, handoff.contact_email or "", state.mailer.enabled,
-                          human_agent(request))
+                          late_replies(request))
         if refused:
             return Problem(409, refused)
         by_email = True

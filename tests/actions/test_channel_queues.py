@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from actions.services import order_tables as t
-from actions.services.channels.conversations import ChannelConversation, ChannelConversations
+from actions.services.channels.conversations import ChannelConversation, ChannelConversations, LateReplies
 from actions.services.channels.inbox import CLAIM_FOR, ChannelInbox, Inbound
 from actions.services.channels.outbox import MAX_TRIES, ChannelOutbox
 from actions.services.chat_delivery import OutboundMessages
@@ -163,22 +163,27 @@ def test_the_parts_of_a_message_already_sent_are_remembered_between_tries(engine
     assert (third.attempt, third.parts_sent) == (3, 1)
 
 
-def test_a_persons_reply_may_come_for_seven_days_on_messenger_and_instagram_with_the_human_agent_tag():
-    """With Meta's Human Agent permission; the bot's own messages keep the 24 hours, and WhatsApp too."""
+def test_a_persons_reply_may_go_late_where_the_shop_set_it_up():
+    """Meta's HUMAN_AGENT tag on Messenger and Instagram (7 days), an approved template on WhatsApp (any
+    time); the bot's own messages (no LateReplies) keep the 24 hours, and Telegram has no window."""
     two_days_ago = NOW - dt.timedelta(days=2)
+    late = LateReplies(human_agent=True, whatsapp_template="shop_reply")
     messenger = ChannelConversation("c", "messenger", "61", "Jo", two_days_ago, [])
-    assert not messenger.window_open(NOW) and messenger.tag_for(NOW) == ""
-    assert messenger.window_open(NOW, human_agent=True) and messenger.tag_for(NOW, True) == "HUMAN_AGENT"
-    assert messenger.window_closes_at(True) == two_days_ago + dt.timedelta(days=7)
+    assert not messenger.window_open(NOW) and messenger.late_form(NOW) == ("", "")
+    assert messenger.window_open(NOW, late) and messenger.late_form(NOW, late) == ("HUMAN_AGENT", "")
+    assert messenger.window_closes_at(late) == two_days_ago + dt.timedelta(days=7)
     assert messenger.window_words() == "24 hours"
-    assert messenger.window_words(True, before_a_noun=True) == "7-day"
-    assert not messenger.window_open(NOW + dt.timedelta(days=6), human_agent=True)
+    assert messenger.window_words(late, before_a_noun=True) == "7-day"
+    assert not messenger.window_open(NOW + dt.timedelta(days=6), late)
+    assert not messenger.window_open(NOW, LateReplies(whatsapp_template="shop_reply"))  # no permission
     within = ChannelConversation("c", "instagram", "71", "Jo", NOW - dt.timedelta(hours=2), [])
-    assert within.window_open(NOW, True) and within.tag_for(NOW, True) == ""  # no tag needed yet
+    assert within.window_open(NOW, late) and within.late_form(NOW, late) == ("", "")  # nothing needed yet
     whatsapp = ChannelConversation("c", "whatsapp", "44", "Jo", two_days_ago, [])
-    assert not whatsapp.window_open(NOW, True) and whatsapp.tag_for(NOW, True) == ""
+    assert whatsapp.window_open(NOW, late) and whatsapp.late_form(NOW, late) == ("", "shop_reply")
+    assert whatsapp.window_words(late) == "any time" and whatsapp.window_closes_at(late) is None
+    assert not whatsapp.window_open(NOW, LateReplies(human_agent=True))  # no template
     telegram = ChannelConversation("c", "telegram", "55", "Jo", NOW - dt.timedelta(days=30), [])
-    assert telegram.window_open(NOW, True) and telegram.tag_for(NOW, True) == ""
+    assert telegram.window_open(NOW) and telegram.late_form(NOW, late) == ("", "")
 
 
 def test_widget_conversations_are_not_the_channel_outboxs(engine, clock):

@@ -276,6 +276,7 @@ class FakeGraphApi(FakeProvider):
         self.page_token, self.instagram_token, self.page_name = page_token, instagram_token, page_name
         self.display_phone_number, self.verified_name = display_phone_number, verified_name
         self._closed: set = set()
+        self.templates = {("shop_reply", "en_GB")}  # (name, language) approved in WhatsApp Manager
 
     @property
     def graph_url(self) -> str:
@@ -422,6 +423,8 @@ class FakeGraphApi(FakeProvider):
 
         if body.get("messaging_product") != "whatsapp" or not to:
             return graph_error(400, "(#100) The parameter messaging_product is required.", 100)
+        if kind == "template":  # taken at any time, if approved, with one parameter on one line
+            return self._template_refusal(body.get("template") or {})
         with self._lock:
             closed = to in self._closed
         if closed:
@@ -442,6 +445,25 @@ class FakeGraphApi(FakeProvider):
             return invalid("image needs a link, and a caption of at most 1024 characters")
         if kind == "interactive":
             return self._interactive_refusal(content, invalid)
+        return None
+
+    def _template_refusal(self, template: Dict[str, Any]) -> Optional[Reply]:
+        language = (template.get("language") or {}).get("code")
+        if (template.get("name"), language) not in self.templates:
+            return graph_error(404, "(#132001) Template name does not exist in the translation", 132001)
+        [body] = [c for c in template.get("components") or [] if c.get("type") == "body"] or [{}]
+        parameters = body.get("parameters") or []
+        if len(parameters) != 1:
+            return graph_error(
+                400, "(#132000) Number of parameters does not match the expected number", 132000
+            )
+        text = str(parameters[0].get("text") or "")
+        if not text or re.search(r"[\n\t]| {5,}", text) or len(text) > 1000:
+            return graph_error(
+                400,
+                "(#100) Param text cannot have new-line/tab characters or more than 4 consecutive spaces",
+                100,
+            )
         return None
 
     @staticmethod

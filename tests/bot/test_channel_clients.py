@@ -13,7 +13,7 @@ from sqlalchemy import update
 from sqlalchemy.engine import Engine
 
 from actions.services import order_tables as t
-from actions.services.channels.conversations import ChannelConversations
+from actions.services.channels.conversations import ChannelConversations, LateReplies
 from actions.services.channels.inbox import ChannelInbox, Inbound
 from actions.services.channels.outbox import ChannelOutbox
 from actions.services.chat_delivery import OutboundMessages
@@ -202,6 +202,20 @@ async def test_a_message_in_parts_is_tried_again_from_the_part_that_failed(graph
     assert [body["type"] for body in graph.sent()] == ["image", "interactive"]  # the photo once
 
 
+def two_days_after(tmp_path, channel: str, address: str) -> Tuple[Engine, str]:
+    """The bot's message and a person's reply wait, two days after the customer's last message."""
+    engine, conversation_id = queued(tmp_path, channel, address)
+    outbound = OutboundMessages(engine)
+    outbound.add(conversation_id, "bot", {"text": "Anything else?"})
+    reply = "Your parcel left today.\n\nTracking:    RM123"
+    mara = {"type": "person", "name": "Mara"}
+    outbound.add(conversation_id, "reply", {"text": reply, "sender": mara}, "Mara")
+    with engine.begin() as connection:
+        connection.execute(update(t.channel_conversations).values(
+            last_inbound_at=dt.datetime.utcnow() - dt.timedelta(days=2)))
+    return engine, conversation_id
+
+
 @pytest.mark.parametrize("human_agent", [True, False])
 async def test_a_persons_reply_after_the_24_hours_goes_tagged_human_agent_with_the_permission(
     graph, tmp_path, human_agent
@@ -209,29 +223,48 @@ async def test_a_persons_reply_after_the_24_hours_goes_tagged_human_agent_with_t
     """Two days after the customer's last message on Messenger: with META_HUMAN_AGENT a person's reply goes,
     tagged HUMAN_AGENT; the bot's own message does not (Meta allows the tag for people only), and without
     the permission neither does."""
-    engine, conversation_id = queued(tmp_path, "messenger", "6024598877")
-    outbound = OutboundMessages(engine)
-    outbound.add(conversation_id, "bot", {"text": "Anything else?"})
-    outbound.add(conversation_id, "reply", {"text": "Your parcel left today.",
-                                            "sender": {"type": "person", "name": "Mara"}}, "Mara")
-    with engine.begin() as connection:
-        connection.execute(update(t.channel_conversations).values(
-            last_inbound_at=dt.datetime.utcnow() - dt.timedelta(days=2)))
+    engine, conversation_id = two_days_after(tmp_path, "messenger", "6024598877")
     graph.window_closed("6024598877")
     client = MessengerClient(graph.settings())
     sender = ChannelSender(ChannelOutbox(engine), ChannelConversations(engine), {"messenger": client},
-                           human_agent=human_agent)
+                           late=LateReplies(human_agent=human_agent))
     try:
         assert await sender.send_due() == (1 if human_agent else 0)
     finally:
         await client.close()
-    messages = sorted(outbound.of_conversation(conversation_id).values(), key=lambda m: m.id)
+    messages = sorted(OutboundMessages(engine).of_conversation(conversation_id).values(), key=lambda m: m.id)
     engine.dispose()
     assert [m.failed_at is not None for m in messages] == [True, not human_agent]
     assert messages[0].error.startswith("window_closed: Messenger takes no messages more than 24 hours")
     assert [r.json for r in graph.requests] == ([{
         "recipient": {"id": "6024598877"}, "messaging_type": "MESSAGE_TAG", "tag": "HUMAN_AGENT",
-        "message": {"text": "Mara: Your parcel left today."}}] if human_agent else [])
+        "message": {"text": "Mara: Your parcel left today.\n\nTracking:    RM123"}}] if human_agent else [])
+
+
+@pytest.mark.parametrize("template, taken", [("shop_reply", True), ("not_approved", False)])
+async def test_a_persons_reply_after_the_24_hours_goes_as_the_approved_whatsapp_template(
+    graph, tmp_path, template, taken
+) -> None:
+    """Two days after on WhatsApp: the reply goes as the shop's template, on one line; the bot's message
+    does not go. A template WhatsApp does not know is refused for good, with Meta's reason for the owner."""
+    engine, conversation_id = two_days_after(tmp_path, "whatsapp", CUSTOMER)
+    graph.window_closed(CUSTOMER)
+    client = WhatsAppClient(graph.settings(whatsapp_template_language="en_GB"))
+    sender = ChannelSender(ChannelOutbox(engine), ChannelConversations(engine), {"whatsapp": client},
+                           late=LateReplies(whatsapp_template=template))
+    try:
+        assert await sender.send_due() == (1 if taken else 0)
+    finally:
+        await client.close()
+    messages = sorted(OutboundMessages(engine).of_conversation(conversation_id).values(), key=lambda m: m.id)
+    engine.dispose()
+    assert [m.failed_at is not None for m in messages] == [True, not taken]
+    assert [r.json["template"] for r in graph.requests] == [{
+        "name": template, "language": {"code": "en_GB"},
+        "components": [{"type": "body", "parameters": [
+            {"type": "text", "text": "Mara: Your parcel left today. Tracking: RM123"}]}]}]
+    if not taken:
+        assert "Template name does not exist" in messages[1].error and messages[1].attempts == 1
 
 
 async def test_whatsapp_fetch_media_follows_the_url_with_the_token(whatsapp, graph) -> None:

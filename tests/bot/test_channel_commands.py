@@ -31,6 +31,7 @@ def test_check_says_what_is_set_and_reachable_without_printing_a_secret():
     assert "https://chat.shop.example/webhooks/whatsapp/webhook" in out
     assert "Telegram bot @kettle_crumb_bot" in out and "no webhook" in out  # not registered yet
     assert "Messenger:" in out and "a person's reply: up to 24 hours after" in out  # no META_HUMAN_AGENT
+    assert "set WHATSAPP_REPLY_TEMPLATE to an approved template" in out
     for secret in (graph.whatsapp_token, graph.page_token, telegram.token, META["META_APP_SECRET"]):
         assert secret not in out + done.stderr
 

@@ -211,6 +211,13 @@ def test_a_channel_is_on_only_with_its_secret():
     assert Settings.from_env({"META_HUMAN_AGENT": "0"}).channels.meta_human_agent is False
     with pytest.raises(SettingsError, match="META_HUMAN_AGENT='maybe' must be true or false"):
         Settings.from_env({"META_HUMAN_AGENT": "maybe"})
+    late = Settings.from_env({"WHATSAPP_REPLY_TEMPLATE": "shop_reply", "WHATSAPP_TEMPLATE_LANGUAGE": "en_GB"})
+    assert late.channels.late_replies.whatsapp_template == "shop_reply"
+    assert late.channels.whatsapp_template_language == "en_GB"
+    with pytest.raises(SettingsError, match="WHATSAPP_REPLY_TEMPLATE must be"):
+        Settings.from_env({"WHATSAPP_REPLY_TEMPLATE": "Shop Reply!"})
+    with pytest.raises(SettingsError, match="WHATSAPP_TEMPLATE_LANGUAGE must be"):
+        Settings.from_env({"WHATSAPP_TEMPLATE_LANGUAGE": "English"})
 
 
 def test_a_persons_words_carry_their_name_and_buttons_become_a_numbered_list_where_needed():

@@ -331,6 +331,29 @@ def test_with_metas_human_agent_permission_a_reply_on_messenger_may_come_for_sev
     assert [m.kind for m in OutboundMessages(engine).of_conversation("ms-gone").values()] == ["joined"]
 
 
+def test_with_an_approved_whatsapp_template_a_reply_may_go_at_any_time(make_app, tmp_path):
+    settings = ChannelSettings(whatsapp_reply_template="shop_reply")
+    app = make_app(RecordingAgent(memory=True), channels=settings)
+    engine, cookies = start(app, tmp_path, "wa-late")
+    last = NOW - dt.timedelta(days=3)
+    add_channel(engine, "wa-late", "whatsapp", "Jo", last)
+    handoff, csrf = claimed(app, engine, cookies, "wa-late")
+    page = get(app, f"/console/handoffs/{handoff.id}", cookies).text
+    assert "what you send goes as your approved template &quot;shop_reply&quot;." in page
+    sent = post(app, f"/console/handoffs/{handoff.id}/reply", cookies, csrf=csrf, text=TYPED)
+    assert sent.status == 303  # the channels' worker sends it as the template (test_channel_clients.py)
+    reply = [m for m in OutboundMessages(engine).of_conversation("wa-late").values() if m.kind == "reply"]
+    assert [(m.via, m.text) for m in reply] == [("chat", TYPED)]
+    recent = _channel("whatsapp", NOW - dt.timedelta(hours=2))
+    late = settings.late_replies
+    within = DeliveryView(Presence(False, None), {}, True, channel=recent, now=NOW, late=late)
+    assert within.customer(when) == (
+        f"On WhatsApp as Jo Baker: what you send goes to their WhatsApp; after "
+        f"{when(NOW + dt.timedelta(hours=22))} (24 hours after their last message) it goes as your approved "
+        'template "shop_reply".'
+    )
+
+
 def test_a_ticket_answered_in_the_chat_after_the_window_goes_by_email(make_app, tmp_path, smtp_server):
     controller, inbox = smtp_server
     app = make_app(RecordingAgent(memory=True), smtp=settings_for(controller))

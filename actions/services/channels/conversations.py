@@ -1,10 +1,10 @@
 """Who a messaging channel's conversation is with, and whether the platform still lets the shop write to them.
 
 WhatsApp, Messenger and Instagram take a business's free-form messages only within 24 hours of the
-customer's last message (their "customer service window"); Telegram has none. On Messenger and Instagram a
-person's reply may come up to 7 days after it, tagged HUMAN_AGENT, when Meta has given the shop's app the
-Human Agent permission (META_HUMAN_AGENT). A conversation that is not in ``channel_conversations`` is the
-website's.
+customer's last message (their "customer service window"); Telegram has none. A person's reply may go later
+where the shop has set it up (``LateReplies``): on Messenger and Instagram up to 7 days after, tagged
+HUMAN_AGENT; on WhatsApp at any time, as an approved template. A conversation that is not in
+``channel_conversations`` is the website's.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import datetime as dt
 import json
 import uuid
 from dataclasses import dataclass
-from typing import Any, Dict, Iterable, List, Optional, Sequence
+from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple
 
 from sqlalchemy import select, update
 from sqlalchemy.engine import Connection, Engine, RowMapping
@@ -52,6 +52,16 @@ def reaches_back(channel: Optional[str], until: dt.datetime, now: dt.datetime) -
 
 
 @dataclass(frozen=True)
+class LateReplies:
+    """How a person's reply may still reach the customer after the platform's 24 hours, as the shop has set
+    up: Meta's HUMAN_AGENT tag on Messenger and Instagram (7 days; META_HUMAN_AGENT, once Meta gave the app
+    the permission) and an approved WhatsApp message template (any time; WHATSAPP_REPLY_TEMPLATE)."""
+
+    human_agent: bool = False
+    whatsapp_template: str = ""
+
+
+@dataclass(frozen=True)
 class ChannelConversation:
     conversation_id: str
     channel: str
@@ -76,36 +86,41 @@ class ChannelConversation:
     def label(self) -> str:
         return LABELS.get(self.channel, self.channel)
 
-    def window(self, human_agent: bool = False) -> Optional[dt.timedelta]:
+    def window(self, late: Optional[LateReplies] = None) -> Optional[dt.timedelta]:
         """How long after the customer's last message the platform takes the shop's messages (None: any
-        time); ``human_agent``: for a person's reply, where the shop has Meta's Human Agent permission."""
-        if human_agent and self.channel in HUMAN_AGENT_CHANNELS:
+        time); ``late``: for a person's reply, the ways the shop has to write after the 24 hours."""
+        if late is not None and late.human_agent and self.channel in HUMAN_AGENT_CHANNELS:
             return HUMAN_AGENT_WINDOW
+        if late is not None and late.whatsapp_template and self.channel == "whatsapp":
+            return None
         return WINDOWS.get(self.channel)
 
-    def window_words(self, human_agent: bool = False, before_a_noun: bool = False) -> str:
+    def window_words(self, late: Optional[LateReplies] = None, before_a_noun: bool = False) -> str:
         """The window as the console says it: "24 hours", "7 days" (before a noun: "24-hour", "7-day")."""
-        window = self.window(human_agent)
+        window = self.window(late)
         if window is None:
             return "any time"
         hours = int(window.total_seconds() // 3600)
         number, unit = (window.days, "day") if window.days >= 2 else (hours, "hour")
         return f"{number}-{unit}" if before_a_noun else f"{number} {unit}s"
 
-    def window_closes_at(self, human_agent: bool = False) -> Optional[dt.datetime]:
+    def window_closes_at(self, late: Optional[LateReplies] = None) -> Optional[dt.datetime]:
         """When the platform stops taking the shop's messages; None: never (Telegram)."""
-        window = self.window(human_agent)
+        window = self.window(late)
         return self.last_inbound_at + window if window else None
 
-    def window_open(self, now: dt.datetime, human_agent: bool = False) -> bool:
-        closes = self.window_closes_at(human_agent)
+    def window_open(self, now: dt.datetime, late: Optional[LateReplies] = None) -> bool:
+        closes = self.window_closes_at(late)
         return closes is None or now < closes
 
-    def tag_for(self, now: dt.datetime, human_agent: bool = False) -> str:
-        """The message tag a person's reply needs now: HUMAN_AGENT past the 24 hours on Messenger and
-        Instagram; "" when none is needed."""
-        beyond = not self.window_open(now) and self.window_open(now, human_agent)
-        return HUMAN_AGENT_TAG if beyond else ""
+    def late_form(self, now: dt.datetime, late: Optional[LateReplies] = None) -> Tuple[str, str]:
+        """How a person's reply must go now: (Meta's message tag, WhatsApp template); ("", "") within the
+        24 hours, or when it cannot go at all."""
+        if late is None or self.window_open(now) or not self.window_open(now, late):
+            return "", ""
+        if self.channel == "whatsapp":
+            return "", late.whatsapp_template
+        return HUMAN_AGENT_TAG, ""
 
 
 def conversation_for(
