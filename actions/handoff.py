@@ -112,8 +112,8 @@ class PersonRouting(HandoffAware):
         why = describe_status(self.shop, status) if status.open_until is None \
             else "Nobody from the team can chat right now."
         channel = tracker.get_latest_input_channel()
-        if not email and reaches_back(channel, reply_due(self.shop, now), now):
-            # On Telegram, or WhatsApp & co. when the reply is due within their 24 hours: it comes here.
+        if not email and reaches_back(channel, reply_due(self.shop, now), now, self.late_replies):
+            # On Telegram, or WhatsApp & co. when a person's reply due then may still go there: it comes here.
             due = self.open_ticket(tracker, reason, summary, "", case_id)
             return "ticket_open", (
                 f"{why} The team will reply here on {CHANNEL_LABELS[str(channel)]} {self.shop.reply_time} "

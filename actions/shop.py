@@ -6,6 +6,7 @@ import os
 from functools import lru_cache
 from typing import Any, Optional
 
+from actions.services.channels.conversations import LateReplies
 from actions.services.clock import Clock, utc_now
 from actions.services.database import DEFAULT_DATABASE_URL, create_database_engine
 from actions.services.handoffs import HandoffQueue
@@ -98,9 +99,18 @@ class HandoffAware(OrderAware):
     """Mixin for actions that hand a conversation to a person: the queue, the accounts, email."""
 
     def __init__(self, shop: ShopProfile | None = None, clock: Clock = utc_now,
-                 orders: OrderService | None = None, mailer: Mailer | None = None) -> None:
+                 orders: OrderService | None = None, mailer: Mailer | None = None,
+                 late: LateReplies | None = None) -> None:
         super().__init__(shop, clock, orders)
         self._mailer = mailer
+        self._late = late
+
+    @property
+    def late_replies(self) -> LateReplies:
+        """How a person's reply may still go after a platform's 24 hours (the web server's settings)."""
+        if self._late is None:
+            self._late = LateReplies.from_env(os.environ)
+        return self._late
 
     @property
     def handoffs(self) -> HandoffQueue:

@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 from typing import Dict, Mapping, Tuple
 
-from actions.services.channels.conversations import LABELS, LateReplies
+from actions.services.channels.conversations import LABELS, YES, LateReplies
 
 META_GRAPH_URL = "https://graph.facebook.com/v21.0"
 TELEGRAM_API_URL = "https://api.telegram.org"
@@ -30,7 +30,7 @@ class ChannelSettingsError(ValueError):
 def _yes_or_no(name: str, text: str) -> bool:
     if text.lower() in ("", "0", "false", "no", "off"):
         return False
-    if text.lower() in ("1", "true", "yes", "on"):
+    if text.lower() in YES:
         return True
     raise ChannelSettingsError(f"{name}={text!r} must be true or false")
 

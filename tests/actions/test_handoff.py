@@ -5,10 +5,12 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 
+import pytest
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.handoff import ActionHandoff, ActionOpenTicket, ValidateTicketForm
+from actions.services.channels.conversations import LateReplies
 from actions.services.demo_orders import seed_demo_orders
 from actions.services.handoffs import HandoffQueue
 from actions.services.mail import Mailer, SmtpSettings
@@ -191,6 +193,20 @@ def test_on_whatsapp_only_a_reply_due_within_its_24_hours_comes_in_the_chat(shop
         make(ActionHandoff, shop, engine, saturday_night), channel_tracker("messenger", "chan-2"), domain
     )
     assert "Leave your email address" in texts[0] and slots["handoff_route"] == "ticket"
+
+
+@pytest.mark.parametrize("channel, late", [
+    ("messenger", LateReplies(human_agent=True)),  # Meta's Human Agent permission: a person has 7 days
+    ("whatsapp", LateReplies(whatsapp_template="shop_reply")),  # an approved template: any time
+])
+def test_where_a_persons_reply_may_go_late_the_ticket_is_answered_in_the_chat(shop, engine, domain, channel,
+                                                                             late):
+    saturday_night = "2026-11-28 21:30"  # the reply is due on Monday, after the 24 hours
+    clock = fixed_clock(shop_time(shop, saturday_night))
+    action = ActionHandoff(shop=shop, clock=clock, orders=OrderService(engine, shop, clock), late=late)
+    texts, slots = run(action, channel_tracker(channel, "chan-3"), domain)
+    label = {"messenger": "Messenger", "whatsapp": "WhatsApp"}[channel]
+    assert f"The team will reply here on {label}" in texts[0] and slots["handoff_route"] == "ticket_open"
 
 
 def test_on_the_website_a_ticket_still_needs_an_email(shop, engine, domain):

@@ -13,7 +13,7 @@ import datetime as dt
 import json
 import uuid
 from dataclasses import dataclass
-from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple
+from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 
 from sqlalchemy import select, update
 from sqlalchemy.engine import Connection, Engine, RowMapping
@@ -39,16 +39,17 @@ LABELS = {
     "telegram": "Telegram",
 }
 _CHUNK = 500
+YES = ("1", "true", "yes", "on")  # a setting that is switched on
 
 
-def reaches_back(channel: Optional[str], until: dt.datetime, now: dt.datetime) -> bool:
-    """Whether the shop can still write on ``channel`` at ``until`` to a customer who writes now: always on
-    Telegram, within the window on WhatsApp, Messenger and Instagram, never on the website (the widget may
-    not be opened again)."""
-    if channel == "telegram":
-        return True
-    window = WINDOWS.get(channel or "")
-    return window is not None and until <= now + window
+def reaches_back(channel: Optional[str], until: dt.datetime, now: dt.datetime,
+                 late: Optional[LateReplies] = None) -> bool:
+    """Whether a person can still write on ``channel`` at ``until`` to a customer who writes now: always on
+    Telegram, within the window on WhatsApp, Messenger and Instagram (``late``: as the shop set up a person's
+    late reply), never on the website (the widget may not be opened again)."""
+    if channel not in LABELS or channel == WEBSITE:
+        return False
+    return ChannelConversation("", str(channel), "", "", now, []).window_open(until, late)
 
 
 @dataclass(frozen=True)
@@ -59,6 +60,12 @@ class LateReplies:
 
     human_agent: bool = False
     whatsapp_template: str = ""
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> "LateReplies":
+        """As the web server's settings read them (which refuse a bad value at its start)."""
+        return cls((env.get("META_HUMAN_AGENT") or "").strip().lower() in YES,
+                   (env.get("WHATSAPP_REPLY_TEMPLATE") or "").strip())
 
 
 @dataclass(frozen=True)
