@@ -20,7 +20,7 @@ from actions.services.channels.inbox import RENEW_SECONDS, ChannelInbox, InboxIt
 from actions.services.channels.outbox import ChannelOutbox, PendingSend
 from actions.services.clock import utc_now
 from bot.channels.channel_turns import ChannelTurns
-from bot.channels.outgoing import ChannelClient, Outgoing
+from bot.channels.outgoing import ChannelClient, Delivery, Outgoing
 
 logger = logging.getLogger(__name__)
 LOOK_SECONDS = 2.0  # how often the loops look for work left by others, or due for a retry
@@ -98,7 +98,7 @@ class ChannelSender:
             )
             return 1
         error = f"window_closed: {delivery.error}" if delivery.window_closed else delivery.error
-        again = await self._failed(pending, error, delivery.retry, delivery.retry_after, delivery.parts_sent)
+        again = await self._failed(pending, error, delivery)
         logger.warning(
             "Message %d of conversation %s on %s not sent (try %d): %s%s",
             message.id,
@@ -124,16 +124,13 @@ class ChannelSender:
         if self.problems is not None:
             self.problems.record(conversation_id, "not_delivered", channel, error)
 
-    async def _failed(
-        self,
-        pending: PendingSend,
-        error: str,
-        retry: bool = False,
-        retry_after: Optional[float] = None,
-        parts_sent: int = 0,
-    ) -> bool:
-        """Record a failed try; a message given up goes on the owner's Problems page. True: tried again."""
-        again = await asyncio.to_thread(self.outbox.failed, pending, error, retry, retry_after, parts_sent)
+    async def _failed(self, pending: PendingSend, error: str, delivery: Optional[Delivery] = None) -> bool:
+        """Record a failed try (``delivery``: the platform's answer, if it was asked); a message given up
+        goes on the owner's Problems page. True: tried again."""
+        tried = delivery or Delivery(False)
+        again = await asyncio.to_thread(
+            self.outbox.failed, pending, error, tried.retry, tried.retry_after, tried.parts_sent
+        )
         if not again and self.problems is not None:
             await asyncio.to_thread(
                 self.problems.record,

@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import socket
-from typing import Any, AsyncIterator, Dict, Iterator, Tuple
+from typing import Any, AsyncIterator, Dict, Iterator, List, Tuple
 
 import pytest
 from sqlalchemy import update
@@ -216,6 +216,21 @@ def two_days_after(tmp_path, channel: str, address: str) -> Tuple[Engine, str]:
     return engine, conversation_id
 
 
+async def send_due(
+    engine: Engine, conversation_id: str, client: Any, late: LateReplies
+) -> Tuple[int, List[Any]]:
+    """Sends what is due through ``client`` (then closed); how many went, and the conversation's messages."""
+    sender = ChannelSender(ChannelOutbox(engine), ChannelConversations(engine), {client.channel: client},
+                           late=late)
+    try:
+        sent = await sender.send_due()
+    finally:
+        await client.close()
+    messages = sorted(OutboundMessages(engine).of_conversation(conversation_id).values(), key=lambda m: m.id)
+    engine.dispose()
+    return sent, messages
+
+
 @pytest.mark.parametrize("human_agent", [True, False])
 async def test_a_persons_reply_after_the_24_hours_goes_tagged_human_agent_with_the_permission(
     graph, tmp_path, human_agent
@@ -226,14 +241,8 @@ async def test_a_persons_reply_after_the_24_hours_goes_tagged_human_agent_with_t
     engine, conversation_id = two_days_after(tmp_path, "messenger", "6024598877")
     graph.window_closed("6024598877")
     client = MessengerClient(graph.settings())
-    sender = ChannelSender(ChannelOutbox(engine), ChannelConversations(engine), {"messenger": client},
-                           late=LateReplies(human_agent=human_agent))
-    try:
-        assert await sender.send_due() == (1 if human_agent else 0)
-    finally:
-        await client.close()
-    messages = sorted(OutboundMessages(engine).of_conversation(conversation_id).values(), key=lambda m: m.id)
-    engine.dispose()
+    sent, messages = await send_due(engine, conversation_id, client, LateReplies(human_agent=human_agent))
+    assert sent == (1 if human_agent else 0)
     assert [m.failed_at is not None for m in messages] == [True, not human_agent]
     assert messages[0].error.startswith("window_closed: Messenger takes no messages more than 24 hours")
     assert [r.json for r in graph.requests] == ([{
@@ -250,14 +259,8 @@ async def test_a_persons_reply_after_the_24_hours_goes_as_the_approved_whatsapp_
     engine, conversation_id = two_days_after(tmp_path, "whatsapp", CUSTOMER)
     graph.window_closed(CUSTOMER)
     client = WhatsAppClient(graph.settings(whatsapp_template_language="en_GB"))
-    sender = ChannelSender(ChannelOutbox(engine), ChannelConversations(engine), {"whatsapp": client},
-                           late=LateReplies(whatsapp_template=template))
-    try:
-        assert await sender.send_due() == (1 if taken else 0)
-    finally:
-        await client.close()
-    messages = sorted(OutboundMessages(engine).of_conversation(conversation_id).values(), key=lambda m: m.id)
-    engine.dispose()
+    sent, messages = await send_due(engine, conversation_id, client, LateReplies(whatsapp_template=template))
+    assert sent == (1 if taken else 0)
     assert [m.failed_at is not None for m in messages] == [True, not taken]
     assert [r.json["template"] for r in graph.requests] == [{
         "name": template, "language": {"code": "en_GB"},
