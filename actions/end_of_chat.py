@@ -13,13 +13,14 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.feedback import OFF, FeedbackAware, ended_well
+from actions.feedback import OFF, FeedbackAware, UnaskedRating, ended_well
 from actions.replies import answered_inside_a_flow
 from actions.services.handback import pending_question
 
 
-class EndOfChat(FeedbackAware, Action, metaclass=abc.ABCMeta):
-    """Thanks or goodbye: answer, and when the bot solved something, ask once for a rating."""
+class EndOfChat(UnaskedRating, Action, metaclass=abc.ABCMeta):
+    """Thanks or goodbye: answer, and when the bot solved something, ask once for a rating; a rating given
+    with the thanks ("thanks! 5 stars") is kept, not asked for again."""
 
     @abc.abstractmethod
     def words(self) -> Tuple[str, str]:
@@ -28,6 +29,9 @@ class EndOfChat(FeedbackAware, Action, metaclass=abc.ABCMeta):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: DomainDict) -> List[Dict[str, Any]]:
         before_rating, alone = self.words()
+        rated = self.took_unasked_rating(dispatcher, tracker)
+        if rated is not None:
+            return [*rated, SlotSet("feedback_mode", OFF)]
         if ended_well(tracker) and self.rating_due(tracker):
             dispatcher.utter_message(text=before_rating)
             return self.start_rating()

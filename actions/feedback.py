@@ -184,6 +184,17 @@ class ValidateFeedbackForm(FeedbackAware, FormValidationAction):
         self.feedback.add_comment(tracker.sender_id, kind, text)
         return {slot: text}
 
+    async def extract_feedback_comment(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                                       domain: DomainDict) -> Dict[str, Any]:
+        """"great service, 5 stars" starting give_feedback is the feedback itself, with its rating: not asked
+        for again. (A request to leave feedback, "can I leave a review?", gets the questions.)"""
+        text = str(tracker.latest_message.get("text") or "")
+        if tracker.get_slot("feedback_mode") == "csat" or tracker.get_slot("requested_slot") \
+                or tracker.get_slot("feedback_comment") or text.startswith("/"):
+            return {}
+        score = unasked_rating(text)
+        return {} if score is None else {"feedback_comment": text, "feedback_score": str(score)}
+
     def validate_csat_score(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
                             domain: DomainDict) -> Dict[str, Any]:
         return self._score("csat", "csat_score", 1, 5, value, dispatcher, tracker)

@@ -35,7 +35,7 @@ _LEAVING = re.compile(r"\b(bye|goodbye|good bye|bye-bye|cya|see (you|ya)|got(ta|
 _LUKEWARM = 3  # the score of "ok", "fine", "alright"
 _NUMBER = re.compile(r"(?<![\d.])(\d+(?:[.,]\d+)?)(?![\d.])")
 _OUT_OF = re.compile(r"(?<![\d.])(\d+(?:[.,]\d+)?)\s*(?:/|out of|outta|of)\s*(\d+)\b")  # "9 out of 10", "4/5"
-_STARS = re.compile(r"[★⭐]")
+_STARS = re.compile(r"[★⭐🌟]")
 
 
 _STAR_WORD = re.compile(r"\bstars?\b")

@@ -12,7 +12,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy import select
 
 from actions.conversation import ActionAnythingElse, ActionOutOfScope, ActionSmallTalk
-from actions.end_of_chat import ActionHandedBack, ActionNoMore, ActionThankYou
+from actions.end_of_chat import ActionGoodbye, ActionHandedBack, ActionNoMore, ActionThankYou
 from actions.feedback import (
     CSAT_QUESTION,
     ActionFeedbackDone,
@@ -188,6 +188,37 @@ def test_give_feedback_stores_the_comment_then_an_optional_rating(shop, engine):
         form, "validate_feedback_comment", "never mind", conversation(latest=("never mind", "stop"))
     )
     assert nothing[0] == {"feedback_comment": "declined", "feedback_score": "none"} and len(rows(engine)) == 1
+
+
+def test_feedback_that_brings_its_rating_is_not_asked_for_again(shop, engine, domain):
+    """"great service, 5 stars" starts give_feedback: rasa_sdk's form run takes it as the comment and the
+    rating, and the form is done; "can I leave a review?" gets the questions."""
+    form = make(ValidateFeedbackForm, shop, engine, NOW)
+    typed = "great service, 5 stars"
+    off = {"feedback_mode": "off"}
+    given = conversation(slots=off, latest=(typed, "give_feedback"), loop="feedback_form")
+    texts, slots = run(form, given, domain)
+    assert texts == [] and slots["requested_slot"] is None
+    assert (slots["feedback_comment"], slots["feedback_score"]) == (typed, "5")
+    [row] = rows(engine)
+    assert (row["kind"], row["comment"], row["score"]) == ("feedback", typed, 5)
+    request = conversation(slots={"feedback_mode": "off"}, latest=("can I leave a review?", "give_feedback"),
+                           loop="feedback_form")
+    _, slots = run(form, request, domain)
+    assert slots == {"requested_slot": "feedback_comment"} and len(rows(engine)) == 1
+
+
+@pytest.mark.parametrize("typed, intent", [
+    ("thanks! 5 stars", "thank_you"), ("5 stars thank you so much", "thank_you"),
+    ("⭐⭐⭐⭐⭐ bye", "goodbye"),
+])
+def test_thanks_with_a_rating_keeps_it_instead_of_asking_for_it(shop, engine, domain, typed, intent):
+    """Seen in a trial: "thanks! 5 stars" was asked "How did I do today?" and nothing was kept."""
+    action_ = make(ActionThankYou if intent == "thank_you" else ActionGoodbye, shop, engine, NOW)
+    texts, slots = run(action_, conversation(*ANSWERED, latest=(typed, intent)), domain)
+    assert texts == ["Thank you for the rating!"]
+    assert slots == {"feedback_asked": True, "feedback_mode": "off"}
+    assert [(r["kind"], r["score"]) for r in rows(engine)] == [("csat", 5)]
 
 
 def test_handed_back_by_a_person_the_bot_asks_anything_else_and_rates_at_the_end(shop, engine, domain):

@@ -77,6 +77,7 @@ def test_a_rating_given_on_the_way_out_still_counts(text, score):
 
 @pytest.mark.parametrize("text,score", [
     ("five stars", 5), ("5 stars!", 5), ("Four Stars", 4), ("one star", 1), ("★★★", 3), ("⭐⭐⭐⭐⭐", 5),
+    ("🌟🌟🌟🌟🌟", 5), ("★★★★☆", 4),
     ("4 out of 5", 4), ("9/10", 5), ("10/10 thanks Mara", 5), ("three stars, it was ok", 3),
 ])
 def test_a_rating_typed_unasked(text, score):
