@@ -119,7 +119,6 @@ class MessengerClient(SendApiClient):
         return self.settings.messenger_page_token
 
 
-
 class InstagramClient(SendApiClient):
     channel = "instagram"
     label = "Instagram"
